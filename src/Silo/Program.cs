@@ -1,1 +1,124 @@
-namespace Platform.Silo; internal static class Program { public static int Main() => 0; }
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.Gateway;
+using Platform.Gateway.Protocol;
+using Platform.Silo.Configuration;
+
+namespace Platform.Silo;
+
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var started = Stopwatch.StartNew();
+        var settings = new SiloSettings();
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            builder.Configuration.GetSection("Nats").Bind(settings.Nats);
+            // Flags first to learn -c, then the file, then the flags again so they win, as with nats-server.
+            switch (CommandLine.Apply(args, settings))
+            {
+                case CommandLine.Outcome.Help:
+                    Console.WriteLine(CommandLine.Usage);
+                    return 0;
+                case CommandLine.Outcome.Version:
+                    Console.WriteLine($"nats-server: v{ServerInfo.ProtocolVersion} (platform silo v{ServerInfo.ProductVersion})");
+                    return 0;
+            }
+            if (settings.ConfigFile is { } configFile)
+            {
+                ConfigApplier.Apply(ConfigFile.Load(configFile), settings);
+                CommandLine.Apply(args, settings);
+            }
+            return await RunAsync(builder, settings, started);
+        }
+        catch (ConfigException ex)
+        {
+            Console.Error.WriteLine($"nats-server: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunAsync(WebApplicationBuilder builder, SiloSettings settings, Stopwatch started)
+    {
+        ConfigureLogging(builder, settings);
+        var siloPort = settings.SiloPort < 0 ? FreePort() : settings.SiloPort;
+        var orleansGatewayPort = settings.OrleansGatewayPort < 0 ? FreePort() : settings.OrleansGatewayPort;
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, orleansGatewayPort);
+        });
+        var endpoints = builder.AddNatsGateway(settings.Nats);
+
+        await using var app = builder.Build();
+        app.MapNatsMonitoring();
+        await app.StartAsync();
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Silo");
+        var host = settings.Nats.Host;
+        log.LogInformation("Listening for client connections on {Host}:{Port}", host, endpoints.NatsPort);
+        if (endpoints.HttpPort != 0)
+            log.LogInformation("Starting http monitor on {Host}:{Port}", host, endpoints.HttpPort);
+        log.LogInformation("Orleans silo on port {SiloPort}, client gateway on port {GatewayPort}", siloPort, orleansGatewayPort);
+        if (settings.Nats.JetStream)
+            log.LogInformation("JetStream enabled, store directory {StoreDirectory}", Path.GetFullPath(settings.Nats.StoreDirectory));
+        var portsFile = WritePortsFile(settings, endpoints);
+        log.LogInformation("Server is ready in {Elapsed} ms", started.ElapsedMilliseconds);
+
+        await app.WaitForShutdownAsync();
+        if (portsFile is not null)
+            File.Delete(portsFile);
+        return 0;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, SiloSettings settings)
+    {
+        var logging = builder.Logging;
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy/MM/dd HH:mm:ss.ffffff ";
+        });
+        var level = settings.Trace ? LogLevel.Trace : settings.Debug ? LogLevel.Debug : LogLevel.Information;
+        logging.SetMinimumLevel(level);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Orleans", settings.Trace ? LogLevel.Information : LogLevel.Warning);
+        // Its only warnings at start are advice about server GC, which measured no gain on small machines.
+        logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+    }
+
+    /// <summary>nats-server's ports file: <c>&lt;exe&gt;_&lt;pid&gt;.ports</c> with the bound URLs, removed on clean exit.</summary>
+    private static string? WritePortsFile(SiloSettings settings, GatewayEndpoints endpoints)
+    {
+        if (settings.PortsFileDirectory is not { } dir)
+            return null;
+        var exe = Path.GetFileNameWithoutExtension(Environment.GetCommandLineArgs()[0]);
+        var path = Path.Combine(dir, $"{exe}_{Environment.ProcessId}.ports");
+        var host = settings.Nats.Host is "0.0.0.0" or "::" ? "127.0.0.1" : settings.Nats.Host;
+        var ports = new Dictionary<string, string[]>
+        {
+            ["nats"] = [$"nats://{host}:{endpoints.NatsPort}"],
+        };
+        if (endpoints.HttpPort != 0)
+            ports["monitoring"] = [$"http://{host}:{endpoints.HttpPort}"];
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(path, JsonSerializer.Serialize(ports));
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

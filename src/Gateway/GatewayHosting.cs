@@ -1,0 +1,68 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Gateway.Monitoring;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway;
+
+/// <summary>Puts the NATS listener and the HTTP monitoring port on the host's Kestrel.</summary>
+public static class GatewayHosting
+{
+    public static GatewayEndpoints AddNatsGateway(this WebApplicationBuilder builder, NatsOptions options)
+    {
+        var endpoints = new GatewayEndpoints(options);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(endpoints);
+        builder.Services.AddSingleton(sp =>
+        {
+            var server = ActivatorUtilities.CreateInstance<NatsServer>(sp);
+            server.SetListenPortProvider(() => endpoints.NatsPort);
+            return server;
+        });
+        builder.Services.AddHostedService<Housekeeping>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = ResolveAddress(options.Host);
+            kestrel.Listen(address, options.Port < 0 ? 0 : options.Port, listen =>
+            {
+                listen.UseConnectionHandler<NatsConnectionHandler>();
+                endpoints.Nats = listen;
+            });
+            if (options.HttpPort != 0)
+            {
+                kestrel.Listen(address, options.HttpPort < 0 ? 0 : options.HttpPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    endpoints.Http = listen;
+                });
+            }
+        });
+        return endpoints;
+    }
+
+    public static void MapNatsMonitoring(this WebApplication app) => MonitoringEndpoints.Map(app);
+
+    private static IPAddress ResolveAddress(string host)
+    {
+        if (IPAddress.TryParse(host, out var address))
+            return address;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            return IPAddress.Loopback;
+        return Dns.GetHostAddresses(host)[0];
+    }
+}
+
+/// <summary>The bound listeners; ports are real once the host has started (a configured -1 means any free port).</summary>
+public sealed class GatewayEndpoints(NatsOptions options)
+{
+    internal ListenOptions? Nats { get; set; }
+    internal ListenOptions? Http { get; set; }
+
+    public NatsOptions Options { get; } = options;
+    public int NatsPort => Nats?.IPEndPoint?.Port ?? Options.Port;
+    public int HttpPort => Http?.IPEndPoint?.Port ?? 0;
+}

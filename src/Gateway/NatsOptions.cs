@@ -1,0 +1,27 @@
+namespace Platform.Gateway;
+
+/// <summary>Server settings with nats-server's names and defaults.</summary>
+public sealed class NatsOptions
+{
+    public string Host { get; set; } = "127.0.0.1";
+    /// <summary>-1 picks a free port.</summary>
+    public int Port { get; set; } = 4222;
+    /// <summary>0 disables monitoring; -1 picks a free port.</summary>
+    public int HttpPort { get; set; } = 8222;
+    public string? ServerName { get; set; }
+    public int MaxPayload { get; set; } = 1024 * 1024;
+    public int MaxControlLine { get; set; } = 4096;
+    public long MaxPending { get; set; } = 64L * 1024 * 1024;
+    public int MaxConnections { get; set; } = 64 * 1024;
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromMinutes(2);
+    public int MaxPingsOutstanding { get; set; } = 2;
+    public TimeSpan WriteDeadline { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public string? AuthToken { get; set; }
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public bool JetStream { get; set; }
+    public string StoreDirectory { get; set; } = "./data";
+
+    internal bool AuthRequired => AuthToken is not null || Username is not null;
+}

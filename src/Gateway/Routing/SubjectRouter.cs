@@ -1,0 +1,278 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace Platform.Gateway.Routing;
+
+/// <summary>
+/// The subscription trie, one level per subject token, with '*' and '&gt;' children, and a cache of match results
+/// by literal subject. Mutations and cache misses take one lock; cache hits take none. A mutation drops every
+/// cached result its pattern could change, so a result in the cache is always the trie's current answer.
+/// </summary>
+internal sealed class SubjectRouter
+{
+    /// <summary>nats-server's sublist cache holds 1024 subjects; past that we drop half.</summary>
+    private const int CacheLimit = 1024;
+    private const int StackSubjectLimit = 512;
+
+    private readonly object _gate = new();
+    private readonly Node _root = new();
+    private readonly ConcurrentDictionary<string, SubscriptionMatch> _cache = new();
+    private readonly ConcurrentDictionary<string, SubscriptionMatch>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    private int _count;
+
+    public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public int Count => Volatile.Read(ref _count);
+    public int CacheCount => _cache.Count;
+
+    public void Add(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            var node = _root;
+            foreach (var token in Tokens(subscription.Subject))
+                node = node.Child(token);
+            if (subscription.Queue is null)
+            {
+                node.Plain.Add(subscription);
+            }
+            else
+            {
+                node.Queues ??= new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
+                if (!node.Queues.TryGetValue(subscription.Queue, out var members))
+                    node.Queues[subscription.Queue] = members = [];
+                members.Add(subscription);
+            }
+            _count++;
+            Invalidate(subscription.Subject);
+        }
+    }
+
+    public bool Remove(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            if (!Remove(_root, subscription, subscription.Subject.AsSpan()))
+                return false;
+            _count--;
+            Invalidate(subscription.Subject);
+            return true;
+        }
+    }
+
+    /// <summary>Matches a literal subject given as wire bytes. Allocates only on a cache miss.</summary>
+    public SubscriptionMatch Match(ReadOnlySpan<byte> subject)
+    {
+        char[]? rented = null;
+        Span<char> chars = subject.Length <= StackSubjectLimit
+            ? stackalloc char[subject.Length]
+            : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(subject.Length)).AsSpan(0, subject.Length);
+        Latin1.GetChars(subject, chars);
+        try
+        {
+            if (_cacheLookup.TryGetValue(chars, out var cached))
+                return cached;
+            return MatchAndCache(new string(chars));
+        }
+        finally
+        {
+            if (rented is not null)
+                System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    public SubscriptionMatch Match(string subject)
+        => _cache.TryGetValue(subject, out var cached) ? cached : MatchAndCache(subject);
+
+    /// <summary>Whether any subscription matches the literal subject.</summary>
+    public bool HasInterest(ReadOnlySpan<byte> subject) => !Match(subject).IsEmpty;
+
+    private static readonly Encoding Latin1 = Encoding.Latin1;
+
+    private SubscriptionMatch MatchAndCache(string subject)
+    {
+        lock (_gate)
+        {
+            var plain = new List<Subscription>();
+            var queues = new List<Subscription[]>();
+            Collect(_root, subject.AsSpan(), plain, queues);
+            var result = plain.Count == 0 && queues.Count == 0 ? SubscriptionMatch.Empty : new SubscriptionMatch([.. plain], [.. queues]);
+            if (_cache.Count >= CacheLimit)
+                Shrink();
+            _cache[subject] = result;
+            return result;
+        }
+    }
+
+    private void Shrink()
+    {
+        int toRemove = _cache.Count / 2;
+        foreach (var key in _cache.Keys)
+        {
+            if (toRemove-- <= 0) break;
+            _cache.TryRemove(key, out _);
+        }
+    }
+
+    private void Invalidate(string pattern)
+    {
+        if (_cache.IsEmpty)
+            return;
+        foreach (var key in _cache.Keys)
+        {
+            if (PatternMatches(pattern, key))
+                _cache.TryRemove(key, out _);
+        }
+    }
+
+    private static void Collect(Node node, ReadOnlySpan<char> rest, List<Subscription> plain, List<Subscription[]> queues)
+    {
+        int dot = rest.IndexOf('.');
+        var token = dot < 0 ? rest : rest[..dot];
+        var remainder = dot < 0 ? default : rest[(dot + 1)..];
+        bool last = dot < 0;
+
+        if (node.Full is { } full)
+            AddAll(full, plain, queues);
+        if (node.Literals is { } literals && literals.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(token, out var child))
+        {
+            if (last) AddAll(child, plain, queues);
+            else Collect(child, remainder, plain, queues);
+        }
+        if (node.Star is { } star)
+        {
+            if (last) AddAll(star, plain, queues);
+            else Collect(star, remainder, plain, queues);
+        }
+    }
+
+    private static void AddAll(Node node, List<Subscription> plain, List<Subscription[]> queues)
+    {
+        plain.AddRange(node.Plain);
+        if (node.Queues is null)
+            return;
+        foreach (var members in node.Queues.Values)
+        {
+            if (members.Count > 0)
+                queues.Add([.. members]);
+        }
+    }
+
+    private static bool Remove(Node node, Subscription subscription, ReadOnlySpan<char> rest)
+    {
+        int dot = rest.IndexOf('.');
+        var token = dot < 0 ? rest : rest[..dot];
+        var child = node.Find(token);
+        if (child is null)
+            return false;
+        bool removed;
+        if (dot < 0)
+        {
+            if (subscription.Queue is null)
+            {
+                removed = child.Plain.Remove(subscription);
+            }
+            else if (child.Queues is not null && child.Queues.TryGetValue(subscription.Queue, out var members))
+            {
+                removed = members.Remove(subscription);
+                if (members.Count == 0)
+                    child.Queues.Remove(subscription.Queue);
+            }
+            else
+            {
+                removed = false;
+            }
+        }
+        else
+        {
+            removed = Remove(child, subscription, rest[(dot + 1)..]);
+        }
+        if (removed && child.IsEmpty)
+            node.Prune(token);
+        return removed;
+    }
+
+    private static SubjectTokens Tokens(string subject) => new(subject);
+
+    /// <summary>Whether a subscription pattern matches a literal subject (both as router strings).</summary>
+    internal static bool PatternMatches(ReadOnlySpan<char> pattern, ReadOnlySpan<char> subject)
+    {
+        while (true)
+        {
+            int pd = pattern.IndexOf('.');
+            int sd = subject.IndexOf('.');
+            var pt = pd < 0 ? pattern : pattern[..pd];
+            var st = sd < 0 ? subject : subject[..sd];
+            if (pt is ">")
+                return true;
+            if (pt is not "*" && !pt.SequenceEqual(st))
+                return false;
+            if (pd < 0 || sd < 0)
+                return pd < 0 && sd < 0;
+            pattern = pattern[(pd + 1)..];
+            subject = subject[(sd + 1)..];
+        }
+    }
+
+    private readonly struct SubjectTokens(string subject)
+    {
+        public Enumerator GetEnumerator() => new(subject);
+
+        public struct Enumerator(string subject)
+        {
+            private int _start = -1;
+            private int _end = -1;
+
+            public bool MoveNext()
+            {
+                if (_end >= subject.Length) return false;
+                _start = _end + 1;
+                int dot = subject.IndexOf('.', _start);
+                _end = dot < 0 ? subject.Length : dot;
+                return true;
+            }
+
+            public readonly string Current => subject[_start.._end];
+        }
+    }
+
+    private sealed class Node
+    {
+        public Dictionary<string, Node>? Literals;
+        public Node? Star;
+        public Node? Full;
+        public readonly List<Subscription> Plain = [];
+        public Dictionary<string, List<Subscription>>? Queues;
+
+        public bool IsEmpty => Plain.Count == 0 && (Queues is null || Queues.Count == 0)
+            && (Literals is null || Literals.Count == 0) && Star is null && Full is null;
+
+        public Node Child(string token)
+        {
+            switch (token)
+            {
+                case "*": return Star ??= new Node();
+                case ">": return Full ??= new Node();
+                default:
+                    Literals ??= new Dictionary<string, Node>(StringComparer.Ordinal);
+                    if (!Literals.TryGetValue(token, out var child))
+                        Literals[token] = child = new Node();
+                    return child;
+            }
+        }
+
+        public Node? Find(ReadOnlySpan<char> token)
+        {
+            if (token is "*") return Star;
+            if (token is ">") return Full;
+            return Literals is not null && Literals.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(token, out var child) ? child : null;
+        }
+
+        public void Prune(ReadOnlySpan<char> token)
+        {
+            if (token is "*") Star = null;
+            else if (token is ">") Full = null;
+            else Literals?.GetAlternateLookup<ReadOnlySpan<char>>().Remove(token);
+        }
+    }
+}

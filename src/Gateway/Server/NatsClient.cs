@@ -1,0 +1,412 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Platform.Gateway.Protocol;
+using Platform.Gateway.Routing;
+
+namespace Platform.Gateway.Server;
+
+/// <summary>
+/// One client connection: a read loop that parses and handles every complete op in each read, and a writer loop
+/// that drains the outbound buffer to the socket.
+/// </summary>
+internal sealed class NatsClient
+{
+    private static readonly byte[] Pong = "PONG\r\n"u8.ToArray();
+    private static readonly byte[] Ping = "PING\r\n"u8.ToArray();
+    private static readonly byte[] Ok = "+OK\r\n"u8.ToArray();
+
+    private readonly NatsServer _server;
+    private readonly ConnectionContext _connection;
+    private readonly NatsParser _parser;
+    private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly HashSet<OutboundBuffer> _touched = [];
+    private readonly CancellationTokenSource _closing = new();
+    private int _closed;
+    private int _pingsOutstanding;
+    private long _lastPingTicks;
+    private string? _closeReason;
+
+    public NatsClient(NatsServer server, ConnectionContext connection)
+    {
+        _server = server;
+        _connection = connection;
+        Id = server.NextClientId();
+        _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload);
+        Outbound = new OutboundBuffer(server.Options.MaxPending);
+        RemoteEndPoint = connection.RemoteEndPoint as IPEndPoint;
+        ConnectedAt = DateTime.UtcNow;
+        _lastPingTicks = Environment.TickCount64;
+    }
+
+    public ulong Id { get; }
+    public OutboundBuffer Outbound { get; }
+    public IPEndPoint? RemoteEndPoint { get; }
+    public DateTime ConnectedAt { get; }
+    public bool ConnectReceived { get; private set; }
+    public bool Verbose { get; private set; }
+    public bool Pedantic { get; private set; }
+    public bool Echo { get; private set; } = true;
+    public bool Headers { get; private set; }
+    public bool NoResponders { get; private set; }
+    public string? Name { get; private set; }
+    public string? Lang { get; private set; }
+    public string? Version { get; private set; }
+    public long InMsgs, InBytes;
+    public int SubscriptionCount { get { lock (_subscriptions) return _subscriptions.Count; } }
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public async Task RunAsync()
+    {
+        if (!_server.TryRegister(this))
+        {
+            Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{ProtocolErrors.MaxConnectionsExceeded}'\r\n"));
+            await WriteLoopOnceAsync();
+            return;
+        }
+        var writer = Task.Run(WriteLoopAsync);
+        try
+        {
+            Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
+            Outbound.Signal();
+            await ReadLoopAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            Close(_closeReason ?? "Client Closed");
+            await writer;
+            _server.Unregister(this);
+            // Returning lets Kestrel close gracefully after what we wrote (a final -ERR) reaches the socket;
+            // an abort would reset the connection and lose it.
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _connection.Transport.Input;
+        while (!IsClosed)
+        {
+            var result = await input.ReadAsync(_closing.Token);
+            var buffer = result.Buffer;
+            var consumed = ProcessBuffer(buffer, out bool stop);
+            input.AdvanceTo(consumed, buffer.End);
+            foreach (var outbound in _touched)
+                outbound.Signal();
+            _touched.Clear();
+            if (_server.Interceptor is { } interceptor)
+                await interceptor.EndOfReadAsync(this);
+            if (stop || result.IsCompleted)
+                break;
+        }
+    }
+
+    private SequencePosition ProcessBuffer(ReadOnlySequence<byte> buffer, out bool stop)
+    {
+        stop = false;
+        var reader = new SequenceReader<byte>(buffer);
+        while (!reader.End)
+        {
+            var status = _parser.TryParse(ref reader, out var op);
+            if (status == ParseStatus.NeedMoreData)
+                break;
+            if (status == ParseStatus.Error)
+            {
+                if (_parser.Error is { } error)
+                    SendError(error);
+                stop = true;
+                _closeReason = "Parse Error";
+                break;
+            }
+            if (!Handle(ref op))
+            {
+                stop = true;
+                break;
+            }
+        }
+        return reader.Position;
+    }
+
+    /// <summary>Handles one op; false closes the connection.</summary>
+    private bool Handle(ref ClientOp op)
+    {
+        if (!ConnectReceived && _server.Options.AuthRequired && op.Kind != ClientOpKind.Connect)
+            return AuthorizationViolation();
+        switch (op.Kind)
+        {
+            case ClientOpKind.Connect:
+                return HandleConnect(op.Payload);
+            case ClientOpKind.Pub:
+            case ClientOpKind.HPub:
+                HandlePublish(ref op);
+                return true;
+            case ClientOpKind.Sub:
+                HandleSubscribe(ref op);
+                return true;
+            case ClientOpKind.Unsub:
+                HandleUnsubscribe(ref op);
+                return true;
+            case ClientOpKind.Ping:
+                Outbound.TryWrite(Pong);
+                _touched.Add(Outbound);
+                return true;
+            case ClientOpKind.Pong:
+                Interlocked.Exchange(ref _pingsOutstanding, 0);
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private bool HandleConnect(in ReadOnlySequence<byte> json)
+    {
+        var options = ConnectOptions.TryParse(json.FirstSpan);
+        if (options is null)
+        {
+            _closeReason = "Bad CONNECT";
+            return false;
+        }
+        if (_server.Options.AuthRequired && !IsAuthorized(options))
+            return AuthorizationViolation();
+        Verbose = options.Verbose;
+        Pedantic = options.Pedantic;
+        Echo = options.Echo;
+        Headers = options.Headers;
+        NoResponders = options.NoResponders && options.Headers;
+        Name = options.Name;
+        Lang = options.Lang;
+        Version = options.Version;
+        _parser.HeadersEnabled = options.Headers;
+        ConnectReceived = true;
+        Acknowledge();
+        return true;
+    }
+
+    private bool IsAuthorized(ConnectOptions connect)
+    {
+        var options = _server.Options;
+        if (options.AuthToken is not null)
+            return FixedEquals(connect.AuthToken, options.AuthToken);
+        return FixedEquals(connect.User, options.Username) && FixedEquals(connect.Pass, options.Password ?? "");
+    }
+
+    private static bool FixedEquals(string? given, string? expected)
+        => given is not null && expected is not null
+           && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
+
+    private bool AuthorizationViolation()
+    {
+        SendError(ProtocolErrors.AuthorizationViolation);
+        _closeReason = "Authorization Violation";
+        return false;
+    }
+
+    private void HandlePublish(ref ClientOp op)
+    {
+        InMsgs++;
+        InBytes += op.Payload.Length;
+        if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
+            SendError(ProtocolErrors.InvalidPublishSubject);
+        bool captured = _server.Interceptor is { } interceptor
+                        && interceptor.TryCapture(this, op.Subject, op.Reply, op.HeaderLength, op.Payload);
+        bool delivered = _server.Deliver(op.Subject, op.Reply, op.HeaderLength, op.Payload, this, _touched);
+        if (!delivered && !captured && NoResponders && !op.Reply.IsEmpty)
+            _server.SendNoResponders(this, op.Reply, _touched);
+        Acknowledge();
+    }
+
+    private void HandleSubscribe(ref ClientOp op)
+    {
+        if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
+        {
+            SendError(ProtocolErrors.InvalidSubject);
+            return;
+        }
+        var sid = Encoding.Latin1.GetString(op.Sid);
+        var sub = new Subscription(Encoding.Latin1.GetString(op.Subject), op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue),
+            op.Sid.ToArray(), this, null);
+        lock (_subscriptions)
+        {
+            // A repeated sid keeps the first subscription, as nats-server does.
+            if (!_subscriptions.TryAdd(sid, sub))
+            {
+                Acknowledge();
+                return;
+            }
+        }
+        _server.Router.Add(sub);
+        Acknowledge();
+    }
+
+    private void HandleUnsubscribe(ref ClientOp op)
+    {
+        var sid = Encoding.Latin1.GetString(op.Sid);
+        Subscription? sub;
+        lock (_subscriptions)
+            _subscriptions.TryGetValue(sid, out sub);
+        if (sub is not null)
+        {
+            if (op.Max > 0 && sub.Delivered < op.Max)
+                sub.Max = op.Max;
+            else
+                _server.Unsubscribe(sub);
+        }
+        Acknowledge();
+    }
+
+    public void ForgetSubscription(Subscription sub)
+    {
+        lock (_subscriptions)
+        {
+            var sid = Encoding.Latin1.GetString(sub.Sid);
+            if (_subscriptions.TryGetValue(sid, out var current) && current == sub)
+                _subscriptions.Remove(sid);
+        }
+    }
+
+    public IReadOnlyList<Subscription> SnapshotSubscriptions()
+    {
+        lock (_subscriptions)
+            return [.. _subscriptions.Values];
+    }
+
+    private void Acknowledge()
+    {
+        if (!Verbose)
+            return;
+        Outbound.TryWrite(Ok);
+        _touched.Add(Outbound);
+    }
+
+    public void SendError(string text)
+    {
+        Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{text}'\r\n"));
+        Outbound.Signal();
+    }
+
+    /// <summary>Called by the server's housekeeping every second: auth timeout and keep-alive pings.</summary>
+    public void Tick(long nowTicks)
+    {
+        if (IsClosed)
+            return;
+        var options = _server.Options;
+        if (!ConnectReceived && options.AuthRequired && DateTime.UtcNow - ConnectedAt >= options.AuthTimeout)
+        {
+            SendError(ProtocolErrors.AuthenticationTimeout);
+            Close("Authentication Timeout");
+            return;
+        }
+        if (nowTicks - Interlocked.Read(ref _lastPingTicks) < (long)options.PingInterval.TotalMilliseconds)
+            return;
+        Interlocked.Exchange(ref _lastPingTicks, nowTicks);
+        if (Interlocked.Increment(ref _pingsOutstanding) > options.MaxPingsOutstanding)
+        {
+            SendError(ProtocolErrors.StaleConnection);
+            Close("Stale Connection");
+            return;
+        }
+        Outbound.TryWrite(Ping);
+        Outbound.Signal();
+    }
+
+    public void CloseAsSlowConsumer()
+    {
+        if (IsClosed)
+            return;
+        _server.CountSlowConsumer();
+        _server.Logger.LogWarning("Slow consumer: client {ClientId} over max_pending, closing", Id);
+        Close("Slow Consumer (Pending Bytes)");
+    }
+
+    /// <summary>Stops reading, drops the client's subscriptions and lets the writer flush what is queued.</summary>
+    public void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+            return;
+        _closeReason ??= reason;
+        List<Subscription> subs;
+        lock (_subscriptions)
+        {
+            subs = [.. _subscriptions.Values];
+            _subscriptions.Clear();
+        }
+        foreach (var sub in subs)
+        {
+            sub.Closed = true;
+            _server.Router.Remove(sub);
+        }
+        Outbound.Close();
+        _closing.Cancel();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var output = _connection.Transport.Output;
+        using var deadline = new CancellationTokenSource();
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await Outbound.WaitAsync(CancellationToken.None);
+                }
+                catch (OperationCanceledException)
+                {
+                    more = false;
+                }
+                if (!await DrainAsync(output, deadline) || !more)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            Close("Write Error");
+        }
+        await output.CompleteAsync();
+    }
+
+    private async Task<bool> DrainAsync(PipeWriter output, CancellationTokenSource deadline)
+    {
+        while (true)
+        {
+            var pending = Outbound.Take();
+            if (pending.Count == 0)
+                return true;
+            try
+            {
+                deadline.CancelAfter(_server.Options.WriteDeadline);
+                var flush = await output.WriteAsync(pending.AsMemory(), deadline.Token);
+                if (!deadline.TryReset())
+                    throw new OperationCanceledException();
+                if (flush.IsCompleted)
+                    return false;
+            }
+            catch (OperationCanceledException)
+            {
+                CloseAsSlowConsumer();
+                return false;
+            }
+            finally
+            {
+                Outbound.Release(pending);
+            }
+        }
+    }
+
+    private async Task WriteLoopOnceAsync()
+    {
+        var pending = Outbound.Take();
+        if (pending.Count > 0)
+        {
+            await _connection.Transport.Output.WriteAsync(pending.AsMemory());
+            Outbound.Release(pending);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Platform.Gateway.Protocol;
+using Platform.Gateway.Routing;
+
+namespace Platform.Gateway.Server;
+
+/// <summary>
+/// The state every connection shares: options, the subject router, the connected clients and the counters that
+/// monitoring reports. Message delivery lives here because it crosses connections.
+/// </summary>
+internal sealed class NatsServer
+{
+    private static readonly byte[] NoRespondersHeader = "NATS/1.0 503\r\n\r\n"u8.ToArray();
+
+    private readonly ConcurrentDictionary<ulong, NatsClient> _clients = new();
+    private long _nextClientId;
+    private long _inMsgs, _inBytes, _outMsgs, _outBytes, _slowConsumers, _totalConnections;
+
+    public NatsServer(NatsOptions options, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        Logger = loggerFactory.CreateLogger("Platform.Gateway");
+        StartTime = DateTime.UtcNow;
+    }
+
+    public NatsOptions Options { get; }
+    public ILogger Logger { get; }
+    public SubjectRouter Router { get; } = new();
+    public DateTime StartTime { get; }
+
+    private Func<int> _listenPort = () => 0;
+    private ServerInfo? _info;
+
+    /// <summary>Rendered on first use, once the listener is bound and its real port known.</summary>
+    public ServerInfo Info
+    {
+        get
+        {
+            if (_info is { } info)
+                return info;
+            lock (_clients)
+                return _info ??= new ServerInfo(Options, _listenPort());
+        }
+    }
+
+    /// <summary>The JetStream side of the gateway, when enabled: sees every publish first.</summary>
+    public IPublishInterceptor? Interceptor { get; set; }
+
+    public int ClientCount => _clients.Count;
+    public ICollection<NatsClient> Clients => _clients.Values;
+    public long InMsgs => Interlocked.Read(ref _inMsgs);
+    public long InBytes => Interlocked.Read(ref _inBytes);
+    public long OutMsgs => Interlocked.Read(ref _outMsgs);
+    public long OutBytes => Interlocked.Read(ref _outBytes);
+    public long SlowConsumers => Interlocked.Read(ref _slowConsumers);
+    public long TotalConnections => Interlocked.Read(ref _totalConnections);
+
+    public void SetListenPortProvider(Func<int> listenPort) => _listenPort = listenPort;
+
+    public ulong NextClientId() => (ulong)Interlocked.Increment(ref _nextClientId);
+
+    public bool TryRegister(NatsClient client)
+    {
+        if (_clients.Count >= Options.MaxConnections)
+            return false;
+        _clients[client.Id] = client;
+        Interlocked.Increment(ref _totalConnections);
+        return true;
+    }
+
+    public void Unregister(NatsClient client) => _clients.TryRemove(client.Id, out _);
+
+    public void CountSlowConsumer() => Interlocked.Increment(ref _slowConsumers);
+
+    /// <summary>
+    /// Delivers one message to every matching subscription. Outbound buffers touched are added to
+    /// <paramref name="touched"/> so the publisher wakes each writer once per read; with null they are woken at once.
+    /// </summary>
+    /// <returns>Whether any subscription received the message.</returns>
+    public bool Deliver(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message,
+        NatsClient? publisher, HashSet<OutboundBuffer>? touched)
+    {
+        Interlocked.Increment(ref _inMsgs);
+        Interlocked.Add(ref _inBytes, message.Length);
+        var match = Router.Match(subject);
+        if (match.IsEmpty)
+            return false;
+        bool delivered = false;
+        bool echo = publisher is null || publisher.Echo;
+        foreach (var sub in match.Plain)
+        {
+            if (!echo && sub.Client == publisher)
+                continue;
+            delivered |= DeliverTo(sub, subject, reply, headerLength, message, publisher, touched);
+        }
+        foreach (var group in match.QueueGroups)
+        {
+            int start = group.Length == 1 ? 0 : Random.Shared.Next(group.Length);
+            for (int i = 0; i < group.Length; i++)
+            {
+                var sub = group[(start + i) % group.Length];
+                if (sub.Closed || (!echo && sub.Client == publisher))
+                    continue;
+                delivered |= DeliverTo(sub, subject, reply, headerLength, message, publisher, touched);
+                break;
+            }
+        }
+        return delivered;
+    }
+
+    /// <summary>The 503 no-responders status, sent only to the requester's own subscription on the reply subject.</summary>
+    public void SendNoResponders(NatsClient requester, ReadOnlySpan<byte> reply, HashSet<OutboundBuffer>? touched)
+    {
+        var match = Router.Match(reply);
+        foreach (var sub in match.Plain)
+        {
+            if (sub.Client == requester)
+            {
+                DeliverTo(sub, reply, default, NoRespondersHeader.Length, new ReadOnlySequence<byte>(NoRespondersHeader), null, touched);
+                return;
+            }
+        }
+    }
+
+    private bool DeliverTo(Subscription sub, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+        in ReadOnlySequence<byte> message, NatsClient? publisher, HashSet<OutboundBuffer>? touched)
+    {
+        if (sub.Closed)
+            return false;
+        bool last = sub.CountDelivery();
+        if (sub.Handler is { } handler)
+        {
+            handler.OnMessage(sub, subject, reply, headerLength, message, publisher);
+        }
+        else
+        {
+            var client = sub.Client!;
+            if (!client.Outbound.TryWriteMessage(subject, sub.Sid, reply, headerLength, message, client.Headers))
+            {
+                client.CloseAsSlowConsumer();
+                return false;
+            }
+            Interlocked.Increment(ref _outMsgs);
+            Interlocked.Add(ref _outBytes, message.Length);
+            if (touched is null)
+                client.Outbound.Signal();
+            else
+                touched.Add(client.Outbound);
+        }
+        if (last)
+            Unsubscribe(sub);
+        return true;
+    }
+
+    public void Unsubscribe(Subscription sub)
+    {
+        sub.Closed = true;
+        Router.Remove(sub);
+        sub.Client?.ForgetSubscription(sub);
+    }
+}

@@ -1,0 +1,4 @@
+namespace Platform.Grains.Storage;
+
+/// <summary>Placeholder until the storage branch lands.</summary>
+internal readonly struct LogRecord;

@@ -1,0 +1,96 @@
+using System.Globalization;
+
+namespace Platform.Silo.Configuration;
+
+/// <summary>nats-server's common flags, so scripts written for nats-server start the silo unchanged.</summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        Usage: Platform.Silo [options]
+
+        Server Options:
+            -a, --addr, --net <host>         Bind to host address (default: 127.0.0.1)
+            -p, --port <port>                Use port for clients (default: 4222, -1 for any free port)
+            -n, --name, --server_name <name> Server name (default: auto)
+            -m, --http_port <port>           Use port for http monitoring (default: 8222, 0 to disable, -1 for any)
+            -c, --config <file>              Configuration file (nats-server format)
+            --ports_file_dir <dir>           Write a <name>_<pid>.ports file with the bound URLs to this directory
+            --silo_port <port>               Orleans silo port (default: 11111, -1 for any free port)
+            --orleans_gateway_port <port>    Orleans client gateway port (default: 30000, -1 for any free port)
+
+        JetStream Options:
+            -js, --jetstream                 Enable JetStream functionality
+            -sd, --store_dir <dir>           Set the storage directory (default: ./data)
+
+        Authorization Options:
+            --user <user>                    User required for connections
+            --pass <password>                Password required for connections
+            --auth <token>                   Authorization token required for connections
+
+        Logging Options:
+            -l, --log <file>                 File to redirect log output
+            -D, --debug                      Enable debugging output
+            -V, --trace                      Trace the raw protocol
+
+        Common Options:
+            -h, --help                       Show this message
+            -v, --version                    Show version
+        """;
+
+    public enum Outcome { Run, Help, Version }
+
+    /// <summary>Applies the flags to <paramref name="settings"/>; throws <see cref="ConfigException"/> on a bad flag.</summary>
+    public static Outcome Apply(string[] args, SiloSettings settings)
+    {
+        var nats = settings.Nats;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string flag = arg, inlineValue = "";
+            bool hasInline = false;
+            if (arg.StartsWith('-') && arg.IndexOf('=') is var eq and > 0)
+            {
+                flag = arg[..eq];
+                inlineValue = arg[(eq + 1)..];
+                hasInline = true;
+            }
+            string Value()
+            {
+                if (hasInline) return inlineValue;
+                if (i + 1 >= args.Length) throw new ConfigException($"flag needs an argument: {flag}");
+                return args[++i];
+            }
+            switch (flag.TrimStart('-'))
+            {
+                case "h" or "help": return Outcome.Help;
+                case "v" or "version": return Outcome.Version;
+                case "a" or "addr" or "net": nats.Host = Value(); break;
+                case "p" or "port": nats.Port = Int(flag, Value()); break;
+                case "n" or "name" or "server_name": nats.ServerName = Value(); break;
+                case "m" or "http_port": nats.HttpPort = Int(flag, Value()); break;
+                case "c" or "config": settings.ConfigFile = Value(); break;
+                case "ports_file_dir": settings.PortsFileDirectory = Value(); break;
+                case "silo_port": settings.SiloPort = Int(flag, Value()); break;
+                case "orleans_gateway_port": settings.OrleansGatewayPort = Int(flag, Value()); break;
+                case "js" or "jetstream": nats.JetStream = !hasInline || Bool(flag, inlineValue); break;
+                case "sd" or "store_dir": nats.StoreDirectory = Value(); break;
+                case "user": nats.Username = Value(); break;
+                case "pass": nats.Password = Value(); break;
+                case "auth": nats.AuthToken = Value(); break;
+                case "l" or "log": settings.LogFile = Value(); break;
+                case "D" or "debug": settings.Debug = true; break;
+                case "V" or "trace": settings.Trace = true; break;
+                case "DV" or "VD": settings.Debug = settings.Trace = true; break;
+                default: throw new ConfigException($"flag provided but not defined: {arg}");
+            }
+        }
+        return Outcome.Run;
+    }
+
+    private static int Int(string flag, string value)
+        => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            ? n : throw new ConfigException($"invalid value \"{value}\" for flag {flag}: parse error");
+
+    private static bool Bool(string flag, string value)
+        => bool.TryParse(value, out var b) ? b : throw new ConfigException($"invalid boolean value \"{value}\" for flag {flag}");
+}

@@ -1,0 +1,18 @@
+using Platform.Gateway;
+
+namespace Platform.Silo.Configuration;
+
+/// <summary>Everything the silo is started with: the NATS server options plus the Orleans and process settings.</summary>
+internal sealed class SiloSettings
+{
+    public NatsOptions Nats { get; } = new();
+    /// <summary>Orleans silo-to-silo port; -1 picks a free one.</summary>
+    public int SiloPort { get; set; } = 11111;
+    /// <summary>Orleans client gateway port; -1 picks a free one.</summary>
+    public int OrleansGatewayPort { get; set; } = 30000;
+    public string? PortsFileDirectory { get; set; }
+    public string? ConfigFile { get; set; }
+    public string? LogFile { get; set; }
+    public bool Debug { get; set; }
+    public bool Trace { get; set; }
+}
