@@ -39,8 +39,8 @@ internal sealed class ServerInfo
             json.WriteBoolean("jetstream", options.JetStream);
             json.Flush();
         }
-        // Leave the object open: the client fields follow.
-        _prefix = [.. buffer.WrittenSpan[..^1]];
+        // The object is left open: each client's fields follow.
+        _prefix = buffer.WrittenSpan.ToArray();
     }
 
     public string ServerId { get; }

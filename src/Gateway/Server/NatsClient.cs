@@ -212,12 +212,13 @@ internal sealed class NatsClient
         InBytes += op.Payload.Length;
         if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
             SendError(ProtocolErrors.InvalidPublishSubject);
+        // nats-server acknowledges before it delivers, so a verbose client sees +OK ahead of its own echo.
+        Acknowledge();
         bool captured = _server.Interceptor is { } interceptor
                         && interceptor.TryCapture(this, op.Subject, op.Reply, op.HeaderLength, op.Payload);
         bool delivered = _server.Deliver(op.Subject, op.Reply, op.HeaderLength, op.Payload, this, _touched);
         if (!delivered && !captured && NoResponders && !op.Reply.IsEmpty)
             _server.SendNoResponders(this, op.Reply, _touched);
-        Acknowledge();
     }
 
     private void HandleSubscribe(ref ClientOp op)

@@ -1,0 +1,70 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Platform.IntegrationTests.Infrastructure;
+
+/// <summary>A bare TCP client for byte-level protocol tests: send a script, collect what the server answers.</summary>
+public static class RawClient
+{
+    /// <summary>
+    /// Connects, reads the INFO line, sends <paramref name="script"/>, and collects the answer until the server closes,
+    /// the answer ends with PONG (scripts end with PING), or <paramref name="quiet"/> passes without a byte.
+    /// Returns the INFO line and the rest, with "&lt;EOF&gt;" appended when the server closed the connection.
+    /// </summary>
+    public static async Task<(string Info, string Answer)> ExchangeAsync(int port, string script, TimeSpan? quiet = null)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        var stream = tcp.GetStream();
+        var received = new StringBuilder();
+        var buffer = new byte[64 * 1024];
+        using (var infoCts = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            while (!received.ToString().Contains("\r\n"))
+            {
+                int n = await stream.ReadAsync(buffer, infoCts.Token);
+                if (n == 0) break;
+                received.Append(Encoding.Latin1.GetString(buffer, 0, n));
+            }
+        }
+        var all = received.ToString();
+        int eol = all.IndexOf("\r\n", StringComparison.Ordinal);
+        var info = all[..(eol + 2)];
+        var answer = new StringBuilder(all[(eol + 2)..]);
+        try
+        {
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(script));
+        }
+        catch (IOException)
+        {
+        }
+        var wait = quiet ?? TimeSpan.FromMilliseconds(400);
+        while (true)
+        {
+            using var cts = new CancellationTokenSource(wait);
+            int n;
+            try
+            {
+                n = await stream.ReadAsync(buffer, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (IOException)
+            {
+                answer.Append("<EOF>");
+                break;
+            }
+            if (n == 0)
+            {
+                answer.Append("<EOF>");
+                break;
+            }
+            answer.Append(Encoding.Latin1.GetString(buffer, 0, n));
+            if (answer.ToString().EndsWith("PONG\r\n", StringComparison.Ordinal) && script.EndsWith("PING\r\n", StringComparison.Ordinal))
+                break;
+        }
+        return (info, answer.ToString());
+    }
+}

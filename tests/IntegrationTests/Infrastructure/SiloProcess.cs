@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Platform.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real silo process started the way a user starts it (the built executable with nats-server flags), on free
+/// ports, with its own data directory. Killing it is a real SIGKILL.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private SiloProcess(Process process, string dataDirectory, int port, int httpPort)
+    {
+        _process = process;
+        DataDirectory = dataDirectory;
+        Port = port;
+        HttpPort = httpPort;
+    }
+
+    public string DataDirectory { get; }
+    public int Port { get; }
+    public int HttpPort { get; }
+    public string Url => $"nats://127.0.0.1:{Port}";
+    public string Output { get { lock (_output) return _output.ToString(); } }
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts a silo; with <paramref name="port"/> 0 a free port is chosen.</summary>
+    public static async Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
+    {
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+        var portsDir = Path.Combine(Path.GetTempPath(), "silo-ports-" + Guid.NewGuid().ToString("N"));
+        var silo = Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll");
+        var args = new List<string> { silo, "-a", "127.0.0.1", "-p", (port == 0 ? -1 : port).ToString(), "-m", "-1",
+            "--silo_port", "-1", "--orleans_gateway_port", "-1", "--ports_file_dir", portsDir, "-sd", dataDirectory };
+        if (jetStream)
+            args.Add("-js");
+        args.AddRange(extraArgs);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        var process = Process.Start(info)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"silo exited with {process.ExitCode}:\n{output}");
+            var file = Directory.Exists(portsDir) ? Directory.GetFiles(portsDir, "*.ports").FirstOrDefault() : null;
+            if (file is not null)
+            {
+                using var json = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+                var nats = new Uri(json.RootElement.GetProperty("nats")[0].GetString()!);
+                var http = new Uri(json.RootElement.GetProperty("monitoring")[0].GetString()!);
+                var result = new SiloProcess(process, dataDirectory, nats.Port, http.Port);
+                lock (output) result._output.Append(output);
+                process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (result._output) result._output.AppendLine(e.Data); };
+                return result;
+            }
+            await Task.Delay(50);
+        }
+        process.Kill(true);
+        throw new TimeoutException($"silo did not start:\n{output}");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM and wait for a clean exit.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+            return;
+        Posix.Terminate(_process.Id);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+internal static class Posix
+{
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public static void Terminate(int pid) => kill(pid, 15);
+}
