@@ -2,11 +2,19 @@ using Microsoft.Extensions.Hosting;
 
 namespace Platform.Gateway.Server;
 
-/// <summary>One timer for all connections: auth timeouts and keep-alive pings, instead of a timer per client.</summary>
-internal sealed class Housekeeping(NatsServer server) : BackgroundService
+/// <summary>
+/// One timer for all connections (auth timeouts and keep-alive pings) instead of a timer per client, and the
+/// closing of every client when the host stops, so shutdown does not wait on open connections.
+/// </summary>
+internal sealed class Housekeeping(NatsServer server, IHostApplicationLifetime lifetime) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            foreach (var client in server.Clients)
+                client.Close("Server Shutdown");
+        });
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
         try
         {
