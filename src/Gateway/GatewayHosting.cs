@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Gateway.JetStream;
 using Platform.Gateway.Monitoring;
+using Platform.Grains.Streams;
 using Platform.Gateway.Server;
 
 namespace Platform.Gateway;
@@ -24,6 +26,13 @@ public static class GatewayHosting
             return server;
         });
         builder.Services.AddHostedService<Housekeeping>();
+        if (options.JetStream)
+        {
+            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory));
+            builder.Services.AddSingleton<StreamCapture>();
+            builder.Services.AddSingleton<JetStreamApi>();
+            builder.Services.AddHostedService<JetStreamStartup>();
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = ResolveAddress(options.Host);

@@ -43,6 +43,9 @@ internal sealed class NatsClient
     }
 
     public ulong Id { get; }
+    public NatsServer Server => _server;
+    /// <summary>This connection's JetStream publishes of the current read, created on the first one.</summary>
+    public JetStream.PublishBatcher? Batcher { get; set; }
     public OutboundBuffer Outbound { get; }
     public IPEndPoint? RemoteEndPoint { get; }
     public DateTime ConnectedAt { get; }

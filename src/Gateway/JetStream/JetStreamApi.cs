@@ -1,0 +1,481 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Streams;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
+/// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
+/// </summary>
+internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGrainFactory grains, ILogger<JetStreamApi> logger) : IInternalSubscriber
+{
+    private const string Prefix = "$JS.API.";
+    private long _total, _errors;
+
+    private IStreamCatalogGrain Catalog => grains.GetGrain<IStreamCatalogGrain>(0);
+
+    public async Task StartAsync()
+    {
+        foreach (var config in await Catalog.List())
+            capture.Set(config);
+        server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
+        server.Interceptor = capture;
+    }
+
+    public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+        in ReadOnlySequence<byte> message, NatsClient? publisher)
+    {
+        if (reply.IsEmpty)
+            return;
+        var request = new Request(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray());
+        _ = HandleAsync(request);
+    }
+
+    private sealed record Request(string Subject, string Reply, byte[] Body);
+
+    private async Task HandleAsync(Request request)
+    {
+        try
+        {
+            var tokens = request.Subject[Prefix.Length..].Split('.');
+            Interlocked.Increment(ref _total);
+            switch (tokens)
+            {
+                case ["INFO"]: await AccountInfo(request); break;
+                case ["STREAM", "CREATE", var name]: await CreateOrUpdate(request, name, create: true); break;
+                case ["STREAM", "UPDATE", var name]: await CreateOrUpdate(request, name, create: false); break;
+                case ["STREAM", "INFO", var name]: await Info(request, name); break;
+                case ["STREAM", "DELETE", var name]: await Delete(request, name); break;
+                case ["STREAM", "NAMES"]: await Names(request); break;
+                case ["STREAM", "LIST"]: await List(request); break;
+                case ["STREAM", "PURGE", var name]: await Purge(request, name); break;
+                case ["STREAM", "MSG", "GET", var name]: await MessageGet(request, name); break;
+                case ["STREAM", "MSG", "DELETE", var name]: await MessageDelete(request, name); break;
+                case ["DIRECT", "GET", var name, ..]: await DirectGet(request, name, tokens.Length > 3 ? string.Join('.', tokens[3..]) : null); break;
+                default: Interlocked.Decrement(ref _total); break;
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "JetStream API request {Subject} failed", request.Subject);
+        }
+    }
+
+    private async Task AccountInfo(Request request)
+    {
+        var configs = await Catalog.List();
+        ulong memory = 0, storage = 0;
+        foreach (var config in configs)
+        {
+            var info = await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+            if (info.Value is null) continue;
+            if (config.Storage == StorageType.Memory) memory += info.Value.State.Bytes;
+            else storage += info.Value.State.Bytes;
+        }
+        Reply(request, "account_info_response", w =>
+        {
+            w.WriteNumber("memory", memory);
+            w.WriteNumber("storage", storage);
+            w.WriteNumber("streams", configs.Length);
+            w.WriteNumber("consumers", 0);
+            w.WriteStartObject("limits");
+            foreach (var limit in new[] { "max_memory", "max_storage", "max_streams", "max_consumers", "max_ack_pending", "memory_max_stream_bytes", "storage_max_stream_bytes" })
+                w.WriteNumber(limit, -1);
+            w.WriteBoolean("max_bytes_required", false);
+            w.WriteEndObject();
+            w.WriteStartObject("api");
+            w.WriteNumber("total", Interlocked.Read(ref _total));
+            w.WriteNumber("errors", Interlocked.Read(ref _errors));
+            w.WriteEndObject();
+        });
+    }
+
+    private async Task CreateOrUpdate(Request request, string name, bool create)
+    {
+        var type = create ? "stream_create_response" : "stream_update_response";
+        if (!TryParse(request.Body, ApiJsonContext.Default.StreamConfig, out var config) || config is null)
+        {
+            ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        if (config.Name != name)
+        {
+            ReplyError(request, type, ApiError.StreamNameMismatch);
+            return;
+        }
+        config = config.WithDefaults();
+        var result = create ? await Catalog.Create(config) : await Catalog.Update(config);
+        if (result.Error is { } error)
+        {
+            ReplyError(request, type, error);
+            return;
+        }
+        capture.Set(result.Value!.Config);
+        Reply(request, type, w =>
+        {
+            WriteStreamInfo(w, result.Value!);
+            if (create)
+                w.WriteBoolean("did_create", true);
+        });
+    }
+
+    private async Task Info(Request request, string name)
+    {
+        const string type = "stream_info_response";
+        StreamInfoRequest? body = null;
+        if (request.Body.Length > 0 && !TryParse(request.Body, ApiJsonContext.Default.StreamInfoRequest, out body))
+        {
+            ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        var result = await grains.GetGrain<IStreamGrain>(name).GetInfo(body?.DeletedDetails ?? false, body?.SubjectsFilter);
+        Reply(request, type, w =>
+        {
+            w.WriteNumber("total", 0);
+            w.WriteNumber("offset", 0);
+            w.WriteNumber("limit", 0);
+            if (result.Error is { } error)
+                WriteError(w, error);
+            else
+                WriteStreamInfo(w, result.Value!);
+        }, result.Error is not null);
+    }
+
+    private async Task Delete(Request request, string name)
+    {
+        const string type = "stream_delete_response";
+        if (!await Catalog.Delete(name))
+        {
+            ReplyError(request, type, ApiError.StreamNotFound);
+            return;
+        }
+        capture.Remove(name);
+        Reply(request, type, w => w.WriteBoolean("success", true));
+    }
+
+    private async Task Names(Request request)
+    {
+        const string type = "stream_names_response";
+        if (!TryParsePaging(request, type, out var paging))
+            return;
+        var names = new List<string>();
+        foreach (var config in await Catalog.List())
+        {
+            if (paging.Subject is null || CapturesAny(config, paging.Subject))
+                names.Add(config.Name);
+        }
+        const int limit = 1024;
+        Reply(request, type, w =>
+        {
+            w.WriteNumber("total", names.Count);
+            w.WriteNumber("offset", paging.Offset);
+            w.WriteNumber("limit", limit);
+            w.WriteStartArray("streams");
+            foreach (var n in names.Skip(paging.Offset).Take(limit))
+                w.WriteStringValue(n);
+            w.WriteEndArray();
+        });
+    }
+
+    private async Task List(Request request)
+    {
+        const string type = "stream_list_response";
+        if (!TryParsePaging(request, type, out var paging))
+            return;
+        var infos = new List<StreamInfo>();
+        foreach (var config in await Catalog.List())
+        {
+            if (paging.Subject is not null && !CapturesAny(config, paging.Subject))
+                continue;
+            if ((await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null)).Value is { } info)
+                infos.Add(info);
+        }
+        const int limit = 256;
+        Reply(request, type, w =>
+        {
+            w.WriteNumber("total", infos.Count);
+            w.WriteNumber("offset", paging.Offset);
+            w.WriteNumber("limit", limit);
+            w.WriteStartArray("streams");
+            foreach (var info in infos.Skip(paging.Offset).Take(limit))
+            {
+                w.WriteStartObject();
+                WriteStreamInfo(w, info);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    private async Task Purge(Request request, string name)
+    {
+        const string type = "stream_purge_response";
+        PurgeBody? body = null;
+        if (request.Body.Length > 0 && !TryParse(request.Body, ApiJsonContext.Default.PurgeBody, out body))
+        {
+            ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        var result = await grains.GetGrain<IStreamGrain>(name).Purge(new PurgeRequest(body?.Filter, body?.Sequence ?? 0, body?.Keep ?? 0));
+        Reply(request, type, w =>
+        {
+            if (result.Error is { } error)
+            {
+                WriteError(w, error);
+                w.WriteNumber("purged", 0);
+            }
+            else
+            {
+                w.WriteBoolean("success", true);
+                w.WriteNumber("purged", result.Value);
+            }
+        }, result.Error is not null);
+    }
+
+    private async Task MessageGet(Request request, string name)
+    {
+        const string type = "stream_msg_get_response";
+        if (!TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
+        {
+            ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject));
+        if (result.Error is { } error)
+        {
+            ReplyError(request, type, error);
+            return;
+        }
+        var msg = result.Value!;
+        Reply(request, type, w =>
+        {
+            w.WriteStartObject("message");
+            w.WriteString("subject", msg.Subject);
+            w.WriteNumber("seq", msg.Sequence);
+            if (msg.Headers.Length > 0)
+                w.WriteBase64String("hdrs", msg.Headers);
+            if (msg.Payload.Length > 0)
+                w.WriteBase64String("data", msg.Payload);
+            w.WriteString("time", ApiJson.Time(msg.TimestampNanos));
+            w.WriteEndObject();
+        });
+    }
+
+    private async Task MessageDelete(Request request, string name)
+    {
+        const string type = "stream_msg_delete_response";
+        if (!TryParse(request.Body, ApiJsonContext.Default.MessageDeleteBody, out var body) || body is null)
+        {
+            ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        var result = await grains.GetGrain<IStreamGrain>(name).DeleteMessage(body.Sequence, body.NoErase);
+        if (result.Error is { } error)
+            ReplyError(request, type, error);
+        else
+            Reply(request, type, w => w.WriteBoolean("success", true));
+    }
+
+    /// <summary>DIRECT.GET replies with the stored message itself plus Nats-Stream/-Subject/-Sequence/-Time-Stamp headers.</summary>
+    private async Task DirectGet(Request request, string name, string? subjectInToken)
+    {
+        if (capture.Find(name) is not { Config.AllowDirect: true })
+            return;
+        MessageQuery query;
+        if (subjectInToken is not null)
+        {
+            query = new MessageQuery(0, subjectInToken, null);
+        }
+        else if (request.Body.Length == 0)
+        {
+            SendStatus(request.Reply, "408 Empty Request");
+            return;
+        }
+        else if (!TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
+        {
+            SendStatus(request.Reply, "408 Malformed Request");
+            return;
+        }
+        else
+        {
+            query = new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject);
+        }
+        var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(query);
+        if (result.Value is not { } msg)
+        {
+            SendStatus(request.Reply, result.Error?.ErrCode == ApiError.BadRequest.ErrCode ? "408 Bad Request" : "404 Message Not Found");
+            return;
+        }
+        var headers = new StringBuilder();
+        if (msg.Headers.Length > 0)
+        {
+            var original = Encoding.UTF8.GetString(msg.Headers);
+            headers.Append(original.EndsWith("\r\n\r\n", StringComparison.Ordinal) ? original[..^2] : original);
+        }
+        else
+        {
+            headers.Append("NATS/1.0\r\n");
+        }
+        headers.Append("Nats-Stream: ").Append(name).Append("\r\n")
+            .Append("Nats-Subject: ").Append(msg.Subject).Append("\r\n")
+            .Append("Nats-Sequence: ").Append(msg.Sequence).Append("\r\n")
+            .Append("Nats-Time-Stamp: ").Append(ApiJson.Time(msg.TimestampNanos)).Append("\r\n\r\n");
+        var headerBytes = Encoding.UTF8.GetBytes(headers.ToString());
+        var message = new byte[headerBytes.Length + msg.Payload.Length];
+        headerBytes.CopyTo(message, 0);
+        msg.Payload.CopyTo(message, headerBytes.Length);
+        server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, headerBytes.Length, new ReadOnlySequence<byte>(message), null, null);
+    }
+
+    private void SendStatus(string reply, string status)
+    {
+        var header = Encoding.ASCII.GetBytes($"NATS/1.0 {status}\r\n\r\n");
+        server.Deliver(Encoding.Latin1.GetBytes(reply), default, header.Length, new ReadOnlySequence<byte>(header), null, null);
+    }
+
+    private static bool CapturesAny(StreamConfig config, string subject)
+    {
+        foreach (var s in config.Subjects)
+            if (Grains.Subjects.SubjectMatch.Overlaps(s, subject))
+                return true;
+        return false;
+    }
+
+    private bool TryParsePaging(Request request, string type, out PagingBody paging)
+    {
+        paging = new PagingBody();
+        if (request.Body.Length == 0)
+            return true;
+        if (TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var parsed) && parsed is not null)
+        {
+            paging = parsed;
+            return true;
+        }
+        ReplyError(request, type, ApiError.InvalidJson);
+        return false;
+    }
+
+    private static bool TryParse<T>(byte[] body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out T? value)
+    {
+        value = default;
+        if (body.Length == 0)
+            return false;
+        try
+        {
+            value = JsonSerializer.Deserialize(body, type);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
+    {
+        w.WritePropertyName("config");
+        JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.StreamConfig);
+        w.WriteString("created", ApiJson.Time(info.Created));
+        var s = info.State;
+        w.WriteStartObject("state");
+        w.WriteNumber("messages", s.Messages);
+        w.WriteNumber("bytes", s.Bytes);
+        w.WriteNumber("first_seq", s.FirstSequence);
+        w.WriteString("first_ts", ApiJson.Time(s.Messages == 0 ? 0 : s.FirstTimestampNanos));
+        w.WriteNumber("last_seq", s.LastSequence);
+        w.WriteString("last_ts", ApiJson.Time(s.LastTimestampNanos));
+        if (s.NumSubjects > 0)
+            w.WriteNumber("num_subjects", s.NumSubjects);
+        if (info.Subjects is { Count: > 0 } subjects)
+        {
+            w.WriteStartObject("subjects");
+            foreach (var (subject, count) in subjects)
+                w.WriteNumber(subject, count);
+            w.WriteEndObject();
+        }
+        if (s.NumDeleted > 0)
+            w.WriteNumber("num_deleted", s.NumDeleted);
+        if (info.Deleted is { Length: > 0 } deleted)
+        {
+            w.WriteStartArray("deleted");
+            foreach (var seq in deleted)
+                w.WriteNumberValue(seq);
+            w.WriteEndArray();
+        }
+        w.WriteNumber("consumer_count", 0);
+        w.WriteEndObject();
+    }
+
+    private static void WriteError(Utf8JsonWriter w, ApiError error)
+    {
+        w.WriteStartObject("error");
+        w.WriteNumber("code", error.Code);
+        w.WriteNumber("err_code", error.ErrCode);
+        w.WriteString("description", error.Description);
+        w.WriteEndObject();
+    }
+
+    private void ReplyError(Request request, string type, ApiError error) => Reply(request, type, w => WriteError(w, error), isError: true);
+
+    private void Reply(Request request, string type, Action<Utf8JsonWriter> body, bool isError = false)
+    {
+        if (isError)
+            Interlocked.Increment(ref _errors);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder }))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "io.nats.jetstream.api.v1." + type);
+            body(w);
+            w.WriteEndObject();
+        }
+        server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, 0, new ReadOnlySequence<byte>(buffer.WrittenMemory), null, null);
+    }
+}
+
+internal sealed class StreamInfoRequest
+{
+    [JsonPropertyName("deleted_details")] public bool DeletedDetails { get; set; }
+    [JsonPropertyName("subjects_filter")] public string? SubjectsFilter { get; set; }
+}
+
+internal sealed class PagingBody
+{
+    [JsonPropertyName("offset")] public int Offset { get; set; }
+    [JsonPropertyName("subject")] public string? Subject { get; set; }
+}
+
+internal sealed class PurgeBody
+{
+    [JsonPropertyName("filter")] public string? Filter { get; set; }
+    [JsonPropertyName("seq")] public ulong Sequence { get; set; }
+    [JsonPropertyName("keep")] public ulong Keep { get; set; }
+}
+
+internal sealed class MessageGetBody
+{
+    [JsonPropertyName("seq")] public ulong Sequence { get; set; }
+    [JsonPropertyName("last_by_subj")] public string? LastBySubject { get; set; }
+    [JsonPropertyName("next_by_subj")] public string? NextBySubject { get; set; }
+}
+
+internal sealed class MessageDeleteBody
+{
+    [JsonPropertyName("seq")] public ulong Sequence { get; set; }
+    [JsonPropertyName("no_erase")] public bool NoErase { get; set; }
+}
+
+[JsonSerializable(typeof(StreamConfig))]
+[JsonSerializable(typeof(StreamInfoRequest))]
+[JsonSerializable(typeof(PagingBody))]
+[JsonSerializable(typeof(PurgeBody))]
+[JsonSerializable(typeof(MessageGetBody))]
+[JsonSerializable(typeof(MessageDeleteBody))]
+[JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

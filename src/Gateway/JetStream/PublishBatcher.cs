@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Streams;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// One connection's captured publishes of the current read, framed per stream into one buffer each, so the read
+/// costs one grain call per stream. After the calls return the acks are written in publish order.
+/// </summary>
+internal sealed class PublishBatcher
+{
+    private readonly Dictionary<string, StreamBatch> _batches = new(StringComparer.Ordinal);
+    private readonly List<StreamBatch> _active = [];
+    /// <summary>Publish order across streams: which batch, and which reply (empty when none was asked for).</summary>
+    private readonly List<(StreamBatch Batch, int Index, int ReplyStart, int ReplyLength)> _order = [];
+    private byte[] _replies = ArrayPool<byte>.Shared.Rent(1024);
+    private int _repliesLength;
+
+    public bool IsEmpty => _order.Count == 0;
+
+    public void Add(StreamTarget target, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
+    {
+        if (!_batches.TryGetValue(target.Name, out var batch))
+            _batches[target.Name] = batch = new StreamBatch(target);
+        if (batch.Count == 0)
+            _active.Add(batch);
+        int index = batch.Add(subject, headerLength, message);
+        int replyStart = _repliesLength;
+        if (!reply.IsEmpty)
+        {
+            if (_repliesLength + reply.Length > _replies.Length)
+                Grow(ref _replies, _repliesLength, _repliesLength + reply.Length);
+            reply.CopyTo(_replies.AsSpan(_repliesLength));
+            _repliesLength += reply.Length;
+        }
+        _order.Add((batch, index, replyStart, reply.Length));
+    }
+
+    /// <summary>Sends every stream's batch, waits for all, and writes the acks in the order the client published.</summary>
+    public async ValueTask FlushAsync(NatsServer server)
+    {
+        var calls = new Task<Orleans.Concurrency.Immutable<PublishAck[]>>[_active.Count];
+        for (int i = 0; i < _active.Count; i++)
+            calls[i] = _active[i].SendAsync();
+        for (int i = 0; i < calls.Length; i++)
+        {
+            try
+            {
+                _active[i].Acks = (await calls[i]).Value;
+            }
+            catch (Exception ex)
+            {
+                server.Logger.LogError(ex, "Publish batch to stream {Stream} failed", _active[i].Target.Name);
+                _active[i].Acks = null;
+            }
+        }
+        var ack = new ArrayBufferWriter<byte>(128);
+        foreach (var (batch, index, replyStart, replyLength) in _order)
+        {
+            if (replyLength == 0)
+                continue;
+            ack.ResetWrittenCount();
+            var result = batch.Acks is { } acks ? acks[index] : new PublishAck(0, false, ApiError.StoreFailed("stream unavailable"));
+            WriteAck(ack, batch.Target, result);
+            server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, null);
+        }
+        foreach (var batch in _active)
+            batch.Reset();
+        _active.Clear();
+        _order.Clear();
+        _repliesLength = 0;
+    }
+
+    /// <summary>nats-server's pub ack, byte for byte: <c>{"stream":"S", "seq":1}</c>, or the error form.</summary>
+    private static void WriteAck(ArrayBufferWriter<byte> output, StreamTarget target, PublishAck ack)
+    {
+        if (ack.Error is { } error)
+        {
+            output.Write(Encoding.UTF8.GetBytes(
+                $"{{\"error\":{{\"code\":{error.Code},\"err_code\":{error.ErrCode},\"description\":{ApiJson.Quote(error.Description)}}},\"stream\":{ApiJson.Quote(target.Name)},\"seq\":0}}"));
+            return;
+        }
+        output.Write(target.AckPrefix);
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(ack.Sequence, digits, out int n);
+        output.Write(digits[..n]);
+        output.Write(ack.Duplicate ? ",\"duplicate\": true}"u8 : "}"u8);
+    }
+
+    private static void Grow(ref byte[] buffer, int used, int needed)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, buffer.Length * 2));
+        buffer.AsSpan(0, used).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = bigger;
+    }
+
+    private sealed class StreamBatch(StreamTarget target)
+    {
+        private byte[] _frames = ArrayPool<byte>.Shared.Rent(4096);
+        private int _length;
+
+        public StreamTarget Target { get; } = target;
+        public int Count { get; private set; }
+        public PublishAck[]? Acks { get; set; }
+
+        public int Add(ReadOnlySpan<byte> subject, int headerLength, in ReadOnlySequence<byte> message)
+        {
+            int payloadLength = (int)message.Length - headerLength;
+            int size = PublishFrames.FrameSize(subject.Length, headerLength, payloadLength);
+            if (_length + size > _frames.Length)
+                Grow(ref _frames, _length, _length + size);
+            var span = _frames.AsSpan(_length, size);
+            PublishFrames.WriteHeader(span, subject.Length, headerLength, payloadLength);
+            subject.CopyTo(span[PublishFrames.FrameHeaderSize..]);
+            message.CopyTo(span[(PublishFrames.FrameHeaderSize + subject.Length)..]);
+            _length += size;
+            return Count++;
+        }
+
+        /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
+        public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync()
+            => Target.Grain.Append(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count);
+
+        public void Reset()
+        {
+            _length = 0;
+            Count = 0;
+            Acks = null;
+        }
+    }
+}

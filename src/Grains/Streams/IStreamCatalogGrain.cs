@@ -1,0 +1,14 @@
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// The streams of this cluster by name, and the guard that no two streams capture the same subject.
+/// One activation (key 0) serialises creates, updates and deletes.
+/// </summary>
+[Alias("platform.IStreamCatalogGrain")]
+public interface IStreamCatalogGrain : IGrainWithIntegerKey
+{
+    [Alias("Create")] Task<StreamResult<StreamInfo>> Create(StreamConfig config);
+    [Alias("Update")] Task<StreamResult<StreamInfo>> Update(StreamConfig config);
+    [Alias("Delete")] Task<bool> Delete(string name);
+    [Alias("List")] Task<StreamConfig[]> List();
+}

@@ -1,0 +1,50 @@
+using System.Buffers.Text;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>The JetStream publish headers a stream acts on, read from a NATS/1.0 header block without allocating
+/// unless a header is present.</summary>
+internal readonly ref struct PublishHeaders
+{
+    public PublishHeaders(ReadOnlySpan<byte> block)
+    {
+        MsgId = default;
+        ExpectedStream = default;
+        ExpectedLastMsgId = default;
+        ExpectedLastSequence = null;
+        ExpectedLastSubjectSequence = null;
+        Rollup = default;
+        if (block.IsEmpty || block.IndexOf("Nats-"u8) < 0)
+            return;
+        // Skip the status line, then read "Key: Value" lines.
+        int eol = block.IndexOf("\r\n"u8);
+        var rest = eol < 0 ? default : block[(eol + 2)..];
+        while (!rest.IsEmpty)
+        {
+            eol = rest.IndexOf("\r\n"u8);
+            var line = eol < 0 ? rest : rest[..eol];
+            rest = eol < 0 ? default : rest[(eol + 2)..];
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0)
+                continue;
+            var key = line[..colon];
+            var value = line[(colon + 1)..].Trim((byte)' ');
+            if (key.SequenceEqual("Nats-Msg-Id"u8)) MsgId = value;
+            else if (key.SequenceEqual("Nats-Expected-Stream"u8)) ExpectedStream = value;
+            else if (key.SequenceEqual("Nats-Expected-Last-Msg-Id"u8)) ExpectedLastMsgId = value;
+            else if (key.SequenceEqual("Nats-Expected-Last-Sequence"u8)) ExpectedLastSequence = ParseSequence(value);
+            else if (key.SequenceEqual("Nats-Expected-Last-Subject-Sequence"u8)) ExpectedLastSubjectSequence = ParseSequence(value);
+            else if (key.SequenceEqual("Nats-Rollup"u8)) Rollup = value;
+        }
+    }
+
+    public ReadOnlySpan<byte> MsgId { get; }
+    public ReadOnlySpan<byte> ExpectedStream { get; }
+    public ReadOnlySpan<byte> ExpectedLastMsgId { get; }
+    public ulong? ExpectedLastSequence { get; }
+    public ulong? ExpectedLastSubjectSequence { get; }
+    public ReadOnlySpan<byte> Rollup { get; }
+
+    private static ulong? ParseSequence(ReadOnlySpan<byte> value)
+        => Utf8Parser.TryParse(value, out ulong seq, out int consumed) && consumed == value.Length ? seq : null;
+}

@@ -1,0 +1,86 @@
+using Platform.Grains.Subjects;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// Knows every stream by name and keeps their subjects disjoint. Rebuilt at activation from the metadata the stream
+/// grains persist, so a restart brings every file stream back; memory streams are known only while the silo runs.
+/// </summary>
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCatalogGrain
+{
+    private readonly SortedDictionary<string, StreamConfig> _streams = new(StringComparer.Ordinal);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var meta in store.LoadAll())
+            _streams[meta.Config.Name] = meta.Config;
+        return Task.CompletedTask;
+    }
+
+    public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
+    {
+        if (Validate(config) is { } invalid)
+            return StreamResult<StreamInfo>.Fail(invalid);
+        if (_streams.TryGetValue(config.Name, out var existing) && !existing.SameAs(config))
+            return StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
+        if (Overlapping(config) is not null)
+            return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+        var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
+        if (result.Error is null)
+            _streams[config.Name] = config;
+        return result;
+    }
+
+    public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
+    {
+        if (!_streams.ContainsKey(config.Name))
+            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        if (Validate(config) is { } invalid)
+            return StreamResult<StreamInfo>.Fail(invalid);
+        if (Overlapping(config) is not null)
+            return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+        var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
+        if (result.Error is null)
+            _streams[config.Name] = config;
+        return result;
+    }
+
+    public async Task<bool> Delete(string name)
+    {
+        if (!_streams.Remove(name))
+            return false;
+        await GrainFactory.GetGrain<IStreamGrain>(name).Delete();
+        return true;
+    }
+
+    public Task<StreamConfig[]> List() => Task.FromResult(_streams.Values.ToArray());
+
+    private static ApiError? Validate(StreamConfig config)
+    {
+        if (config.NumReplicas > 1)
+            return ApiError.ReplicasNotSupported;
+        foreach (var subject in config.Subjects)
+        {
+            if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
+                return ApiError.InvalidConfig($"invalid subject: {subject}");
+        }
+        if (config.Retention != RetentionPolicy.Limits)
+            return ApiError.InvalidConfig("interest and workqueue retention need consumers, which this server does not have yet");
+        return null;
+    }
+
+    private string? Overlapping(StreamConfig config)
+    {
+        foreach (var (name, other) in _streams)
+        {
+            if (name == config.Name)
+                continue;
+            foreach (var mine in config.Subjects)
+                foreach (var theirs in other.Subjects)
+                    if (SubjectMatch.Overlaps(mine, theirs))
+                        return name;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Text.Json.Serialization;
+
+namespace Platform.Grains.Streams;
+
+[JsonConverter(typeof(JsonStringEnumConverter<RetentionPolicy>))]
+public enum RetentionPolicy
+{
+    [JsonStringEnumMemberName("limits")] Limits,
+    [JsonStringEnumMemberName("interest")] Interest,
+    [JsonStringEnumMemberName("workqueue")] WorkQueue,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<DiscardPolicy>))]
+public enum DiscardPolicy
+{
+    [JsonStringEnumMemberName("old")] Old,
+    [JsonStringEnumMemberName("new")] New,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<StorageType>))]
+public enum StorageType
+{
+    [JsonStringEnumMemberName("file")] File,
+    [JsonStringEnumMemberName("memory")] Memory,
+}
+
+/// <summary>
+/// A stream's configuration with JetStream's JSON names, so the same type is the API body, the persisted metadata
+/// and the grain argument. Durations are nanoseconds, as on the wire. Unknown JSON fields are ignored.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("platform.StreamConfig")]
+public sealed record StreamConfig
+{
+    [Id(0), JsonPropertyName("name")] public string Name { get; init; } = "";
+    [Id(1), JsonPropertyName("description"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Description { get; init; }
+    [Id(2), JsonPropertyName("subjects")] public string[] Subjects { get; init; } = [];
+    [Id(3), JsonPropertyName("retention")] public RetentionPolicy Retention { get; init; }
+    [Id(4), JsonPropertyName("max_consumers")] public long MaxConsumers { get; init; }
+    [Id(5), JsonPropertyName("max_msgs")] public long MaxMsgs { get; init; }
+    [Id(6), JsonPropertyName("max_bytes")] public long MaxBytes { get; init; }
+    [Id(7), JsonPropertyName("max_age")] public long MaxAge { get; init; }
+    [Id(8), JsonPropertyName("max_msgs_per_subject")] public long MaxMsgsPerSubject { get; init; }
+    [Id(9), JsonPropertyName("max_msg_size")] public int MaxMsgSize { get; init; }
+    [Id(10), JsonPropertyName("discard")] public DiscardPolicy Discard { get; init; }
+    [Id(12), JsonPropertyName("storage")] public StorageType Storage { get; init; }
+    [Id(13), JsonPropertyName("num_replicas")] public int NumReplicas { get; init; }
+    [Id(14), JsonPropertyName("no_ack"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool NoAck { get; init; }
+    [Id(15), JsonPropertyName("duplicate_window")] public long DuplicateWindow { get; init; }
+    [Id(16), JsonPropertyName("allow_direct")] public bool AllowDirect { get; init; }
+    [Id(17), JsonPropertyName("mirror_direct")] public bool MirrorDirect { get; init; }
+    [Id(11), JsonPropertyName("discard_new_per_subject"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool DiscardNewPerSubject { get; init; }
+    [Id(18), JsonPropertyName("sealed")] public bool Sealed { get; init; }
+    [Id(19), JsonPropertyName("deny_delete")] public bool DenyDelete { get; init; }
+    [Id(20), JsonPropertyName("deny_purge")] public bool DenyPurge { get; init; }
+    [Id(21), JsonPropertyName("allow_rollup_hdrs")] public bool AllowRollupHeaders { get; init; }
+    [Id(22), JsonPropertyName("first_seq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong FirstSeq { get; init; }
+    [Id(23), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
+    /// <summary>Our extension: subjects hash to this many partitions, each its own grain, log and sequence.</summary>
+    [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
+
+    /// <summary>nats-server's defaults for fields left out or zero.</summary>
+    public StreamConfig WithDefaults()
+    {
+        const long defaultDuplicateWindow = 120_000_000_000;
+        long duplicates = DuplicateWindow > 0 ? DuplicateWindow : defaultDuplicateWindow;
+        if (MaxAge > 0 && MaxAge < duplicates)
+            duplicates = MaxAge;
+        return this with
+        {
+            Subjects = Subjects.Length == 0 ? [Name] : Subjects,
+            MaxConsumers = MaxConsumers == 0 ? -1 : MaxConsumers,
+            MaxMsgs = MaxMsgs == 0 ? -1 : MaxMsgs,
+            MaxBytes = MaxBytes == 0 ? -1 : MaxBytes,
+            MaxMsgsPerSubject = MaxMsgsPerSubject == 0 ? -1 : MaxMsgsPerSubject,
+            MaxMsgSize = MaxMsgSize == 0 ? -1 : MaxMsgSize,
+            NumReplicas = NumReplicas == 0 ? 1 : NumReplicas,
+            DuplicateWindow = duplicates,
+        };
+    }
+
+    /// <summary>Equality as nats-server judges "the same configuration" on a repeated create.</summary>
+    public bool SameAs(StreamConfig other)
+        => this with { Subjects = [], Metadata = null } == other with { Subjects = [], Metadata = null }
+           && Subjects.AsSpan().SequenceEqual(other.Subjects)
+           && MetadataEquals(Metadata, other.Metadata);
+
+    private static bool MetadataEquals(Dictionary<string, string>? a, Dictionary<string, string>? b)
+    {
+        if (a is null || a.Count == 0) return b is null || b.Count == 0;
+        if (b is null || a.Count != b.Count) return false;
+        foreach (var (k, v) in a)
+            if (!b.TryGetValue(k, out var w) || w != v) return false;
+        return true;
+    }
+}

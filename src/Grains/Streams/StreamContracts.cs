@@ -1,0 +1,49 @@
+using Platform.Grains.Storage;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>What STREAM.INFO reports: the configuration, creation time and log state.</summary>
+[GenerateSerializer, Immutable, Alias("platform.StreamInfo")]
+public sealed record StreamInfo(
+    [property: Id(0)] StreamConfig Config,
+    [property: Id(1)] DateTime Created,
+    [property: Id(2)] LogState State,
+    [property: Id(3)] ulong[]? Deleted,
+    [property: Id(4)] Dictionary<string, ulong>? Subjects);
+
+/// <summary>The outcome of a stream operation: a value or a JetStream API error.</summary>
+[GenerateSerializer, Immutable, Alias("platform.StreamResult")]
+public sealed record StreamResult<T>([property: Id(0)] T? Value, [property: Id(1)] ApiError? Error)
+{
+    public static StreamResult<T> Ok(T value) => new(value, null);
+    public static StreamResult<T> Fail(ApiError error) => new(default, error);
+}
+
+/// <summary>The result of one published message, in the order the batch framed them.</summary>
+[GenerateSerializer, Immutable, Alias("platform.PublishAck")]
+public readonly record struct PublishAck(
+    [property: Id(0)] ulong Sequence,
+    [property: Id(1)] bool Duplicate,
+    [property: Id(2)] ApiError? Error);
+
+/// <summary>A stored message as MSG.GET and DIRECT.GET return it.</summary>
+[GenerateSerializer, Immutable, Alias("platform.StoredMessage")]
+public sealed record StoredMessage(
+    [property: Id(0)] string Subject,
+    [property: Id(1)] ulong Sequence,
+    [property: Id(2)] byte[] Headers,
+    [property: Id(3)] byte[] Payload,
+    [property: Id(4)] long TimestampNanos);
+
+/// <summary>MSG.GET / DIRECT.GET: by sequence, last by subject, or next by subject from a sequence.</summary>
+[GenerateSerializer, Immutable, Alias("platform.MessageQuery")]
+public sealed record MessageQuery(
+    [property: Id(0)] ulong Sequence,
+    [property: Id(1)] string? LastBySubject,
+    [property: Id(2)] string? NextBySubject);
+
+[GenerateSerializer, Immutable, Alias("platform.PurgeRequest")]
+public sealed record PurgeRequest(
+    [property: Id(0)] string? Filter,
+    [property: Id(1)] ulong Sequence,
+    [property: Id(2)] ulong Keep);

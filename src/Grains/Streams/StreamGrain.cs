@@ -1,0 +1,376 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Storage;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// Owns one stream partition's log: checks publish headers, enforces limits, assigns sequences and answers reads.
+/// Kept active for the life of the silo: activation opens the log, and a memory stream's messages live only here.
+/// </summary>
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger) : Grain, IStreamGrain
+{
+    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
+
+    private readonly Dictionary<string, ulong> _msgIds = new(StringComparer.Ordinal);
+    private readonly Queue<(long Timestamp, string Id)> _msgIdExpiry = new();
+    private StreamConfig? _config;
+    private DateTime _created;
+    private IMessageLog? _log;
+    private string? _lastMsgId;
+    private long _lastTimestamp;
+    private IGrainTimer? _ageTimer;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (store.LoadMeta(Name) is { } meta)
+            await OpenAsync(meta.Config, meta.Created);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _ageTimer?.Dispose();
+        if (_log is not null)
+            await _log.DisposeAsync();
+    }
+
+    private Task OpenAsync(StreamConfig config, DateTime created)
+    {
+        _config = config;
+        _created = created;
+        _log = ZoneTreeMessageLog.Open(new MessageLogOptions
+        {
+            Directory = store.PartitionDirectory(config.Name, 0),
+            InMemory = config.Storage == StorageType.Memory,
+        });
+        if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
+            _log.SetNextSequence(config.FirstSeq);
+        ScheduleAgeLimit();
+        return Task.CompletedTask;
+    }
+
+    public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
+    {
+        if (_config is not null)
+        {
+            return _config.SameAs(config)
+                ? StreamResult<StreamInfo>.Ok(Info(false, null))
+                : StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
+        }
+        if (config.Sealed)
+            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration for create can not be sealed"));
+        var created = DateTime.UtcNow;
+        if (config.Storage == StorageType.File)
+            store.SaveMeta(new StreamMeta(config, created));
+        await OpenAsync(config, created);
+        logger.LogInformation("Created stream {Stream} ({Storage})", config.Name, config.Storage);
+        return StreamResult<StreamInfo>.Ok(Info(false, null));
+    }
+
+    public Task<StreamResult<StreamInfo>> Update(StreamConfig config)
+    {
+        if (_config is null)
+            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound));
+        if (config.Storage != _config.Storage)
+            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type")));
+        if (_config.Sealed && !config.Sealed)
+            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream")));
+        _config = config;
+        if (config.Storage == StorageType.File)
+            store.SaveMeta(new StreamMeta(config, _created));
+        EnforceLimits();
+        ScheduleAgeLimit();
+        return Task.FromResult(StreamResult<StreamInfo>.Ok(Info(false, null)));
+    }
+
+    public async Task<bool> Delete()
+    {
+        if (_config is null)
+            return false;
+        _ageTimer?.Dispose();
+        _ageTimer = null;
+        if (_log is not null)
+            await _log.DisposeAsync();
+        _log = null;
+        store.DeleteStream(_config.Name);
+        logger.LogInformation("Deleted stream {Stream}", _config.Name);
+        _config = null;
+        _msgIds.Clear();
+        _msgIdExpiry.Clear();
+        _lastMsgId = null;
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
+        => Task.FromResult(_config is null
+            ? StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound)
+            : StreamResult<StreamInfo>.Ok(Info(deletedDetails, subjectsFilter)));
+
+    private StreamInfo Info(bool deletedDetails, string? subjectsFilter)
+    {
+        var log = _log!;
+        return new StreamInfo(_config!, _created, log.State,
+            deletedDetails ? [.. log.DeletedSequences] : null,
+            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter)));
+    }
+
+    public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
+    {
+        var acks = new PublishAck[count];
+        if (_config is null || _log is null)
+        {
+            Array.Fill(acks, new PublishAck(0, false, ApiError.StreamNotFound));
+            return acks.AsImmutable();
+        }
+        await _log.WaitForCapacityAsync();
+        var buffer = frames.Value.AsSpan(0, length);
+        int offset = 0;
+        bool appended = false;
+        for (int i = 0; i < count; i++)
+        {
+            PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
+            try
+            {
+                acks[i] = AppendOne(subject, headers, payload);
+                appended |= acks[i].Error is null && !acks[i].Duplicate;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                logger.LogError(ex, "Append to stream {Stream} failed", _config.Name);
+                acks[i] = new PublishAck(0, false, ApiError.StoreFailed(ex.Message));
+            }
+        }
+        if (appended)
+        {
+            // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
+            await _log.CommitAsync();
+        }
+        return acks.AsImmutable();
+    }
+
+    private PublishAck AppendOne(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    {
+        var config = _config!;
+        var log = _log!;
+        if (config.Sealed)
+            return Fail(ApiError.StreamSealed);
+        int size = headers.Length + payload.Length;
+        if (config.MaxMsgSize >= 0 && size > config.MaxMsgSize)
+            return Fail(ApiError.MessageTooLarge);
+
+        var hdr = new PublishHeaders(headers);
+        long now = Now();
+        string? msgId = null;
+        if (!hdr.MsgId.IsEmpty)
+        {
+            msgId = Encoding.UTF8.GetString(hdr.MsgId);
+            ExpireMsgIds(now);
+            if (_msgIds.TryGetValue(msgId, out var original))
+                return new PublishAck(original, true, null);
+        }
+        if (!hdr.ExpectedStream.IsEmpty && !hdr.ExpectedStream.SequenceEqual(Encoding.UTF8.GetBytes(config.Name)))
+            return Fail(ApiError.ExpectedStreamMismatch);
+        var state = log.State;
+        if (hdr.ExpectedLastSequence is { } expectedLast && expectedLast != state.LastSequence)
+            return Fail(ApiError.WrongLastSequence(state.LastSequence));
+        if (!hdr.ExpectedLastMsgId.IsEmpty && (_lastMsgId is null || !hdr.ExpectedLastMsgId.SequenceEqual(Encoding.UTF8.GetBytes(_lastMsgId))))
+            return Fail(ApiError.WrongLastMsgId(_lastMsgId));
+        string? subjectText = null;
+        if (hdr.ExpectedLastSubjectSequence is { } expectedSubjectLast)
+        {
+            subjectText = Encoding.UTF8.GetString(subject);
+            var last = log.GetSubjectState(subjectText).Last;
+            if (expectedSubjectLast != last)
+                return Fail(ApiError.WrongLastSequence(last));
+        }
+        bool rollupSubject = false, rollupAll = false;
+        if (!hdr.Rollup.IsEmpty)
+        {
+            if (!config.AllowRollupHeaders)
+                return Fail(ApiError.RollupNotPermitted);
+            rollupSubject = hdr.Rollup.SequenceEqual("sub"u8);
+            rollupAll = hdr.Rollup.SequenceEqual("all"u8);
+            if (!rollupSubject && !rollupAll)
+                return Fail(new ApiError(500, 10111, $"rollup value invalid: {Encoding.UTF8.GetString(hdr.Rollup)}"));
+        }
+
+        if (config.Discard == DiscardPolicy.New && !rollupAll)
+        {
+            if (config.MaxMsgs > 0 && state.Messages >= (ulong)config.MaxMsgs)
+                return Fail(ApiError.StoreFailed("maximum messages exceeded"));
+            ulong stored = StoredSize(subject.Length, headers.Length, payload.Length);
+            if (config.MaxBytes > 0 && state.Bytes + stored > (ulong)config.MaxBytes)
+                return Fail(ApiError.StoreFailed("maximum bytes exceeded"));
+            if (config.MaxMsgsPerSubject > 0 && config.DiscardNewPerSubject && !rollupSubject)
+            {
+                subjectText ??= Encoding.UTF8.GetString(subject);
+                if (log.GetSubjectState(subjectText).Count >= (ulong)config.MaxMsgsPerSubject)
+                    return Fail(ApiError.StoreFailed("maximum messages per subject exceeded"));
+            }
+        }
+
+        var seq = log.Append(subject, headers, payload, now);
+        if (msgId is not null)
+        {
+            _msgIds[msgId] = seq;
+            _msgIdExpiry.Enqueue((now, msgId));
+            _lastMsgId = msgId;
+        }
+        if (rollupAll)
+        {
+            log.RemoveBelow(seq);
+        }
+        else if (rollupSubject)
+        {
+            log.Purge(subjectText ??= Encoding.UTF8.GetString(subject), seq, 0);
+        }
+        if (config.MaxMsgsPerSubject > 0)
+        {
+            subjectText ??= Encoding.UTF8.GetString(subject);
+            var subjectState = log.GetSubjectState(subjectText);
+            if (subjectState.Count > (ulong)config.MaxMsgsPerSubject)
+                log.Purge(subjectText, 0, (ulong)config.MaxMsgsPerSubject);
+        }
+        EnforceLimits();
+        return new PublishAck(seq, false, null);
+
+        static PublishAck Fail(ApiError error) => new(0, false, error);
+    }
+
+    /// <summary>nats-server's stored-size accounting, which max_bytes is measured in.</summary>
+    private static ulong StoredSize(int subject, int headers, int payload)
+        => (ulong)(22 + subject + payload + 8 + (headers > 0 ? 4 + headers : 0));
+
+    private long Now()
+    {
+        long now = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100;
+        // Sequence order is time order: retention by age seeks on it.
+        if (now <= _lastTimestamp)
+            now = _lastTimestamp + 1;
+        _lastTimestamp = now;
+        return now;
+    }
+
+    private void ExpireMsgIds(long now)
+    {
+        long cutoff = now - _config!.DuplicateWindow;
+        while (_msgIdExpiry.TryPeek(out var oldest) && oldest.Timestamp < cutoff)
+        {
+            _msgIdExpiry.Dequeue();
+            _msgIds.Remove(oldest.Id);
+        }
+    }
+
+    /// <summary>Discard-old limits: drop from the head until max_msgs and max_bytes hold.</summary>
+    private void EnforceLimits()
+    {
+        var config = _config!;
+        var log = _log!;
+        if (config.MaxMsgs > 0)
+        {
+            while (log.State.Messages > (ulong)config.MaxMsgs)
+            {
+                var state = log.State;
+                log.RemoveBelow(state.FirstSequence + (state.Messages - (ulong)config.MaxMsgs));
+            }
+        }
+        if (config.MaxBytes > 0)
+        {
+            while (log.State.Bytes > (ulong)config.MaxBytes && log.State.Messages > 0)
+                log.RemoveBelow(log.State.FirstSequence + 1);
+        }
+    }
+
+    private void ScheduleAgeLimit()
+    {
+        _ageTimer?.Dispose();
+        _ageTimer = null;
+        if (_config is not { MaxAge: > 0 } config)
+            return;
+        var period = TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));
+        _ageTimer = this.RegisterGrainTimer(static (self, _) => { self.ExpireByAge(); return Task.CompletedTask; }, this,
+            new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
+    }
+
+    private void ExpireByAge()
+    {
+        if (_config is not { MaxAge: > 0 } config || _log is null)
+            return;
+        long cutoff = Now() - config.MaxAge;
+        var batch = new List<LogRecord>(256);
+        while (true)
+        {
+            batch.Clear();
+            var state = _log.State;
+            if (state.Messages == 0 || state.FirstTimestampNanos >= cutoff)
+                return;
+            _log.Read(state.FirstSequence, 256, 0, null, batch);
+            ulong keepFrom = 0;
+            foreach (var record in batch)
+            {
+                if (record.TimestampNanos >= cutoff)
+                {
+                    keepFrom = record.Sequence;
+                    break;
+                }
+            }
+            if (keepFrom != 0)
+            {
+                _log.RemoveBelow(keepFrom);
+                return;
+            }
+            _log.RemoveBelow(batch[^1].Sequence + 1);
+        }
+    }
+
+    public Task<StreamResult<StoredMessage>> GetMessage(MessageQuery query)
+    {
+        if (_log is null)
+            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.StreamNotFound));
+        bool found;
+        LogRecord record;
+        if (query.LastBySubject is { Length: > 0 } last)
+            found = _log.TryGetLastBySubject(last, out record);
+        else if (query.NextBySubject is { Length: > 0 } next)
+            found = _log.TryGetNextBySubject(Math.Max(query.Sequence, 1), next, out record);
+        else if (query.Sequence > 0)
+            found = _log.TryGet(query.Sequence, out record);
+        else
+            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.BadRequest));
+        if (!found)
+            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.NoMessageFound));
+        return Task.FromResult(StreamResult<StoredMessage>.Ok(new StoredMessage(
+            record.Subject, record.Sequence, record.Headers.ToArray(), record.Payload.ToArray(), record.TimestampNanos)));
+    }
+
+    public Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase)
+    {
+        if (_config is null || _log is null)
+            return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamNotFound));
+        if (_config.DenyDelete)
+            return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
+        if (_config.Sealed)
+            return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamSealed));
+        return Task.FromResult(_log.Delete(sequence)
+            ? StreamResult<bool>.Ok(true)
+            : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found")));
+    }
+
+    public Task<StreamResult<ulong>> Purge(PurgeRequest request)
+    {
+        if (_config is null || _log is null)
+            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamNotFound));
+        if (_config.DenyPurge)
+            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.PurgeNotPermitted));
+        if (_config.Sealed)
+            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamSealed));
+        if (request.Sequence > 0 && request.Keep > 0)
+            return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
+        var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
+        return Task.FromResult(StreamResult<ulong>.Ok(_log.Purge(filter, request.Sequence, request.Keep)));
+    }
+}

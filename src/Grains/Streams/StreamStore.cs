@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// Where streams live on this silo's disk: <c>&lt;store_dir&gt;/jetstream/streams/&lt;name&gt;/</c> holds
+/// <c>meta.json</c> (configuration and creation time) and one log directory per partition. Memory streams keep no
+/// files that outlive the process.
+/// </summary>
+public sealed class StreamStore
+{
+    public StreamStore(string storeDirectory)
+    {
+        Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    public string StreamDirectory(string name) => Path.Combine(Root, name);
+
+    public string PartitionDirectory(string name, int partition) => Path.Combine(StreamDirectory(name), $"p{partition}");
+
+    public StreamMeta? LoadMeta(string name)
+    {
+        var path = Path.Combine(StreamDirectory(name), "meta.json");
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), StreamStoreJson.Default.StreamMeta) : null;
+    }
+
+    /// <summary>Writes the metadata atomically: a crash leaves the old file or the new one, never half of one.</summary>
+    public void SaveMeta(StreamMeta meta)
+    {
+        var dir = StreamDirectory(meta.Config.Name);
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "meta.json");
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(file, meta, StreamStoreJson.Default.StreamMeta);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public void DeleteStream(string name)
+    {
+        var dir = StreamDirectory(name);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+    }
+
+    public IEnumerable<StreamMeta> LoadAll()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Root))
+        {
+            if (LoadMeta(Path.GetFileName(dir)) is { } meta)
+                yield return meta;
+        }
+    }
+}
+
+public sealed record StreamMeta(
+    [property: JsonPropertyName("config")] StreamConfig Config,
+    [property: JsonPropertyName("created")] DateTime Created);
+
+[JsonSerializable(typeof(StreamMeta))]
+internal sealed partial class StreamStoreJson : JsonSerializerContext;
