@@ -5,57 +5,79 @@ namespace Platform.Grains.Storage;
 /// so stream grains only ever see this interface.
 /// </summary>
 /// <remarks>
-/// Durability: when <see cref="Append"/> returns, the message survives a kill -9 of the process.
+/// <para>Durability: when <see cref="Append"/> returns, the message survives a kill -9 of the process.
 /// <see cref="CommitAsync"/> additionally makes everything appended so far survive power loss when the log
-/// runs with <see cref="LogSyncPolicy.Always"/>; concurrent callers share one fsync (group commit).
+/// runs with <see cref="LogSyncPolicy.Always"/>; concurrent callers share one fsync (group commit).</para>
+/// <para>Sequences follow nats-server: they start at 1 (or at <see cref="SetNextSequence"/>), never repeat, and the
+/// last sequence never goes back, even when the newest messages are deleted or purged. An empty log has
+/// <c>FirstSequence = LastSequence + 1</c> (a new log reports 1/0 where nats-server reports 0/0) and timestamps 0.
+/// Every sequence between first and last is either readable or listed in <see cref="DeletedSequences"/>.</para>
+/// <para>Methods may be called from any thread. Records handed out share their bytes with the log: treat them as
+/// immutable.</para>
 /// </remarks>
 internal interface IMessageLog : IAsyncDisposable
 {
     LogState State { get; }
 
     /// <summary>Appends one message with sequence <c>State.LastSequence + 1</c> and returns that sequence.</summary>
+    /// <remarks>Throws if the write failed; the log then refuses further writes until reopened.</remarks>
     ulong Append(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, long timestampNanos);
 
     /// <summary>Completes when what was appended is as durable as the sync policy asks.</summary>
     ValueTask CommitAsync();
 
     /// <summary>Completes when the engine's merge backlog allows more appends (write backpressure).</summary>
+    /// <remarks>Call before appending a batch; it completes synchronously in the common case.</remarks>
     ValueTask WaitForCapacityAsync(CancellationToken cancellationToken = default);
 
     bool TryGet(ulong sequence, out LogRecord record);
 
     /// <summary>Reads messages with sequence &gt;= <paramref name="fromSequence"/> in order, skipping deleted ones.</summary>
-    /// <param name="subjectFilter">null for all subjects; otherwise only records whose subject matches (wildcards allowed).</param>
-    /// <returns>The number of records added to <paramref name="into"/>.</returns>
+    /// <param name="maxCount">At most this many records; 0 or less reads nothing.</param>
+    /// <param name="maxBytes">
+    /// 0 or less: no limit. Otherwise the sum of <see cref="LogRecord.Size"/> stays within it, and the first record that
+    /// does not fit ends the read, even when it is the first one (0 is returned; <see cref="TryGetNextBySubject"/> finds
+    /// it, so the caller can answer as nats-server does for a message larger than max_bytes).
+    /// </param>
+    /// <param name="subjectFilter">null, "" or "&gt;" for all subjects; otherwise only records whose subject matches (wildcards allowed).</param>
+    /// <returns>The number of records added to <paramref name="into"/> (which is not cleared first).</returns>
     int Read(ulong fromSequence, int maxCount, long maxBytes, string? subjectFilter, List<LogRecord> into);
 
+    /// <summary>The newest message on <paramref name="subject"/>; with wildcards, the newest on any matching subject.</summary>
     bool TryGetLastBySubject(string subject, out LogRecord record);
 
-    /// <summary>The first record at or after <paramref name="fromSequence"/> whose subject matches the filter.</summary>
+    /// <summary>The first record at or after <paramref name="fromSequence"/> whose subject matches the filter ("" or "&gt;": any).</summary>
     bool TryGetNextBySubject(ulong fromSequence, string subjectFilter, out LogRecord record);
 
+    /// <summary>Deletes one message; false when it is not in the log (never stored, already deleted or purged).</summary>
     bool Delete(ulong sequence);
 
-    /// <summary>Removes every message with sequence below <paramref name="sequence"/>; returns how many were removed.</summary>
+    /// <summary>
+    /// Removes every message with sequence below <paramref name="sequence"/>; returns how many were removed. Like
+    /// nats-server's compact, a sequence past the last one empties the log and becomes the next sequence assigned.
+    /// </summary>
     ulong RemoveBelow(ulong sequence);
 
     /// <summary>
-    /// Purges messages matching <paramref name="subjectFilter"/> (null: all) that are below <paramref name="belowSequence"/>
-    /// (0: no bound), keeping the newest <paramref name="keep"/> per the filter (0: keep none). Returns how many were removed.
-    /// A full purge with no filter moves the first sequence to the last sequence + 1, as nats-server does.
+    /// Purges messages matching <paramref name="subjectFilter"/> (null, "" or "&gt;": all) that are below <paramref name="belowSequence"/>
+    /// (0: no bound), keeping the newest <paramref name="keep"/> of those matching the filter as a whole (0: keep none), as
+    /// nats-server's purge request does. Returns how many were removed. A full purge (no filter, bound or keep) moves the
+    /// first sequence to the last sequence + 1; with no filter and a bound it is <see cref="RemoveBelow"/>.
     /// </summary>
     ulong Purge(string? subjectFilter, ulong belowSequence, ulong keep);
 
     /// <summary>Per-subject message counts for subjects matching the filter.</summary>
     IReadOnlyDictionary<string, ulong> SubjectCounts(string subjectFilter);
 
-    /// <summary>State of one subject: count and first/last sequence; Count 0 when absent.</summary>
+    /// <summary>State of one subject: count and first/last sequence; all 0 when absent. With wildcards, the combined state of the matching subjects.</summary>
     SubjectState GetSubjectState(string subject);
 
-    /// <summary>Sequences between first and last that were deleted (interior gaps), ascending.</summary>
+    /// <summary>Sequences between first and last that were deleted (interior gaps), ascending; a snapshot.</summary>
     IReadOnlyCollection<ulong> DeletedSequences { get; }
 
-    /// <summary>On an empty log, makes the next appended sequence <paramref name="sequence"/> (stream first_seq).</summary>
+    /// <summary>On an empty log, makes the next appended sequence <paramref name="sequence"/> (stream first_seq); persisted.</summary>
+    /// <exception cref="InvalidOperationException">The log holds messages.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequence"/> is below the current first sequence: sequences never repeat.</exception>
     void SetNextSequence(ulong sequence);
 }
 
@@ -70,7 +92,7 @@ internal enum LogSyncPolicy
 internal sealed record MessageLogOptions
 {
     public required string Directory { get; init; }
-    /// <summary>Memory storage: same semantics, nothing survives a restart.</summary>
+    /// <summary>Memory storage: same semantics, nothing survives a restart (a scratch directory under <see cref="Directory"/> is used and deleted).</summary>
     public bool InMemory { get; init; }
     public LogSyncPolicy SyncPolicy { get; init; } = LogSyncPolicy.Interval;
     /// <summary>nats-server's default sync_interval is 2 minutes.</summary>

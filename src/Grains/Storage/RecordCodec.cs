@@ -1,0 +1,69 @@
+using System.Buffers.Binary;
+
+namespace Platform.Grains.Storage;
+
+/// <summary>
+/// The stored form of one message: <c>[ts:int64 LE][subjLen:uint16 LE][hdrLen:int32 LE][subject][headers][payload]</c>.
+/// </summary>
+/// <remarks>
+/// The payload length is implied by the record length, so a record carries no redundant field that could disagree
+/// with it. Records are written once and shared by reference afterwards (ZoneTree keeps the array it is given), so
+/// <see cref="Encode"/> always returns a fresh array and nothing here ever writes into an existing one.
+/// </remarks>
+internal static class RecordCodec
+{
+    public const int HeaderLength = 14;
+    public const int MaxSubjectLength = ushort.MaxValue;
+
+    private const int SubjectLengthOffset = 8;
+    private const int HeadersLengthOffset = 10;
+
+    public static byte[] Encode(long timestampNanos, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    {
+        if (subject.IsEmpty)
+            throw new ArgumentException("A message needs a subject.", nameof(subject));
+        if (subject.Length > MaxSubjectLength)
+            throw new ArgumentException($"A subject is at most {MaxSubjectLength} bytes.", nameof(subject));
+
+        long length = (long)HeaderLength + subject.Length + headers.Length + payload.Length;
+        if (length > Array.MaxLength)
+            throw new ArgumentException("The message is too large to store.", nameof(payload));
+
+        var record = new byte[length];
+        var span = record.AsSpan();
+        BinaryPrimitives.WriteInt64LittleEndian(span, timestampNanos);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[SubjectLengthOffset..], (ushort)subject.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span[HeadersLengthOffset..], headers.Length);
+        subject.CopyTo(span[HeaderLength..]);
+        headers.CopyTo(span[(HeaderLength + subject.Length)..]);
+        payload.CopyTo(span[(HeaderLength + subject.Length + headers.Length)..]);
+        return record;
+    }
+
+    public static long GetTimestampNanos(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadInt64LittleEndian(record);
+
+    public static int GetSubjectLength(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt16LittleEndian(record[SubjectLengthOffset..]);
+
+    public static int GetHeadersLength(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadInt32LittleEndian(record[HeadersLengthOffset..]);
+
+    public static ReadOnlySpan<byte> GetSubject(ReadOnlySpan<byte> record) => record.Slice(HeaderLength, GetSubjectLength(record));
+
+    public static ReadOnlySpan<byte> GetHeaders(ReadOnlySpan<byte> record) =>
+        record.Slice(HeaderLength + GetSubjectLength(record), GetHeadersLength(record));
+
+    public static ReadOnlySpan<byte> GetPayload(ReadOnlySpan<byte> record) =>
+        record[(HeaderLength + GetSubjectLength(record) + GetHeadersLength(record))..];
+
+    /// <summary>nats-server's filestore accounting for one message (its <c>fileStoreMsgSize</c>), which State.Bytes sums.</summary>
+    public static ulong StoredSize(int subjectLength, int headersLength, int payloadLength) =>
+        headersLength == 0
+            ? 22UL + (ulong)subjectLength + (ulong)payloadLength + 8UL
+            : 22UL + (ulong)subjectLength + 4UL + (ulong)headersLength + (ulong)payloadLength + 8UL;
+
+    public static ulong StoredSize(ReadOnlySpan<byte> record)
+    {
+        int subjectLength = GetSubjectLength(record);
+        int headersLength = GetHeadersLength(record);
+        return StoredSize(subjectLength, headersLength, record.Length - HeaderLength - subjectLength - headersLength);
+    }
+}
