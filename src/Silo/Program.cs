@@ -94,6 +94,7 @@ internal static class Program
         logging.AddFilter("Orleans", settings.Trace ? LogLevel.Information : LogLevel.Warning);
         // Its only warnings at start are advice about server GC, which measured no gain on small machines.
         logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        logging.AddFilter("Polly", LogLevel.Warning);
     }
 
     /// <summary>nats-server's ports file: <c>&lt;exe&gt;_&lt;pid&gt;.ports</c> with the bound URLs, removed on clean exit.</summary>

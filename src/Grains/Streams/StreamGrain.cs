@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Storage;
