@@ -137,9 +137,11 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         var result = await grains.GetGrain<IStreamGrain>(name).GetInfo(body?.DeletedDetails ?? false, body?.SubjectsFilter);
         Reply(request, type, w =>
         {
-            w.WriteNumber("total", 0);
+            // nats-server pages the subjects map: total counts subjects, in pages of 100000.
+            bool paged = !string.IsNullOrEmpty(body?.SubjectsFilter) && result.Value is not null;
+            w.WriteNumber("total", paged ? result.Value!.Subjects?.Count ?? 0 : 0);
             w.WriteNumber("offset", 0);
-            w.WriteNumber("limit", 0);
+            w.WriteNumber("limit", paged ? 100_000 : 0);
             if (result.Error is { } error)
                 WriteError(w, error);
             else
@@ -386,7 +388,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         w.WriteStartObject("state");
         w.WriteNumber("messages", s.Messages);
         w.WriteNumber("bytes", s.Bytes);
-        w.WriteNumber("first_seq", s.FirstSequence);
+        // A stream that never held a message reports first_seq 0, as nats-server does.
+        w.WriteNumber("first_seq", s.LastSequence == 0 && s.Messages == 0 ? 0 : s.FirstSequence);
         w.WriteString("first_ts", ApiJson.Time(s.Messages == 0 ? 0 : s.FirstTimestampNanos));
         w.WriteNumber("last_seq", s.LastSequence);
         w.WriteString("last_ts", ApiJson.Time(s.LastTimestampNanos));

@@ -67,7 +67,8 @@ public sealed record StreamConfig
             duplicates = MaxAge;
         return this with
         {
-            Subjects = Subjects.Length == 0 ? [Name] : Subjects,
+            // JSON leaves a missing array null even with an initializer.
+            Subjects = Subjects is { Length: > 0 } ? Subjects : [Name],
             MaxConsumers = MaxConsumers == 0 ? -1 : MaxConsumers,
             MaxMsgs = MaxMsgs == 0 ? -1 : MaxMsgs,
             MaxBytes = MaxBytes == 0 ? -1 : MaxBytes,
