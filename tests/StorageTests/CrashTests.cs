@@ -11,21 +11,27 @@ namespace Platform.StorageTests;
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output)
 {
-    private const int Rounds = 5;
-
     [Fact]
-    public async Task Acked_messages_survive_kill_9()
+    public Task Acked_messages_survive_kill_9() => KillRepeatedlyAsync(rounds: 5, retain: false);
+
+    /// <summary>The same with retention moving the floor as it writes: the floor must survive too, and merges that
+    /// drop records below it must never take anything above it.</summary>
+    [Fact]
+    public Task Acked_messages_and_the_floor_survive_kill_9() => KillRepeatedlyAsync(rounds: 3, retain: true);
+
+    private async Task KillRepeatedlyAsync(int rounds, bool retain)
     {
         using var directory = new TempDirectory();
         string writer = LocateWriter();
         int seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
-        ulong previousLast = 0;
-        for (int round = 1; round <= Rounds; round++)
+        ulong previousLast = 0, highestFloor = 0;
+        for (int round = 1; round <= rounds; round++)
         {
             var killAfter = TimeSpan.FromMilliseconds(random.Next(0, 1500));
-            ulong acked = await RunAndKillAsync(writer, directory.Path, killAfter);
+            var (acked, floor) = await RunAndKillAsync(writer, directory.Path, killAfter, retain);
+            highestFloor = Math.Max(highestFloor, floor);
 
             var opening = Stopwatch.StartNew();
             await using var log = ZoneTreeMessageLog.Open(new MessageLogOptions { Directory = directory.Path });
@@ -33,22 +39,31 @@ public sealed class CrashTests(ITestOutputHelper output)
             opening.Stop();
             output.WriteLine(
                 $"round {round}: killed {killAfter.TotalMilliseconds:F0} ms after the first ack; acked through {acked} " +
-                $"({(acked > previousLast ? acked - previousLast : 0)} this round); recovered last {state.LastSequence} in {opening.ElapsedMilliseconds} ms");
+                $"({(acked > previousLast ? acked - previousLast : 0)} this round), floor {highestFloor}; " +
+                $"recovered {state.FirstSequence}..{state.LastSequence} in {opening.ElapsedMilliseconds} ms");
 
             Assert.True(state.LastSequence >= acked, $"acked {acked} but only {state.LastSequence} survived");
             Assert.True(state.LastSequence >= previousLast, "the log went backwards");
-            Assert.Equal(1UL, state.FirstSequence);
-            Assert.Equal(state.LastSequence, state.Messages);
+            if (retain)
+            {
+                Assert.True(state.FirstSequence >= highestFloor, $"first {state.FirstSequence} is below the acknowledged floor {highestFloor}");
+                Assert.True(state.FirstSequence <= acked, $"first {state.FirstSequence} is past the last ack {acked}");
+            }
+            else
+            {
+                Assert.Equal(1UL, state.FirstSequence);
+            }
+            Assert.Equal(state.LastSequence - state.FirstSequence + 1, state.Messages);
             Assert.Equal(0, state.NumDeleted);
-            VerifyContents(log, state.LastSequence);
+            VerifyContents(log, state.FirstSequence, state.LastSequence);
             previousLast = state.LastSequence;
         }
     }
 
-    private static void VerifyContents(IMessageLog log, ulong last)
+    private static void VerifyContents(IMessageLog log, ulong first, ulong last)
     {
         var records = new List<LogRecord>(10_000);
-        ulong expected = 1;
+        ulong expected = first;
         while (expected <= last)
         {
             records.Clear();
@@ -66,8 +81,8 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Runs the writer until <paramref name="killAfter"/> past its first ack, SIGKILLs it, returns the highest ack it printed.</summary>
-    private static async Task<ulong> RunAndKillAsync(string writer, string directory, TimeSpan killAfter)
+    /// <summary>Runs the writer until <paramref name="killAfter"/> past its first ack, SIGKILLs it, returns the highest ack and floor it printed.</summary>
+    private static async Task<(ulong Acked, ulong Floor)> RunAndKillAsync(string writer, string directory, TimeSpan killAfter, bool retain)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -77,10 +92,12 @@ public sealed class CrashTests(ITestOutputHelper output)
         };
         start.ArgumentList.Add(writer);
         start.ArgumentList.Add(directory);
+        if (retain)
+            start.ArgumentList.Add("--retain");
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash writer");
         var firstAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ulong acked = 0;
+        ulong acked = 0, floor = 0;
         var stdout = Task.Run(async () =>
         {
             while (await process.StandardOutput.ReadLineAsync() is { } line)
@@ -89,6 +106,10 @@ public sealed class CrashTests(ITestOutputHelper output)
                 {
                     acked = ulong.Parse(line.AsSpan(6));
                     firstAck.TrySetResult();
+                }
+                else if (line.StartsWith("floor ", StringComparison.Ordinal))
+                {
+                    floor = ulong.Parse(line.AsSpan(6));
                 }
             }
         });
@@ -106,7 +127,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         // Lines the writer printed before dying are still in the pipe; they count as acks too.
         await stdout;
         await stderr;
-        return acked;
+        return (acked, floor);
     }
 
     private static async Task<string> DrainAsync(Process process, Task<string> stderr)
