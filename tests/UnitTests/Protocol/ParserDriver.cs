@@ -23,6 +23,10 @@ internal sealed record ParsedOp(
         op.Kind, Text(op.Subject), Text(op.Reply), Text(op.Queue), Text(op.Sid), op.Max, op.HeaderLength, Text(op.Payload));
 }
 
+/// <summary>
+/// What a run parsed. Status is Error when the parser failed, NeedMoreData when bytes were left unconsumed after
+/// the last read, and Op when every byte parsed into ops.
+/// </summary>
 internal sealed record ParseRun(List<ParsedOp> Ops, ParseStatus Status, string? Error, long Unconsumed);
 
 internal sealed class BufferSegment : ReadOnlySequenceSegment<byte>
