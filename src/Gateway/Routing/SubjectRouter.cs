@@ -94,9 +94,11 @@ internal sealed class SubjectRouter
         lock (_gate)
         {
             var plain = new List<Subscription>();
-            var queues = new List<Subscription[]>();
+            var queues = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
             Collect(_root, subject.AsSpan(), plain, queues);
-            var result = plain.Count == 0 && queues.Count == 0 ? SubscriptionMatch.Empty : new SubscriptionMatch([.. plain], [.. queues]);
+            var result = plain.Count == 0 && queues.Count == 0
+                ? SubscriptionMatch.Empty
+                : new SubscriptionMatch([.. plain], [.. queues.Values.Select(members => members.ToArray())]);
             if (_cache.Count >= CacheLimit)
                 Shrink();
             _cache[subject] = result;
@@ -125,7 +127,7 @@ internal sealed class SubjectRouter
         }
     }
 
-    private static void Collect(Node node, ReadOnlySpan<char> rest, List<Subscription> plain, List<Subscription[]> queues)
+    private static void Collect(Node node, ReadOnlySpan<char> rest, List<Subscription> plain, Dictionary<string, List<Subscription>> queues)
     {
         int dot = rest.IndexOf('.');
         var token = dot < 0 ? rest : rest[..dot];
@@ -146,15 +148,22 @@ internal sealed class SubjectRouter
         }
     }
 
-    private static void AddAll(Node node, List<Subscription> plain, List<Subscription[]> queues)
+    /// <summary>
+    /// Queue members gather by group name across nodes, as nats-server's sublist does: a group whose members
+    /// subscribed to foo.bar and foo.* is still one group, and a message reaches one of them, not one per pattern.
+    /// </summary>
+    private static void AddAll(Node node, List<Subscription> plain, Dictionary<string, List<Subscription>> queues)
     {
         plain.AddRange(node.Plain);
         if (node.Queues is null)
             return;
-        foreach (var members in node.Queues.Values)
+        foreach (var (name, members) in node.Queues)
         {
-            if (members.Count > 0)
-                queues.Add([.. members]);
+            if (members.Count == 0)
+                continue;
+            if (!queues.TryGetValue(name, out var group))
+                queues[name] = group = [];
+            group.AddRange(members);
         }
     }
 
