@@ -23,13 +23,13 @@ public sealed class NatsServerProcess : IAsyncDisposable
 
     public const string SkipReason = "nats-server is not installed (apt-get install nats-server); differential tests need the real server";
 
-    public static async Task<NatsServerProcess> StartAsync()
+    public static async Task<NatsServerProcess> StartAsync(params string[] extraArgs)
     {
         var exe = ExecutablePath ?? throw new InvalidOperationException(SkipReason);
         int port = SiloProcess.FreePort();
         var storeDir = Path.Combine(Path.GetTempPath(), "nats-ref-" + Guid.NewGuid().ToString("N"));
         var info = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", port.ToString(), "-js", "-sd", storeDir })
+        foreach (var a in new[] { "-a", "127.0.0.1", "-p", port.ToString(), "-js", "-sd", storeDir }.Concat(extraArgs))
             info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         process.BeginErrorReadLine();

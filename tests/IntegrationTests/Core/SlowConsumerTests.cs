@@ -1,0 +1,60 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using NATS.Client.Core;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Core;
+
+/// <summary>
+/// A subscriber that never reads is cut off once it is max_pending behind, and nobody else waits for it.
+/// The limit comes from a nats-server format config file, so this also checks that the silo reads one.
+/// </summary>
+public sealed class SlowConsumerTests
+{
+    [Fact]
+    public async Task Stalled_subscriber_is_disconnected_and_others_keep_receiving()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"slow-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(config, "# small pending limit for the test\nmax_pending: 1MB\nserver_name: \"slow-test\"\n");
+        await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
+
+        using var stalled = new TcpClient { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync("127.0.0.1", silo.Port);
+        var stream = stalled.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n"));
+        var buffer = new byte[4096];
+        var greeting = new StringBuilder();
+        while (!greeting.ToString().Contains("PONG"))
+            greeting.Append(Encoding.ASCII.GetString(buffer, 0, await stream.ReadAsync(buffer)));
+
+        await using var healthy = new NatsConnection(new NatsOpts { Url = silo.Url });
+        await using var publisher = new NatsConnection(new NatsOpts { Url = silo.Url });
+        await using var sub = await healthy.SubscribeCoreAsync<byte[]>("flood");
+        await healthy.PingAsync();
+        var payload = new byte[16 * 1024];
+        // 16 MB in bursts of 160 KB, each awaited by the healthy subscriber so it never falls near its own limit,
+        // while the stalled client falls past its 1 MB limit and socket buffers.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        for (int burst = 0; burst < 100; burst++)
+        {
+            for (int i = 0; i < 10; i++)
+                await publisher.PublishAsync("flood", payload, cancellationToken: cts.Token);
+            for (int i = 0; i < 10; i++)
+                await sub.Msgs.ReadAsync(cts.Token);
+        }
+
+        using var http = new HttpClient();
+        var varz = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{silo.HttpPort}/varz")).RootElement;
+        Assert.True(varz.GetProperty("slow_consumers").GetInt64() >= 1, varz.ToString());
+        Assert.Equal("slow-test", varz.GetProperty("server_name").GetString());
+        Assert.Equal(1_000_000, varz.GetProperty("max_pending").GetInt64());
+
+        // The stalled connection was closed by the server: draining it ends in EOF rather than blocking forever.
+        int read;
+        do
+        {
+            read = await stream.ReadAsync(buffer, cts.Token);
+        } while (read > 0);
+    }
+}
