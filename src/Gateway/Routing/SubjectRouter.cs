@@ -19,6 +19,8 @@ internal sealed class SubjectRouter
     private readonly ConcurrentDictionary<string, SubscriptionMatch> _cache = new();
     private readonly ConcurrentDictionary<string, SubscriptionMatch>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
     private int _count;
+    /// <summary>Entries in the cache, maintained under <see cref="_gate"/>.</summary>
+    private int _cachedApprox;
 
     public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
@@ -99,31 +101,36 @@ internal sealed class SubjectRouter
             var result = plain.Count == 0 && queues.Count == 0
                 ? SubscriptionMatch.Empty
                 : new SubscriptionMatch([.. plain], [.. queues.Values.Select(members => members.ToArray())]);
-            if (_cache.Count >= CacheLimit)
+            // ConcurrentDictionary.Count takes every bucket lock; an approximate count under our lock is enough.
+            if (_cachedApprox >= CacheLimit)
                 Shrink();
-            _cache[subject] = result;
+            if (_cache.TryAdd(subject, result))
+                _cachedApprox++;
+            else
+                _cache[subject] = result;
             return result;
         }
     }
 
     private void Shrink()
     {
-        int toRemove = _cache.Count / 2;
-        foreach (var key in _cache.Keys)
+        int toRemove = _cachedApprox / 2;
+        foreach (var (key, _) in _cache)
         {
             if (toRemove-- <= 0) break;
             _cache.TryRemove(key, out _);
         }
+        _cachedApprox = _cache.Count;
     }
 
     private void Invalidate(string pattern)
     {
         if (_cache.IsEmpty)
             return;
-        foreach (var key in _cache.Keys)
+        foreach (var (key, _) in _cache)
         {
-            if (PatternMatches(pattern, key))
-                _cache.TryRemove(key, out _);
+            if (PatternMatches(pattern, key) && _cache.TryRemove(key, out _))
+                _cachedApprox--;
         }
     }
 
