@@ -29,6 +29,9 @@ public static class GatewayHosting
         if (options.JetStream)
         {
             builder.Services.AddSingleton(new StreamStore(options.StoreDirectory));
+            builder.Services.AddSingleton<StreamSignals>();
+            builder.Services.AddSingleton<ApiResponder>();
+            builder.Services.AddSingleton<ConsumerApi>();
             builder.Services.AddSingleton<StreamCapture>();
             builder.Services.AddSingleton<JetStreamApi>();
             builder.Services.AddHostedService<JetStreamStartup>();

@@ -13,10 +13,9 @@ namespace Platform.Gateway.JetStream;
 /// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
 /// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
 /// </summary>
-internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGrainFactory grains, ILogger<JetStreamApi> logger) : IInternalSubscriber
+internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, ILogger<JetStreamApi> logger) : IInternalSubscriber
 {
     private const string Prefix = "$JS.API.";
-    private long _total, _errors;
 
     private IStreamCatalogGrain Catalog => grains.GetGrain<IStreamCatalogGrain>(0);
 
@@ -25,6 +24,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         foreach (var config in await Catalog.List())
             capture.Set(config);
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
+        await consumers.StartAsync(await Catalog.List());
         server.Interceptor = capture;
     }
 
@@ -33,18 +33,16 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
     {
         if (reply.IsEmpty)
             return;
-        var request = new Request(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray());
+        var request = new ApiRequest(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray());
         _ = HandleAsync(request);
     }
 
-    private sealed record Request(string Subject, string Reply, byte[] Body);
-
-    private async Task HandleAsync(Request request)
+    private async Task HandleAsync(ApiRequest request)
     {
         try
         {
             var tokens = request.Subject[Prefix.Length..].Split('.');
-            Interlocked.Increment(ref _total);
+            responder.CountRequest();
             switch (tokens)
             {
                 case ["INFO"]: await AccountInfo(request); break;
@@ -58,7 +56,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
                 case ["STREAM", "MSG", "GET", var name]: await MessageGet(request, name); break;
                 case ["STREAM", "MSG", "DELETE", var name]: await MessageDelete(request, name); break;
                 case ["DIRECT", "GET", var name, ..]: await DirectGet(request, name, tokens.Length > 3 ? string.Join('.', tokens[3..]) : null); break;
-                default: Interlocked.Decrement(ref _total); break;
+                case ["CONSUMER", ..]: await consumers.HandleAsync(request, tokens); break;
+                default: responder.UncountRequest(); break;
             }
         }
         catch (Exception ex)
@@ -67,7 +66,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         }
     }
 
-    private async Task AccountInfo(Request request)
+    private async Task AccountInfo(ApiRequest request)
     {
         var configs = await Catalog.List();
         ulong memory = 0, storage = 0;
@@ -78,7 +77,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
             if (config.Storage == StorageType.Memory) memory += info.Value.State.Bytes;
             else storage += info.Value.State.Bytes;
         }
-        Reply(request, "account_info_response", w =>
+        responder.Reply(request, "account_info_response", w =>
         {
             w.WriteNumber("memory", memory);
             w.WriteNumber("storage", storage);
@@ -90,34 +89,34 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
             w.WriteBoolean("max_bytes_required", false);
             w.WriteEndObject();
             w.WriteStartObject("api");
-            w.WriteNumber("total", Interlocked.Read(ref _total));
-            w.WriteNumber("errors", Interlocked.Read(ref _errors));
+            w.WriteNumber("total", responder.Total);
+            w.WriteNumber("errors", responder.Errors);
             w.WriteEndObject();
         });
     }
 
-    private async Task CreateOrUpdate(Request request, string name, bool create)
+    private async Task CreateOrUpdate(ApiRequest request, string name, bool create)
     {
         var type = create ? "stream_create_response" : "stream_update_response";
-        if (!TryParse(request.Body, ApiJsonContext.Default.StreamConfig, out var config) || config is null)
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.StreamConfig, out var config) || config is null)
         {
-            ReplyError(request, type, ApiError.InvalidJson);
+            responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
         if (config.Name != name)
         {
-            ReplyError(request, type, ApiError.StreamNameMismatch);
+            responder.ReplyError(request, type, ApiError.StreamNameMismatch);
             return;
         }
         config = config.WithDefaults();
         var result = create ? await Catalog.Create(config) : await Catalog.Update(config);
         if (result.Error is { } error)
         {
-            ReplyError(request, type, error);
+            responder.ReplyError(request, type, error);
             return;
         }
         capture.Set(result.Value!.Config);
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             WriteStreamInfo(w, result.Value!);
             if (create)
@@ -125,17 +124,17 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         });
     }
 
-    private async Task Info(Request request, string name)
+    private async Task Info(ApiRequest request, string name)
     {
         const string type = "stream_info_response";
         StreamInfoRequest? body = null;
-        if (request.Body.Length > 0 && !TryParse(request.Body, ApiJsonContext.Default.StreamInfoRequest, out body))
+        if (request.Body.Length > 0 && !ApiResponder.TryParse(request.Body, ApiJsonContext.Default.StreamInfoRequest, out body))
         {
-            ReplyError(request, type, ApiError.InvalidJson);
+            responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
         var result = await grains.GetGrain<IStreamGrain>(name).GetInfo(body?.DeletedDetails ?? false, body?.SubjectsFilter);
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             // nats-server pages the subjects map: total counts subjects, in pages of 100000.
             bool paged = !string.IsNullOrEmpty(body?.SubjectsFilter) && result.Value is not null;
@@ -143,25 +142,25 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
             w.WriteNumber("offset", 0);
             w.WriteNumber("limit", paged ? 100_000 : 0);
             if (result.Error is { } error)
-                WriteError(w, error);
+                ApiResponder.WriteError(w, error);
             else
                 WriteStreamInfo(w, result.Value!);
         }, result.Error is not null);
     }
 
-    private async Task Delete(Request request, string name)
+    private async Task Delete(ApiRequest request, string name)
     {
         const string type = "stream_delete_response";
         if (!await Catalog.Delete(name))
         {
-            ReplyError(request, type, ApiError.StreamNotFound);
+            responder.ReplyError(request, type, ApiError.StreamNotFound);
             return;
         }
         capture.Remove(name);
-        Reply(request, type, w => w.WriteBoolean("success", true));
+        responder.Reply(request, type, w => w.WriteBoolean("success", true));
     }
 
-    private async Task Names(Request request)
+    private async Task Names(ApiRequest request)
     {
         const string type = "stream_names_response";
         if (!TryParsePaging(request, type, out var paging))
@@ -173,7 +172,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
                 names.Add(config.Name);
         }
         const int limit = 1024;
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             w.WriteNumber("total", names.Count);
             w.WriteNumber("offset", paging.Offset);
@@ -185,7 +184,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         });
     }
 
-    private async Task List(Request request)
+    private async Task List(ApiRequest request)
     {
         const string type = "stream_list_response";
         if (!TryParsePaging(request, type, out var paging))
@@ -199,7 +198,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
                 infos.Add(info);
         }
         const int limit = 256;
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             w.WriteNumber("total", infos.Count);
             w.WriteNumber("offset", paging.Offset);
@@ -215,21 +214,21 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         });
     }
 
-    private async Task Purge(Request request, string name)
+    private async Task Purge(ApiRequest request, string name)
     {
         const string type = "stream_purge_response";
         PurgeBody? body = null;
-        if (request.Body.Length > 0 && !TryParse(request.Body, ApiJsonContext.Default.PurgeBody, out body))
+        if (request.Body.Length > 0 && !ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PurgeBody, out body))
         {
-            ReplyError(request, type, ApiError.InvalidJson);
+            responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
         var result = await grains.GetGrain<IStreamGrain>(name).Purge(new PurgeRequest(body?.Filter, body?.Sequence ?? 0, body?.Keep ?? 0));
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             if (result.Error is { } error)
             {
-                WriteError(w, error);
+                ApiResponder.WriteError(w, error);
                 w.WriteNumber("purged", 0);
             }
             else
@@ -240,22 +239,22 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         }, result.Error is not null);
     }
 
-    private async Task MessageGet(Request request, string name)
+    private async Task MessageGet(ApiRequest request, string name)
     {
         const string type = "stream_msg_get_response";
-        if (!TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
         {
-            ReplyError(request, type, ApiError.InvalidJson);
+            responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
         var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject));
         if (result.Error is { } error)
         {
-            ReplyError(request, type, error);
+            responder.ReplyError(request, type, error);
             return;
         }
         var msg = result.Value!;
-        Reply(request, type, w =>
+        responder.Reply(request, type, w =>
         {
             w.WriteStartObject("message");
             w.WriteString("subject", msg.Subject);
@@ -269,23 +268,23 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         });
     }
 
-    private async Task MessageDelete(Request request, string name)
+    private async Task MessageDelete(ApiRequest request, string name)
     {
         const string type = "stream_msg_delete_response";
-        if (!TryParse(request.Body, ApiJsonContext.Default.MessageDeleteBody, out var body) || body is null)
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.MessageDeleteBody, out var body) || body is null)
         {
-            ReplyError(request, type, ApiError.InvalidJson);
+            responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
         var result = await grains.GetGrain<IStreamGrain>(name).DeleteMessage(body.Sequence, body.NoErase);
         if (result.Error is { } error)
-            ReplyError(request, type, error);
+            responder.ReplyError(request, type, error);
         else
-            Reply(request, type, w => w.WriteBoolean("success", true));
+            responder.Reply(request, type, w => w.WriteBoolean("success", true));
     }
 
     /// <summary>DIRECT.GET replies with the stored message itself plus Nats-Stream/-Subject/-Sequence/-Time-Stamp headers.</summary>
-    private async Task DirectGet(Request request, string name, string? subjectInToken)
+    private async Task DirectGet(ApiRequest request, string name, string? subjectInToken)
     {
         if (capture.Find(name) is not { Config.AllowDirect: true })
             return;
@@ -296,12 +295,12 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         }
         else if (request.Body.Length == 0)
         {
-            SendStatus(request.Reply, "408 Empty Request");
+            responder.SendStatus(request.Reply, "408 Empty Request");
             return;
         }
-        else if (!TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
+        else if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.MessageGetBody, out var body) || body is null)
         {
-            SendStatus(request.Reply, "408 Malformed Request");
+            responder.SendStatus(request.Reply, "408 Malformed Request");
             return;
         }
         else
@@ -311,7 +310,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(query);
         if (result.Value is not { } msg)
         {
-            SendStatus(request.Reply, result.Error?.ErrCode == ApiError.BadRequest.ErrCode ? "408 Bad Request" : "404 Message Not Found");
+            responder.SendStatus(request.Reply, result.Error?.ErrCode == ApiError.BadRequest.ErrCode ? "408 Bad Request" : "404 Message Not Found");
             return;
         }
         var headers = new StringBuilder();
@@ -335,12 +334,6 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, headerBytes.Length, new ReadOnlySequence<byte>(message), null, null);
     }
 
-    private void SendStatus(string reply, string status)
-    {
-        var header = Encoding.ASCII.GetBytes($"NATS/1.0 {status}\r\n\r\n");
-        server.Deliver(Encoding.Latin1.GetBytes(reply), default, header.Length, new ReadOnlySequence<byte>(header), null, null);
-    }
-
     private static bool CapturesAny(StreamConfig config, string subject)
     {
         foreach (var s in config.Subjects)
@@ -349,34 +342,18 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
         return false;
     }
 
-    private bool TryParsePaging(Request request, string type, out PagingBody paging)
+    private bool TryParsePaging(ApiRequest request, string type, out PagingBody paging)
     {
         paging = new PagingBody();
         if (request.Body.Length == 0)
             return true;
-        if (TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var parsed) && parsed is not null)
+        if (ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var parsed) && parsed is not null)
         {
             paging = parsed;
             return true;
         }
-        ReplyError(request, type, ApiError.InvalidJson);
+        responder.ReplyError(request, type, ApiError.InvalidJson);
         return false;
-    }
-
-    private static bool TryParse<T>(byte[] body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out T? value)
-    {
-        value = default;
-        if (body.Length == 0)
-            return false;
-        try
-        {
-            value = JsonSerializer.Deserialize(body, type);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
@@ -411,35 +388,10 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, IGr
                 w.WriteNumberValue(seq);
             w.WriteEndArray();
         }
-        w.WriteNumber("consumer_count", 0);
+        w.WriteNumber("consumer_count", info.ConsumerCount);
         w.WriteEndObject();
     }
 
-    private static void WriteError(Utf8JsonWriter w, ApiError error)
-    {
-        w.WriteStartObject("error");
-        w.WriteNumber("code", error.Code);
-        w.WriteNumber("err_code", error.ErrCode);
-        w.WriteString("description", error.Description);
-        w.WriteEndObject();
-    }
-
-    private void ReplyError(Request request, string type, ApiError error) => Reply(request, type, w => WriteError(w, error), isError: true);
-
-    private void Reply(Request request, string type, Action<Utf8JsonWriter> body, bool isError = false)
-    {
-        if (isError)
-            Interlocked.Increment(ref _errors);
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder }))
-        {
-            w.WriteStartObject();
-            w.WriteString("type", "io.nats.jetstream.api.v1." + type);
-            body(w);
-            w.WriteEndObject();
-        }
-        server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, 0, new ReadOnlySequence<byte>(buffer.WrittenMemory), null, null);
-    }
 }
 
 internal sealed class StreamInfoRequest
@@ -480,5 +432,8 @@ internal sealed class MessageDeleteBody
 [JsonSerializable(typeof(PurgeBody))]
 [JsonSerializable(typeof(MessageGetBody))]
 [JsonSerializable(typeof(MessageDeleteBody))]
+[JsonSerializable(typeof(Platform.Grains.Consumers.ConsumerConfig))]
+[JsonSerializable(typeof(CreateConsumerBody))]
+[JsonSerializable(typeof(PullRequestBody))]
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -9,7 +9,7 @@ namespace Platform.Gateway.JetStream;
 /// Decides which publishes a stream stores: a router of stream subjects mirroring the catalog, kept current as the
 /// API creates, updates and deletes streams.
 /// </summary>
-internal sealed class StreamCapture(IGrainFactory grains) : IPublishInterceptor
+internal sealed class StreamCapture(IGrainFactory grains, ConsumerApi consumers) : IPublishInterceptor
 {
     private readonly SubjectRouter _router = new();
     private readonly Dictionary<string, StreamTarget> _streams = new(StringComparer.Ordinal);
@@ -57,6 +57,21 @@ internal sealed class StreamCapture(IGrainFactory grains) : IPublishInterceptor
         return true;
     }
 
+    /// <summary>Sends the read's publishes, then its acks: a client that publishes and acks in one write sees both applied.</summary>
     public ValueTask EndOfReadAsync(NatsClient publisher)
-        => publisher.Batcher is { IsEmpty: false } batcher ? batcher.FlushAsync(publisher.Server) : ValueTask.CompletedTask;
+    {
+        bool publishes = publisher.Batcher is { IsEmpty: false };
+        bool acks = publisher.Acks is { IsEmpty: false };
+        if (!publishes && !acks)
+            return ValueTask.CompletedTask;
+        return FlushAsync(publisher, publishes, acks);
+    }
+
+    private async ValueTask FlushAsync(NatsClient publisher, bool publishes, bool acks)
+    {
+        if (publishes)
+            await publisher.Batcher!.FlushAsync(publisher.Server);
+        if (acks)
+            await publisher.Acks!.FlushAsync(publisher.Server, consumers);
+    }
 }

@@ -46,6 +46,8 @@ internal sealed class NatsClient
     public NatsServer Server => _server;
     /// <summary>This connection's JetStream publishes of the current read, created on the first one.</summary>
     public JetStream.PublishBatcher? Batcher { get; set; }
+    /// <summary>This connection's JetStream acks of the current read, created on the first one.</summary>
+    public JetStream.AckBatcher? Acks { get; set; }
     public OutboundBuffer Outbound { get; }
     public IPEndPoint? RemoteEndPoint { get; }
     public DateTime ConnectedAt { get; }

@@ -81,6 +81,14 @@ internal sealed class NatsServer
     /// <returns>Whether any subscription received the message.</returns>
     public bool Deliver(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message,
         NatsClient? publisher, HashSet<OutboundBuffer>? touched)
+        => Deliver(subject, subject, reply, headerLength, message, publisher, touched);
+
+    /// <summary>
+    /// Routes by <paramref name="subject"/> but shows subscribers <paramref name="visibleSubject"/>: JetStream delivers a
+    /// stored message to an inbox or deliver subject under the subject it was published on.
+    /// </summary>
+    public bool Deliver(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visibleSubject, ReadOnlySpan<byte> reply, int headerLength,
+        in ReadOnlySequence<byte> message, NatsClient? publisher, HashSet<OutboundBuffer>? touched)
     {
         Interlocked.Increment(ref _inMsgs);
         Interlocked.Add(ref _inBytes, message.Length);
@@ -93,7 +101,7 @@ internal sealed class NatsServer
         {
             if (!echo && sub.Client == publisher)
                 continue;
-            delivered |= DeliverTo(sub, subject, reply, headerLength, message, publisher, touched);
+            delivered |= DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, publisher, touched);
         }
         foreach (var group in match.QueueGroups)
         {
@@ -103,7 +111,7 @@ internal sealed class NatsServer
                 var sub = group[(start + i) % group.Length];
                 if (sub.Closed || (!echo && sub.Client == publisher))
                     continue;
-                delivered |= DeliverTo(sub, subject, reply, headerLength, message, publisher, touched);
+                delivered |= DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, publisher, touched);
                 break;
             }
         }
@@ -118,13 +126,13 @@ internal sealed class NatsServer
         {
             if (sub.Client == requester)
             {
-                DeliverTo(sub, reply, default, NoRespondersHeader.Length, new ReadOnlySequence<byte>(NoRespondersHeader), null, touched);
+                DeliverTo(sub, reply, reply, default, NoRespondersHeader.Length, new ReadOnlySequence<byte>(NoRespondersHeader), null, touched);
                 return;
             }
         }
     }
 
-    private bool DeliverTo(Subscription sub, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+    private bool DeliverTo(Subscription sub, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visibleSubject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher, HashSet<OutboundBuffer>? touched)
     {
         if (sub.Closed)
@@ -137,7 +145,7 @@ internal sealed class NatsServer
         else
         {
             var client = sub.Client!;
-            if (!client.Outbound.TryWriteMessage(subject, sub.Sid, reply, headerLength, message, client.Headers))
+            if (!client.Outbound.TryWriteMessage(visibleSubject, sub.Sid, reply, headerLength, message, client.Headers))
             {
                 client.CloseAsSlowConsumer();
                 return false;

@@ -12,7 +12,7 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("Create")] Task<StreamResult<StreamInfo>> Create(StreamConfig config);
     [Alias("Update")] Task<StreamResult<StreamInfo>> Update(StreamConfig config);
     [Alias("Delete")] Task<bool> Delete();
-    [Alias("Info")] Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter);
+    [Alias("Info"), AlwaysInterleave] Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter);
 
     /// <summary>Appends a batch framed by <see cref="PublishFrames"/>; returns one ack per message, in order.</summary>
     [Alias("Append")] Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count);
@@ -20,4 +20,23 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("GetMessage")] Task<StreamResult<StoredMessage>> GetMessage(MessageQuery query);
     [Alias("DeleteMessage")] Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase);
     [Alias("Purge")] Task<StreamResult<ulong>> Purge(PurgeRequest request);
+
+    /// <summary>Reads for a consumer: records from <paramref name="fromSequence"/> matching any filter (none: all).</summary>
+    [Alias("Read"), AlwaysInterleave] Task<Immutable<StreamRead>> Read(ulong fromSequence, int maxCount, long maxBytes, string[] filters);
+
+    /// <summary>Reads the given sequences (those still stored), in order.</summary>
+    [Alias("ReadAt"), AlwaysInterleave] Task<Immutable<StreamRead>> ReadAt(ulong[] sequences);
+
+    /// <summary>How many stored messages matching the filters have a sequence at or after <paramref name="fromSequence"/>.</summary>
+    [Alias("CountPending"), AlwaysInterleave] Task<ulong> CountPending(ulong fromSequence, string[] filters);
+
+    /// <summary>The last sequence of every subject matching the filters, ascending (deliver policy last_per_subject).</summary>
+    [Alias("LastPerSubject"), AlwaysInterleave] Task<ulong[]> LastPerSubject(string[] filters);
+
+    /// <summary>The first sequence stored at or after the time (deliver policy by_start_time).</summary>
+    [Alias("SequenceAt"), AlwaysInterleave] Task<ulong> SequenceAtTime(DateTime time);
+
+    [Alias("AddConsumer")] Task<StreamResult<Consumers.ConsumerInfo>> AddConsumer(Consumers.ConsumerConfig config);
+    [Alias("RemoveConsumer"), AlwaysInterleave] Task<bool> RemoveConsumer(string name);
+    [Alias("Consumers"), AlwaysInterleave] Task<string[]> ConsumerNames();
 }

@@ -9,7 +9,8 @@ public sealed record StreamInfo(
     [property: Id(1)] DateTime Created,
     [property: Id(2)] LogState State,
     [property: Id(3)] ulong[]? Deleted,
-    [property: Id(4)] Dictionary<string, ulong>? Subjects);
+    [property: Id(4)] Dictionary<string, ulong>? Subjects,
+    [property: Id(5)] int ConsumerCount);
 
 /// <summary>The outcome of a stream operation: a value or a JetStream API error.</summary>
 [GenerateSerializer, Immutable, Alias("platform.StreamResult")]

@@ -1,7 +1,9 @@
 using Orleans.Concurrency;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Consumers;
 using Platform.Grains.Storage;
+using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Streams;
 
@@ -10,8 +12,9 @@ namespace Platform.Grains.Streams;
 /// Kept active for the life of the silo: activation opens the log, and a memory stream's messages live only here.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger) : Grain, IStreamGrain
+internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILogger<StreamGrain> logger) : Grain, IStreamGrain
 {
+    private readonly SortedDictionary<string, ConsumerConfig> _consumers = new(StringComparer.Ordinal);
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
     private readonly Dictionary<string, ulong> _msgIds = new(StringComparer.Ordinal);
@@ -28,7 +31,11 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (store.LoadMeta(Name) is { } meta)
+        {
             await OpenAsync(meta.Config, meta.Created);
+            foreach (var consumer in ConsumerStore.LoadAll(store, Name))
+                _consumers[consumer.Config.Name!] = consumer.Config;
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -93,10 +100,14 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
             return false;
         _ageTimer?.Dispose();
         _ageTimer = null;
+        foreach (var consumer in _consumers.Keys.ToArray())
+            await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
+        _consumers.Clear();
         if (_log is not null)
             await _log.DisposeAsync();
         _log = null;
         store.DeleteStream(_config.Name);
+        signals.Poke(Name);
         logger.LogInformation("Deleted stream {Stream}", _config.Name);
         _config = null;
         _msgIds.Clear();
@@ -116,7 +127,8 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
         var log = _log!;
         return new StreamInfo(_config!, _created, log.State,
             deletedDetails ? [.. log.DeletedSequences] : null,
-            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter)));
+            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter)),
+            _consumers.Count);
     }
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
@@ -149,6 +161,7 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
         {
             // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
             await _log.CommitAsync();
+            signals.Advance(Name, _log.State.LastSequence);
         }
         return acks.AsImmutable();
     }
@@ -372,6 +385,152 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
         if (request.Sequence > 0 && request.Keep > 0)
             return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
-        return Task.FromResult(StreamResult<ulong>.Ok(_log.Purge(filter, request.Sequence, request.Keep)));
+        var purged = _log.Purge(filter, request.Sequence, request.Keep);
+        signals.Poke(Name);
+        return Task.FromResult(StreamResult<ulong>.Ok(purged));
+    }
+
+    public Task<Immutable<StreamRead>> Read(ulong fromSequence, int maxCount, long maxBytes, string[] filters)
+    {
+        if (_log is null)
+            return Task.FromResult(StreamRead.Empty.AsImmutable());
+        var records = new List<LogRecord>(Math.Min(maxCount, 1024));
+        ulong next = Math.Max(fromSequence, _log.State.FirstSequence);
+        if (filters.Length <= 1)
+        {
+            _log.Read(next, maxCount, maxBytes, filters.Length == 0 ? null : filters[0], records);
+            if (records.Count > 0)
+                next = records[^1].Sequence + 1;
+            else if (maxBytes <= 0)
+                next = Math.Max(next, _log.State.LastSequence + 1);
+        }
+        else
+        {
+            // Several filters: read everything and keep what matches any, in sequence order.
+            var chunk = new List<LogRecord>(256);
+            long bytes = 0;
+            while (records.Count < maxCount && next <= _log.State.LastSequence)
+            {
+                chunk.Clear();
+                if (_log.Read(next, 256, 0, null, chunk) == 0)
+                {
+                    next = _log.State.LastSequence + 1;
+                    break;
+                }
+                foreach (var record in chunk)
+                {
+                    next = record.Sequence + 1;
+                    if (!MatchesAny(record.SubjectBytes, filters))
+                        continue;
+                    if (maxBytes > 0 && bytes + (long)record.Size > maxBytes)
+                        return Task.FromResult(StreamRead.From(records, _log.State.LastSequence, record.Sequence).AsImmutable());
+                    bytes += (long)record.Size;
+                    records.Add(record);
+                    if (records.Count == maxCount)
+                        break;
+                }
+            }
+        }
+        return Task.FromResult(StreamRead.From(records, _log.State.LastSequence, next).AsImmutable());
+    }
+
+    public Task<Immutable<StreamRead>> ReadAt(ulong[] sequences)
+    {
+        var records = new List<LogRecord>(sequences.Length);
+        if (_log is not null)
+        {
+            foreach (var seq in sequences)
+                if (_log.TryGet(seq, out var record))
+                    records.Add(record);
+        }
+        return Task.FromResult(StreamRead.From(records, _log?.State.LastSequence ?? 0, 0).AsImmutable());
+    }
+
+    public Task<ulong> CountPending(ulong fromSequence, string[] filters)
+    {
+        if (_log is null)
+            return Task.FromResult(0ul);
+        var state = _log.State;
+        if (fromSequence > state.LastSequence || state.Messages == 0)
+            return Task.FromResult(0ul);
+        if (filters.Length == 0 && fromSequence <= state.FirstSequence)
+            return Task.FromResult(state.Messages);
+        ulong count = 0;
+        var chunk = new List<LogRecord>(1024);
+        ulong next = Math.Max(fromSequence, state.FirstSequence);
+        // Counting walks the tail; consumers ask once per fetch, and the tail a live consumer has left is short.
+        while (next <= state.LastSequence)
+        {
+            chunk.Clear();
+            if (_log.Read(next, 1024, 0, filters.Length == 1 ? filters[0] : null, chunk) == 0)
+                break;
+            foreach (var record in chunk)
+                if (filters.Length <= 1 || MatchesAny(record.SubjectBytes, filters))
+                    count++;
+            next = chunk[^1].Sequence + 1;
+        }
+        return Task.FromResult(count);
+    }
+
+    public Task<ulong[]> LastPerSubject(string[] filters)
+    {
+        if (_log is null)
+            return Task.FromResult(Array.Empty<ulong>());
+        var result = new SortedSet<ulong>();
+        foreach (var filter in filters.Length == 0 ? [">"] : filters)
+        {
+            foreach (var subject in _log.SubjectCounts(filter).Keys)
+            {
+                var last = _log.GetSubjectState(subject).Last;
+                if (last > 0)
+                    result.Add(last);
+            }
+        }
+        return Task.FromResult(result.ToArray());
+    }
+
+    public Task<ulong> SequenceAtTime(DateTime time)
+    {
+        if (_log is null)
+            return Task.FromResult(0ul);
+        long nanos = (time.ToUniversalTime().Ticks - UnixEpochTicks) * 100;
+        var chunk = new List<LogRecord>(1024);
+        ulong next = _log.State.FirstSequence;
+        while (next <= _log.State.LastSequence)
+        {
+            chunk.Clear();
+            if (_log.Read(next, 1024, 0, null, chunk) == 0)
+                break;
+            foreach (var record in chunk)
+                if (record.TimestampNanos >= nanos)
+                    return Task.FromResult(record.Sequence);
+            next = chunk[^1].Sequence + 1;
+        }
+        return Task.FromResult(_log.State.LastSequence + 1);
+    }
+
+    public async Task<StreamResult<ConsumerInfo>> AddConsumer(ConsumerConfig config)
+    {
+        if (_config is null)
+            return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
+        var name = config.Name!;
+        if (!_consumers.ContainsKey(name) && _config.MaxConsumers > 0 && _consumers.Count >= _config.MaxConsumers)
+            return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10026, "maximum consumers limit reached"));
+        var result = await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)).Create(Name, config);
+        if (result.Error is null)
+            _consumers[name] = result.Value!.Config;
+        return result;
+    }
+
+    public Task<bool> RemoveConsumer(string name) => Task.FromResult(_consumers.Remove(name));
+
+    public Task<string[]> ConsumerNames() => Task.FromResult(_consumers.Keys.ToArray());
+
+    private static bool MatchesAny(ReadOnlySpan<byte> subject, string[] filters)
+    {
+        foreach (var filter in filters)
+            if (SubjectMatch.Matches(subject, filter))
+                return true;
+        return false;
     }
 }

@@ -1,0 +1,149 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using Orleans.Concurrency;
+using Platform.Grains.Consumers;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// Collects the acks a connection publishes to $JS.ACK subjects during one read, and applies them with one grain
+/// call per consumer at the end of the read. Acks that asked for a reply (AckSync) are answered once applied; +NXT
+/// starts its pull request after the ack is in.
+/// </summary>
+internal sealed class AckBatcher
+{
+    private readonly Dictionary<ConsumerHandle, List<AckOp>> _acks = [];
+    private readonly List<string> _replies = [];
+    private readonly List<(ConsumerHandle Consumer, string Reply, byte[] Body)> _next = [];
+
+    public bool IsEmpty => _acks.Count == 0;
+
+    public void Add(ConsumerHandle consumer, AckOp op, ReadOnlySpan<byte> reply, ReadOnlySpan<byte> body)
+    {
+        if (!_acks.TryGetValue(consumer, out var ops))
+            _acks[consumer] = ops = [];
+        ops.Add(op);
+        if (reply.IsEmpty)
+            return;
+        if (op.Kind == AckKind.Next)
+            _next.Add((consumer, Encoding.Latin1.GetString(reply), body.ToArray()));
+        else
+            _replies.Add(Encoding.Latin1.GetString(reply));
+    }
+
+    public async ValueTask FlushAsync(NatsServer server, ConsumerApi api)
+    {
+        var calls = new List<Task>(_acks.Count);
+        foreach (var (consumer, ops) in _acks)
+            calls.Add(consumer.Grain.Ack(new Immutable<AckOp[]>([.. ops])));
+        _acks.Clear();
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception)
+        {
+            // An ack that did not land is an ack the client may resend; the message will be redelivered either way.
+        }
+        foreach (var reply in _replies)
+            server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
+        _replies.Clear();
+        foreach (var (consumer, reply, body) in _next)
+            api.StartPull(consumer, reply, body);
+        _next.Clear();
+    }
+
+    /// <summary>Reads the ack kind from the body: empty or +ACK, -NAK [delay], +WPI, +TERM [reason], +NXT [request].</summary>
+    public static AckKind? ParseKind(ReadOnlySpan<byte> body, out long delayNanos, out ReadOnlySpan<byte> rest)
+    {
+        delayNanos = 0;
+        rest = default;
+        body = body.Trim((byte)' ');
+        if (body.IsEmpty || body.SequenceEqual("+ACK"u8) || body.SequenceEqual("+OK"u8))
+            return AckKind.Ack;
+        if (body.StartsWith("-NAK"u8))
+        {
+            delayNanos = ParseDelay(body[4..].Trim((byte)' '));
+            return AckKind.Nak;
+        }
+        if (body.StartsWith("+WPI"u8))
+            return AckKind.Progress;
+        if (body.StartsWith("+TERM"u8))
+            return AckKind.Term;
+        if (body.StartsWith("+NXT"u8))
+        {
+            rest = body[4..].Trim((byte)' ');
+            return AckKind.Next;
+        }
+        return null;
+    }
+
+    /// <summary>-NAK takes {"delay": nanoseconds} or a duration such as 500ms or 5s.</summary>
+    private static long ParseDelay(ReadOnlySpan<byte> text)
+    {
+        if (text.IsEmpty)
+            return 0;
+        int colon = text.IndexOf((byte)':');
+        if (text[0] == '{' && colon > 0)
+        {
+            var number = text[(colon + 1)..].TrimStart((byte)' ');
+            return Utf8Parser.TryParse(number, out long nanos, out _) ? nanos : 0;
+        }
+        int unitStart = 0;
+        while (unitStart < text.Length && (char.IsAsciiDigit((char)text[unitStart]) || text[unitStart] == '.')) unitStart++;
+        if (!Utf8Parser.TryParse(text[..unitStart], out double value, out _))
+            return 0;
+        var unit = Encoding.ASCII.GetString(text[unitStart..]);
+        return (long)(value * unit switch { "ns" => 1, "us" => 1e3, "ms" => 1e6, "s" => 1e9, "m" => 60e9, "h" => 3600e9, _ => 1e9 });
+    }
+}
+
+/// <summary>The internal subscriber on $JS.ACK.&gt;: parses the ack subject and queues the ack on the publisher's batcher.</summary>
+internal sealed class AckCollector(ConsumerApi api) : IInternalSubscriber
+{
+    public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+        in ReadOnlySequence<byte> message, NatsClient? publisher)
+    {
+        if (publisher is null || !TryParseSubject(subject, out var consumerKey, out ulong sseq, out ulong cseq))
+            return;
+        if (api.Find(consumerKey) is not { } consumer)
+            return;
+        var body = message.Slice(headerLength);
+        Span<byte> small = stackalloc byte[256];
+        Span<byte> bytes = body.Length <= small.Length ? small[..(int)body.Length] : new byte[body.Length];
+        body.CopyTo(bytes);
+        if (AckBatcher.ParseKind(bytes, out var delay, out var rest) is not { } kind)
+            return;
+        var batcher = publisher.Acks ??= new AckBatcher();
+        batcher.Add(consumer, new AckOp(kind, sseq, cseq, delay), reply, rest);
+    }
+
+    /// <summary>
+    /// v1: $JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;sseq&gt;.&lt;cseq&gt;.&lt;ts&gt;.&lt;pending&gt;;
+    /// v2 adds domain and account hash after ACK. The key is "stream.consumer" as it stands in the subject.
+    /// </summary>
+    internal static bool TryParseSubject(ReadOnlySpan<byte> subject, out ReadOnlySpan<byte> consumerKey, out ulong sseq, out ulong cseq)
+    {
+        consumerKey = default;
+        sseq = cseq = 0;
+        Span<Range> tokens = stackalloc Range[16];
+        int count = 0, start = 0;
+        for (int i = 0; i <= subject.Length && count < tokens.Length; i++)
+        {
+            if (i == subject.Length || subject[i] == '.')
+            {
+                tokens[count++] = new Range(start, i);
+                start = i + 1;
+            }
+        }
+        int first = count switch { 9 => 2, >= 11 and <= 12 => 4, _ => -1 };
+        if (first < 0)
+            return false;
+        consumerKey = subject[tokens[first].Start..tokens[first + 1].End];
+        return Utf8Parser.TryParse(subject[tokens[first + 3]], out sseq, out _)
+               && Utf8Parser.TryParse(subject[tokens[first + 4]], out cseq, out _);
+    }
+}

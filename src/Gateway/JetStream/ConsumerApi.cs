@@ -1,0 +1,354 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Consumers;
+using Platform.Grains.Streams;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>A consumer as the gateway knows it: its grain, its delivery writer and, for push consumers, the pump.</summary>
+internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer, ConsumerConfig config)
+{
+    public IConsumerGrain Grain { get; } = grain;
+    public DeliveryWriter Writer { get; } = writer;
+    public ConsumerConfig Config { get; set; } = config;
+    public PushDelivery? Push { get; set; }
+    public int Waiting;
+}
+
+/// <summary>
+/// The CONSUMER part of the $JS.API (create, info, names, list, delete, MSG.NEXT), the registry of consumers the
+/// gateway serves, and the receivers of acks and flow-control replies.
+/// </summary>
+internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, IGrainFactory grains, ILogger<ConsumerApi> logger)
+    : IInternalSubscriber
+{
+    private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Registers the ack and flow-control receivers and resumes push delivery for consumers that survived a restart.</summary>
+    public async Task StartAsync(StreamConfig[] streams)
+    {
+        server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this)));
+        server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
+        foreach (var stream in streams)
+        {
+            foreach (var name in await grains.GetGrain<IStreamGrain>(stream.Name).ConsumerNames())
+            {
+                var grain = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream.Name, name));
+                if (await grain.GetConfig() is { } config)
+                    Register(stream.Name, name, config);
+            }
+        }
+    }
+
+    public ConsumerHandle? Find(ReadOnlySpan<byte> streamDotConsumer)
+    {
+        Span<char> key = stackalloc char[streamDotConsumer.Length];
+        Encoding.Latin1.GetChars(streamDotConsumer, key);
+        return Lookup.TryGetValue(key, out var handle) ? handle : null;
+    }
+
+    public async Task HandleAsync(ApiRequest request, string[] tokens)
+    {
+        switch (tokens)
+        {
+            case ["CONSUMER", "CREATE", var stream]: await Create(request, stream, null, null, legacyDurable: false); break;
+            case ["CONSUMER", "CREATE", var stream, var name]: await Create(request, stream, name, null, legacyDurable: false); break;
+            case ["CONSUMER", "CREATE", var stream, var name, ..]:
+                await Create(request, stream, name, string.Join('.', tokens[4..]), legacyDurable: false);
+                break;
+            case ["CONSUMER", "DURABLE", "CREATE", var stream, var name]: await Create(request, stream, name, null, legacyDurable: true); break;
+            case ["CONSUMER", "INFO", var stream, var name]: await Info(request, stream, name); break;
+            case ["CONSUMER", "DELETE", var stream, var name]: await Delete(request, stream, name); break;
+            case ["CONSUMER", "NAMES", var stream]: await Names(request, stream, withInfo: false); break;
+            case ["CONSUMER", "LIST", var stream]: await Names(request, stream, withInfo: true); break;
+            case ["CONSUMER", "MSG", "NEXT", var stream, var name]: await Next(request, stream, name); break;
+            default: responder.UncountRequest(); break;
+        }
+    }
+
+    private async Task Create(ApiRequest request, string stream, string? name, string? filter, bool legacyDurable)
+    {
+        const string type = "consumer_create_response";
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.CreateConsumerBody, out var body) || body?.Config is null)
+        {
+            responder.ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        if (body.StreamName is { Length: > 0 } bodyStream && bodyStream != stream)
+        {
+            responder.ReplyError(request, type, ApiError.StreamNameMismatch);
+            return;
+        }
+        var config = body.Config;
+        if (name is not null)
+        {
+            var given = config.DurableName ?? config.Name;
+            if (given is not null && given != name)
+            {
+                responder.ReplyError(request, type, new ApiError(400, 10017, "consumer name in subject does not match durable name in request"));
+                return;
+            }
+            config = legacyDurable || config.DurableName is not null ? config with { DurableName = name } : config with { Name = name };
+        }
+        if (filter is not null && config.FilterSubject != filter)
+        {
+            responder.ReplyError(request, type, new ApiError(400, 10131, "Consumer create request did not match filtered subject from create subject"));
+            return;
+        }
+        if (config.Name is null && config.DurableName is null)
+            config = config with { Name = NewEphemeralName() };
+        config = config.WithDefaults();
+        var result = await grains.GetGrain<IStreamGrain>(stream).AddConsumer(config);
+        if (result.Error is { } error)
+        {
+            responder.ReplyError(request, type, error);
+            return;
+        }
+        var info = result.Value!;
+        Register(stream, info.Name, info.Config);
+        responder.Reply(request, type, w => WriteInfo(w, info));
+    }
+
+    private ConsumerHandle Register(string stream, string name, ConsumerConfig config)
+    {
+        var key = stream + "." + name;
+        var handle = _consumers.AddOrUpdate(key,
+            _ => new ConsumerHandle(grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)), new DeliveryWriter(server, stream, name, config.HeadersOnly), config),
+            (_, existing) =>
+            {
+                existing.Config = config;
+                return existing;
+            });
+        if (config.IsPush && handle.Push is null)
+        {
+            var push = new PushDelivery(server, responder, handle.Grain, handle.Writer, config, logger);
+            handle.Push = push;
+            _ = RunPushAsync(key, handle, push);
+        }
+        return handle;
+    }
+
+    private async Task RunPushAsync(string key, ConsumerHandle handle, PushDelivery push)
+    {
+        await Task.Yield();
+        await push.RunAsync();
+        // The grain said the consumer is gone (deleted, or removed after inactive_threshold).
+        if (_consumers.TryGetValue(key, out var current) && current == handle)
+            _consumers.TryRemove(key, out _);
+    }
+
+    private static string NewEphemeralName()
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        Span<char> name = stackalloc char[22];
+        for (int i = 0; i < name.Length; i++)
+            name[i] = alphabet[Random.Shared.Next(alphabet.Length)];
+        return new string(name);
+    }
+
+    private async Task Info(ApiRequest request, string stream, string name)
+    {
+        const string type = "consumer_info_response";
+        var info = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Info();
+        if (info is null)
+        {
+            var streamInfo = await grains.GetGrain<IStreamGrain>(stream).GetInfo(false, null);
+            responder.ReplyError(request, type, streamInfo.Error is null ? ConsumerNotFound : ApiError.StreamNotFound);
+            return;
+        }
+        responder.Reply(request, type, w => WriteInfo(w, info));
+    }
+
+    private static readonly ApiError ConsumerNotFound = new(404, 10014, "consumer not found");
+
+    private async Task Delete(ApiRequest request, string stream, string name)
+    {
+        const string type = "consumer_delete_response";
+        if (!await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Delete())
+        {
+            var streamInfo = await grains.GetGrain<IStreamGrain>(stream).GetInfo(false, null);
+            responder.ReplyError(request, type, streamInfo.Error is null ? ConsumerNotFound : ApiError.StreamNotFound);
+            return;
+        }
+        if (_consumers.TryRemove(stream + "." + name, out var handle))
+            handle.Push?.Stop();
+        responder.Reply(request, type, w => w.WriteBoolean("success", true));
+    }
+
+    private async Task Names(ApiRequest request, string stream, bool withInfo)
+    {
+        var type = withInfo ? "consumer_list_response" : "consumer_names_response";
+        var streamInfo = await grains.GetGrain<IStreamGrain>(stream).GetInfo(false, null);
+        if (streamInfo.Error is { } error)
+        {
+            responder.ReplyError(request, type, error);
+            return;
+        }
+        int offset = 0;
+        if (request.Body.Length > 0 && ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var paging) && paging is not null)
+            offset = paging.Offset;
+        var names = await grains.GetGrain<IStreamGrain>(stream).ConsumerNames();
+        var infos = new List<ConsumerInfo>();
+        if (withInfo)
+        {
+            foreach (var name in names)
+                if (await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Info() is { } info)
+                    infos.Add(info);
+        }
+        int limit = withInfo ? 256 : 1024;
+        responder.Reply(request, type, w =>
+        {
+            w.WriteNumber("total", names.Length);
+            w.WriteNumber("offset", offset);
+            w.WriteNumber("limit", limit);
+            w.WriteStartArray("consumers");
+            if (withInfo)
+            {
+                foreach (var info in infos.Skip(offset).Take(limit))
+                {
+                    w.WriteStartObject();
+                    WriteInfo(w, info);
+                    w.WriteEndObject();
+                }
+            }
+            else
+            {
+                foreach (var name in names.Skip(offset).Take(limit))
+                    w.WriteStringValue(name);
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    private async Task Next(ApiRequest request, string stream, string name)
+    {
+        if (!_consumers.TryGetValue(stream + "." + name, out var handle))
+        {
+            // Not served from this gateway yet (e.g. created before a restart): look it up once.
+            var grain = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name));
+            if (await grain.GetConfig() is not { } config)
+                return; // nats-server sends no reply for a consumer that does not exist
+            handle = Register(stream, name, config);
+        }
+        StartPull(handle, request.Reply, request.Body);
+    }
+
+    /// <summary>Validates a pull request against the consumer's limits and serves it in the background.</summary>
+    public void StartPull(ConsumerHandle handle, string reply, byte[] requestBody)
+    {
+        var config = handle.Config;
+        if (config.IsPush)
+        {
+            responder.SendStatus(reply, "409 Consumer is push based");
+            return;
+        }
+        var body = PullRequestBody.Parse(requestBody);
+        if (body is null)
+        {
+            responder.SendStatus(reply, "400 Bad Request");
+            return;
+        }
+        if (config.MaxBatch > 0 && body.Batch > config.MaxBatch)
+        {
+            responder.SendStatus(reply, $"409 Exceeded MaxRequestBatch of {config.MaxBatch}");
+            return;
+        }
+        if (config.MaxExpires > 0 && body.Expires > config.MaxExpires)
+        {
+            responder.SendStatus(reply, $"409 Exceeded MaxRequestExpires of {GoDuration(config.MaxExpires)}");
+            return;
+        }
+        if (config.MaxBytes > 0 && body.MaxBytes > config.MaxBytes)
+        {
+            responder.SendStatus(reply, $"409 Exceeded MaxRequestMaxBytes of {config.MaxBytes}");
+            return;
+        }
+        if (config.MaxWaiting > 0 && Volatile.Read(ref handle.Waiting) >= config.MaxWaiting)
+        {
+            responder.SendStatus(reply, "409 Exceeded MaxWaiting");
+            return;
+        }
+        _ = ServePullAsync(handle, reply, body);
+    }
+
+    private async Task ServePullAsync(ConsumerHandle handle, string reply, PullRequestBody body)
+    {
+        Interlocked.Increment(ref handle.Waiting);
+        try
+        {
+            await new PullRequest(server, responder, handle.Grain, handle.Writer, reply, body).ServeAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Pull request on {Stream}/{Consumer} failed", handle.Writer.Stream, handle.Writer.Consumer);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref handle.Waiting);
+        }
+    }
+
+    /// <summary>Flow-control replies: an empty publish to the $JS.FC subject the server sent.</summary>
+    public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+        in ReadOnlySequence<byte> message, NatsClient? publisher)
+    {
+        var text = Encoding.Latin1.GetString(subject);
+        foreach (var handle in _consumers.Values)
+        {
+            if (handle.Push is { } push && text.StartsWith(push.FlowControlPrefix, StringComparison.Ordinal))
+            {
+                push.FlowControlAnswered(text);
+                return;
+            }
+        }
+    }
+
+    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info)
+    {
+        w.WriteString("stream_name", info.Stream);
+        w.WriteString("name", info.Name);
+        w.WriteString("created", ApiJson.Time(info.Created));
+        w.WritePropertyName("config");
+        JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+        w.WriteStartObject("delivered");
+        w.WriteNumber("consumer_seq", info.Delivered.ConsumerSeq);
+        w.WriteNumber("stream_seq", info.Delivered.StreamSeq);
+        if (info.LastActive is { } lastActive)
+            w.WriteString("last_active", ApiJson.Time(lastActive));
+        w.WriteEndObject();
+        w.WriteStartObject("ack_floor");
+        w.WriteNumber("consumer_seq", info.AckFloor.ConsumerSeq);
+        w.WriteNumber("stream_seq", info.AckFloor.StreamSeq);
+        w.WriteEndObject();
+        w.WriteNumber("num_ack_pending", info.NumAckPending);
+        w.WriteNumber("num_redelivered", info.NumRedelivered);
+        int waiting = _consumers.TryGetValue(info.Stream + "." + info.Name, out var handle) ? Volatile.Read(ref handle.Waiting) : 0;
+        w.WriteNumber("num_waiting", waiting);
+        w.WriteNumber("num_pending", info.NumPending);
+        if (info.Config.IsPush && server.Router.HasInterest(Encoding.Latin1.GetBytes(info.Config.DeliverSubject!)))
+            w.WriteBoolean("push_bound", true);
+    }
+
+    /// <summary>Go's duration format for the few limits nats-server prints in status texts.</summary>
+    private static string GoDuration(long nanos)
+    {
+        var span = TimeSpan.FromTicks(nanos / 100);
+        if (span.TotalSeconds >= 1 && span.Milliseconds == 0)
+            return span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds}s" : $"{span.Seconds}s";
+        return $"{span.TotalMilliseconds}ms";
+    }
+}
+
+internal sealed class CreateConsumerBody
+{
+    [JsonPropertyName("stream_name")] public string? StreamName { get; set; }
+    [JsonPropertyName("config")] public ConsumerConfig? Config { get; set; }
+    [JsonPropertyName("action")] public string? Action { get; set; }
+}

@@ -1,0 +1,84 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Text;
+using Platform.Grains.Consumers;
+using Platform.Grains.Storage;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// Writes a consumer's delivery batch to a subject (a pull request's inbox or a push consumer's deliver subject):
+/// each message under its original subject, with the v1 ack reply subject
+/// <c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;sseq&gt;.&lt;cseq&gt;.&lt;ts&gt;.&lt;pending&gt;</c>.
+/// </summary>
+internal sealed class DeliveryWriter(NatsServer server, string stream, string consumer, bool headersOnly)
+{
+    private readonly byte[] _ackPrefix = Encoding.UTF8.GetBytes($"$JS.ACK.{stream}.{consumer}.");
+
+    public string Stream { get; } = stream;
+    public string Consumer { get; } = consumer;
+
+    /// <summary>Delivers every message of the batch; returns the stored bytes delivered.</summary>
+    public long Write(ReadOnlySpan<byte> target, DeliveryBatch batch)
+    {
+        Span<byte> ack = stackalloc byte[_ackPrefix.Length + 5 * 21];
+        _ackPrefix.CopyTo(ack);
+        var frames = batch.Frames.AsSpan(0, batch.Length);
+        int offset = 0;
+        long bytes = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int frameStart = offset;
+            var frame = frames[offset..];
+            ulong sseq = BinaryPrimitives.ReadUInt64LittleEndian(frame);
+            ulong cseq = BinaryPrimitives.ReadUInt64LittleEndian(frame[8..]);
+            uint deliveries = BinaryPrimitives.ReadUInt32LittleEndian(frame[16..]);
+            ulong pending = BinaryPrimitives.ReadUInt64LittleEndian(frame[20..]);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(frame[28..]);
+            var record = frame.Slice(32, length);
+            offset += 32 + length;
+            bytes += (long)RecordCodec.StoredSize(record);
+
+            int p = _ackPrefix.Length;
+            p += Number(ack[p..], deliveries);
+            p += Number(ack[p..], sseq);
+            p += Number(ack[p..], cseq);
+            p += Number(ack[p..], (ulong)RecordCodec.GetTimestampNanos(record));
+            Utf8Formatter.TryFormat(pending, ack[p..], out int w);
+            p += w;
+
+            var subject = RecordCodec.GetSubject(record);
+            var headers = RecordCodec.GetHeaders(record);
+            var payload = RecordCodec.GetPayload(record);
+            if (headersOnly)
+            {
+                var block = HeadersOnly(headers, payload.Length);
+                server.Deliver(target, subject, ack[..p], block.Length, new ReadOnlySequence<byte>(block), null, null);
+            }
+            else
+            {
+                // Headers and payload sit next to each other in the record, so the message is one slice of it.
+                int messageLength = headers.Length + payload.Length;
+                int messageStart = frameStart + 32 + length - messageLength;
+                server.Deliver(target, subject, ack[..p], headers.Length, new ReadOnlySequence<byte>(batch.Frames, messageStart, messageLength), null, null);
+            }
+        }
+        return bytes;
+    }
+
+    private static int Number(Span<byte> destination, ulong value)
+    {
+        Utf8Formatter.TryFormat(value, destination, out int written);
+        destination[written] = (byte)'.';
+        return written + 1;
+    }
+
+    /// <summary>headers_only: the original headers plus Nats-Msg-Size, and no payload.</summary>
+    private static byte[] HeadersOnly(ReadOnlySpan<byte> headers, int payloadSize)
+    {
+        var text = headers.IsEmpty ? "NATS/1.0\r\n" : Encoding.UTF8.GetString(headers[..^2]);
+        return Encoding.UTF8.GetBytes($"{text}Nats-Msg-Size: {payloadSize}\r\n\r\n");
+    }
+}

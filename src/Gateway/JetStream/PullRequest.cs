@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json.Serialization;
+using Platform.Grains.Consumers;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>The body of CONSUMER.MSG.NEXT: a JSON request, a bare batch size, or nothing (batch 1).</summary>
+internal sealed class PullRequestBody
+{
+    [JsonPropertyName("batch")] public int Batch { get; set; } = 1;
+    [JsonPropertyName("expires")] public long Expires { get; set; }
+    [JsonPropertyName("no_wait")] public bool NoWait { get; set; }
+    [JsonPropertyName("max_bytes")] public long MaxBytes { get; set; }
+    [JsonPropertyName("idle_heartbeat")] public long IdleHeartbeat { get; set; }
+
+    public static PullRequestBody? Parse(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body).Trim();
+        if (text.Length == 0)
+            return new PullRequestBody();
+        if (int.TryParse(text, out var batch))
+            return new PullRequestBody { Batch = Math.Max(1, batch) };
+        return ApiResponder.TryParse(body, ApiJsonContext.Default.PullRequestBody, out var parsed) ? parsed : null;
+    }
+}
+
+/// <summary>
+/// Serves one pull request: fetches from the consumer grain until the batch is filled, the request expires or the
+/// requester goes away, sending the status replies NATS clients act on (404, 408, 409, 100 heartbeats).
+/// </summary>
+internal sealed class PullRequest(NatsServer server, ApiResponder responder, IConsumerGrain grain, DeliveryWriter writer,
+    string reply, PullRequestBody body)
+{
+    /// <summary>Without expires a request waits until filled; this is how often it checks the requester is still there.</summary>
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(5);
+
+    public async Task ServeAsync()
+    {
+        var replyBytes = Encoding.Latin1.GetBytes(reply);
+        int remaining = Math.Max(1, body.Batch);
+        long bytesLeft = body.MaxBytes;
+        long deadline = body.Expires > 0 ? Environment.TickCount64 + body.Expires / 1_000_000 : long.MaxValue;
+        long heartbeat = body.IdleHeartbeat / 1_000_000;
+        long lastSent = Environment.TickCount64;
+        bool deliveredAny = false;
+        ulong lastStream = 0, lastConsumer = 0;
+        while (true)
+        {
+            long now = Environment.TickCount64;
+            long wait = body.NoWait ? 0 : Math.Min(deadline - now, (long)LongPoll.TotalMilliseconds);
+            if (heartbeat > 0)
+                wait = Math.Min(wait, Math.Max(1, heartbeat - (now - lastSent)));
+            var batch = (await grain.Fetch(remaining, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)))).Value;
+            if (batch.Status == FetchStatus.Deleted)
+            {
+                responder.SendStatus(reply, "409 Consumer Deleted");
+                return;
+            }
+            if (batch.Count > 0)
+            {
+                long bytes = writer.Write(replyBytes, batch);
+                remaining -= batch.Count;
+                bytesLeft -= bytes;
+                deliveredAny = true;
+                lastSent = Environment.TickCount64;
+                lastStream = batch.LastStreamSeq;
+                lastConsumer = batch.LastConsumerSeq;
+                if (remaining <= 0)
+                    return;
+                if (body.MaxBytes > 0 && bytesLeft <= 0)
+                    return;
+            }
+            now = Environment.TickCount64;
+            if (body.NoWait)
+            {
+                if (deliveredAny)
+                    responder.SendStatus(reply, "408 Request Timeout", Pending(remaining, bytesLeft));
+                else
+                    responder.SendStatus(reply, "404 No Messages");
+                return;
+            }
+            if (now >= deadline)
+            {
+                responder.SendStatus(reply, "408 Request Timeout", Pending(remaining, bytesLeft));
+                return;
+            }
+            if (!server.Router.HasInterest(replyBytes))
+                return;
+            if (heartbeat > 0 && now - lastSent >= heartbeat)
+            {
+                responder.SendStatus(reply, "100 Idle Heartbeat", $"Nats-Last-Consumer: {lastConsumer}\r\nNats-Last-Stream: {lastStream}\r\n");
+                lastSent = now;
+            }
+        }
+    }
+
+    private static string Pending(int messages, long bytes) => $"Nats-Pending-Messages: {messages}\r\nNats-Pending-Bytes: {Math.Max(0, bytes)}\r\n";
+}

@@ -1,0 +1,113 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Consumers;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// Drives one push consumer: while someone listens on the deliver subject, fetches batches from the consumer grain
+/// and writes them there, with idle heartbeats and, when configured, flow control (a 100 FlowControl Request every
+/// <see cref="FlowControlBytes"/>, and no more delivery until the client answers it).
+/// </summary>
+internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IConsumerGrain grain, DeliveryWriter writer,
+    ConsumerConfig config, ILogger logger)
+{
+    private const int BatchSize = 256;
+    private const long FlowControlBytes = 256 * 1024;
+    private static readonly TimeSpan NoInterestPoll = TimeSpan.FromMilliseconds(100);
+
+    private readonly CancellationTokenSource _stop = new();
+    private TaskCompletionSource? _flowControl;
+    private string? _flowControlSubject;
+    private int _flowControlCounter;
+
+    public string FlowControlPrefix { get; } = $"$JS.FC.{writer.Stream}.{writer.Consumer}.";
+
+    public void Stop() => _stop.Cancel();
+
+    /// <summary>The client answered a flow control request.</summary>
+    public void FlowControlAnswered(string subject)
+    {
+        if (subject == _flowControlSubject)
+            _flowControl?.TrySetResult();
+    }
+
+    public async Task RunAsync()
+    {
+        var deliverSubject = config.DeliverSubject!;
+        var target = Encoding.Latin1.GetBytes(deliverSubject);
+        long heartbeat = config.IdleHeartbeat / 1_000_000;
+        long lastSent = Environment.TickCount64;
+        long sinceFlowControl = 0;
+        ulong lastStream = 0, lastConsumer = 0;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                if (!server.Router.HasInterest(target))
+                {
+                    await Task.Delay(NoInterestPoll, _stop.Token);
+                    lastSent = Environment.TickCount64;
+                    continue;
+                }
+                if (_flowControl is { } pending)
+                {
+                    var wait = heartbeat > 0 ? TimeSpan.FromMilliseconds(heartbeat) : TimeSpan.FromSeconds(1);
+                    if (await Task.WhenAny(pending.Task, Task.Delay(wait, _stop.Token)) != pending.Task)
+                    {
+                        // Still stalled: heartbeats tell the client which flow control reply the server waits for.
+                        if (heartbeat > 0)
+                            Heartbeat(lastConsumer, lastStream, _flowControlSubject);
+                        continue;
+                    }
+                    _flowControl = null;
+                    sinceFlowControl = 0;
+                }
+                long idle = Environment.TickCount64 - lastSent;
+                var fetchWait = heartbeat > 0 ? TimeSpan.FromMilliseconds(Math.Max(1, heartbeat - idle)) : TimeSpan.FromSeconds(1);
+                var batch = (await grain.Fetch(BatchSize, 0, fetchWait)).Value;
+                if (batch.Status == FetchStatus.Deleted)
+                    return;
+                if (batch.Count > 0)
+                {
+                    sinceFlowControl += writer.Write(target, batch);
+                    lastSent = Environment.TickCount64;
+                    lastStream = batch.LastStreamSeq;
+                    lastConsumer = batch.LastConsumerSeq;
+                    if (config.FlowControl && sinceFlowControl >= FlowControlBytes)
+                        RequestFlowControl(target);
+                }
+                else if (heartbeat > 0 && Environment.TickCount64 - lastSent >= heartbeat)
+                {
+                    Heartbeat(lastConsumer, lastStream, null);
+                    lastSent = Environment.TickCount64;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Push delivery for {Stream}/{Consumer} failed", writer.Stream, writer.Consumer);
+        }
+    }
+
+    private void RequestFlowControl(byte[] target)
+    {
+        _flowControlSubject = FlowControlPrefix + (++_flowControlCounter).ToString("x4");
+        _flowControl = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var header = "NATS/1.0 100 FlowControl Request\r\n\r\n"u8.ToArray();
+        server.Deliver(target, target, Encoding.Latin1.GetBytes(_flowControlSubject), header.Length,
+            new System.Buffers.ReadOnlySequence<byte>(header), null, null);
+    }
+
+    private void Heartbeat(ulong lastConsumer, ulong lastStream, string? stalled)
+    {
+        var extra = $"Nats-Last-Consumer: {lastConsumer}\r\nNats-Last-Stream: {lastStream}\r\n";
+        if (stalled is not null)
+            extra += $"Nats-Consumer-Stalled: {stalled}\r\n";
+        responder.SendStatus(config.DeliverSubject!, "100 Idle Heartbeat", extra);
+    }
+}

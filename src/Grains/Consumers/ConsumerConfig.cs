@@ -1,0 +1,87 @@
+using System.Text.Json.Serialization;
+
+namespace Platform.Grains.Consumers;
+
+[JsonConverter(typeof(JsonStringEnumConverter<DeliverPolicy>))]
+public enum DeliverPolicy
+{
+    [JsonStringEnumMemberName("all")] All,
+    [JsonStringEnumMemberName("last")] Last,
+    [JsonStringEnumMemberName("new")] New,
+    [JsonStringEnumMemberName("by_start_sequence")] ByStartSequence,
+    [JsonStringEnumMemberName("by_start_time")] ByStartTime,
+    [JsonStringEnumMemberName("last_per_subject")] LastPerSubject,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<AckPolicy>))]
+public enum AckPolicy
+{
+    [JsonStringEnumMemberName("none")] None,
+    [JsonStringEnumMemberName("all")] All,
+    [JsonStringEnumMemberName("explicit")] Explicit,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ReplayPolicy>))]
+public enum ReplayPolicy
+{
+    [JsonStringEnumMemberName("instant")] Instant,
+    [JsonStringEnumMemberName("original")] Original,
+}
+
+/// <summary>A consumer's configuration with JetStream's JSON names; durations are nanoseconds.</summary>
+[GenerateSerializer, Immutable, Alias("platform.ConsumerConfig")]
+public sealed record ConsumerConfig
+{
+    [Id(0), JsonPropertyName("durable_name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DurableName { get; init; }
+    [Id(1), JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Name { get; init; }
+    [Id(2), JsonPropertyName("description"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Description { get; init; }
+    [Id(3), JsonPropertyName("deliver_policy")] public DeliverPolicy DeliverPolicy { get; init; }
+    [Id(4), JsonPropertyName("opt_start_seq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong OptStartSeq { get; init; }
+    [Id(5), JsonPropertyName("opt_start_time"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTime? OptStartTime { get; init; }
+    [Id(6), JsonPropertyName("ack_policy")] public AckPolicy AckPolicy { get; init; }
+    [Id(7), JsonPropertyName("ack_wait")] public long AckWait { get; init; }
+    [Id(8), JsonPropertyName("max_deliver")] public long MaxDeliver { get; init; }
+    [Id(9), JsonPropertyName("backoff"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long[]? Backoff { get; init; }
+    [Id(10), JsonPropertyName("filter_subject"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FilterSubject { get; init; }
+    [Id(11), JsonPropertyName("filter_subjects"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? FilterSubjects { get; init; }
+    [Id(12), JsonPropertyName("replay_policy")] public ReplayPolicy ReplayPolicy { get; init; }
+    [Id(13), JsonPropertyName("rate_limit_bps"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong RateLimitBps { get; init; }
+    [Id(14), JsonPropertyName("sample_freq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SampleFrequency { get; init; }
+    [Id(15), JsonPropertyName("max_waiting"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int MaxWaiting { get; init; }
+    [Id(16), JsonPropertyName("max_ack_pending")] public long MaxAckPending { get; init; }
+    [Id(17), JsonPropertyName("flow_control"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool FlowControl { get; init; }
+    [Id(18), JsonPropertyName("idle_heartbeat"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long IdleHeartbeat { get; init; }
+    [Id(19), JsonPropertyName("headers_only"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool HeadersOnly { get; init; }
+    [Id(20), JsonPropertyName("max_batch"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int MaxBatch { get; init; }
+    [Id(21), JsonPropertyName("max_expires"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long MaxExpires { get; init; }
+    [Id(22), JsonPropertyName("max_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long MaxBytes { get; init; }
+    [Id(23), JsonPropertyName("inactive_threshold"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long InactiveThreshold { get; init; }
+    [Id(24), JsonPropertyName("deliver_subject"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DeliverSubject { get; init; }
+    [Id(25), JsonPropertyName("deliver_group"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DeliverGroup { get; init; }
+    [Id(26), JsonPropertyName("num_replicas")] public int NumReplicas { get; init; }
+    [Id(27), JsonPropertyName("mem_storage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool MemoryStorage { get; init; }
+    [Id(28), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
+
+    [JsonIgnore] public bool IsPush => !string.IsNullOrEmpty(DeliverSubject);
+    [JsonIgnore] public bool IsDurable => !string.IsNullOrEmpty(DurableName);
+
+    /// <summary>The subjects this consumer takes from the stream; empty for all.</summary>
+    [JsonIgnore]
+    public string[] Filters => FilterSubjects is { Length: > 0 } many ? many
+        : string.IsNullOrEmpty(FilterSubject) ? [] : [FilterSubject];
+
+    /// <summary>nats-server's defaults for fields left out.</summary>
+    public ConsumerConfig WithDefaults()
+    {
+        const long second = 1_000_000_000;
+        return this with
+        {
+            Name = Name ?? DurableName,
+            AckWait = AckWait > 0 ? AckWait : 30 * second,
+            MaxDeliver = MaxDeliver == 0 ? -1 : MaxDeliver,
+            MaxAckPending = MaxAckPending == 0 && AckPolicy != AckPolicy.None ? 1000 : MaxAckPending,
+            MaxWaiting = IsPush ? 0 : MaxWaiting == 0 ? 512 : MaxWaiting,
+            InactiveThreshold = InactiveThreshold == 0 && !IsDurable ? 5 * second : InactiveThreshold,
+        };
+    }
+}

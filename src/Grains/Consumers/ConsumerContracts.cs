@@ -1,0 +1,68 @@
+using Orleans.Concurrency;
+
+namespace Platform.Grains.Consumers;
+
+/// <summary>A (consumer sequence, stream sequence) pair as consumer info reports delivered and ack floor.</summary>
+[GenerateSerializer, Immutable, Alias("platform.SequencePair")]
+public readonly record struct SequencePair([property: Id(0)] ulong ConsumerSeq, [property: Id(1)] ulong StreamSeq);
+
+[GenerateSerializer, Immutable, Alias("platform.ConsumerInfo")]
+public sealed record ConsumerInfo(
+    [property: Id(0)] string Stream,
+    [property: Id(1)] string Name,
+    [property: Id(2)] DateTime Created,
+    [property: Id(3)] ConsumerConfig Config,
+    [property: Id(4)] SequencePair Delivered,
+    [property: Id(5)] DateTime? LastActive,
+    [property: Id(6)] SequencePair AckFloor,
+    [property: Id(7)] long NumAckPending,
+    [property: Id(8)] long NumRedelivered,
+    [property: Id(9)] ulong NumPending);
+
+/// <summary>
+/// Messages handed to the gateway to deliver, framed in one buffer. Each frame is
+/// <c>[sseq:u64][cseq:u64][deliveries:u32][pending:u64][record:i32 length][record]</c> with the record as the log stores it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("platform.DeliveryBatch")]
+public sealed record DeliveryBatch(
+    [property: Id(0)] byte[] Frames,
+    [property: Id(1)] int Length,
+    [property: Id(2)] int Count,
+    [property: Id(3)] ulong NumPending,
+    [property: Id(4)] FetchStatus Status,
+    [property: Id(5)] ulong LastStreamSeq,
+    [property: Id(6)] ulong LastConsumerSeq);
+
+public enum FetchStatus
+{
+    Ok,
+    /// <summary>The consumer was deleted (or never existed): pull requests end with 409 Consumer Deleted.</summary>
+    Deleted,
+}
+
+/// <summary>One ack from a $JS.ACK subject, applied in a batch.</summary>
+[GenerateSerializer, Immutable, Alias("platform.AckOp")]
+public readonly record struct AckOp(
+    [property: Id(0)] AckKind Kind,
+    [property: Id(1)] ulong StreamSeq,
+    [property: Id(2)] ulong ConsumerSeq,
+    [property: Id(3)] long DelayNanos);
+
+public enum AckKind : byte { Ack, Nak, Progress, Term, Next }
+
+[Alias("platform.IConsumerGrain")]
+public interface IConsumerGrain : IGrainWithStringKey
+{
+    [Alias("Create")] Task<Streams.StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config);
+    [Alias("Info")] Task<ConsumerInfo?> Info();
+    [Alias("Config")] Task<ConsumerConfig?> GetConfig();
+    [Alias("Delete")] Task<bool> Delete();
+
+    /// <summary>
+    /// Up to <paramref name="maxMessages"/> messages (redeliveries first), within <paramref name="maxBytes"/> when positive.
+    /// Waits up to <paramref name="wait"/> for something to deliver; returns an empty batch when nothing came.
+    /// </summary>
+    [Alias("Fetch")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait);
+
+    [Alias("Ack")] Task Ack(Immutable<AckOp[]> acks);
+}

@@ -1,0 +1,471 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Platform.Grains.Storage;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Consumers;
+
+/// <summary>
+/// A consumer's delivery state: where it is in the stream, what is delivered and not yet acknowledged, and when it
+/// is due again. It learns of new messages from the stream's watermark (<see cref="StreamSignals"/>), reads them in
+/// batches from the stream grain and hands batches to whoever fetches. Reentrant so acks are applied while a fetch
+/// waits; the collect lock keeps two fetches from delivering the same message.
+/// </summary>
+[Reentrant]
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain
+{
+    private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
+
+    private readonly SortedDictionary<ulong, Pending> _pending = [];
+    private readonly Queue<ulong> _initial = new();
+    private readonly SemaphoreSlim _collect = new(1, 1);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string _stream = "";
+    private string _name = "";
+    private ConsumerConfig? _config;
+    private DateTime _created;
+    private ulong _cursor = 1;
+    private ulong _deliveredConsumerSeq, _deliveredStreamSeq;
+    private ulong _ackFloorConsumerSeq, _ackFloorStreamSeq;
+    private DateTime? _lastActive;
+    private long _lastActivityTicks = Environment.TickCount64;
+    private int _activeFetches;
+    private bool _dirty;
+    private IGrainTimer? _timer;
+
+    private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
+    {
+        public ulong ConsumerSeq = consumerSeq;
+        public int Deliveries = deliveries;
+        public long Deadline = deadline;
+    }
+
+    private IStreamGrain Stream => GrainFactory.GetGrain<IStreamGrain>(_stream);
+    private bool Persisted => _config is { } c && !c.MemoryStorage && c.IsDurable;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_stream, _name) = ConsumerKey.Parse(this.GetPrimaryKeyString());
+        if (ConsumerStore.Load(store, _stream, _name) is { } snapshot)
+            Restore(snapshot);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _timer?.Dispose();
+        SaveIfDirty();
+        return Task.CompletedTask;
+    }
+
+    public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config)
+    {
+        if (Validate(config) is { } invalid)
+            return StreamResult<ConsumerInfo>.Fail(invalid);
+        if (_config is not null)
+        {
+            if (config.AckPolicy != _config.AckPolicy)
+                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "ack policy can not be updated"));
+            if (config.DeliverPolicy != _config.DeliverPolicy)
+                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "deliver policy can not be updated"));
+            if (config.IsPush != _config.IsPush)
+                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "can not update push consumer to pull based"));
+            _config = config;
+            _dirty = true;
+            SaveIfDirty();
+            return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
+        }
+        _stream = stream;
+        _config = config;
+        _created = DateTime.UtcNow;
+        switch (config.DeliverPolicy)
+        {
+            case DeliverPolicy.All:
+                _cursor = 1;
+                break;
+            case DeliverPolicy.Last:
+                var last = await Stream.LastPerSubject(config.Filters);
+                _cursor = config.Filters.Length == 0 || last.Length == 0
+                    ? Math.Max(1, (await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 1)
+                    : last[^1];
+                break;
+            case DeliverPolicy.New:
+                _cursor = ((await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 0) + 1;
+                break;
+            case DeliverPolicy.ByStartSequence:
+                _cursor = Math.Max(1, config.OptStartSeq);
+                break;
+            case DeliverPolicy.ByStartTime:
+                _cursor = await Stream.SequenceAtTime(config.OptStartTime ?? DateTime.UtcNow);
+                break;
+            case DeliverPolicy.LastPerSubject:
+                foreach (var seq in await Stream.LastPerSubject(config.Filters))
+                    _initial.Enqueue(seq);
+                _cursor = ((await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 0) + 1;
+                break;
+        }
+        _lastActivityTicks = Environment.TickCount64;
+        _dirty = true;
+        SaveIfDirty();
+        StartTimer();
+        logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
+        return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
+    }
+
+    private static ApiError? Validate(ConsumerConfig config)
+    {
+        if (config.FlowControl && config.IsPush && config.IdleHeartbeat <= 0)
+            return new ApiError(400, 10108, "consumer with flow control also needs heartbeats");
+        if (config.Backoff is { Length: > 0 } backoff && (config.MaxDeliver <= 0 || config.MaxDeliver <= backoff.Length))
+            return new ApiError(400, 10116, "max deliver is required to be > length of backoff values");
+        if (!string.IsNullOrEmpty(config.FilterSubject) && config.FilterSubjects is { Length: > 0 })
+            return new ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified");
+        if (config.DeliverPolicy == DeliverPolicy.ByStartSequence && config.OptStartSeq == 0)
+            return new ApiError(400, 10095, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set");
+        if (config.DeliverPolicy == DeliverPolicy.ByStartTime && config.OptStartTime is null)
+            return new ApiError(400, 10096, "consumer delivery policy is deliver by start time, but optional start time is not set");
+        if (config.IdleHeartbeat > 0 && config.IdleHeartbeat < 100_000_000 && config.IsPush)
+            return new ApiError(400, 10104, "consumer idle heartbeat needs to be >= 100ms");
+        return null;
+    }
+
+    public async Task<ConsumerInfo?> Info() => _config is null ? null : await BuildInfo();
+
+    public Task<ConsumerConfig?> GetConfig() => Task.FromResult(_config);
+
+    private async Task<ConsumerInfo> BuildInfo()
+    {
+        var config = _config!;
+        ulong pending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
+        long redelivered = 0;
+        foreach (var p in _pending.Values)
+            if (p.Deliveries > 1) redelivered++;
+        return new ConsumerInfo(_stream, _name, _created, config,
+            new SequencePair(_deliveredConsumerSeq, _deliveredStreamSeq), _lastActive,
+            new SequencePair(_ackFloorConsumerSeq, _ackFloorStreamSeq),
+            _pending.Count, redelivered, pending);
+    }
+
+    public async Task<bool> Delete()
+    {
+        if (_config is null)
+            return false;
+        _config = null;
+        _timer?.Dispose();
+        _timer = null;
+        _pending.Clear();
+        _initial.Clear();
+        _dirty = false;
+        ConsumerStore.Delete(store, _stream, _name);
+        await Stream.RemoveConsumer(_name);
+        Wake();
+        signals.Poke(_stream);
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait)
+    {
+        if (_config is null)
+            return Empty(FetchStatus.Deleted);
+        _activeFetches++;
+        _lastActivityTicks = Environment.TickCount64;
+        _lastActive = DateTime.UtcNow;
+        try
+        {
+            long deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+            while (true)
+            {
+                var batch = await Collect(maxMessages, maxBytes);
+                if (_config is null)
+                    return Empty(FetchStatus.Deleted);
+                long now = Environment.TickCount64;
+                if (batch.Value.Count > 0 || now >= deadline)
+                    return batch;
+                long timeout = deadline - now;
+                if (NextRedelivery() is { } due)
+                    timeout = Math.Clamp(due - now, 1, timeout);
+                var wake = _wake.Task;
+                await Task.WhenAny(signals.WaitBeyondAsync(_stream, _cursor - 1, TimeSpan.FromMilliseconds(timeout)), wake);
+                if (_config is null)
+                    return Empty(FetchStatus.Deleted);
+            }
+        }
+        finally
+        {
+            _activeFetches--;
+            _lastActivityTicks = Environment.TickCount64;
+        }
+    }
+
+    private long? NextRedelivery()
+    {
+        long? next = null;
+        foreach (var p in _pending.Values)
+            if (next is null || p.Deadline < next) next = p.Deadline;
+        return next;
+    }
+
+    private async Task<Immutable<DeliveryBatch>> Collect(int maxMessages, long maxBytes)
+    {
+        await _collect.WaitAsync();
+        try
+        {
+            var config = _config;
+            if (config is null || maxMessages <= 0)
+                return Empty(config is null ? FetchStatus.Deleted : FetchStatus.Ok);
+            var delivered = new List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)>();
+            long bytes = 0;
+            long now = Environment.TickCount64;
+            bool acks = config.AckPolicy != AckPolicy.None;
+
+            if (acks && _pending.Count > 0)
+            {
+                var due = new List<ulong>();
+                foreach (var (sseq, p) in _pending)
+                {
+                    if (p.Deadline > now) continue;
+                    if (config.MaxDeliver > 0 && p.Deliveries >= config.MaxDeliver)
+                        continue;
+                    due.Add(sseq);
+                    if (due.Count == maxMessages) break;
+                }
+                DropExhausted(config, now);
+                if (due.Count > 0)
+                {
+                    var read = (await Stream.ReadAt([.. due])).Value;
+                    var found = new HashSet<ulong>();
+                    int offset = 0;
+                    for (int i = 0; i < read.Count; i++)
+                    {
+                        StreamRead.ReadFrame(read.Frames, ref offset, out var sseq, out var record);
+                        found.Add(sseq);
+                        if (!_pending.TryGetValue(sseq, out var p)) continue;
+                        long size = (long)RecordCodec.StoredSize(record);
+                        if (maxBytes > 0 && bytes + size > maxBytes && delivered.Count > 0) break;
+                        bytes += size;
+                        p.Deliveries++;
+                        p.ConsumerSeq = ++_deliveredConsumerSeq;
+                        p.Deadline = now + AckWaitMillis(config, p.Deliveries);
+                        delivered.Add((sseq, p.ConsumerSeq, p.Deliveries, read.Frames.AsMemory(offset - record.Length, record.Length)));
+                    }
+                    // Messages removed from the stream meanwhile are no longer owed to anyone.
+                    foreach (var sseq in due)
+                        if (!found.Contains(sseq)) _pending.Remove(sseq);
+                }
+            }
+
+            int room = maxMessages - delivered.Count;
+            if (acks && config.MaxAckPending > 0)
+                room = (int)Math.Min(room, Math.Max(0, config.MaxAckPending - _pending.Count));
+            if (room > 0 && (maxBytes <= 0 || bytes < maxBytes))
+            {
+                StreamRead read;
+                if (_initial.Count > 0)
+                {
+                    var take = new ulong[Math.Min(room, _initial.Count)];
+                    for (int i = 0; i < take.Length; i++)
+                        take[i] = _initial.Dequeue();
+                    read = (await Stream.ReadAt(take)).Value;
+                }
+                else
+                {
+                    read = (await Stream.Read(_cursor, room, maxBytes > 0 ? maxBytes - bytes : 0, config.Filters)).Value;
+                    if (read.NextSequence > _cursor)
+                        _cursor = read.NextSequence;
+                }
+                int offset = 0;
+                for (int i = 0; i < read.Count; i++)
+                {
+                    StreamRead.ReadFrame(read.Frames, ref offset, out var sseq, out var record);
+                    ulong cseq = ++_deliveredConsumerSeq;
+                    _deliveredStreamSeq = Math.Max(_deliveredStreamSeq, sseq);
+                    if (acks)
+                        _pending[sseq] = new Pending(cseq, 1, now + AckWaitMillis(config, 1));
+                    delivered.Add((sseq, cseq, 1, read.Frames.AsMemory(offset - record.Length, record.Length)));
+                }
+            }
+
+            if (delivered.Count == 0)
+                return Empty(FetchStatus.Ok);
+            _dirty = true;
+            UpdateAckFloor();
+            ulong numPending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
+            return Frame(delivered, numPending);
+        }
+        finally
+        {
+            _collect.Release();
+        }
+    }
+
+    /// <summary>Messages past max_deliver stop being redelivered and stop counting against max_ack_pending.</summary>
+    private void DropExhausted(ConsumerConfig config, long now)
+    {
+        if (config.MaxDeliver <= 0)
+            return;
+        List<ulong>? exhausted = null;
+        foreach (var (sseq, p) in _pending)
+            if (p.Deadline <= now && p.Deliveries >= config.MaxDeliver)
+                (exhausted ??= []).Add(sseq);
+        if (exhausted is null)
+            return;
+        foreach (var sseq in exhausted)
+        {
+            _pending.Remove(sseq);
+            logger.LogDebug("Consumer {Stream}/{Consumer}: message {Seq} reached max_deliver", _stream, _name, sseq);
+        }
+        UpdateAckFloor();
+    }
+
+    private static long AckWaitMillis(ConsumerConfig config, int deliveries)
+    {
+        long nanos = config.Backoff is { Length: > 0 } backoff ? backoff[Math.Min(deliveries - 1, backoff.Length - 1)] : config.AckWait;
+        return Math.Max(1, nanos / 1_000_000);
+    }
+
+    private Immutable<DeliveryBatch> Frame(List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)> delivered, ulong numPending)
+    {
+        int size = 0;
+        foreach (var d in delivered)
+            size += 32 + d.Record.Length;
+        var frames = new byte[size];
+        int p = 0;
+        for (int i = 0; i < delivered.Count; i++)
+        {
+            var d = delivered[i];
+            var span = frames.AsSpan(p);
+            BinaryPrimitives.WriteUInt64LittleEndian(span, d.Sseq);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[8..], d.Cseq);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[16..], (uint)d.Deliveries);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[20..], numPending + (ulong)(delivered.Count - i - 1));
+            BinaryPrimitives.WriteInt32LittleEndian(span[28..], d.Record.Length);
+            d.Record.Span.CopyTo(span[32..]);
+            p += 32 + d.Record.Length;
+        }
+        var last = delivered[^1];
+        return new DeliveryBatch(frames, size, delivered.Count, numPending, FetchStatus.Ok, last.Sseq, last.Cseq).AsImmutable();
+    }
+
+    private static Immutable<DeliveryBatch> Empty(FetchStatus status) => new DeliveryBatch([], 0, 0, 0, status, 0, 0).AsImmutable();
+
+    public Task Ack(Immutable<AckOp[]> acks)
+    {
+        var config = _config;
+        if (config is null || config.AckPolicy == AckPolicy.None)
+            return Task.CompletedTask;
+        long now = Environment.TickCount64;
+        _lastActivityTicks = now;
+        foreach (var op in acks.Value)
+        {
+            switch (op.Kind)
+            {
+                case AckKind.Ack or AckKind.Next:
+                    if (config.AckPolicy == AckPolicy.All)
+                    {
+                        while (_pending.Count > 0 && _pending.First().Key <= op.StreamSeq)
+                            _pending.Remove(_pending.First().Key);
+                    }
+                    else
+                    {
+                        _pending.Remove(op.StreamSeq);
+                    }
+                    break;
+                case AckKind.Term:
+                    _pending.Remove(op.StreamSeq);
+                    break;
+                case AckKind.Nak:
+                    if (_pending.TryGetValue(op.StreamSeq, out var nak))
+                        nak.Deadline = now + Math.Max(0, op.DelayNanos / 1_000_000);
+                    break;
+                case AckKind.Progress:
+                    if (_pending.TryGetValue(op.StreamSeq, out var progress))
+                        progress.Deadline = now + AckWaitMillis(config, progress.Deliveries);
+                    break;
+            }
+        }
+        UpdateAckFloor();
+        _dirty = true;
+        Wake();
+        return Task.CompletedTask;
+    }
+
+    private void UpdateAckFloor()
+    {
+        if (_pending.Count == 0)
+        {
+            _ackFloorConsumerSeq = _deliveredConsumerSeq;
+            _ackFloorStreamSeq = _deliveredStreamSeq;
+            return;
+        }
+        var (first, p) = _pending.First();
+        _ackFloorStreamSeq = first - 1;
+        _ackFloorConsumerSeq = p.Deliveries == 1 ? p.ConsumerSeq - 1 : _ackFloorConsumerSeq;
+    }
+
+    private void Wake()
+    {
+        var fired = _wake;
+        _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fired.TrySetResult();
+    }
+
+    private void StartTimer()
+    {
+        _timer?.Dispose();
+        _timer = this.RegisterGrainTimer(static (self, _) => self.OnTimer(), this,
+            new GrainTimerCreationOptions { DueTime = SaveInterval, Period = SaveInterval, KeepAlive = false, Interleave = true });
+    }
+
+    private async Task OnTimer()
+    {
+        SaveIfDirty();
+        if (_config is { InactiveThreshold: > 0 } config && _activeFetches == 0
+            && Environment.TickCount64 - _lastActivityTicks > config.InactiveThreshold / 1_000_000)
+        {
+            logger.LogDebug("Consumer {Stream}/{Consumer} inactive, removing", _stream, _name);
+            await Delete();
+        }
+    }
+
+    private void SaveIfDirty()
+    {
+        if (!_dirty || !Persisted)
+            return;
+        _dirty = false;
+        var pending = new PendingSnapshot[_pending.Count];
+        int i = 0;
+        foreach (var (sseq, p) in _pending)
+            pending[i++] = new PendingSnapshot(sseq, p.ConsumerSeq, p.Deliveries);
+        try
+        {
+            ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
+                _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial]));
+        }
+        catch (IOException ex)
+        {
+            _dirty = true;
+            logger.LogError(ex, "Saving consumer {Stream}/{Consumer} failed", _stream, _name);
+        }
+    }
+
+    private void Restore(ConsumerSnapshot snapshot)
+    {
+        _config = snapshot.Config;
+        _created = snapshot.Created;
+        _cursor = snapshot.Cursor;
+        _deliveredConsumerSeq = snapshot.DeliveredConsumerSeq;
+        _deliveredStreamSeq = snapshot.DeliveredStreamSeq;
+        _ackFloorConsumerSeq = snapshot.AckFloorConsumerSeq;
+        _ackFloorStreamSeq = snapshot.AckFloorStreamSeq;
+        // What was pending when the silo stopped is owed again after ack_wait, as nats-server does after a restart.
+        long deadline = Environment.TickCount64 + AckWaitMillis(_config, 1);
+        foreach (var p in snapshot.Pending)
+            _pending[p.StreamSeq] = new Pending(p.ConsumerSeq, p.Deliveries, deadline);
+        foreach (var seq in snapshot.Initial)
+            _initial.Enqueue(seq);
+        StartTimer();
+    }
+}

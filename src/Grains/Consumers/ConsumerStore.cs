@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Consumers;
+
+/// <summary>
+/// A durable consumer's configuration and delivery state in <c>&lt;stream dir&gt;/consumers/&lt;name&gt;/state.json</c>,
+/// written atomically. The state may lag the truth by one save interval; it never runs ahead of it, so a crash can
+/// only cause redelivery, never a skipped message.
+/// </summary>
+internal static class ConsumerStore
+{
+    public static string Directory(StreamStore store, string stream, string consumer)
+        => Path.Combine(store.StreamDirectory(stream), "consumers", consumer);
+
+    public static IEnumerable<ConsumerSnapshot> LoadAll(StreamStore store, string stream)
+    {
+        var root = Path.Combine(store.StreamDirectory(stream), "consumers");
+        if (!System.IO.Directory.Exists(root))
+            yield break;
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(root))
+        {
+            if (Load(store, stream, Path.GetFileName(dir)) is { } snapshot)
+                yield return snapshot;
+        }
+    }
+
+    public static ConsumerSnapshot? Load(StreamStore store, string stream, string consumer)
+    {
+        var path = Path.Combine(Directory(store, stream, consumer), "state.json");
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), ConsumerStoreJson.Default.ConsumerSnapshot) : null;
+    }
+
+    public static void Save(StreamStore store, string stream, ConsumerSnapshot snapshot)
+    {
+        var dir = Directory(store, stream, snapshot.Config.Name!);
+        System.IO.Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "state.json");
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(file, snapshot, ConsumerStoreJson.Default.ConsumerSnapshot);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public static void Delete(StreamStore store, string stream, string consumer)
+    {
+        var dir = Directory(store, stream, consumer);
+        if (System.IO.Directory.Exists(dir))
+            System.IO.Directory.Delete(dir, recursive: true);
+    }
+}
+
+internal sealed record ConsumerSnapshot(
+    [property: JsonPropertyName("config")] ConsumerConfig Config,
+    [property: JsonPropertyName("created")] DateTime Created,
+    [property: JsonPropertyName("cursor")] ulong Cursor,
+    [property: JsonPropertyName("delivered_consumer_seq")] ulong DeliveredConsumerSeq,
+    [property: JsonPropertyName("delivered_stream_seq")] ulong DeliveredStreamSeq,
+    [property: JsonPropertyName("ack_floor_consumer_seq")] ulong AckFloorConsumerSeq,
+    [property: JsonPropertyName("ack_floor_stream_seq")] ulong AckFloorStreamSeq,
+    [property: JsonPropertyName("pending")] PendingSnapshot[] Pending,
+    [property: JsonPropertyName("initial")] ulong[] Initial);
+
+internal sealed record PendingSnapshot(
+    [property: JsonPropertyName("sseq")] ulong StreamSeq,
+    [property: JsonPropertyName("cseq")] ulong ConsumerSeq,
+    [property: JsonPropertyName("deliveries")] int Deliveries);
+
+[JsonSerializable(typeof(ConsumerSnapshot))]
+internal sealed partial class ConsumerStoreJson : JsonSerializerContext;
