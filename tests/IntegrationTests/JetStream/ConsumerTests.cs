@@ -1,0 +1,263 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
+using NATS.Client.ObjectStore;
+using NATS.Client.ObjectStore.Models;
+using NATS.Net;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.JetStream;
+
+/// <summary>NATS.Net's JetStream consumers, KV and Object Store against the silo, over TCP.</summary>
+[Collection(ServersCollection.Name)]
+public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private NatsConnection _nats = null!;
+    private INatsJSContext _js = null!;
+    private readonly string _prefix = "C" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+
+    public async Task InitializeAsync()
+    {
+        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
+        await _nats.ConnectAsync();
+        _js = _nats.CreateJetStreamContext();
+    }
+
+    public async Task DisposeAsync() => await _nats.DisposeAsync();
+
+    private async Task<string> StreamWith(string suffix, int messages)
+    {
+        var name = _prefix + suffix;
+        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        for (int i = 0; i < messages; i++)
+            (await _js.PublishAsync($"{name}.m.{i % 3}", i)).EnsureSuccess();
+        return name;
+    }
+
+    [Fact]
+    public async Task Pull_fetch_with_explicit_acks()
+    {
+        var stream = await StreamWith("FETCH", 25);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("worker") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var got = new List<int>();
+        using var cts = new CancellationTokenSource(Timeout);
+        while (got.Count < 25)
+        {
+            await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(2) }, cancellationToken: cts.Token))
+            {
+                got.Add(msg.Data);
+                await msg.AckAsync(cancellationToken: cts.Token);
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, 25), got);
+        await consumer.RefreshAsync();
+        Assert.Equal(0ul, consumer.Info.NumPending);
+        Assert.Equal(25ul, consumer.Info.Delivered.StreamSeq);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (consumer.Info.NumAckPending > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            await consumer.RefreshAsync();
+        }
+        Assert.Equal(0, consumer.Info.NumAckPending);
+        Assert.Equal(25ul, consumer.Info.AckFloor.StreamSeq);
+    }
+
+    [Fact]
+    public async Task Consume_receives_new_messages_as_they_arrive()
+    {
+        var stream = await StreamWith("CONSUME", 5);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("live") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        using var cts = new CancellationTokenSource(Timeout);
+        var got = new List<int>();
+        var consuming = Task.Run(async () =>
+        {
+            await foreach (var msg in consumer.ConsumeAsync<int>(opts: new NatsJSConsumeOpts { MaxMsgs = 50 }, cancellationToken: cts.Token))
+            {
+                got.Add(msg.Data);
+                await msg.AckAsync(cancellationToken: cts.Token);
+                if (got.Count == 15)
+                    return;
+            }
+        });
+        await Task.Delay(300);
+        for (int i = 5; i < 15; i++)
+            (await _js.PublishAsync($"{stream}.m.x", i)).EnsureSuccess();
+        await consuming;
+        Assert.Equal(Enumerable.Range(0, 15), got);
+    }
+
+    [Fact]
+    public async Task Next_and_no_wait_fetch()
+    {
+        var stream = await StreamWith("NEXT", 2);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("one") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var first = await consumer.NextAsync<int>();
+        Assert.Equal(0, first!.Data);
+        await first.AckAsync();
+        var rest = new List<int>();
+        await foreach (var msg in consumer.FetchNoWaitAsync<int>(new NatsJSFetchOpts { MaxMsgs = 10 }))
+            rest.Add(msg.Data);
+        Assert.Equal(new[] { 1 }, rest);
+    }
+
+    [Fact]
+    public async Task Unacked_message_is_redelivered_after_ack_wait_and_nak_and_term_work()
+    {
+        var stream = await StreamWith("REDELIVER", 3);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("slow")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            AckWait = TimeSpan.FromMilliseconds(500),
+        });
+        using var cts = new CancellationTokenSource(Timeout);
+        var deliveries = new List<(int Data, ulong Delivered)>();
+        await foreach (var msg in consumer.ConsumeAsync<int>(opts: new NatsJSConsumeOpts { MaxMsgs = 10 }, cancellationToken: cts.Token))
+        {
+            deliveries.Add((msg.Data, msg.Metadata!.Value.NumDelivered));
+            switch (msg.Data)
+            {
+                case 0 when msg.Metadata!.Value.NumDelivered == 1: break; // left unacked: comes back after ack_wait
+                case 1 when msg.Metadata!.Value.NumDelivered == 1: await msg.NakAsync(cancellationToken: cts.Token); break;
+                case 2: await msg.AckTerminateAsync(cancellationToken: cts.Token); break;
+                default: await msg.AckAsync(cancellationToken: cts.Token); break;
+            }
+            if (deliveries.Count(d => d.Delivered == 2) == 2)
+                break;
+        }
+        Assert.Contains((0, 2ul), deliveries);
+        Assert.Contains((1, 2ul), deliveries);
+        Assert.DoesNotContain((2, 2ul), deliveries);
+    }
+
+    [Fact]
+    public async Task Max_ack_pending_blocks_until_acks_arrive()
+    {
+        var stream = await StreamWith("MAXPEND", 10);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("limited")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            MaxAckPending = 3,
+        });
+        var held = new List<INatsJSMsg<int>>();
+        await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(1) }))
+            held.Add(msg);
+        Assert.Equal(3, held.Count);
+        foreach (var msg in held)
+            await msg.AckAsync(new AckOpts { DoubleAck = true });
+        var next = new List<int>();
+        await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(1) }))
+            next.Add(msg.Data);
+        Assert.Equal(new[] { 3, 4, 5 }, next);
+    }
+
+    [Fact]
+    public async Task Ordered_consumer_reads_everything_in_order()
+    {
+        var stream = await StreamWith("ORDERED", 40);
+        var consumer = await _js.CreateOrderedConsumerAsync(stream);
+        var got = new List<int>();
+        using var cts = new CancellationTokenSource(Timeout);
+        await foreach (var msg in consumer.ConsumeAsync<int>(cancellationToken: cts.Token))
+        {
+            got.Add(msg.Data);
+            if (got.Count == 40)
+                break;
+        }
+        Assert.Equal(Enumerable.Range(0, 40), got);
+    }
+
+    [Fact]
+    public async Task Push_consumer_delivers_to_its_subject_and_queue_members_share()
+    {
+        var stream = await StreamWith("PUSH", 30);
+        var deliver = _prefix + ".deliver";
+        await using var a = await _nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
+        await using var b = await _nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
+        await _nats.PingAsync();
+        await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("pusher")
+        {
+            DeliverSubject = deliver,
+            DeliverGroup = "g",
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+        });
+        var got = new List<int>();
+        using var cts = new CancellationTokenSource(Timeout);
+        while (got.Count < 30)
+        {
+            if (a.Msgs.TryRead(out var m1)) { got.Add(m1.Data); await m1.ReplyAsync("+ACK"u8.ToArray()); }
+            else if (b.Msgs.TryRead(out var m2)) { got.Add(m2.Data); await m2.ReplyAsync("+ACK"u8.ToArray()); }
+            else await Task.Delay(10, cts.Token);
+        }
+        Assert.Equal(Enumerable.Range(0, 30), got.Order());
+    }
+
+    [Fact]
+    public async Task Key_value_watch_keys_history_delete_purge()
+    {
+        var kv = _nats.CreateKeyValueStoreContext();
+        var store = await kv.CreateStoreAsync(new NatsKVConfig(_prefix.ToLowerInvariant() + "kv") { History = 5 });
+        await store.PutAsync("a", "1");
+        await store.PutAsync("a", "2");
+        await store.PutAsync("b", "x");
+        var keys = new List<string>();
+        await foreach (var key in store.GetKeysAsync())
+            keys.Add(key);
+        Assert.Equal(new[] { "a", "b" }, keys.Order());
+
+        var history = new List<string?>();
+        await foreach (var entry in store.HistoryAsync<string>("a"))
+            history.Add(entry.Value);
+        Assert.Equal(new[] { "1", "2" }, history);
+
+        using var cts = new CancellationTokenSource(Timeout);
+        var seen = new List<(string Key, string? Value, NatsKVOperation Op)>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var entry in store.WatchAsync<string>(cancellationToken: cts.Token))
+            {
+                seen.Add((entry.Key, entry.Value, entry.Operation));
+                if (entry.Key == "c")
+                    return;
+            }
+        });
+        await Task.Delay(500);
+        await store.DeleteAsync("b");
+        await store.PutAsync("c", "new");
+        await watching;
+        Assert.Contains(("a", "2", NatsKVOperation.Put), seen);
+        Assert.Contains(seen, e => e.Key == "b" && e.Op == NatsKVOperation.Del);
+        Assert.Contains(("c", "new", NatsKVOperation.Put), seen);
+
+        await store.PurgeAsync("a");
+        await Assert.ThrowsAsync<NatsKVKeyDeletedException>(() => store.GetEntryAsync<string>("a").AsTask());
+    }
+
+    [Fact]
+    public async Task Object_store_put_get_info_list_delete()
+    {
+        var obj = _nats.CreateObjectStoreContext();
+        var store = await obj.CreateObjectStoreAsync(new NatsObjConfig(_prefix.ToLowerInvariant() + "obj"));
+        var data = new byte[3 * 1024 * 1024 + 123];
+        new Random(42).NextBytes(data);
+        var info = await store.PutAsync("big.bin", data);
+        Assert.Equal((ulong)data.Length, info.Size);
+        Assert.StartsWith("SHA-256=", info.Digest);
+
+        var back = await store.GetBytesAsync("big.bin");
+        Assert.Equal(data, back);
+        var described = await store.GetInfoAsync("big.bin");
+        Assert.Equal(info.Digest, described.Digest);
+
+        await store.PutAsync("small.txt", "hello"u8.ToArray());
+        var names = new List<string>();
+        await foreach (var item in store.ListAsync())
+            names.Add(item.Name);
+        Assert.Equal(new[] { "big.bin", "small.txt" }, names.Order());
+
+        await store.DeleteAsync("big.bin");
+        await Assert.ThrowsAsync<NatsObjNotFoundException>(() => store.GetInfoAsync("big.bin").AsTask());
+    }
+}
