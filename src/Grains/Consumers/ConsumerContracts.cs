@@ -53,7 +53,8 @@ public enum AckKind : byte { Ack, Nak, Progress, Term, Next }
 [Alias("platform.IConsumerGrain")]
 public interface IConsumerGrain : IGrainWithStringKey
 {
-    [Alias("Create")] Task<Streams.StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config);
+    /// <param name="reportAcks">For workqueue and interest streams: tell the stream which messages this consumer is done with.</param>
+    [Alias("Create")] Task<Streams.StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks);
     [Alias("Info")] Task<ConsumerInfo?> Info();
     [Alias("Config")] Task<ConsumerConfig?> GetConfig();
     [Alias("Delete")] Task<bool> Delete();

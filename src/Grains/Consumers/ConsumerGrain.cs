@@ -33,6 +33,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     private long _lastActivityTicks = Environment.TickCount64;
     private int _activeFetches;
     private bool _dirty;
+    private bool _reportAcks;
     private IGrainTimer? _timer;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
@@ -60,7 +61,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         return Task.CompletedTask;
     }
 
-    public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config)
+    public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks)
     {
         if (Validate(config) is { } invalid)
             return StreamResult<ConsumerInfo>.Fail(invalid);
@@ -79,6 +80,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         }
         _stream = stream;
         _config = config;
+        _reportAcks = reportAcks;
         _created = DateTime.UtcNow;
         switch (config.DeliverPolicy)
         {
@@ -351,13 +353,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     private static Immutable<DeliveryBatch> Empty(FetchStatus status) => new DeliveryBatch([], 0, 0, 0, status, 0, 0).AsImmutable();
 
-    public Task Ack(Immutable<AckOp[]> acks)
+    public async Task Ack(Immutable<AckOp[]> acks)
     {
         var config = _config;
         if (config is null || config.AckPolicy == AckPolicy.None)
-            return Task.CompletedTask;
+            return;
         long now = Environment.TickCount64;
         _lastActivityTicks = now;
+        List<ulong>? done = _reportAcks ? [] : null;
         foreach (var op in acks.Value)
         {
             switch (op.Kind)
@@ -366,15 +369,19 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                     if (config.AckPolicy == AckPolicy.All)
                     {
                         while (_pending.Count > 0 && _pending.First().Key <= op.StreamSeq)
+                        {
+                            done?.Add(_pending.First().Key);
                             _pending.Remove(_pending.First().Key);
+                        }
                     }
-                    else
+                    else if (_pending.Remove(op.StreamSeq))
                     {
-                        _pending.Remove(op.StreamSeq);
+                        done?.Add(op.StreamSeq);
                     }
                     break;
                 case AckKind.Term:
-                    _pending.Remove(op.StreamSeq);
+                    if (_pending.Remove(op.StreamSeq))
+                        done?.Add(op.StreamSeq);
                     break;
                 case AckKind.Nak:
                     if (_pending.TryGetValue(op.StreamSeq, out var nak))
@@ -389,7 +396,9 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         UpdateAckFloor();
         _dirty = true;
         Wake();
-        return Task.CompletedTask;
+        // Only a first ack is reported, so the stream counts each consumer once per message.
+        if (done is { Count: > 0 })
+            await Stream.Acked(_name, [.. done]);
     }
 
     private void UpdateAckFloor()
@@ -442,7 +451,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         try
         {
             ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
-                _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial]));
+                _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial], _reportAcks));
         }
         catch (IOException ex)
         {
@@ -460,6 +469,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _deliveredStreamSeq = snapshot.DeliveredStreamSeq;
         _ackFloorConsumerSeq = snapshot.AckFloorConsumerSeq;
         _ackFloorStreamSeq = snapshot.AckFloorStreamSeq;
+        _reportAcks = snapshot.ReportAcks;
         // What was pending when the silo stopped is owed again after ack_wait, as nats-server does after a restart.
         long deadline = Environment.TickCount64 + AckWaitMillis(_config, 1);
         foreach (var p in snapshot.Pending)

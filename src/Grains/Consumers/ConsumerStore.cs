@@ -63,7 +63,8 @@ internal sealed record ConsumerSnapshot(
     [property: JsonPropertyName("ack_floor_consumer_seq")] ulong AckFloorConsumerSeq,
     [property: JsonPropertyName("ack_floor_stream_seq")] ulong AckFloorStreamSeq,
     [property: JsonPropertyName("pending")] PendingSnapshot[] Pending,
-    [property: JsonPropertyName("initial")] ulong[] Initial);
+    [property: JsonPropertyName("initial")] ulong[] Initial,
+    [property: JsonPropertyName("report_acks")] bool ReportAcks);
 
 internal sealed record PendingSnapshot(
     [property: JsonPropertyName("sseq")] ulong StreamSeq,

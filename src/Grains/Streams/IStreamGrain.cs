@@ -37,6 +37,9 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("SequenceAt"), AlwaysInterleave] Task<ulong> SequenceAtTime(DateTime time);
 
     [Alias("AddConsumer")] Task<StreamResult<Consumers.ConsumerInfo>> AddConsumer(Consumers.ConsumerConfig config);
+    /// <summary>Workqueue and interest streams: a consumer acknowledged these messages for the first time.</summary>
+    [Alias("Acked")] Task Acked(string consumer, ulong[] sequences);
+
     [Alias("RemoveConsumer"), AlwaysInterleave] Task<bool> RemoveConsumer(string name);
     [Alias("Consumers"), AlwaysInterleave] Task<string[]> ConsumerNames();
 }

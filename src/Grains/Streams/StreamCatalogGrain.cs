@@ -65,8 +65,6 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
             if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
                 return ApiError.InvalidConfig($"invalid subject: {subject}");
         }
-        if (config.Retention != RetentionPolicy.Limits)
-            return ApiError.InvalidConfig("interest and workqueue retention need consumers, which this server does not have yet");
         return null;
     }
 

@@ -15,6 +15,8 @@ namespace Platform.Grains.Streams;
 internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILogger<StreamGrain> logger) : Grain, IStreamGrain
 {
     private readonly SortedDictionary<string, ConsumerConfig> _consumers = new(StringComparer.Ordinal);
+    /// <summary>Interest retention: how many consumers still have to ack each message.</summary>
+    private readonly Dictionary<ulong, int> _interest = [];
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
     private readonly Dictionary<string, ulong> _msgIds = new(StringComparer.Ordinal);
@@ -228,6 +230,17 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         }
 
         var seq = log.Append(subject, headers, payload, now);
+        if (config.Retention == RetentionPolicy.Interest)
+        {
+            int interested = 0;
+            foreach (var consumer in _consumers.Values)
+                if (consumer.Filters.Length == 0 || MatchesAny(subject, consumer.Filters)) interested++;
+            // A message nobody is interested in is not kept, as with nats-server; the publisher still gets its ack.
+            if (interested == 0)
+                log.Delete(seq);
+            else
+                _interest[seq] = interested;
+        }
         if (msgId is not null)
         {
             _msgIds[msgId] = seq;
@@ -447,29 +460,58 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     }
 
     public Task<ulong> CountPending(ulong fromSequence, string[] filters)
+        => Task.FromResult(_log is null ? 0 : CountFrom(_log, fromSequence, filters));
+
+    /// <summary>
+    /// Counts from the indexes rather than the messages: unfiltered it is the sequence range less its deletions, and
+    /// per subject only a subject that straddles <paramref name="fromSequence"/> is walked. A consumer on a stream
+    /// of millions asks this once per fetch.
+    /// </summary>
+    private static ulong CountFrom(IMessageLog log, ulong fromSequence, string[] filters)
     {
-        if (_log is null)
-            return Task.FromResult(0ul);
-        var state = _log.State;
-        if (fromSequence > state.LastSequence || state.Messages == 0)
-            return Task.FromResult(0ul);
-        if (filters.Length == 0 && fromSequence <= state.FirstSequence)
-            return Task.FromResult(state.Messages);
-        ulong count = 0;
-        var chunk = new List<LogRecord>(1024);
-        ulong next = Math.Max(fromSequence, state.FirstSequence);
-        // Counting walks the tail; consumers ask once per fetch, and the tail a live consumer has left is short.
-        while (next <= state.LastSequence)
+        var state = log.State;
+        if (state.Messages == 0 || fromSequence > state.LastSequence)
+            return 0;
+        fromSequence = Math.Max(fromSequence, state.FirstSequence);
+        if (filters.Length == 0)
         {
-            chunk.Clear();
-            if (_log.Read(next, 1024, 0, filters.Length == 1 ? filters[0] : null, chunk) == 0)
-                break;
-            foreach (var record in chunk)
-                if (filters.Length <= 1 || MatchesAny(record.SubjectBytes, filters))
-                    count++;
-            next = chunk[^1].Sequence + 1;
+            if (fromSequence == state.FirstSequence)
+                return state.Messages;
+            ulong deleted = 0;
+            if (state.NumDeleted > 0)
+                foreach (var seq in log.DeletedSequences)
+                    if (seq >= fromSequence) deleted++;
+            return state.LastSequence - fromSequence + 1 - deleted;
         }
-        return Task.FromResult(count);
+        ulong count = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var chunk = new List<LogRecord>(1024);
+        foreach (var filter in filters)
+        {
+            foreach (var (subject, total) in log.SubjectCounts(filter))
+            {
+                if (!seen.Add(subject))
+                    continue;
+                var subjectState = log.GetSubjectState(subject);
+                if (subjectState.First >= fromSequence)
+                {
+                    count += total;
+                }
+                else if (subjectState.Last >= fromSequence)
+                {
+                    ulong next = fromSequence;
+                    while (true)
+                    {
+                        chunk.Clear();
+                        if (log.Read(next, 1024, 0, subject, chunk) == 0)
+                            break;
+                        count += (ulong)chunk.Count;
+                        next = chunk[^1].Sequence + 1;
+                    }
+                }
+            }
+        }
+        return count;
     }
 
     public Task<ulong[]> LastPerSubject(string[] filters)
@@ -516,13 +558,62 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         var name = config.Name!;
         if (!_consumers.ContainsKey(name) && _config.MaxConsumers > 0 && _consumers.Count >= _config.MaxConsumers)
             return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10026, "maximum consumers limit reached"));
-        var result = await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)).Create(Name, config);
+        if (CheckWorkQueue(config) is { } refused)
+            return StreamResult<ConsumerInfo>.Fail(refused);
+        var result = await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name))
+            .Create(Name, config, reportAcks: _config.Retention != RetentionPolicy.Limits);
         if (result.Error is null)
             _consumers[name] = result.Value!.Config;
         return result;
     }
 
     public Task<bool> RemoveConsumer(string name) => Task.FromResult(_consumers.Remove(name));
+
+    public Task Acked(string consumer, ulong[] sequences)
+    {
+        if (_config is null || _log is null)
+            return Task.CompletedTask;
+        foreach (var seq in sequences)
+        {
+            if (_config.Retention == RetentionPolicy.WorkQueue)
+            {
+                _log.Delete(seq);
+            }
+            else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
+            {
+                if (left <= 1)
+                {
+                    _interest.Remove(seq);
+                    _log.Delete(seq);
+                }
+                else
+                {
+                    _interest[seq] = left - 1;
+                }
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Workqueue streams hand each message to exactly one consumer, so consumers must not overlap.</summary>
+    private ApiError? CheckWorkQueue(ConsumerConfig config)
+    {
+        if (_config!.Retention != RetentionPolicy.WorkQueue || _consumers.ContainsKey(config.Name!))
+            return null;
+        if (config.AckPolicy == AckPolicy.None)
+            return new ApiError(400, 10084, config.IsPush ? "consumer in push mode requires ack policy" : "consumer in pull mode requires ack policy");
+        foreach (var other in _consumers.Values)
+        {
+            if (config.Filters.Length == 0 || other.Filters.Length == 0)
+                return new ApiError(400, config.Filters.Length == 0 ? 10099 : 10100,
+                    config.Filters.Length == 0 ? "multiple non-filtered consumers not allowed on workqueue stream" : "filtered consumer not unique on workqueue stream");
+            foreach (var mine in config.Filters)
+                foreach (var theirs in other.Filters)
+                    if (SubjectMatch.Overlaps(mine, theirs))
+                        return new ApiError(400, 10100, "filtered consumer not unique on workqueue stream");
+        }
+        return null;
+    }
 
     public Task<string[]> ConsumerNames() => Task.FromResult(_consumers.Keys.ToArray());
 
