@@ -108,6 +108,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                 _cursor = ((await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 0) + 1;
                 break;
         }
+        // As nats-server reports it: delivered starts just below where delivery will begin.
+        _deliveredStreamSeq = (_initial.Count > 0 ? _initial.Peek() : _cursor) - 1;
         _lastActivityTicks = Environment.TickCount64;
         _dirty = true;
         SaveIfDirty();
@@ -293,7 +295,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             if (delivered.Count == 0)
                 return Empty(FetchStatus.Ok);
             _dirty = true;
-            UpdateAckFloor();
+            if (!acks)
+                UpdateAckFloor();
             ulong numPending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
             return Frame(delivered, numPending);
         }
@@ -409,9 +412,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             _ackFloorStreamSeq = _deliveredStreamSeq;
             return;
         }
+        // The floor only rises: everything below the oldest message still owed has been acknowledged.
         var (first, p) = _pending.First();
-        _ackFloorStreamSeq = first - 1;
-        _ackFloorConsumerSeq = p.Deliveries == 1 ? p.ConsumerSeq - 1 : _ackFloorConsumerSeq;
+        if (first - 1 > _ackFloorStreamSeq)
+        {
+            _ackFloorStreamSeq = first - 1;
+            if (p.Deliveries == 1)
+                _ackFloorConsumerSeq = Math.Max(_ackFloorConsumerSeq, p.ConsumerSeq - 1);
+        }
     }
 
     private void Wake()

@@ -111,7 +111,7 @@ public sealed class StreamApiDifferentialTests(ServersFixture servers)
             try
             {
                 var reply = await nats.RequestAsync<byte[], byte[]>(subj, data, headers: natsHeaders,
-                    replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromMilliseconds(750) });
+                    replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(3) });
                 answers.Add(reply.Data is null ? "" : System.Text.Encoding.UTF8.GetString(reply.Data));
             }
             catch (NatsNoReplyException)
