@@ -31,6 +31,7 @@ public static class GatewayHosting
             builder.Services.AddSingleton(new StreamStore(options.StoreDirectory));
             builder.Services.AddSingleton<StreamSignals>();
             builder.Services.AddSingleton<ApiResponder>();
+            builder.Services.AddSingleton<Advisories>();
             builder.Services.AddSingleton<ConsumerApi>();
             builder.Services.AddSingleton<StreamCapture>();
             builder.Services.AddSingleton<JetStreamApi>();

@@ -102,12 +102,12 @@ internal sealed class AckBatcher
 }
 
 /// <summary>The internal subscriber on $JS.ACK.&gt;: parses the ack subject and queues the ack on the publisher's batcher.</summary>
-internal sealed class AckCollector(ConsumerApi api) : IInternalSubscriber
+internal sealed class AckCollector(ConsumerApi api, Advisories advisories) : IInternalSubscriber
 {
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
     {
-        if (publisher is null || !TryParseSubject(subject, out var consumerKey, out ulong sseq, out ulong cseq))
+        if (publisher is null || !TryParseSubject(subject, out var consumerKey, out ulong deliveries, out ulong sseq, out ulong cseq))
             return;
         if (api.Find(consumerKey) is not { } consumer)
             return;
@@ -119,16 +119,21 @@ internal sealed class AckCollector(ConsumerApi api) : IInternalSubscriber
             return;
         var batcher = publisher.Acks ??= new AckBatcher();
         batcher.Add(consumer, new AckOp(kind, sseq, cseq, delay), reply, rest);
+        if (kind == AckKind.Nak)
+            advisories.Naked(consumer.Writer.Stream, consumer.Writer.Consumer, cseq, sseq, deliveries);
+        else if (kind == AckKind.Term)
+            advisories.Terminated(consumer.Writer.Stream, consumer.Writer.Consumer, cseq, sseq, deliveries,
+                Encoding.UTF8.GetString(bytes.Trim((byte)' ')[5..].Trim((byte)' ')));
     }
 
     /// <summary>
     /// v1: $JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;sseq&gt;.&lt;cseq&gt;.&lt;ts&gt;.&lt;pending&gt;;
     /// v2 adds domain and account hash after ACK. The key is "stream.consumer" as it stands in the subject.
     /// </summary>
-    internal static bool TryParseSubject(ReadOnlySpan<byte> subject, out ReadOnlySpan<byte> consumerKey, out ulong sseq, out ulong cseq)
+    internal static bool TryParseSubject(ReadOnlySpan<byte> subject, out ReadOnlySpan<byte> consumerKey, out ulong deliveries, out ulong sseq, out ulong cseq)
     {
         consumerKey = default;
-        sseq = cseq = 0;
+        deliveries = sseq = cseq = 0;
         Span<Range> tokens = stackalloc Range[16];
         int count = 0, start = 0;
         for (int i = 0; i <= subject.Length && count < tokens.Length; i++)
@@ -143,7 +148,8 @@ internal sealed class AckCollector(ConsumerApi api) : IInternalSubscriber
         if (first < 0)
             return false;
         consumerKey = subject[tokens[first].Start..tokens[first + 1].End];
-        return Utf8Parser.TryParse(subject[tokens[first + 3]], out sseq, out _)
+        return Utf8Parser.TryParse(subject[tokens[first + 2]], out deliveries, out _)
+               && Utf8Parser.TryParse(subject[tokens[first + 3]], out sseq, out _)
                && Utf8Parser.TryParse(subject[tokens[first + 4]], out cseq, out _);
     }
 }

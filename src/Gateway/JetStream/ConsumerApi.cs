@@ -25,7 +25,7 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
 /// The CONSUMER part of the $JS.API (create, info, names, list, delete, MSG.NEXT), the registry of consumers the
 /// gateway serves, and the receivers of acks and flow-control replies.
 /// </summary>
-internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, IGrainFactory grains, ILogger<ConsumerApi> logger)
+internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, ILogger<ConsumerApi> logger)
     : IInternalSubscriber
 {
     private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
@@ -34,7 +34,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, IGr
     /// <summary>Registers the ack and flow-control receivers and resumes push delivery for consumers that survived a restart.</summary>
     public async Task StartAsync(StreamConfig[] streams)
     {
-        server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this)));
+        server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this, advisories)));
         server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
         foreach (var stream in streams)
         {
@@ -120,7 +120,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, IGr
     {
         var key = stream + "." + name;
         var handle = _consumers.AddOrUpdate(key,
-            _ => new ConsumerHandle(grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)), new DeliveryWriter(server, stream, name, config.HeadersOnly), config),
+            _ => new ConsumerHandle(grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)), new DeliveryWriter(server, advisories, stream, name, config.HeadersOnly, config.MaxDeliver), config),
             (_, existing) =>
             {
                 existing.Config = config;

@@ -13,7 +13,7 @@ namespace Platform.Gateway.JetStream;
 /// each message under its original subject, with the v1 ack reply subject
 /// <c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;sseq&gt;.&lt;cseq&gt;.&lt;ts&gt;.&lt;pending&gt;</c>.
 /// </summary>
-internal sealed class DeliveryWriter(NatsServer server, string stream, string consumer, bool headersOnly)
+internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, string stream, string consumer, bool headersOnly, long maxDeliver)
 {
     private readonly byte[] _ackPrefix = Encoding.UTF8.GetBytes($"$JS.ACK.{stream}.{consumer}.");
 
@@ -23,6 +23,12 @@ internal sealed class DeliveryWriter(NatsServer server, string stream, string co
     /// <summary>Delivers every message of the batch; returns the stored bytes delivered.</summary>
     public long Write(ReadOnlySpan<byte> target, DeliveryBatch batch)
     {
+        // A batch may carry only news of messages that ran out of deliveries.
+        if (batch.MaxDeliveriesReached is { } exhausted)
+            foreach (var seq in exhausted)
+                advisories.MaxDeliveries(Stream, Consumer, seq, (ulong)maxDeliver);
+        if (batch.Count == 0)
+            return 0;
         Span<byte> ack = stackalloc byte[_ackPrefix.Length + 5 * 21];
         _ackPrefix.CopyTo(ack);
         var frames = batch.Frames.AsSpan(0, batch.Length);

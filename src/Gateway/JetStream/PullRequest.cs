@@ -57,9 +57,9 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
                 responder.SendStatus(reply, "409 Consumer Deleted");
                 return;
             }
+            long bytes = writer.Write(replyBytes, batch);
             if (batch.Count > 0)
             {
-                long bytes = writer.Write(replyBytes, batch);
                 remaining -= batch.Count;
                 bytesLeft -= bytes;
                 deliveredAny = true;

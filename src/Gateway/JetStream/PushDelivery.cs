@@ -69,9 +69,9 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
                 var batch = (await grain.Fetch(BatchSize, 0, fetchWait)).Value;
                 if (batch.Status == FetchStatus.Deleted)
                     return;
+                sinceFlowControl += writer.Write(target, batch);
                 if (batch.Count > 0)
                 {
-                    sinceFlowControl += writer.Write(target, batch);
                     lastSent = Environment.TickCount64;
                     lastStream = batch.LastStreamSeq;
                     lastConsumer = batch.LastConsumerSeq;

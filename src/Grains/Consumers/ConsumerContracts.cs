@@ -31,7 +31,8 @@ public sealed record DeliveryBatch(
     [property: Id(3)] ulong NumPending,
     [property: Id(4)] FetchStatus Status,
     [property: Id(5)] ulong LastStreamSeq,
-    [property: Id(6)] ulong LastConsumerSeq);
+    [property: Id(6)] ulong LastConsumerSeq,
+    [property: Id(7)] ulong[]? MaxDeliveriesReached = null);
 
 public enum FetchStatus
 {

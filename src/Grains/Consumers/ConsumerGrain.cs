@@ -34,6 +34,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     private int _activeFetches;
     private bool _dirty;
     private bool _reportAcks;
+    /// <summary>Messages that reached max_deliver since the last fetch returned: the gateway publishes the advisories.</summary>
+    private List<ulong>? _exhausted;
     private IGrainTimer? _timer;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
@@ -186,7 +188,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
                 long now = Environment.TickCount64;
-                if (batch.Value.Count > 0 || now >= deadline)
+                if (batch.Value.Count > 0 || batch.Value.MaxDeliveriesReached is not null || now >= deadline)
                     return batch;
                 long timeout = deadline - now;
                 if (NextRedelivery() is { } due)
@@ -293,7 +295,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             }
 
             if (delivered.Count == 0)
-                return Empty(FetchStatus.Ok);
+                return _exhausted is null ? Empty(FetchStatus.Ok) : new DeliveryBatch([], 0, 0, 0, FetchStatus.Ok, 0, 0, TakeExhausted()).AsImmutable();
             _dirty = true;
             if (!acks)
                 UpdateAckFloor();
@@ -320,6 +322,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         foreach (var sseq in exhausted)
         {
             _pending.Remove(sseq);
+            (_exhausted ??= []).Add(sseq);
             logger.LogDebug("Consumer {Stream}/{Consumer}: message {Seq} reached max_deliver", _stream, _name, sseq);
         }
         UpdateAckFloor();
@@ -351,7 +354,16 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             p += 32 + d.Record.Length;
         }
         var last = delivered[^1];
-        return new DeliveryBatch(frames, size, delivered.Count, numPending, FetchStatus.Ok, last.Sseq, last.Cseq).AsImmutable();
+        return new DeliveryBatch(frames, size, delivered.Count, numPending, FetchStatus.Ok, last.Sseq, last.Cseq, TakeExhausted()).AsImmutable();
+    }
+
+    private ulong[]? TakeExhausted()
+    {
+        if (_exhausted is null)
+            return null;
+        ulong[] taken = [.. _exhausted];
+        _exhausted = null;
+        return taken;
     }
 
     private static Immutable<DeliveryBatch> Empty(FetchStatus status) => new DeliveryBatch([], 0, 0, 0, status, 0, 0).AsImmutable();

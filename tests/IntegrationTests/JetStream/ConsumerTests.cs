@@ -260,4 +260,74 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         await store.DeleteAsync("big.bin");
         await Assert.ThrowsAsync<NatsObjNotFoundException>(() => store.GetInfoAsync("big.bin").AsTask());
     }
+
+    [Fact]
+    public async Task Advisories_for_nak_term_and_max_deliveries()
+    {
+        var stream = await StreamWith("ADV", 3);
+        await using var advisories = await _nats.SubscribeCoreAsync<string>($"$JS.EVENT.ADVISORY.CONSUMER.*.{stream}.*");
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("adv")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            AckWait = TimeSpan.FromMilliseconds(300),
+            MaxDeliver = 1,
+        });
+        await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(1) }))
+        {
+            if (msg.Data == 0) await msg.NakAsync();
+            else if (msg.Data == 1) await msg.AckTerminateAsync();
+        }
+        // Message 2 was left unacked with max_deliver 1: the next fetch finds it exhausted.
+        await Task.Delay(500);
+        await foreach (var _ in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 1, Expires = TimeSpan.FromMilliseconds(1500) }))
+        {
+        }
+        var kinds = new HashSet<string>();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (kinds.Count < 3 && DateTime.UtcNow < deadline)
+        {
+            if (!advisories.Msgs.TryRead(out var advisory))
+            {
+                await Task.Delay(20);
+                continue;
+            }
+            kinds.Add(advisory.Subject.Split('.')[4]);
+            Assert.Contains($"\"stream\":\"{stream}\"", advisory.Data);
+        }
+        Assert.Equal(new[] { "MAX_DELIVERIES", "MSG_NAKED", "MSG_TERMINATED" }, kinds.Order());
+    }
+
+    [Fact]
+    public async Task Stray_acks_are_ignored_and_a_vanished_client_s_messages_are_redelivered()
+    {
+        var stream = await StreamWith("STRAY", 4);
+        var config = new ConsumerConfig("shared") { AckPolicy = ConsumerConfigAckPolicy.Explicit, AckWait = TimeSpan.FromMilliseconds(700) };
+        await using (var leaving = new NatsConnection(new NatsOpts { Url = servers.Silo.Url }))
+        {
+            var js = leaving.CreateJetStreamContext();
+            var held = await js.CreateOrUpdateConsumerAsync(stream, config);
+            int count = 0;
+            await foreach (var _ in held.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 4, Expires = TimeSpan.FromSeconds(1) }))
+                count++;
+            Assert.Equal(4, count);
+            // Acks for a consumer that does not exist and for sequences never delivered change nothing.
+            await leaving.PublishAsync($"$JS.ACK.{stream}.nobody.1.1.1.0.0", "+ACK");
+            await leaving.PublishAsync($"$JS.ACK.{stream}.shared.1.999.999.0.0", "+ACK");
+            await leaving.PublishAsync("$JS.ACK.garbage", "+ACK");
+            await leaving.PingAsync();
+        }
+        var consumer = await _js.GetConsumerAsync(stream, "shared");
+        var again = new List<int>();
+        using var cts = new CancellationTokenSource(Timeout);
+        while (again.Count < 4)
+        {
+            await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 4, Expires = TimeSpan.FromSeconds(1) }, cancellationToken: cts.Token))
+            {
+                again.Add(msg.Data);
+                Assert.Equal(2ul, msg.Metadata!.Value.NumDelivered);
+                await msg.AckAsync(cancellationToken: cts.Token);
+            }
+        }
+        Assert.Equal(new[] { 0, 1, 2, 3 }, again.Order());
+    }
 }

@@ -1,0 +1,57 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.JetStream;
+
+/// <summary>
+/// JetStream advisories on $JS.EVENT.ADVISORY.CONSUMER.*, in nats-server's JSON shapes. Published only when someone
+/// listens, so they cost nothing otherwise.
+/// </summary>
+internal sealed class Advisories(NatsServer server)
+{
+    public void MaxDeliveries(string stream, string consumer, ulong streamSeq, ulong deliveries)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}", "max_deliver", stream, consumer, w =>
+        {
+            w.WriteNumber("stream_seq", streamSeq);
+            w.WriteNumber("deliveries", deliveries);
+        });
+
+    public void Naked(string stream, string consumer, ulong consumerSeq, ulong streamSeq, ulong deliveries)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.{stream}.{consumer}", "nak", stream, consumer, w =>
+        {
+            w.WriteNumber("consumer_seq", consumerSeq);
+            w.WriteNumber("stream_seq", streamSeq);
+            w.WriteNumber("deliveries", deliveries);
+        });
+
+    public void Terminated(string stream, string consumer, ulong consumerSeq, ulong streamSeq, ulong deliveries, string reason)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{stream}.{consumer}", "terminated", stream, consumer, w =>
+        {
+            w.WriteNumber("consumer_seq", consumerSeq);
+            w.WriteNumber("stream_seq", streamSeq);
+            w.WriteNumber("deliveries", deliveries);
+            w.WriteString("reason", reason);
+        });
+
+    private void Publish(string subject, string type, string stream, string consumer, Action<Utf8JsonWriter> fields)
+    {
+        var subjectBytes = Encoding.UTF8.GetBytes(subject);
+        if (!server.Router.HasInterest(subjectBytes))
+            return;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder }))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "io.nats.jetstream.advisory.v1." + type);
+            w.WriteString("id", Guid.NewGuid().ToString("N"));
+            w.WriteString("timestamp", ApiJson.Time(DateTime.UtcNow));
+            w.WriteString("stream", stream);
+            w.WriteString("consumer", consumer);
+            fields(w);
+            w.WriteEndObject();
+        }
+        server.Deliver(subjectBytes, default, 0, new ReadOnlySequence<byte>(buffer.WrittenMemory), null, null);
+    }
+}
