@@ -45,7 +45,10 @@ public sealed class SlowConsumerTests
         }
 
         using var http = new HttpClient();
-        var varz = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{silo.HttpPort}/varz")).RootElement;
+        var response = await http.GetAsync($"http://127.0.0.1:{silo.HttpPort}/varz");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode && text.Length > 0, $"/varz answered {(int)response.StatusCode} '{text}'\n{silo.Output}");
+        var varz = JsonDocument.Parse(text).RootElement;
         Assert.True(varz.GetProperty("slow_consumers").GetInt64() >= 1, varz.ToString());
         Assert.Equal("slow-test", varz.GetProperty("server_name").GetString());
         Assert.Equal(1_000_000, varz.GetProperty("max_pending").GetInt64());
