@@ -104,6 +104,26 @@ public sealed class AppendTests(ClusterFixture fixture) : GrainTestBase(fixture)
     }
 
     [Fact]
+    public async Task Expected_last_msg_id_is_checked_against_the_id_of_the_last_message()
+    {
+        var stream = await CreateAsync();
+        var none = await stream.Publish("a", "x", ("Nats-Expected-Last-Msg-Id", "id-0"));
+        await stream.Publish("a", "x", ("Nats-Msg-Id", "id-1"));
+        var wrong = await stream.Publish("a", "x", ("Nats-Expected-Last-Msg-Id", "id-0"));
+        var right = await stream.Publish("a", "x", ("Nats-Expected-Last-Msg-Id", "id-1"), ("Nats-Msg-Id", "id-2"));
+        await stream.Publish("a", "without an id");
+        var afterMessageWithoutId = await stream.Publish("a", "x", ("Nats-Expected-Last-Msg-Id", "id-2"));
+
+        Assert.Equal(10070, none.Error?.ErrCode);
+        Assert.Equal(10070, wrong.Error?.ErrCode);
+        Assert.Equal("wrong last msg ID: id-1", wrong.Error?.Description);
+        Assert.Equal(2ul, right.Sequence);
+        // nats-server tracks the id of the last message stored, which a message without one clears.
+        Assert.Equal(10070, afterMessageWithoutId.Error?.ErrCode);
+        Assert.Equal("wrong last msg ID: ", afterMessageWithoutId.Error?.Description);
+    }
+
+    [Fact]
     public async Task Expected_last_subject_sequence_is_checked_per_subject()
     {
         var stream = await CreateAsync();

@@ -215,11 +215,12 @@ internal sealed class StreamGrain(StreamStore store, ILogger<StreamGrain> logger
         }
 
         var seq = log.Append(subject, headers, payload, now);
+        // Nats-Expected-Last-Msg-Id compares with the id of the last message stored, so one without an id clears it.
+        _lastMsgId = msgId;
         if (msgId is not null)
         {
             _msgIds[msgId] = seq;
             _msgIdExpiry.Enqueue((now, msgId));
-            _lastMsgId = msgId;
         }
         if (rollupAll)
         {
