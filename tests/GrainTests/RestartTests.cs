@@ -96,4 +96,49 @@ public sealed class RestartTests : IAsyncLifetime
         Assert.Empty(await Catalog.List());
         Assert.Equal(10059, (await Stream("Gone").Grain.GetInfo(false, null)).Error?.ErrCode);
     }
+
+    [Fact]
+    public async Task Msg_ids_within_the_duplicate_window_are_still_duplicates_after_a_restart()
+    {
+        var stream = await CreateAsync(new StreamConfig { Name = "Dedup", Subjects = ["dedup.>"] });
+        Assert.Equal(1ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-1"))).Sequence);
+        Assert.Equal(2ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-2"))).Sequence);
+
+        await RestartAsync();
+        stream = Stream("Dedup");
+
+        var retried = await stream.Publish("a", "x", ("Nats-Msg-Id", "id-1"));
+        var expectingLast = await stream.Publish("a", "x", ("Nats-Expected-Last-Msg-Id", "id-2"), ("Nats-Msg-Id", "id-3"));
+
+        Assert.Equal((1ul, true), (retried.Sequence, retried.Duplicate));
+        Assert.Equal(3ul, expectingLast.Sequence);
+        Assert.Null(expectingLast.Error);
+    }
+
+    [Fact]
+    public async Task Msg_ids_older_than_the_duplicate_window_are_not_restored()
+    {
+        var stream = await CreateAsync(new StreamConfig { Name = "Window", Subjects = ["window.>"], DuplicateWindow = 4_000_000_000 });
+        var batch = new FrameBatch();
+        for (int i = 1; i <= 300; i++)
+            batch.Add("window.a", "x", ("Nats-Msg-Id", $"old-{i}"));
+        await batch.AppendTo(stream.Grain);
+        await Task.Delay(4200);
+        batch = new FrameBatch();
+        for (int i = 1; i <= 300; i++)
+            batch.Add("window.a", "x", ("Nats-Msg-Id", $"new-{i}"));
+        await batch.AppendTo(stream.Grain);
+        Assert.True((await stream.Grain.DeleteMessage(301, false)).Value);
+
+        await RestartAsync();
+        stream = Stream("Window");
+
+        var acks = await new FrameBatch()
+            .Add("window.a", "x", ("Nats-Msg-Id", "new-2"))
+            .Add("window.a", "x", ("Nats-Msg-Id", "new-300"))
+            .Add("window.a", "x", ("Nats-Msg-Id", "old-300"))
+            .AppendTo(stream.Grain);
+
+        Assert.Equal([(302ul, true), (600ul, true), (601ul, false)], acks.Select(a => (a.Sequence, a.Duplicate)));
+    }
 }
