@@ -141,4 +141,21 @@ public sealed class RestartTests : IAsyncLifetime
 
         Assert.Equal([(302ul, true), (600ul, true), (601ul, false)], acks.Select(a => (a.Sequence, a.Duplicate)));
     }
+
+    [Fact]
+    public async Task A_deactivated_stream_grain_reopens_its_log_on_the_next_call()
+    {
+        var stream = await CreateAsync(new StreamConfig { Name = "Reopen", Subjects = ["reopen.>"] });
+        await stream.Publish("a", "one", ("Nats-Msg-Id", "id-1"));
+        await stream.Publish("b", "two");
+        var before = await stream.Info();
+
+        await _cluster!.DeactivateAsync(stream.Grain);
+
+        var after = await stream.Info();
+        Assert.Equal(before.State, after.State);
+        Assert.Equal(before.Created, after.Created);
+        Assert.True((await stream.Publish("a", "one", ("Nats-Msg-Id", "id-1"))).Duplicate);
+        Assert.Equal(3ul, (await stream.Publish("a", "three")).Sequence);
+    }
 }
