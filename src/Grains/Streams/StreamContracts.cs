@@ -13,7 +13,9 @@ public sealed record StreamInfo(
     [property: Id(5)] int ConsumerCount);
 
 /// <summary>The outcome of a stream operation: a value or a JetStream API error.</summary>
-[GenerateSerializer, Immutable, Alias("platform.StreamResult")]
+/// <remarks>The alias carries the generic arity: Orleans parses a generic alias as a type name, and without the
+/// arity it cannot read back the name it wrote for a closed type.</remarks>
+[GenerateSerializer, Immutable, Alias("platform.StreamResult`1")]
 public sealed record StreamResult<T>([property: Id(0)] T? Value, [property: Id(1)] ApiError? Error)
 {
     public static StreamResult<T> Ok(T value) => new(value, null);

@@ -58,8 +58,51 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         });
         if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
             _log.SetNextSequence(config.FirstSeq);
+        RebuildMsgIds();
         ScheduleAgeLimit();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Reloads the msg ids stored within the duplicate window, as nats-server does on recovery: a publisher that
+    /// retries across a restart must get a duplicate ack, not a second copy.
+    /// </summary>
+    private void RebuildMsgIds()
+    {
+        var log = _log!;
+        var state = log.State;
+        long cutoff = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100 - _config!.DuplicateWindow;
+        if (state.Messages == 0 || state.LastTimestampNanos < cutoff)
+            return;
+        // Timestamps rise with sequences, so the window's first message can be found by bisection.
+        ulong low = state.FirstSequence, high = state.LastSequence + 1;
+        while (low < high)
+        {
+            ulong middle = low + (high - low) / 2;
+            if (log.TryGetNextBySubject(middle, ">", out var next) && next.TimestampNanos < cutoff)
+                low = next.Sequence + 1;
+            else
+                high = middle;
+        }
+        var batch = new List<LogRecord>(256);
+        for (ulong from = low; ; from = batch[^1].Sequence + 1)
+        {
+            batch.Clear();
+            if (log.Read(from, 256, 0, null, batch) == 0)
+                return;
+            foreach (var record in batch)
+            {
+                var msgId = new PublishHeaders(record.Headers).MsgId;
+                string? id = msgId.IsEmpty ? null : Encoding.UTF8.GetString(msgId);
+                if (id is not null && record.TimestampNanos >= cutoff)
+                {
+                    _msgIds[id] = record.Sequence;
+                    _msgIdExpiry.Enqueue((record.TimestampNanos, id));
+                }
+                if (record.Sequence == state.LastSequence)
+                    _lastMsgId = id;
+            }
+        }
     }
 
     public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
@@ -241,11 +284,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             else
                 _interest[seq] = interested;
         }
+        // Nats-Expected-Last-Msg-Id compares with the id of the last message stored, so one without an id clears it.
+        _lastMsgId = msgId;
         if (msgId is not null)
         {
             _msgIds[msgId] = seq;
             _msgIdExpiry.Enqueue((now, msgId));
-            _lastMsgId = msgId;
         }
         if (rollupAll)
         {

@@ -1,0 +1,54 @@
+using System.Buffers;
+using Orleans.Concurrency;
+using System.Text;
+using Platform.Grains.Streams;
+
+namespace Platform.GrainTests.Infrastructure;
+
+/// <summary>Builds a publish batch the way the gateway does: every message framed by <see cref="PublishFrames"/> into one buffer.</summary>
+internal sealed class FrameBatch
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new();
+
+    public int Count { get; private set; }
+
+    public FrameBatch Add(string subject, string payload, params (string Name, string Value)[] headers)
+        => Add(subject, Encoding.UTF8.GetBytes(payload), headers.Length == 0 ? [] : Encoding.UTF8.GetBytes(HeaderBlock(headers)));
+
+    public FrameBatch Add(string subject, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> headerBlock)
+    {
+        var subjectBytes = Encoding.UTF8.GetBytes(subject);
+        int size = PublishFrames.FrameSize(subjectBytes.Length, headerBlock.Length, payload.Length);
+        var frame = _buffer.GetSpan(size)[..size];
+        PublishFrames.WriteHeader(frame, subjectBytes.Length, headerBlock.Length, payload.Length);
+        var rest = frame[PublishFrames.FrameHeaderSize..];
+        subjectBytes.CopyTo(rest);
+        headerBlock.CopyTo(rest[subjectBytes.Length..]);
+        payload.CopyTo(rest[(subjectBytes.Length + headerBlock.Length)..]);
+        _buffer.Advance(size);
+        Count++;
+        return this;
+    }
+
+    /// <summary>
+    /// Sends the batch in a buffer longer than the frames, as the gateway's pooled buffers are, so the grain must
+    /// honour the length it is given.
+    /// </summary>
+    public async Task<PublishAck[]> AppendTo(IStreamGrain stream)
+    {
+        var buffer = new byte[_buffer.WrittenCount + 64];
+        _buffer.WrittenSpan.CopyTo(buffer);
+        buffer.AsSpan(_buffer.WrittenCount).Fill(0xFF);
+        var acks = await stream.Append(buffer.AsImmutable(), _buffer.WrittenCount, Count);
+        return acks.Value;
+    }
+
+    /// <summary>A NATS/1.0 header block as HPUB carries it, blank line included.</summary>
+    public static string HeaderBlock(params (string Name, string Value)[] headers)
+    {
+        var block = new StringBuilder("NATS/1.0\r\n");
+        foreach (var (name, value) in headers)
+            block.Append(name).Append(": ").Append(value).Append("\r\n");
+        return block.Append("\r\n").ToString();
+    }
+}
