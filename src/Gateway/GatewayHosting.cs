@@ -28,7 +28,7 @@ public static class GatewayHosting
         builder.Services.AddHostedService<Housekeeping>();
         if (options.JetStream)
         {
-            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory));
+            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval)));
             builder.Services.AddSingleton<StreamSignals>();
             builder.Services.AddSingleton<ApiResponder>();
             builder.Services.AddSingleton<Advisories>();
@@ -58,6 +58,15 @@ public static class GatewayHosting
     }
 
     public static void MapNatsMonitoring(this WebApplication app) => MonitoringEndpoints.Map(app);
+
+    private static SyncSetting ParseSync(string text)
+    {
+        if (string.Equals(text, "always", StringComparison.OrdinalIgnoreCase))
+            return new SyncSetting(true, SyncSetting.Default.Interval);
+        return Durations.TryParse(text, out var interval) && interval > TimeSpan.Zero
+            ? new SyncSetting(false, interval)
+            : throw new ArgumentException($"invalid sync_interval \"{text}\": expected a duration such as 2m or always");
+    }
 
     private static IPAddress ResolveAddress(string host)
     {

@@ -22,6 +22,8 @@ public sealed class NatsOptions
     public string? Password { get; set; }
     public bool JetStream { get; set; }
     public string StoreDirectory { get; set; } = "./data";
+    /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>
+    public string SyncInterval { get; set; } = "2m";
 
     internal bool AuthRequired => AuthToken is not null || Username is not null;
 }

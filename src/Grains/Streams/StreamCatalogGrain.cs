@@ -20,6 +20,8 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
 
     public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
     {
+        // Orleans clients may send a bare config; defaults are idempotent, so apply them here as well as at the API.
+        config = config.WithDefaults();
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
         if (_streams.TryGetValue(config.Name, out var existing) && !existing.SameAs(config))
@@ -34,6 +36,7 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
 
     public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
     {
+        config = config.WithDefaults();
         if (!_streams.ContainsKey(config.Name))
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)

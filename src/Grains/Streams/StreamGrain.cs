@@ -55,9 +55,13 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         {
             Directory = store.PartitionDirectory(config.Name, 0),
             InMemory = config.Storage == StorageType.Memory,
+            SyncPolicy = store.Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
+            SyncInterval = store.Sync.Interval,
         });
         if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
             _log.SetNextSequence(config.FirstSeq);
+        // Time never runs backwards inside a stream, even if the clock did across a restart.
+        _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
         RebuildMsgIds();
         ScheduleAgeLimit();
         return Task.CompletedTask;

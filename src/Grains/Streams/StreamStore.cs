@@ -10,13 +10,17 @@ namespace Platform.Grains.Streams;
 /// </summary>
 public sealed class StreamStore
 {
-    public StreamStore(string storeDirectory)
+    public StreamStore(string storeDirectory, SyncSetting? sync = null)
     {
         Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
         Directory.CreateDirectory(Root);
+        Sync = sync ?? SyncSetting.Default;
     }
 
     public string Root { get; }
+
+    /// <summary>The server's power-loss durability for file streams (nats-server's jetstream sync_interval).</summary>
+    public SyncSetting Sync { get; }
 
     public string StreamDirectory(string name) => Path.Combine(Root, name);
 
@@ -58,6 +62,15 @@ public sealed class StreamStore
                 yield return meta;
         }
     }
+}
+
+/// <summary>
+/// sync_interval: acked means written to the OS and an fsync runs every <see cref="Interval"/> (nats-server's default
+/// is 2 minutes), or <see cref="Always"/>: every ack waits for an fsync shared by the publishes of that moment.
+/// </summary>
+public sealed record SyncSetting(bool Always, TimeSpan Interval)
+{
+    public static readonly SyncSetting Default = new(false, TimeSpan.FromMinutes(2));
 }
 
 public sealed record StreamMeta(

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Platform.Gateway;
 
 namespace Platform.Silo.Configuration;
 
@@ -84,6 +85,12 @@ internal static class ConfigApplier
             switch (key.ToLowerInvariant())
             {
                 case "store_dir" or "storedir": settings.Nats.StoreDirectory = String(item, key); break;
+                case "sync_interval" or "sync":
+                    var sync = String(item, key);
+                    if (!string.Equals(sync, "always", StringComparison.OrdinalIgnoreCase) && !Durations.TryParse(sync, out _))
+                        throw Invalid(item, key, "a duration such as \"2m\", or \"always\"");
+                    settings.Nats.SyncInterval = sync;
+                    break;
                 case "enabled": settings.Nats.JetStream = Bool(item, key); break;
                 default: throw Unsupported(item, $"jetstream.{key}");
             }
@@ -113,37 +120,9 @@ internal static class ConfigApplier
     {
         if (item.Value is long seconds)
             return TimeSpan.FromSeconds(seconds);
-        if (item.Value is string text && TryParseDuration(text, out var span))
+        if (item.Value is string text && Durations.TryParse(text, out var span))
             return span;
         throw Invalid(item, key, "a duration such as \"2m\" or \"500ms\"");
-    }
-
-    internal static bool TryParseDuration(string text, out TimeSpan span)
-    {
-        span = TimeSpan.Zero;
-        int i = 0;
-        if (text.Length == 0) return false;
-        while (i < text.Length)
-        {
-            int start = i;
-            while (i < text.Length && (char.IsDigit(text[i]) || text[i] == '.')) i++;
-            if (start == i || !double.TryParse(text.AsSpan(start, i - start), NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
-                return false;
-            int unitStart = i;
-            while (i < text.Length && char.IsLetter(text[i])) i++;
-            span += text[unitStart..i] switch
-            {
-                "ns" => TimeSpan.FromTicks((long)(n / 100)),
-                "us" or "µs" => TimeSpan.FromTicks((long)(n * 10)),
-                "ms" => TimeSpan.FromMilliseconds(n),
-                "s" => TimeSpan.FromSeconds(n),
-                "m" => TimeSpan.FromMinutes(n),
-                "h" => TimeSpan.FromHours(n),
-                _ => TimeSpan.MinValue,
-            };
-            if (span < TimeSpan.Zero) return false;
-        }
-        return true;
     }
 
     private static (string Host, int Port) HostPort(ConfigValue item, string key)

@@ -13,11 +13,20 @@ namespace Platform.IntegrationTests.JetStream;
 public sealed class RestartTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Acknowledged_messages_survive_a_restart(bool kill)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Acknowledged_messages_survive_a_restart(bool kill, bool syncAlways)
     {
-        var silo = await SiloProcess.StartAsync();
+        string[] args = [];
+        if (syncAlways)
+        {
+            // The config file route: jetstream { sync_interval: always } makes every ack wait for a shared fsync.
+            var config = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.conf");
+            await File.WriteAllTextAsync(config, "jetstream {\n  sync_interval: always\n}\n");
+            args = ["-c", config];
+        }
+        var silo = await SiloProcess.StartAsync(extraArgs: args);
         var dataDirectory = silo.DataDirectory;
         var acked = new List<(ulong Seq, string Subject, string Data)>();
         await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
@@ -40,7 +49,7 @@ public sealed class RestartTests
             await silo.StopAsync();
         await silo.DisposeAsync();
 
-        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
+        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory, extraArgs: args);
         await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
         var context = client.CreateJetStreamContext();
         var names = new List<string>();
