@@ -105,6 +105,21 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (config.Name is null && config.DurableName is null)
             config = config with { Name = NewEphemeralName() };
         config = config.WithDefaults();
+        // 2.10's action field: "create" must not change an existing consumer, "update" must not make a new one.
+        if (body.Action is "create" or "update")
+        {
+            var existing = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, config.Name!)).GetConfig();
+            if (body.Action == "create" && existing is not null && existing != config)
+            {
+                responder.ReplyError(request, type, new ApiError(400, 10148, "consumer already exists"));
+                return;
+            }
+            if (body.Action == "update" && existing is null)
+            {
+                responder.ReplyError(request, type, new ApiError(400, 10149, "consumer does not exist"));
+                return;
+            }
+        }
         var result = await grains.GetGrain<IStreamGrain>(stream).AddConsumer(config);
         if (result.Error is { } error)
         {

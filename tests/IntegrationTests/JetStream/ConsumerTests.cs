@@ -330,4 +330,85 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         }
         Assert.Equal(new[] { 0, 1, 2, 3 }, again.Order());
     }
+
+    [Fact]
+    public async Task Ephemeral_consumer_goes_away_after_inactive_threshold()
+    {
+        var stream = await StreamWith("EPH", 1);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            InactiveThreshold = TimeSpan.FromSeconds(1),
+        });
+        var name = consumer.Info.Name;
+        Assert.False(string.IsNullOrEmpty(name));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        NatsJSApiException? gone = null;
+        while (gone is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            try
+            {
+                await _js.GetConsumerAsync(stream, name);
+            }
+            catch (NatsJSApiException ex)
+            {
+                gone = ex;
+            }
+        }
+        Assert.Equal(10014, gone?.Error.ErrCode);
+    }
+
+    [Fact]
+    public async Task Several_filter_subjects_select_only_their_messages()
+    {
+        var stream = _prefix + "FILTERS";
+        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        foreach (var subject in new[] { "a", "b", "c", "a", "c", "b" })
+            (await _js.PublishAsync($"{stream}.{subject}", subject)).EnsureSuccess();
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("ac")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            FilterSubjects = [$"{stream}.a", $"{stream}.c"],
+        });
+        Assert.Equal(4ul, consumer.Info.NumPending);
+        var got = new List<string>();
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(1.5) }))
+        {
+            got.Add(msg.Data!);
+            await msg.AckAsync();
+        }
+        Assert.Equal(new[] { "a", "c", "a", "c" }, got);
+    }
+
+    [Fact]
+    public async Task Consumer_on_a_stream_of_a_million_messages_delivers_at_once()
+    {
+        var stream = _prefix + "MILLION";
+        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        // Plain publishes without replies: stored, not acked, so the fill is not a million round trips.
+        const int total = 1_000_000;
+        var payload = new byte[16];
+        for (int i = 0; i < total; i++)
+        {
+            await _nats.PublishAsync($"{stream}.m", payload);
+            if (i % 50_000 == 0)
+                await _nats.PingAsync();
+        }
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        long stored = 0;
+        while (stored < total && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            stored = (await _js.GetStreamAsync(stream)).Info.State.Messages;
+        }
+        Assert.Equal(total, stored);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("late") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        Assert.Equal((ulong)total, consumer.Info.NumPending);
+        var first = new List<ulong>();
+        await foreach (var msg in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 100, Expires = TimeSpan.FromSeconds(5) }))
+            first.Add(msg.Metadata!.Value.Sequence.Stream);
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), first);
+        Assert.Equal((ulong)(total - 100), first.Count == 100 ? (await _js.GetConsumerAsync(stream, "late")).Info.NumPending : 0);
+    }
 }
