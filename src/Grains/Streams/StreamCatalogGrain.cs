@@ -63,6 +63,8 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
     {
         if (config.NumReplicas > 1)
             return ApiError.ReplicasNotSupported;
+        if (config.Partitions > 1)
+            return ApiError.InvalidConfig("stream partitions are not supported yet");
         foreach (var subject in config.Subjects)
         {
             if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
