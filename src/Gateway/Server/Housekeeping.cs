@@ -10,11 +10,7 @@ internal sealed class Housekeeping(NatsServer server, IHostApplicationLifetime l
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        lifetime.ApplicationStopping.Register(() =>
-        {
-            foreach (var client in server.Clients)
-                client.Close("Server Shutdown");
-        });
+        lifetime.ApplicationStopping.Register(server.BeginShutdown);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
         try
         {
@@ -22,7 +18,12 @@ internal sealed class Housekeeping(NatsServer server, IHostApplicationLifetime l
             {
                 long now = Environment.TickCount64;
                 foreach (var client in server.Clients)
-                    client.Tick(now);
+                {
+                    if (server.ShuttingDown)
+                        client.Close("Server Shutdown");
+                    else
+                        client.Tick(now);
+                }
             }
         }
         catch (OperationCanceledException)

@@ -68,8 +68,11 @@ internal sealed class NatsClient
     {
         if (!_server.TryRegister(this))
         {
-            Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{ProtocolErrors.MaxConnectionsExceeded}'\r\n"));
-            await WriteLoopOnceAsync();
+            if (!_server.ShuttingDown)
+            {
+                Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{ProtocolErrors.MaxConnectionsExceeded}'\r\n"));
+                await WriteLoopOnceAsync();
+            }
             return;
         }
         var writer = Task.Run(WriteLoopAsync);

@@ -61,9 +61,20 @@ internal sealed class NatsServer
 
     public ulong NextClientId() => (ulong)Interlocked.Increment(ref _nextClientId);
 
+    /// <summary>Set when the host stops: clients are closed and new connections turned away, so shutdown never waits
+    /// on a client that reconnects while the listener is still open.</summary>
+    public bool ShuttingDown { get; private set; }
+
+    public void BeginShutdown()
+    {
+        ShuttingDown = true;
+        foreach (var client in _clients.Values)
+            client.Close("Server Shutdown");
+    }
+
     public bool TryRegister(NatsClient client)
     {
-        if (_clients.Count >= Options.MaxConnections)
+        if (_clients.Count >= Options.MaxConnections || ShuttingDown)
             return false;
         _clients[client.Id] = client;
         Interlocked.Increment(ref _totalConnections);
