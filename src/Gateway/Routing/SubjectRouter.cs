@@ -212,23 +212,7 @@ internal sealed class SubjectRouter
 
     /// <summary>Whether a subscription pattern matches a literal subject (both as router strings).</summary>
     internal static bool PatternMatches(ReadOnlySpan<char> pattern, ReadOnlySpan<char> subject)
-    {
-        while (true)
-        {
-            int pd = pattern.IndexOf('.');
-            int sd = subject.IndexOf('.');
-            var pt = pd < 0 ? pattern : pattern[..pd];
-            var st = sd < 0 ? subject : subject[..sd];
-            if (pt is ">")
-                return true;
-            if (pt is not "*" && !pt.SequenceEqual(st))
-                return false;
-            if (pd < 0 || sd < 0)
-                return pd < 0 && sd < 0;
-            pattern = pattern[(pd + 1)..];
-            subject = subject[(sd + 1)..];
-        }
-    }
+        => Grains.Subjects.SubjectMatch.Matches(subject, pattern);
 
     private readonly struct SubjectTokens(string subject)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Consumers;
@@ -33,18 +34,8 @@ internal static class ConsumerStore
     }
 
     public static void Save(StreamStore store, string stream, ConsumerSnapshot snapshot)
-    {
-        var dir = Directory(store, stream, snapshot.Config.Name!);
-        System.IO.Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, "state.json");
-        var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(file, snapshot, ConsumerStoreJson.Default.ConsumerSnapshot);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+        => AtomicFile.Write(Path.Combine(Directory(store, stream, snapshot.Config.Name!), "state.json"),
+            file => JsonSerializer.Serialize(file, snapshot, ConsumerStoreJson.Default.ConsumerSnapshot));
 
     public static void Delete(StreamStore store, string stream, string consumer)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Platform.Grains.Storage;
 
 namespace Platform.Grains.Streams;
 
@@ -32,20 +33,9 @@ public sealed class StreamStore
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), StreamStoreJson.Default.StreamMeta) : null;
     }
 
-    /// <summary>Writes the metadata atomically: a crash leaves the old file or the new one, never half of one.</summary>
     public void SaveMeta(StreamMeta meta)
-    {
-        var dir = StreamDirectory(meta.Config.Name);
-        Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, "meta.json");
-        var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(file, meta, StreamStoreJson.Default.StreamMeta);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+        => AtomicFile.Write(Path.Combine(StreamDirectory(meta.Config.Name), "meta.json"),
+            file => JsonSerializer.Serialize(file, meta, StreamStoreJson.Default.StreamMeta));
 
     public void DeleteStream(string name)
     {
