@@ -19,6 +19,10 @@ internal sealed class SubjectRouter
     private readonly ConcurrentDictionary<string, SubscriptionMatch> _cache = new();
     private readonly ConcurrentDictionary<string, SubscriptionMatch>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
     private int _count;
+    /// <summary>Hashes of subjects that missed the cache lately; a second miss gets the subject cached.</summary>
+    private readonly int[] _recentMisses = new int[4096];
+    private readonly List<Subscription> _plainScratch = [];
+    private readonly Dictionary<string, List<Subscription>> _queueScratch = new(StringComparer.Ordinal);
     /// <summary>Entries in the cache, maintained under <see cref="_gate"/>.</summary>
     private int _cachedApprox;
 
@@ -74,7 +78,7 @@ internal sealed class SubjectRouter
         {
             if (_cacheLookup.TryGetValue(chars, out var cached))
                 return cached;
-            return MatchAndCache(new string(chars));
+            return MatchUncached(chars);
         }
         finally
         {
@@ -84,23 +88,50 @@ internal sealed class SubjectRouter
     }
 
     public SubscriptionMatch Match(string subject)
-        => _cache.TryGetValue(subject, out var cached) ? cached : MatchAndCache(subject);
+        => _cache.TryGetValue(subject, out var cached) ? cached : MatchUncached(subject.AsSpan());
+
+    /// <summary>
+    /// A miss is cached only when the subject missed recently as well. Request replies and pub acks go to a new inbox
+    /// subject every time; caching those would allocate a string per message and evict the subjects that do repeat.
+    /// </summary>
+    private SubscriptionMatch MatchUncached(ReadOnlySpan<char> subject)
+    {
+        int hash = string.GetHashCode(subject);
+        ref int slot = ref _recentMisses[(uint)hash % (uint)_recentMisses.Length];
+        if (slot == hash)
+            return MatchAndCache(new string(subject));
+        slot = hash;
+        lock (_gate)
+            return Compute(subject);
+    }
 
     /// <summary>Whether any subscription matches the literal subject.</summary>
     public bool HasInterest(ReadOnlySpan<byte> subject) => !Match(subject).IsEmpty;
 
     private static readonly Encoding Latin1 = Encoding.Latin1;
 
+    /// <summary>Walks the trie; called under the lock. A lone plain subscriber's answer is prebuilt, so that common
+    /// case (an inbox with one subscriber) allocates nothing.</summary>
+    private SubscriptionMatch Compute(ReadOnlySpan<char> subject)
+    {
+        _plainScratch.Clear();
+        _queueScratch.Clear();
+        Collect(_root, subject, _plainScratch, _queueScratch);
+        if (_queueScratch.Count == 0)
+        {
+            if (_plainScratch.Count == 0)
+                return SubscriptionMatch.Empty;
+            if (_plainScratch.Count == 1)
+                return _plainScratch[0].AloneMatch;
+        }
+        return new SubscriptionMatch([.. _plainScratch], [.. _queueScratch.Values.Select(members => members.ToArray())]);
+    }
+
     private SubscriptionMatch MatchAndCache(string subject)
     {
         lock (_gate)
         {
-            var plain = new List<Subscription>();
-            var queues = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
-            Collect(_root, subject.AsSpan(), plain, queues);
-            var result = plain.Count == 0 && queues.Count == 0
-                ? SubscriptionMatch.Empty
-                : new SubscriptionMatch([.. plain], [.. queues.Values.Select(members => members.ToArray())]);
+            var result = Compute(subject.AsSpan());
             // ConcurrentDictionary.Count takes every bucket lock; an approximate count under our lock is enough.
             if (_cachedApprox >= CacheLimit)
                 Shrink();

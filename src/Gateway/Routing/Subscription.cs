@@ -22,7 +22,11 @@ internal sealed class Subscription
         Sid = sid;
         Client = client;
         Handler = handler;
+        AloneMatch = new SubscriptionMatch([this], []);
     }
+
+    /// <summary>The match result when this is the only subscription a subject reaches.</summary>
+    public SubscriptionMatch AloneMatch { get; }
 
     /// <summary>The subject pattern, one char per byte (Latin-1) so routing never changes what the client sent.</summary>
     public string Subject { get; }

@@ -215,6 +215,9 @@ public class SubjectRouterTests
     public void Adding_after_a_cached_match_is_seen()
     {
         var router = new SubjectRouter();
+        // A subject is cached on its second miss: one-off subjects such as reply inboxes never are.
+        Assert.True(router.Match("foo.bar"u8).IsEmpty);
+        Assert.Equal(0, router.CacheCount);
         Assert.True(router.Match("foo.bar"u8).IsEmpty);
         Assert.True(router.CacheCount > 0);
 
@@ -251,7 +254,10 @@ public class SubjectRouterTests
         all.ForEach(router.Add);
         var subjects = Enumerable.Range(0, 3000).Select(i => $"big.{i}").ToList();
         foreach (var subject in subjects)
+        {
             AssertMatch(router, all, subject, "first pass");
+            AssertMatch(router, all, subject, "first pass, cached");
+        }
         Assert.InRange(router.CacheCount, 1, 1024);
 
         var late = Sub("big.2999");
