@@ -7,10 +7,71 @@ using Platform.Gateway.Server;
 namespace Platform.Gateway.JetStream;
 
 /// <summary>
-/// One connection's captured publishes of the current read, framed per stream into one buffer each, so the read
-/// costs one grain call per stream. After the calls return the acks are written in publish order.
+/// One connection's JetStream publishes. Each read's captures form a round: framed per stream into one buffer each,
+/// so a read costs one grain call per stream. Rounds are pipelined: the connection goes on reading while up to
+/// <see cref="MaxRoundsInFlight"/> rounds are with the grains, and a single drain writes their acks strictly in
+/// publish order as they complete. With every slot taken the read loop waits: that is the backpressure.
 /// </summary>
 internal sealed class PublishBatcher
+{
+    private const int MaxRoundsInFlight = 8;
+
+    private readonly object _gate = new();
+    private readonly Queue<PublishRound> _inFlight = new();
+    private readonly Stack<PublishRound> _free = new();
+    private readonly SemaphoreSlim _slots = new(MaxRoundsInFlight, MaxRoundsInFlight);
+    private PublishRound _current = new();
+    private bool _draining;
+
+    public bool IsEmpty => _current.IsEmpty;
+
+    public void Add(StreamTarget target, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
+        => _current.Add(target, subject, reply, headerLength, message);
+
+    /// <summary>Sends the current round; completes at once unless every in-flight slot is taken.</summary>
+    public async ValueTask FlushAsync(NatsServer server)
+    {
+        await _slots.WaitAsync();
+        var round = _current;
+        round.Send();
+        bool startDrain;
+        lock (_gate)
+        {
+            _inFlight.Enqueue(round);
+            _current = _free.TryPop(out var reused) ? reused : new PublishRound();
+            startDrain = !_draining;
+            _draining = true;
+        }
+        if (startDrain)
+            _ = DrainAsync(server);
+    }
+
+    private async Task DrainAsync(NatsServer server)
+    {
+        while (true)
+        {
+            PublishRound? round;
+            lock (_gate)
+            {
+                if (!_inFlight.TryPeek(out round))
+                {
+                    _draining = false;
+                    return;
+                }
+            }
+            await round.CompleteAsync(server);
+            lock (_gate)
+            {
+                _inFlight.Dequeue();
+                _free.Push(round);
+            }
+            _slots.Release();
+        }
+    }
+}
+
+/// <summary>The captures of one read: per-stream batches, and the publish order with each message's reply subject.</summary>
+internal sealed class PublishRound
 {
     private readonly Dictionary<string, StreamBatch> _batches = new(StringComparer.Ordinal);
     private readonly List<StreamBatch> _active = [];
@@ -18,6 +79,8 @@ internal sealed class PublishBatcher
     private readonly List<(StreamBatch Batch, int Index, int ReplyStart, int ReplyLength)> _order = [];
     private byte[] _replies = ArrayPool<byte>.Shared.Rent(1024);
     private int _repliesLength;
+
+    private Task<Orleans.Concurrency.Immutable<PublishAck[]>>[] _calls = [];
 
     public bool IsEmpty => _order.Count == 0;
 
@@ -39,12 +102,18 @@ internal sealed class PublishBatcher
         _order.Add((batch, index, replyStart, reply.Length));
     }
 
-    /// <summary>Sends every stream's batch, waits for all, and writes the acks in the order the client published.</summary>
-    public async ValueTask FlushAsync(NatsServer server)
+    /// <summary>Starts one grain call per stream in this round.</summary>
+    public void Send()
     {
-        var calls = new Task<Orleans.Concurrency.Immutable<PublishAck[]>>[_active.Count];
+        _calls = new Task<Orleans.Concurrency.Immutable<PublishAck[]>>[_active.Count];
         for (int i = 0; i < _active.Count; i++)
-            calls[i] = _active[i].SendAsync();
+            _calls[i] = _active[i].SendAsync();
+    }
+
+    /// <summary>Waits for the round's calls and writes its acks in the order the client published.</summary>
+    public async Task CompleteAsync(NatsServer server)
+    {
+        var calls = _calls;
         for (int i = 0; i < calls.Length; i++)
         {
             try
@@ -72,6 +141,7 @@ internal sealed class PublishBatcher
         _active.Clear();
         _order.Clear();
         _repliesLength = 0;
+        _calls = [];
     }
 
     /// <summary>nats-server's pub ack, byte for byte: <c>{"stream":"S", "seq":1}</c>, or the error form.</summary>
