@@ -21,6 +21,13 @@ internal sealed class SubjectRouter
     private int _count;
     /// <summary>Entries in the cache, maintained under <see cref="_gate"/>.</summary>
     private int _cachedApprox;
+    /// <summary>/subsz counters changed only under <see cref="_gate"/>, so plain fields suffice.</summary>
+    private long _inserts, _removes, _misses;
+    /// <summary>
+    /// Cache hits are the one counter on the lock-free path: one Interlocked increment per hit, as nats-server's sublist
+    /// does, on a cache line of its own so it does not evict the fields every Match reads (_cache, _cacheLookup).
+    /// </summary>
+    private PaddedCounter _hits;
 
     public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
@@ -46,6 +53,7 @@ internal sealed class SubjectRouter
                 members.Add(subscription);
             }
             _count++;
+            _inserts++;
             Invalidate(subscription.Subject);
         }
     }
@@ -57,6 +65,7 @@ internal sealed class SubjectRouter
             if (!Remove(_root, subscription, subscription.Subject.AsSpan()))
                 return false;
             _count--;
+            _removes++;
             Invalidate(subscription.Subject);
             return true;
         }
@@ -73,7 +82,10 @@ internal sealed class SubjectRouter
         try
         {
             if (_cacheLookup.TryGetValue(chars, out var cached))
+            {
+                Interlocked.Increment(ref _hits.Value);
                 return cached;
+            }
             return MatchAndCache(new string(chars));
         }
         finally
@@ -84,7 +96,12 @@ internal sealed class SubjectRouter
     }
 
     public SubscriptionMatch Match(string subject)
-        => _cache.TryGetValue(subject, out var cached) ? cached : MatchAndCache(subject);
+    {
+        if (!_cache.TryGetValue(subject, out var cached))
+            return MatchAndCache(subject);
+        Interlocked.Increment(ref _hits.Value);
+        return cached;
+    }
 
     /// <summary>Whether any subscription matches the literal subject.</summary>
     public bool HasInterest(ReadOnlySpan<byte> subject) => !Match(subject).IsEmpty;
@@ -95,6 +112,7 @@ internal sealed class SubjectRouter
     {
         lock (_gate)
         {
+            _misses++;
             var plain = new List<Subscription>();
             var queues = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
             Collect(_root, subject.AsSpan(), plain, queues);
@@ -110,6 +128,36 @@ internal sealed class SubjectRouter
                 _cache[subject] = result;
             return result;
         }
+    }
+
+    /// <summary>
+    /// nats-server's sublist statistics. Fanout is taken over the cached results (plain subscriptions plus queue groups,
+    /// each group counting once), as nats-server computes it; the walk runs only when monitoring asks.
+    /// </summary>
+    public RouterStats Stats()
+    {
+        long inserts, removes, misses;
+        int count;
+        lock (_gate)
+        {
+            inserts = _inserts;
+            removes = _removes;
+            misses = _misses;
+            count = _count;
+        }
+        long hits = Interlocked.Read(ref _hits.Value);
+        int cached = 0, max = 0;
+        long total = 0;
+        foreach (var (_, match) in _cache)
+        {
+            int fanout = match.Plain.Length + match.QueueGroups.Length;
+            cached++;
+            total += fanout;
+            max = Math.Max(max, fanout);
+        }
+        long matches = hits + misses;
+        return new RouterStats(count, cached, inserts, removes, matches,
+            matches > 0 ? (double)hits / matches : 0, max, total > 0 ? (double)total / cached : 0);
     }
 
     private void Shrink()
@@ -252,6 +300,12 @@ internal sealed class SubjectRouter
         }
     }
 
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PaddedCounter
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)] public long Value;
+    }
+
     private sealed class Node
     {
         public Dictionary<string, Node>? Literals;
@@ -292,3 +346,7 @@ internal sealed class SubjectRouter
         }
     }
 }
+
+/// <summary>The router's counters in nats-server's /subsz terms.</summary>
+internal readonly record struct RouterStats(int Subscriptions, int Cached, long Inserts, long Removes, long Matches,
+    double CacheHitRate, int MaxFanout, double AvgFanout);
