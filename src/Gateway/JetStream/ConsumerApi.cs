@@ -325,13 +325,19 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
     }
 
-    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info)
+    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info) => WriteInfo(w, info, includeConfig: true);
+
+    /// <summary>Consumer info in nats-server's shape; /jsz leaves the config out unless asked for it.</summary>
+    internal void WriteInfo(Utf8JsonWriter w, ConsumerInfo info, bool includeConfig)
     {
         w.WriteString("stream_name", info.Stream);
         w.WriteString("name", info.Name);
         w.WriteString("created", ApiJson.Time(info.Created));
-        w.WritePropertyName("config");
-        JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+        if (includeConfig)
+        {
+            w.WritePropertyName("config");
+            JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+        }
         w.WriteStartObject("delivered");
         w.WriteNumber("consumer_seq", info.Delivered.ConsumerSeq);
         w.WriteNumber("stream_seq", info.Delivered.StreamSeq);
