@@ -68,7 +68,12 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             case ["CONSUMER", "DELETE", var stream, var name]: await Delete(request, stream, name); break;
             case ["CONSUMER", "NAMES", var stream]: await Names(request, stream, withInfo: false); break;
             case ["CONSUMER", "LIST", var stream]: await Names(request, stream, withInfo: true); break;
-            case ["CONSUMER", "MSG", "NEXT", var stream, var name]: await Next(request, stream, name); break;
+            case ["CONSUMER", "MSG", "NEXT", var stream, var name]:
+                // nats-server's consumers take pull requests on their own subscription, outside the API dispatcher,
+                // so they are not API requests in account info or /jsz (api.total).
+                responder.UncountRequest();
+                await Next(request, stream, name);
+                break;
             default: responder.UncountRequest(); break;
         }
     }
