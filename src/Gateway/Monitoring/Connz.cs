@@ -8,8 +8,8 @@ namespace Platform.Gateway.Monitoring;
 /// <summary>
 /// /connz: the open client connections, in nats-server's shape. Query parameters as nats-server 2.9.10 reads them:
 /// subs=1 (subject list) or subs=detail (subscription details), offset, limit (default 1024), sort, cid.
-/// total counts every open connection, num_connections those on this page. Sorting by cid and start is ascending,
-/// every other key descending, as nats-server sorts; ties go by cid so pages are stable.
+/// total counts every open connection, num_connections those on this page. Sorting is nats-server's: cid and start
+/// ascending, idle and uptime shortest first, every other key largest first; ties go by cid so pages are stable.
 /// Differences: rtt is the round trip of the last keep-alive PING the silo sent ("0s" before the first one is
 /// answered; nats-server also pings right after CONNECT), and closed connections are not kept, so state=closed and
 /// sort=stop/reason are not offered.
@@ -29,10 +29,9 @@ internal static class Connz
         ["bytes_to"] = (a, b) => b.OutBytes.CompareTo(a.OutBytes),
         ["bytes_from"] = (a, b) => b.InBytes.CompareTo(a.InBytes),
         ["last"] = (a, b) => b.LastActivity.CompareTo(a.LastActivity),
-        // Longest idle first: the oldest last activity.
-        ["idle"] = (a, b) => a.LastActivity.CompareTo(b.LastActivity),
-        // Longest up first: the earliest start.
-        ["uptime"] = (a, b) => a.Start.CompareTo(b.Start),
+        // nats-server 2.9.10 puts the least idle and the shortest up first (checked against the binary).
+        ["idle"] = (a, b) => b.LastActivity.CompareTo(a.LastActivity),
+        ["uptime"] = (a, b) => b.Start.CompareTo(a.Start),
     };
 
     public static Task Handle(MonitoringContext context, HttpContext http)
