@@ -68,7 +68,12 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             case ["CONSUMER", "DELETE", var stream, var name]: await Delete(request, stream, name); break;
             case ["CONSUMER", "NAMES", var stream]: await Names(request, stream, withInfo: false); break;
             case ["CONSUMER", "LIST", var stream]: await Names(request, stream, withInfo: true); break;
-            case ["CONSUMER", "MSG", "NEXT", var stream, var name]: await Next(request, stream, name); break;
+            case ["CONSUMER", "MSG", "NEXT", var stream, var name]:
+                // nats-server's consumers take pull requests on their own subscription, outside the API dispatcher,
+                // so they are not API requests in account info or /jsz (api.total).
+                responder.UncountRequest();
+                await Next(request, stream, name);
+                break;
             default: responder.UncountRequest(); break;
         }
     }
@@ -325,13 +330,19 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
     }
 
-    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info)
+    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info) => WriteInfo(w, info, includeConfig: true);
+
+    /// <summary>Consumer info in nats-server's shape; /jsz leaves the config out unless asked for it.</summary>
+    internal void WriteInfo(Utf8JsonWriter w, ConsumerInfo info, bool includeConfig)
     {
         w.WriteString("stream_name", info.Stream);
         w.WriteString("name", info.Name);
         w.WriteString("created", ApiJson.Time(info.Created));
-        w.WritePropertyName("config");
-        JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+        if (includeConfig)
+        {
+            w.WritePropertyName("config");
+            JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+        }
         w.WriteStartObject("delivered");
         w.WriteNumber("consumer_seq", info.Delivered.ConsumerSeq);
         w.WriteNumber("stream_seq", info.Delivered.StreamSeq);

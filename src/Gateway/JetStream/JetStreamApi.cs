@@ -26,7 +26,11 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
         await consumers.StartAsync(await Catalog.List());
         server.Interceptor = capture;
+        Started = true;
     }
+
+    /// <summary>Whether the stored streams and consumers are loaded and the API answers: what /healthz reports.</summary>
+    public bool Started { get; private set; }
 
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
@@ -358,9 +362,20 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
 
     private static void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
     {
-        w.WritePropertyName("config");
-        JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.StreamConfig);
+        WriteStreamConfig(w, info.Config);
         w.WriteString("created", ApiJson.Time(info.Created));
+        WriteStreamState(w, info);
+    }
+
+    internal static void WriteStreamConfig(Utf8JsonWriter w, StreamConfig config)
+    {
+        w.WritePropertyName("config");
+        JsonSerializer.Serialize(w, config, ApiJsonContext.Default.StreamConfig);
+    }
+
+    /// <summary>The "state" object of stream info, shared with /jsz's stream details.</summary>
+    internal static void WriteStreamState(Utf8JsonWriter w, StreamInfo info)
+    {
         var s = info.State;
         w.WriteStartObject("state");
         w.WriteNumber("messages", s.Messages);

@@ -25,6 +25,13 @@ internal sealed class SubjectRouter
     private readonly Dictionary<string, List<Subscription>> _queueScratch = new(StringComparer.Ordinal);
     /// <summary>Entries in the cache, maintained under <see cref="_gate"/>.</summary>
     private int _cachedApprox;
+    /// <summary>/subsz counters changed only under <see cref="_gate"/>, so plain fields suffice.</summary>
+    private long _inserts, _removes, _misses;
+    /// <summary>
+    /// Cache hits are the one counter on the lock-free path: one Interlocked increment per hit, as nats-server's sublist
+    /// does, on a cache line of its own so it does not evict the fields every Match reads (_cache, _cacheLookup).
+    /// </summary>
+    private PaddedCounter _hits;
 
     public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
@@ -50,6 +57,7 @@ internal sealed class SubjectRouter
                 members.Add(subscription);
             }
             _count++;
+            _inserts++;
             Invalidate(subscription.Subject);
         }
     }
@@ -61,6 +69,7 @@ internal sealed class SubjectRouter
             if (!Remove(_root, subscription, subscription.Subject.AsSpan()))
                 return false;
             _count--;
+            _removes++;
             Invalidate(subscription.Subject);
             return true;
         }
@@ -77,7 +86,10 @@ internal sealed class SubjectRouter
         try
         {
             if (_cacheLookup.TryGetValue(chars, out var cached))
+            {
+                Interlocked.Increment(ref _hits.Value);
                 return cached;
+            }
             return MatchUncached(chars);
         }
         finally
@@ -88,7 +100,12 @@ internal sealed class SubjectRouter
     }
 
     public SubscriptionMatch Match(string subject)
-        => _cache.TryGetValue(subject, out var cached) ? cached : MatchUncached(subject.AsSpan());
+    {
+        if (!_cache.TryGetValue(subject, out var cached))
+            return MatchUncached(subject.AsSpan());
+        Interlocked.Increment(ref _hits.Value);
+        return cached;
+    }
 
     /// <summary>
     /// A miss is cached only when the subject missed recently as well. Request replies and pub acks go to a new inbox
@@ -102,7 +119,10 @@ internal sealed class SubjectRouter
             return MatchAndCache(new string(subject));
         slot = hash;
         lock (_gate)
+        {
+            _misses++;
             return Compute(subject);
+        }
     }
 
     /// <summary>Whether any subscription matches the literal subject.</summary>
@@ -131,6 +151,7 @@ internal sealed class SubjectRouter
     {
         lock (_gate)
         {
+            _misses++;
             var result = Compute(subject.AsSpan());
             // ConcurrentDictionary.Count takes every bucket lock; an approximate count under our lock is enough.
             if (_cachedApprox >= CacheLimit)
@@ -141,6 +162,36 @@ internal sealed class SubjectRouter
                 _cache[subject] = result;
             return result;
         }
+    }
+
+    /// <summary>
+    /// nats-server's sublist statistics. Fanout is taken over the cached results (plain subscriptions plus queue groups,
+    /// each group counting once), as nats-server computes it; the walk runs only when monitoring asks.
+    /// </summary>
+    public RouterStats Stats()
+    {
+        long inserts, removes, misses;
+        int count;
+        lock (_gate)
+        {
+            inserts = _inserts;
+            removes = _removes;
+            misses = _misses;
+            count = _count;
+        }
+        long hits = Interlocked.Read(ref _hits.Value);
+        int cached = 0, max = 0;
+        long total = 0;
+        foreach (var (_, match) in _cache)
+        {
+            int fanout = match.Plain.Length + match.QueueGroups.Length;
+            cached++;
+            total += fanout;
+            max = Math.Max(max, fanout);
+        }
+        long matches = hits + misses;
+        return new RouterStats(count, cached, inserts, removes, matches,
+            matches > 0 ? (double)hits / matches : 0, max, total > 0 ? (double)total / cached : 0);
     }
 
     private void Shrink()
@@ -267,6 +318,12 @@ internal sealed class SubjectRouter
         }
     }
 
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PaddedCounter
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)] public long Value;
+    }
+
     private sealed class Node
     {
         public Dictionary<string, Node>? Literals;
@@ -307,3 +364,7 @@ internal sealed class SubjectRouter
         }
     }
 }
+
+/// <summary>The router's counters in nats-server's /subsz terms.</summary>
+internal readonly record struct RouterStats(int Subscriptions, int Cached, long Inserts, long Removes, long Matches,
+    double CacheHitRate, int MaxFanout, double AvgFanout);

@@ -29,6 +29,10 @@ internal sealed class NatsClient
     private int _pingsOutstanding;
     private long _lastPingTicks;
     private string? _closeReason;
+    private long _lastActivityTicks;
+    private long _pingSentTimestamp;
+    private long _rttTicks;
+    private long _deliveredSeen;
 
     public NatsClient(NatsServer server, ConnectionContext connection)
     {
@@ -39,6 +43,7 @@ internal sealed class NatsClient
         Outbound = new OutboundBuffer(server.Options.MaxPending);
         RemoteEndPoint = connection.RemoteEndPoint as IPEndPoint;
         ConnectedAt = DateTime.UtcNow;
+        _lastActivityTicks = ConnectedAt.Ticks;
         _lastPingTicks = Environment.TickCount64;
     }
 
@@ -60,7 +65,17 @@ internal sealed class NatsClient
     public string? Name { get; private set; }
     public string? Lang { get; private set; }
     public string? Version { get; private set; }
+    /// <summary>Written by the read loop only; monitoring reads them racily, which is fine for stats.</summary>
     public long InMsgs, InBytes;
+    public long OutMsgs => Outbound.Messages;
+    public long OutBytes => Outbound.MessageBytes;
+    /// <summary>
+    /// The last read from the client or write of a message to it (/connz last_activity): stamped once per socket read
+    /// and once per flush that carried messages, never per message.
+    /// </summary>
+    public DateTime LastActivity => new(Volatile.Read(ref _lastActivityTicks), DateTimeKind.Utc);
+    /// <summary>Round trip of the last keep-alive PING this server sent; null until one was answered.</summary>
+    public TimeSpan? Rtt => Volatile.Read(ref _rttTicks) is var t and > 0 ? TimeSpan.FromTicks(t) : null;
     public int SubscriptionCount { get { lock (_subscriptions) return _subscriptions.Count; } }
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
@@ -101,6 +116,7 @@ internal sealed class NatsClient
         while (!IsClosed)
         {
             var result = await input.ReadAsync(_closing.Token);
+            Volatile.Write(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
             var buffer = result.Buffer;
             var consumed = ProcessBuffer(buffer, out bool stop);
             input.AdvanceTo(consumed, buffer.End);
@@ -165,6 +181,8 @@ internal sealed class NatsClient
                 return true;
             case ClientOpKind.Pong:
                 Interlocked.Exchange(ref _pingsOutstanding, 0);
+                if (Interlocked.Exchange(ref _pingSentTimestamp, 0) is var sent and > 0)
+                    Volatile.Write(ref _rttTicks, Math.Max(1, System.Diagnostics.Stopwatch.GetElapsedTime(sent).Ticks));
                 return true;
             default:
                 return true;
@@ -319,6 +337,7 @@ internal sealed class NatsClient
             Close("Stale Connection");
             return;
         }
+        Interlocked.CompareExchange(ref _pingSentTimestamp, System.Diagnostics.Stopwatch.GetTimestamp(), 0);
         Outbound.TryWrite(Ping);
         Outbound.Signal();
     }
@@ -394,6 +413,12 @@ internal sealed class NatsClient
                 var flush = await output.WriteAsync(pending.AsMemory(), deadline.Token);
                 if (!deadline.TryReset())
                     throw new OperationCanceledException();
+                // Only flushes that carried messages count as activity: our own PINGs and +OKs do not.
+                if (Outbound.Messages is var delivered && delivered != _deliveredSeen)
+                {
+                    _deliveredSeen = delivered;
+                    Volatile.Write(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
+                }
                 if (flush.IsCompleted)
                     return false;
             }

@@ -27,8 +27,19 @@ internal sealed class OutboundBuffer
     private int _length;
     private long _inFlight;
     private bool _closed;
+    private long _messages, _messageBytes;
 
     public OutboundBuffer(long maxPending) => _maxPending = maxPending;
+
+    /// <summary>
+    /// Messages appended for this client (its out_msgs in /connz). Counted under the append lock every writer already
+    /// takes, so per-client stats cost no extra synchronisation on the delivery path; read without the lock, a
+    /// monitoring snapshot may be one message behind, which is fine for stats (a 64-bit read does not tear on x64/arm64).
+    /// </summary>
+    public long Messages => Volatile.Read(ref _messages);
+
+    /// <summary>Message bytes appended (headers as delivered plus payload, without the MSG line): out_bytes.</summary>
+    public long MessageBytes => Volatile.Read(ref _messageBytes);
 
     public long PendingBytes
     {
@@ -105,6 +116,8 @@ internal sealed class OutboundBuffer
             span[p++] = (byte)'\r';
             span[p++] = (byte)'\n';
             _length += p;
+            _messages++;
+            _messageBytes += bodyLength;
             return true;
         }
     }

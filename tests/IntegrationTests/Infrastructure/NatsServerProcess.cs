@@ -8,14 +8,17 @@ public sealed class NatsServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string _storeDir;
 
-    private NatsServerProcess(Process process, int port, string storeDir)
+    private NatsServerProcess(Process process, int port, int httpPort, string storeDir)
     {
         _process = process;
         Port = port;
+        HttpPort = httpPort;
         _storeDir = storeDir;
     }
 
     public int Port { get; }
+    /// <summary>The monitoring port (-m), or 0 when started without monitoring.</summary>
+    public int HttpPort { get; }
     public string Url => $"nats://127.0.0.1:{Port}";
 
     public static string? ExecutablePath =>
@@ -23,13 +26,22 @@ public sealed class NatsServerProcess : IAsyncDisposable
 
     public const string SkipReason = "nats-server is not installed (apt-get install nats-server); differential tests need the real server";
 
-    public static async Task<NatsServerProcess> StartAsync(params string[] extraArgs)
+    public static Task<NatsServerProcess> StartAsync(params string[] extraArgs) => StartAsync(jetStream: true, monitoring: false, extraArgs);
+
+    /// <summary>Starts nats-server; with <paramref name="monitoring"/> also its HTTP monitoring on a free port (-m).</summary>
+    public static async Task<NatsServerProcess> StartAsync(bool jetStream, bool monitoring, params string[] extraArgs)
     {
         var exe = ExecutablePath ?? throw new InvalidOperationException(SkipReason);
         int port = SiloProcess.FreePort();
+        int httpPort = monitoring ? SiloProcess.FreePort() : 0;
         var storeDir = Path.Combine(Path.GetTempPath(), "nats-ref-" + Guid.NewGuid().ToString("N"));
         var info = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", port.ToString(), "-js", "-sd", storeDir }.Concat(extraArgs))
+        var args = new List<string> { "-a", "127.0.0.1", "-p", port.ToString(), "-sd", storeDir };
+        if (jetStream)
+            args.Add("-js");
+        if (monitoring)
+            args.AddRange(["-m", httpPort.ToString()]);
+        foreach (var a in args.Concat(extraArgs))
             info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         process.BeginErrorReadLine();
@@ -39,9 +51,10 @@ public sealed class NatsServerProcess : IAsyncDisposable
         {
             try
             {
+                // The monitoring listener starts before the client one, so the client port answering means both are up.
                 using var client = new System.Net.Sockets.TcpClient();
                 await client.ConnectAsync("127.0.0.1", port);
-                return new NatsServerProcess(process, port, storeDir);
+                return new NatsServerProcess(process, port, httpPort, storeDir);
             }
             catch (System.Net.Sockets.SocketException)
             {

@@ -58,12 +58,13 @@ public sealed class SiloProcess : IAsyncDisposable
             if (process.HasExited)
                 throw new InvalidOperationException($"silo exited with {process.ExitCode}:\n{output}");
             var file = Directory.Exists(portsDir) ? Directory.GetFiles(portsDir, "*.ports").FirstOrDefault() : null;
-            if (file is not null)
+            // The silo may have created the file without having written it yet: read it once it parses.
+            if (file is not null && TryParse(await File.ReadAllTextAsync(file)) is { } json)
             {
-                using var json = JsonDocument.Parse(await File.ReadAllTextAsync(file));
                 var nats = new Uri(json.RootElement.GetProperty("nats")[0].GetString()!);
                 var http = new Uri(json.RootElement.GetProperty("monitoring")[0].GetString()!);
                 var result = new SiloProcess(process, dataDirectory, nats.Port, http.Port);
+                json.Dispose();
                 lock (output) result._output.Append(output);
                 process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (result._output) result._output.AppendLine(e.Data); };
                 return result;
@@ -72,6 +73,18 @@ public sealed class SiloProcess : IAsyncDisposable
         }
         process.Kill(true);
         throw new TimeoutException($"silo did not start:\n{output}");
+    }
+
+    private static JsonDocument? TryParse(string text)
+    {
+        try
+        {
+            return JsonDocument.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>
