@@ -29,6 +29,26 @@ public sealed class SiloProcess : IAsyncDisposable
     public string Url => $"nats://127.0.0.1:{Port}";
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Id;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends a POSIX signal (e.g. SIGUSR2 for lame duck mode) to the silo process.</summary>
+    public void Signal(int signal) => Posix.Signal(_process.Id, signal);
+
+    /// <summary>Waits for the process to exit by itself; false on timeout.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Starts a silo; with <paramref name="port"/> 0 a free port is chosen.</summary>
     public static async Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
@@ -60,7 +80,18 @@ public sealed class SiloProcess : IAsyncDisposable
             var file = Directory.Exists(portsDir) ? Directory.GetFiles(portsDir, "*.ports").FirstOrDefault() : null;
             if (file is not null)
             {
-                using var json = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+                JsonDocument json;
+                try
+                {
+                    json = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+                }
+                catch (JsonException)
+                {
+                    // Still being written (by a silo that does not write it atomically): look again.
+                    await Task.Delay(50);
+                    continue;
+                }
+                using var _ = json;
                 var nats = new Uri(json.RootElement.GetProperty("nats")[0].GetString()!);
                 var http = new Uri(json.RootElement.GetProperty("monitoring")[0].GetString()!);
                 var result = new SiloProcess(process, dataDirectory, nats.Port, http.Port);
@@ -120,5 +151,9 @@ internal static class Posix
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
+    public const int SIGUSR2 = 12;
+
     public static void Terminate(int pid) => kill(pid, 15);
+
+    public static void Signal(int pid, int signal) => kill(pid, signal);
 }
