@@ -88,6 +88,15 @@ internal static class ConfigApplier
                 default: throw Unsupported(item, $"authorization.{key}");
             }
         }
+        // nats-server refuses these mixes rather than picking one.
+        var nats = settings.Nats;
+        if (nats.Users.Count > 0 && (nats.AuthToken is not null || nats.Username is not null)
+            && map.TryGetValue("users", out var users) && users is ConfigValue where)
+        {
+            throw new ConfigException(nats.AuthToken is not null
+                ? $"{where.File}:{where.Line}: can not have a token and a users array in authorization"
+                : $"{where.File}:{where.Line}: can not have a single user/pass and a users array in authorization");
+        }
     }
 
     /// <summary>One <c>{user: a, password: b, permissions: {...}}</c> entry of authorization.users.</summary>

@@ -54,6 +54,7 @@ public sealed class SecurityConfigTests
     [InlineData("authorization {\n users = [\n {password: b}\n ]\n}\n", "test.conf:3: authorization.users entry without \"user\"")]
     [InlineData("authorization {\n users = [\n {user: a, password: b}\n {user: a, password: c}\n ]\n}\n", "test.conf:4: duplicate user \"a\"")]
     [InlineData("authorization {\n users: \"a\"\n}\n", "test.conf:2: invalid value for \"authorization.users\"")]
+    [InlineData("authorization {\n token: t\n users = [\n {user: a, password: b}\n ]\n}\n", "test.conf:3: can not have a token and a users array")]
     [InlineData("\nlame_duck_duration: \"soon\"\n", "test.conf:2: invalid value for \"lame_duck_duration\"")]
     [InlineData("lame_duck_duration: 0\n", "test.conf:1: invalid value for \"lame_duck_duration\"")]
     [InlineData("\n\nlame_duck_grace_period: [1]\n", "test.conf:3: invalid value for \"lame_duck_grace_period\"")]
