@@ -1,3 +1,5 @@
+using Platform.Gateway.Security;
+
 namespace Platform.Gateway;
 
 /// <summary>Server settings with nats-server's names and defaults.</summary>
@@ -20,10 +22,16 @@ public sealed class NatsOptions
     public string? AuthToken { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }
+    /// <summary>authorization { users = [...] }: several users, each with optional permissions.</summary>
+    public List<NatsUser> Users { get; } = [];
     public bool JetStream { get; set; }
     public string StoreDirectory { get; set; } = "./data";
     /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>
     public string SyncInterval { get; set; } = "2m";
+    /// <summary>Lame duck mode: the time over which clients are closed before the server shuts down.</summary>
+    public TimeSpan LameDuckDuration { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>Lame duck mode: the wait after the lame-duck INFO before the first client is closed.</summary>
+    public TimeSpan LameDuckGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
-    internal bool AuthRequired => AuthToken is not null || Username is not null;
+    internal bool AuthRequired => AuthToken is not null || Username is not null || Users.Count > 0;
 }

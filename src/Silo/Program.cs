@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway;
 using Platform.Gateway.Protocol;
+using Platform.Gateway.Server;
 using Platform.Silo.Configuration;
 
 namespace Platform.Silo;
@@ -32,6 +33,8 @@ internal static class Program
                 case CommandLine.Outcome.Version:
                     Console.WriteLine($"nats-server: v{ServerInfo.ProtocolVersion} (platform silo v{ServerInfo.ProductVersion})");
                     return 0;
+                case CommandLine.Outcome.Signal:
+                    return Signals.Send(settings.Signal!);
             }
             if (settings.ConfigFile is { } configFile)
             {
@@ -49,7 +52,7 @@ internal static class Program
 
     private static async Task<int> RunAsync(WebApplicationBuilder builder, SiloSettings settings, Stopwatch started)
     {
-        ConfigureLogging(builder, settings);
+        using var fileLogger = ConfigureLogging(builder, settings);
         var siloPort = settings.SiloPort < 0 ? FreePort() : settings.SiloPort;
         var orleansGatewayPort = settings.OrleansGatewayPort < 0 ? FreePort() : settings.OrleansGatewayPort;
         builder.UseOrleans(silo =>
@@ -73,21 +76,56 @@ internal static class Program
         var portsFile = WritePortsFile(settings, endpoints);
         log.LogInformation("Server is ready in {Elapsed} ms", started.ElapsedMilliseconds);
 
+        int lameDuck = 0;
+        using var lameDuckSignal = Signals.RegisterLameDuck(() =>
+        {
+            if (Interlocked.Exchange(ref lameDuck, 1) == 0)
+                _ = RunLameDuckAsync(app, log);
+        });
         await app.WaitForShutdownAsync();
         if (portsFile is not null)
             File.Delete(portsFile);
         return 0;
     }
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, SiloSettings settings)
+    /// <summary>SIGUSR2: lame duck mode, then the host's normal shutdown (the same path as SIGTERM).</summary>
+    private static async Task RunLameDuckAsync(WebApplication app, ILogger log)
+    {
+        var server = app.Services.GetRequiredService<NatsServer>();
+        try
+        {
+            await server.RunLameDuckAsync(app.Lifetime.ApplicationStopping);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            log.LogError(ex, "Lame duck mode failed; shutting down");
+        }
+        log.LogInformation("Initiating Shutdown...");
+        app.Lifetime.StopApplication();
+    }
+
+    /// <summary>Console logging in nats-server's spirit, or with -l/log_file the same lines to that file instead.</summary>
+    private static FileLoggerProvider? ConfigureLogging(WebApplicationBuilder builder, SiloSettings settings)
     {
         var logging = builder.Logging;
         logging.ClearProviders();
-        logging.AddSimpleConsole(o =>
+        FileLoggerProvider? file = null;
+        if (settings.LogFile is { } path)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy/MM/dd HH:mm:ss.ffffff ";
-        });
+            file = new FileLoggerProvider(path);
+            logging.AddProvider(file);
+        }
+        else
+        {
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy/MM/dd HH:mm:ss.ffffff ";
+            });
+        }
         var level = settings.Trace ? LogLevel.Trace : settings.Debug ? LogLevel.Debug : LogLevel.Information;
         logging.SetMinimumLevel(level);
         logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -95,6 +133,7 @@ internal static class Program
         // Its only warnings at start are advice about server GC, which measured no gain on small machines.
         logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         logging.AddFilter("Polly", LogLevel.Warning);
+        return file;
     }
 
     /// <summary>nats-server's ports file: <c>&lt;exe&gt;_&lt;pid&gt;.ports</c> with the bound URLs, removed on clean exit.</summary>
@@ -112,7 +151,9 @@ internal static class Program
         if (endpoints.HttpPort != 0)
             ports["monitoring"] = [$"http://{host}:{endpoints.HttpPort}"];
         Directory.CreateDirectory(dir);
-        File.WriteAllText(path, JsonSerializer.Serialize(ports));
+        // Written aside and renamed, so a reader that sees the file never sees it half written.
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(ports));
+        File.Move(path + ".tmp", path, overwrite: true);
         return path;
     }
 

@@ -46,9 +46,10 @@ internal sealed class ServerInfo
     public string ServerId { get; }
     public string ServerName { get; }
 
-    public byte[] Render(ulong clientId, IPAddress? clientIp)
+    public byte[] Render(ulong clientId, IPAddress? clientIp, bool lameDuck = false)
     {
-        var suffix = Encoding.UTF8.GetBytes($",\"client_id\":{clientId},\"client_ip\":\"{clientIp}\"}} \r\n");
+        var ldm = lameDuck ? ",\"ldm\":true" : "";
+        var suffix = Encoding.UTF8.GetBytes($",\"client_id\":{clientId},\"client_ip\":\"{clientIp}\"{ldm}}} \r\n");
         var line = new byte[5 + _prefix.Length + suffix.Length];
         "INFO "u8.CopyTo(line);
         _prefix.CopyTo(line, 5);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Routing;
+using Platform.Gateway.Security;
 
 namespace Platform.Gateway.Server;
 
@@ -33,6 +34,8 @@ internal sealed class NatsClient
     private long _pingSentTimestamp;
     private long _rttTicks;
     private long _deliveredSeen;
+    /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
+    private Dictionary<string, (int Left, long ExpiresTicks)>? _responses;
 
     public NatsClient(NatsServer server, ConnectionContext connection)
     {
@@ -65,6 +68,10 @@ internal sealed class NatsClient
     public string? Name { get; private set; }
     public string? Lang { get; private set; }
     public string? Version { get; private set; }
+    public string? User { get; private set; }
+    /// <summary>The user's permissions; null (no checks at all) for users without any.</summary>
+    public ClientPermissions? Permissions { get; private set; }
+    public int Protocol { get; private set; }
     /// <summary>Written by the read loop only; monitoring reads them racily, which is fine for stats.</summary>
     public long InMsgs, InBytes;
     public long OutMsgs => Outbound.Messages;
@@ -83,8 +90,11 @@ internal sealed class NatsClient
     {
         if (!_server.TryRegister(this))
         {
-            if (!_server.ShuttingDown)
+            if (!_server.ShuttingDown && !_server.LameDuck)
             {
+                // As nats-server: the INFO, then the error, then the close.
+                _server.Logger.LogError("{Remote} - cid:{ClientId} - {Error}", RemoteEndPoint, Id, ProtocolErrors.MaxConnectionsExceeded);
+                Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
                 Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{ProtocolErrors.MaxConnectionsExceeded}'\r\n"));
                 await WriteLoopOnceAsync();
             }
@@ -159,7 +169,7 @@ internal sealed class NatsClient
     /// <summary>Handles one op; false closes the connection.</summary>
     private bool Handle(ref ClientOp op)
     {
-        if (!ConnectReceived && _server.Options.AuthRequired && op.Kind != ClientOpKind.Connect)
+        if (!ConnectReceived && _server.Authenticator.Required && op.Kind != ClientOpKind.Connect)
             return AuthorizationViolation();
         switch (op.Kind)
         {
@@ -197,8 +207,13 @@ internal sealed class NatsClient
             _closeReason = "Bad CONNECT";
             return false;
         }
-        if (_server.Options.AuthRequired && !IsAuthorized(options))
-            return AuthorizationViolation();
+        if (_server.Authenticator.Required)
+        {
+            if (!_server.Authenticator.TryAuthenticate(options, out var user, out var permissions))
+                return AuthorizationViolation();
+            User = user;
+            Permissions = permissions;
+        }
         Verbose = options.Verbose;
         Pedantic = options.Pedantic;
         Echo = options.Echo;
@@ -207,23 +222,12 @@ internal sealed class NatsClient
         Name = options.Name;
         Lang = options.Lang;
         Version = options.Version;
+        Protocol = options.Protocol;
         _parser.HeadersEnabled = options.Headers;
         ConnectReceived = true;
         Acknowledge();
         return true;
     }
-
-    private bool IsAuthorized(ConnectOptions connect)
-    {
-        var options = _server.Options;
-        if (options.AuthToken is not null)
-            return FixedEquals(connect.AuthToken, options.AuthToken);
-        return FixedEquals(connect.User, options.Username) && FixedEquals(connect.Pass, options.Password ?? "");
-    }
-
-    private static bool FixedEquals(string? given, string? expected)
-        => given is not null && expected is not null
-           && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
 
     private bool AuthorizationViolation()
     {
@@ -236,6 +240,14 @@ internal sealed class NatsClient
     {
         InMsgs++;
         InBytes += op.Payload.Length;
+        if (Permissions is { Publish: { } publish } && !publish.IsAllowed(op.Subject) && !TryUseResponse(op.Subject))
+        {
+            // Non-fatal, as nats-server: the message is dropped and the connection stays.
+            var subject = Encoding.Latin1.GetString(op.Subject);
+            _server.Logger.LogError("{Remote} - cid:{ClientId} - Publish Violation - User \"{User}\", Subject \"{Subject}\"", RemoteEndPoint, Id, User, subject);
+            SendError($"Permissions Violation for Publish to \"{subject}\"");
+            return;
+        }
         if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
             SendError(ProtocolErrors.InvalidPublishSubject);
         // nats-server acknowledges before it delivers, so a verbose client sees +OK ahead of its own echo.
@@ -254,6 +266,25 @@ internal sealed class NatsClient
             SendError(ProtocolErrors.InvalidSubject);
             return;
         }
+        if (Permissions is { Subscribe: { } subscribe } && !subscribe.IsAllowed(op.Subject))
+        {
+            var subject = Encoding.Latin1.GetString(op.Subject);
+            var queue = Encoding.Latin1.GetString(op.Queue);
+            var sidText = Encoding.Latin1.GetString(op.Sid);
+            if (queue.Length == 0)
+            {
+                _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", SID {Sid}",
+                    RemoteEndPoint, Id, User, subject, sidText);
+                SendError($"Permissions Violation for Subscription to \"{subject}\"");
+            }
+            else
+            {
+                _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", Queue: \"{Queue}\", SID {Sid}",
+                    RemoteEndPoint, Id, User, subject, queue, sidText);
+                SendError($"Permissions Violation for Subscription to \"{subject}\" using queue \"{queue}\"");
+            }
+            return;
+        }
         var sid = Encoding.Latin1.GetString(op.Sid);
         var sub = new Subscription(Encoding.Latin1.GetString(op.Subject), op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue),
             op.Sid.ToArray(), this, null);
@@ -268,6 +299,56 @@ internal sealed class NatsClient
         }
         _server.Router.Add(sub);
         Acknowledge();
+    }
+
+    /// <summary>allow_responses: called when a message with a reply subject is delivered to this client.</summary>
+    public void AllowResponse(ReadOnlySpan<byte> reply, ResponsePermission permission)
+    {
+        var subject = Encoding.Latin1.GetString(reply);
+        long expires = Environment.TickCount64 + (long)permission.Expires.TotalMilliseconds;
+        lock (_subscriptions)
+        {
+            _responses ??= new Dictionary<string, (int, long)>(StringComparer.Ordinal);
+            if (_responses.Count >= MaxPendingResponses)
+                PruneResponses(Environment.TickCount64);
+            if (_responses.Count < MaxPendingResponses)
+                _responses[subject] = (permission.MaxMessages, expires);
+        }
+    }
+
+    /// <summary>Bounds the reply subjects remembered for a client that receives requests and never answers.</summary>
+    private const int MaxPendingResponses = 64 * 1024;
+
+    /// <summary>Whether the client may publish this once as a reply (allow_responses), using up one reply.</summary>
+    private bool TryUseResponse(ReadOnlySpan<byte> subject)
+    {
+        if (Permissions?.Responses is null)
+            return false;
+        var key = Encoding.Latin1.GetString(subject);
+        lock (_subscriptions)
+        {
+            if (_responses is null || !_responses.TryGetValue(key, out var entry))
+                return false;
+            if (entry.ExpiresTicks <= Environment.TickCount64)
+            {
+                _responses.Remove(key);
+                return false;
+            }
+            if (entry.Left <= 1)
+                _responses.Remove(key);
+            else
+                _responses[key] = (entry.Left - 1, entry.ExpiresTicks);
+            return true;
+        }
+    }
+
+    private void PruneResponses(long now)
+    {
+        foreach (var (key, entry) in _responses!)
+        {
+            if (entry.ExpiresTicks <= now)
+                _responses.Remove(key);
+        }
     }
 
     private void HandleUnsubscribe(ref ClientOp op)
@@ -322,11 +403,16 @@ internal sealed class NatsClient
         if (IsClosed)
             return;
         var options = _server.Options;
-        if (!ConnectReceived && options.AuthRequired && DateTime.UtcNow - ConnectedAt >= options.AuthTimeout)
+        if (!ConnectReceived && _server.Authenticator.Required && DateTime.UtcNow - ConnectedAt >= options.AuthTimeout)
         {
             SendError(ProtocolErrors.AuthenticationTimeout);
             Close("Authentication Timeout");
             return;
+        }
+        if (_responses is not null)
+        {
+            lock (_subscriptions)
+                PruneResponses(nowTicks);
         }
         if (nowTicks - Interlocked.Read(ref _lastPingTicks) < (long)options.PingInterval.TotalMilliseconds)
             return;
@@ -339,6 +425,15 @@ internal sealed class NatsClient
         }
         Interlocked.CompareExchange(ref _pingSentTimestamp, System.Diagnostics.Stopwatch.GetTimestamp(), 0);
         Outbound.TryWrite(Ping);
+        Outbound.Signal();
+    }
+
+    /// <summary>Lame duck mode: the INFO with "ldm":true, to clients that understand async INFO.</summary>
+    public void SendLameDuckInfo()
+    {
+        if (IsClosed || !ConnectReceived || Protocol < 1)
+            return;
+        Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address, lameDuck: true));
         Outbound.Signal();
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Routing;
+using Platform.Gateway.Security;
 
 namespace Platform.Gateway.Server;
 
@@ -23,7 +24,10 @@ internal sealed class NatsServer
         Options = options;
         Logger = loggerFactory.CreateLogger("Platform.Gateway");
         StartTime = DateTime.UtcNow;
+        Authenticator = new Authenticator(options);
     }
+
+    public Authenticator Authenticator { get; }
 
     public NatsOptions Options { get; }
     public ILogger Logger { get; }
@@ -72,9 +76,60 @@ internal sealed class NatsServer
             client.Close("Server Shutdown");
     }
 
+    /// <summary>Set by <see cref="RunLameDuckAsync"/>: new connections are turned away, existing ones are told and
+    /// then closed gradually.</summary>
+    public bool LameDuck { get; private set; }
+
+    /// <summary>
+    /// Lame duck mode as nats-server has it: stop taking new clients, send every client an INFO with "ldm":true so it
+    /// can move to another server, wait the grace period, then close the clients spread over the rest of the lame duck
+    /// duration (at most one interval of a second between closes, so a few clients do not take the whole duration).
+    /// The caller then stops the host.
+    /// </summary>
+    public async Task RunLameDuckAsync(CancellationToken cancellationToken)
+    {
+        LameDuck = true;
+        Logger.LogInformation("Entering lame duck mode, stop accepting new clients");
+        foreach (var client in _clients.Values)
+            client.SendLameDuckInfo();
+        if (_clients.IsEmpty)
+            return;
+        var duration = Options.LameDuckDuration;
+        var grace = Options.LameDuckGracePeriod;
+        if (grace >= duration)
+            grace = TimeSpan.Zero;
+        await Task.Delay(grace, cancellationToken);
+        Logger.LogInformation("Closing existing clients");
+        var clients = _clients.Values.ToArray();
+        if (clients.Length == 0)
+            return;
+        Random.Shared.Shuffle(clients);
+        var window = duration - grace;
+        var interval = window / clients.Length;
+        int batch = 1;
+        var minimum = TimeSpan.FromMilliseconds(10);
+        if (interval < minimum)
+        {
+            // Many clients: close several every 10 ms rather than sleeping less.
+            batch = (int)Math.Ceiling(clients.Length / Math.Max(1, window / minimum));
+            interval = minimum;
+        }
+        else if (interval > TimeSpan.FromSeconds(1))
+        {
+            interval = TimeSpan.FromSeconds(1);
+        }
+        for (int i = 0; i < clients.Length; i += batch)
+        {
+            if (i > 0)
+                await Task.Delay(interval, cancellationToken);
+            for (int j = i; j < Math.Min(i + batch, clients.Length); j++)
+                clients[j].Close("Server Shutdown");
+        }
+    }
+
     public bool TryRegister(NatsClient client)
     {
-        if (_clients.Count >= Options.MaxConnections || ShuttingDown)
+        if (_clients.Count >= Options.MaxConnections || ShuttingDown || LameDuck)
             return false;
         _clients[client.Id] = client;
         Interlocked.Increment(ref _totalConnections);
@@ -148,6 +203,9 @@ internal sealed class NatsServer
     {
         if (sub.Closed)
             return false;
+        var permissions = sub.Client?.Permissions;
+        if (permissions is { DeliveryFilter: { } filter } && !filter.IsAllowed(visibleSubject))
+            return false;
         bool last = sub.CountDelivery();
         if (sub.Handler is { } handler)
         {
@@ -156,6 +214,8 @@ internal sealed class NatsServer
         else
         {
             var client = sub.Client!;
+            if (permissions is { Responses: { } responses } && !reply.IsEmpty)
+                client.AllowResponse(reply, responses);
             if (!client.Outbound.TryWriteMessage(visibleSubject, sub.Sid, reply, headerLength, message, client.Headers))
             {
                 client.CloseAsSlowConsumer();

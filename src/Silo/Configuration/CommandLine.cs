@@ -32,12 +32,16 @@ internal static class CommandLine
             -D, --debug                      Enable debugging output
             -V, --trace                      Trace the raw protocol
 
+        Signal Options:
+            -sl, --signal <signal>[=<pid>]   Send a signal to a running silo: ldm (lame duck mode), term, quit, stop.
+                                             Without a pid, the one process named Platform.Silo is signalled.
+
         Common Options:
             -h, --help                       Show this message
             -v, --version                    Show version
         """;
 
-    public enum Outcome { Run, Help, Version }
+    public enum Outcome { Run, Help, Version, Signal }
 
     /// <summary>Applies the flags to <paramref name="settings"/>; throws <see cref="ConfigException"/> on a bad flag.</summary>
     public static Outcome Apply(string[] args, SiloSettings settings)
@@ -81,6 +85,9 @@ internal static class CommandLine
                 case "D" or "debug": settings.Debug = true; break;
                 case "V" or "trace": settings.Trace = true; break;
                 case "DV" or "VD": settings.Debug = settings.Trace = true; break;
+                case "sl" or "signal":
+                    settings.Signal = Value();
+                    return Outcome.Signal;
                 default: throw new ConfigException($"flag provided but not defined: {arg}");
             }
         }

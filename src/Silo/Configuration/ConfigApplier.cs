@@ -1,5 +1,7 @@
 using System.Globalization;
 using Platform.Gateway;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Security;
 
 namespace Platform.Silo.Configuration;
 
@@ -36,6 +38,8 @@ internal static class ConfigApplier
                 case "ping_interval": nats.PingInterval = Duration(item, key); break;
                 case "ping_max": nats.MaxPingsOutstanding = (int)Number(item, key); break;
                 case "write_deadline": nats.WriteDeadline = Duration(item, key); break;
+                case "lame_duck_duration": nats.LameDuckDuration = PositiveDuration(item, key); break;
+                case "lame_duck_grace_period": nats.LameDuckGracePeriod = Duration(item, key); break;
                 case "ports_file_dir": settings.PortsFileDirectory = String(item, key); break;
                 case "debug": settings.Debug = Bool(item, key); break;
                 case "trace": settings.Trace = Bool(item, key); break;
@@ -72,9 +76,123 @@ internal static class ConfigApplier
                 case "user" or "username": settings.Nats.Username = String(item, key); break;
                 case "password" or "pass": settings.Nats.Password = String(item, key); break;
                 case "timeout": settings.Nats.AuthTimeout = Duration(item, key); break;
+                case "users":
+                    foreach (var entry in List(item, "authorization.users"))
+                    {
+                        var user = User(entry);
+                        if (settings.Nats.Users.Any(u => u.Username == user.Username))
+                            throw new ConfigException($"{entry.File}:{entry.Line}: duplicate user \"{user.Username}\" in authorization.users");
+                        settings.Nats.Users.Add(user);
+                    }
+                    break;
                 default: throw Unsupported(item, $"authorization.{key}");
             }
         }
+        // nats-server refuses these mixes rather than picking one.
+        var nats = settings.Nats;
+        if (nats.Users.Count > 0 && (nats.AuthToken is not null || nats.Username is not null)
+            && map.TryGetValue("users", out var users) && users is ConfigValue where)
+        {
+            throw new ConfigException(nats.AuthToken is not null
+                ? $"{where.File}:{where.Line}: can not have a token and a users array in authorization"
+                : $"{where.File}:{where.Line}: can not have a single user/pass and a users array in authorization");
+        }
+    }
+
+    /// <summary>One <c>{user: a, password: b, permissions: {...}}</c> entry of authorization.users.</summary>
+    private static NatsUser User(ConfigValue entry)
+    {
+        string? user = null, password = null;
+        NatsPermissions? permissions = null;
+        foreach (var (key, raw) in Map(entry, "authorization.users"))
+        {
+            var item = (ConfigValue)raw;
+            switch (key.ToLowerInvariant())
+            {
+                case "user" or "username": user = String(item, key); break;
+                case "password" or "pass": password = String(item, key); break;
+                case "permissions" or "permission": permissions = Permissions(item); break;
+                default: throw Unsupported(item, $"authorization.users.{key}");
+            }
+        }
+        if (user is null)
+            throw new ConfigException($"{entry.File}:{entry.Line}: authorization.users entry without \"user\"");
+        if (password is null)
+            throw new ConfigException($"{entry.File}:{entry.Line}: authorization.users entry \"{user}\" without \"password\"");
+        return new NatsUser { Username = user, Password = password, Permissions = permissions };
+    }
+
+    private static NatsPermissions Permissions(ConfigValue value)
+    {
+        SubjectPermission? publish = null, subscribe = null;
+        ResponsePermission? responses = null;
+        foreach (var (key, raw) in Map(value, "permissions"))
+        {
+            var item = (ConfigValue)raw;
+            switch (key.ToLowerInvariant())
+            {
+                case "publish" or "pub": publish = SubjectPermission(item, $"permissions.{key}"); break;
+                case "subscribe" or "sub": subscribe = SubjectPermission(item, $"permissions.{key}"); break;
+                case "allow_responses" or "allow_response": responses = Responses(item, $"permissions.{key}"); break;
+                default: throw Unsupported(item, $"permissions.{key}");
+            }
+        }
+        return new NatsPermissions { Publish = publish, Subscribe = subscribe, Responses = responses };
+    }
+
+    /// <summary>A string or list (the allow list), or <c>{ allow: ..., deny: ... }</c>, as nats-server accepts.</summary>
+    private static SubjectPermission SubjectPermission(ConfigValue item, string key)
+    {
+        if (item.Value is not Dictionary<string, object> map)
+            return new SubjectPermission { Allow = Subjects(item, key) };
+        List<string>? allow = null, deny = null;
+        foreach (var (k, raw) in map)
+        {
+            var v = (ConfigValue)raw;
+            switch (k.ToLowerInvariant())
+            {
+                case "allow": allow = Subjects(v, $"{key}.{k}"); break;
+                case "deny": deny = Subjects(v, $"{key}.{k}"); break;
+                default: throw Unsupported(v, $"{key}.{k}");
+            }
+        }
+        return new SubjectPermission { Allow = allow, Deny = deny };
+    }
+
+    private static List<string> Subjects(ConfigValue item, string key)
+    {
+        var values = item.Value is List<object> ? List(item, key) : [item];
+        var subjects = new List<string>(values.Count);
+        foreach (var value in values)
+        {
+            var subject = String(value, key);
+            if (subject.Contains(' '))
+                throw new ConfigException($"{value.File}:{value.Line}: \"{key}\": queue permissions (\"{subject}\") are not supported");
+            if (!SubjectRules.IsValidSubscribeSubject(System.Text.Encoding.Latin1.GetBytes(subject)))
+                throw Invalid(value, key, "a subject");
+            subjects.Add(subject);
+        }
+        return subjects;
+    }
+
+    /// <summary><c>allow_responses: true</c> or <c>{ max: 5, expires: "1m" }</c>.</summary>
+    private static ResponsePermission? Responses(ConfigValue item, string key)
+    {
+        if (item.Value is bool enabled)
+            return enabled ? new ResponsePermission() : null;
+        int max = new ResponsePermission().MaxMessages;
+        TimeSpan expires = new ResponsePermission().Expires;
+        foreach (var (k, raw) in Map(item, key))
+        {
+            var v = (ConfigValue)raw;
+            switch (k.ToLowerInvariant())
+            {
+                case "max" or "max_msgs" or "max_messages" or "max_responses": max = (int)Number(v, $"{key}.{k}"); break;
+                case "expires" or "expiration" or "ttl": expires = Duration(v, $"{key}.{k}"); break;
+                default: throw Unsupported(v, $"{key}.{k}");
+            }
+        }
+        return new ResponsePermission { MaxMessages = max, Expires = expires };
     }
 
     private static void ApplyJetStream(Dictionary<string, object> map, SiloSettings settings)
@@ -111,6 +229,12 @@ internal static class ConfigApplier
 
     private static bool Bool(ConfigValue item, string key)
         => item.Value is bool b ? b : throw Invalid(item, key, "true or false");
+
+    private static List<ConfigValue> List(ConfigValue item, string key)
+        => item.Value is List<object> list ? list.Cast<ConfigValue>().ToList() : throw Invalid(item, key, "a list [ ... ]");
+
+    private static TimeSpan PositiveDuration(ConfigValue item, string key)
+        => Duration(item, key) is var span && span > TimeSpan.Zero ? span : throw Invalid(item, key, "a duration above zero");
 
     private static Dictionary<string, object> Map(ConfigValue item, string key)
         => item.Value as Dictionary<string, object> ?? throw Invalid(item, key, "a block { ... }");

@@ -15,4 +15,6 @@ internal sealed class SiloSettings
     public string? LogFile { get; set; }
     public bool Debug { get; set; }
     public bool Trace { get; set; }
+    /// <summary>--signal: a signal name and optional pid to send to a running silo instead of running one.</summary>
+    public string? Signal { get; set; }
 }

@@ -29,6 +29,26 @@ public sealed class SiloProcess : IAsyncDisposable
     public string Url => $"nats://127.0.0.1:{Port}";
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Id;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends a POSIX signal (e.g. SIGUSR2 for lame duck mode) to the silo process.</summary>
+    public void Signal(int signal) => Posix.Signal(_process.Id, signal);
+
+    /// <summary>Waits for the process to exit by itself; false on timeout.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Starts a silo; with <paramref name="port"/> 0 a free port is chosen.</summary>
     public static async Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
@@ -133,5 +153,9 @@ internal static class Posix
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
+    public const int SIGUSR2 = 12;
+
     public static void Terminate(int pid) => kill(pid, 15);
+
+    public static void Signal(int pid, int signal) => kill(pid, signal);
 }
