@@ -51,7 +51,11 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a silo; with <paramref name="port"/> 0 a free port is chosen.</summary>
-    public static async Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
+    public static Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
+        => StartAsync(jetStream, dataDirectory, port, environment: null, extraArgs);
+
+    /// <summary>As above, with extra environment variables for the silo process only.</summary>
+    public static async Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, params string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
@@ -65,6 +69,8 @@ public sealed class SiloProcess : IAsyncDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
             info.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[key] = value;
         var process = Process.Start(info)!;
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
