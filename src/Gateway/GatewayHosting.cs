@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
 using Platform.Gateway.JetStream;
 using Platform.Gateway.Monitoring;
 using Platform.Grains.Streams;
@@ -26,6 +27,10 @@ public static class GatewayHosting
             return server;
         });
         builder.Services.AddHostedService<Housekeeping>();
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
         if (options.JetStream)
         {
             builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval)));
@@ -57,7 +62,12 @@ public static class GatewayHosting
         return endpoints;
     }
 
-    public static void MapNatsMonitoring(this WebApplication app) => MonitoringEndpoints.Map(app);
+    public static void MapNatsMonitoring(this WebApplication app)
+    {
+        MonitoringEndpoints.Map(app);
+        app.Services.GetRequiredService<GatewayMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+    }
 
     private static SyncSetting ParseSync(string text)
     {

@@ -47,6 +47,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
     }
 
+    public int Count => _consumers.Count;
+
     public ConsumerHandle? Find(ReadOnlySpan<byte> streamDotConsumer)
     {
         Span<char> key = stackalloc char[streamDotConsumer.Length];

@@ -81,6 +81,7 @@ internal sealed class PublishRound
     private int _repliesLength;
 
     private Task<Orleans.Concurrency.Immutable<PublishAck[]>>[] _calls = [];
+    private long _sentAt;
 
     public bool IsEmpty => _order.Count == 0;
 
@@ -105,6 +106,7 @@ internal sealed class PublishRound
     /// <summary>Starts one grain call per stream in this round.</summary>
     public void Send()
     {
+        _sentAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _calls = new Task<Orleans.Concurrency.Immutable<PublishAck[]>>[_active.Count];
         for (int i = 0; i < _active.Count; i++)
             _calls[i] = _active[i].SendAsync();
@@ -126,6 +128,8 @@ internal sealed class PublishRound
                 _active[i].Acks = null;
             }
         }
+        var latency = server.PublishAckLatency;
+        double elapsed = latency is null ? 0 : System.Diagnostics.Stopwatch.GetElapsedTime(_sentAt).TotalMilliseconds;
         var ack = new ArrayBufferWriter<byte>(128);
         foreach (var (batch, index, replyStart, replyLength) in _order)
         {
@@ -134,6 +138,7 @@ internal sealed class PublishRound
             ack.ResetWrittenCount();
             var result = batch.Acks is { } acks ? acks[index] : new PublishAck(0, false, ApiError.StoreFailed("stream unavailable"));
             WriteAck(ack, batch.Target, result);
+            latency?.Record(elapsed);
             server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, null);
         }
         foreach (var batch in _active)

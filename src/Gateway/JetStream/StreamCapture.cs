@@ -41,6 +41,11 @@ internal sealed class StreamCapture(IGrainFactory grains, ConsumerApi consumers)
         }
     }
 
+    public int Count
+    {
+        get { lock (_streams) return _streams.Count; }
+    }
+
     public StreamTarget? Find(string name)
     {
         lock (_streams)

@@ -30,6 +30,9 @@ internal sealed class NatsServer
     public Authenticator Authenticator { get; }
 
     public NatsOptions Options { get; }
+
+    /// <summary>Set by the metrics when they are on; recorded once per acknowledged JetStream publish.</summary>
+    public System.Diagnostics.Metrics.Histogram<double>? PublishAckLatency { get; set; }
     public ILogger Logger { get; }
     public SubjectRouter Router { get; } = new();
     public DateTime StartTime { get; }
