@@ -57,6 +57,11 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
                 responder.SendStatus(reply, "409 Consumer Deleted");
                 return;
             }
+            if (batch.Status == FetchStatus.TooLarge)
+            {
+                responder.SendStatus(reply, "409 Message Size Exceeds MaxBytes");
+                return;
+            }
             long bytes = writer.Write(replyBytes, batch);
             if (batch.Count > 0)
             {

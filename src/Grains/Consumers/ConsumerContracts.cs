@@ -39,6 +39,8 @@ public enum FetchStatus
     Ok,
     /// <summary>The consumer was deleted (or never existed): pull requests end with 409 Consumer Deleted.</summary>
     Deleted,
+    /// <summary>The next message alone is larger than the request's max_bytes: 409 Message Size Exceeds MaxBytes.</summary>
+    TooLarge,
 }
 
 /// <summary>One ack from a $JS.ACK subject, applied in a batch.</summary>

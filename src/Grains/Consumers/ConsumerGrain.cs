@@ -32,6 +32,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     private DateTime? _lastActive;
     private long _lastActivityTicks = Environment.TickCount64;
     private int _activeFetches;
+    /// <summary>The last collect found new messages but max_ack_pending left no room: only acks can unblock it.</summary>
+    private bool _blockedByAckPending;
     private bool _dirty;
     private bool _reportAcks;
     /// <summary>Messages that reached max_deliver since the last fetch returned: the gateway publishes the advisories.</summary>
@@ -188,13 +190,17 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
                 long now = Environment.TickCount64;
-                if (batch.Value.Count > 0 || batch.Value.MaxDeliveriesReached is not null || now >= deadline)
+                if (batch.Value.Count > 0 || batch.Value.MaxDeliveriesReached is not null || batch.Value.Status != FetchStatus.Ok || now >= deadline)
                     return batch;
                 long timeout = deadline - now;
                 if (NextRedelivery() is { } due)
                     timeout = Math.Clamp(due - now, 1, timeout);
                 var wake = _wake.Task;
-                await Task.WhenAny(signals.WaitBeyondAsync(_stream, _cursor - 1, TimeSpan.FromMilliseconds(timeout)), wake);
+                // Blocked on max_ack_pending, new messages are no reason to look again; waiting on the stream would spin.
+                var streamAdvanced = _blockedByAckPending
+                    ? Task.Delay(TimeSpan.FromMilliseconds(timeout))
+                    : signals.WaitBeyondAsync(_stream, _cursor - 1, TimeSpan.FromMilliseconds(timeout));
+                await Task.WhenAny(streamAdvanced, wake);
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
             }
@@ -264,8 +270,16 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             }
 
             int room = maxMessages - delivered.Count;
-            if (acks && config.MaxAckPending > 0)
-                room = (int)Math.Min(room, Math.Max(0, config.MaxAckPending - _pending.Count));
+            _blockedByAckPending = false;
+            if (acks && config.MaxAckPending > 0 && _pending.Count >= config.MaxAckPending)
+            {
+                room = 0;
+                _blockedByAckPending = true;
+            }
+            else if (acks && config.MaxAckPending > 0)
+            {
+                room = (int)Math.Min(room, config.MaxAckPending - _pending.Count);
+            }
             if (room > 0 && (maxBytes <= 0 || bytes < maxBytes))
             {
                 StreamRead read;
@@ -281,6 +295,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                     read = (await Stream.Read(_cursor, room, maxBytes > 0 ? maxBytes - bytes : 0, config.Filters)).Value;
                     if (read.NextSequence > _cursor)
                         _cursor = read.NextSequence;
+                    else if (read.Count == 0 && maxBytes > 0 && delivered.Count == 0 && _cursor <= read.LastSequence)
+                        return new DeliveryBatch([], 0, 0, 0, FetchStatus.TooLarge, 0, 0).AsImmutable();
                 }
                 int offset = 0;
                 for (int i = 0; i < read.Count; i++)
