@@ -18,7 +18,7 @@ internal static class TableReport
         if (r.TargetRate is { } rate)
             Row("target rate", string.Format(c, "{0:N0} msgs/s (latency from intended send time)", rate));
         Row("sent", r.Sent.ToString("N0", c));
-        Row("completed", string.Format(c, "{0:N0}  ({1})", r.Completed, r.Measures));
+        Row("completed", r.Measures is null ? r.Completed.ToString("N0", c) : string.Format(c, "{0:N0}  ({1})", r.Completed, r.Measures));
         Row("errors/lost", r.Errors.ToString("N0", c));
         Row("elapsed", string.Format(c, "{0:F2} s", r.ElapsedSeconds));
         Row("throughput", string.Format(c, "{0:N0} msgs/s   {1:F2} MB/s", r.MsgsPerSec, r.MBPerSec));

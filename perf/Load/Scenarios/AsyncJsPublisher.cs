@@ -24,6 +24,7 @@ internal sealed class AsyncJsPublisher
     private long _acked;
     private long _errors;
     private long _lastAckTick;
+    private INatsSub<byte[]>? _acks;
 
     public AsyncJsPublisher(NatsConnection connection, string subject, int window, LiveCounters counters, LatencyRecorder? latency)
     {
@@ -45,14 +46,23 @@ internal sealed class AsyncJsPublisher
     public long LastAckTick => Interlocked.Read(ref _lastAckTick);
 
     /// <summary>
+    /// Subscribes to the ack inbox. Done before the clock starts so that a paced run's first messages are not
+    /// charged for the set-up round trip.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken ct)
+    {
+        _acks = await _connection.SubscribeCoreAsync<byte[]>(_inboxPrefix + "*", cancellationToken: ct);
+        // The round trip guarantees the server knows the inbox subscription before the first ack is due.
+        await _connection.PingAsync(ct);
+    }
+
+    /// <summary>
     /// Publishes up to <paramref name="count"/> messages until <paramref name="publishPhase"/> ends, then waits up
     /// to <paramref name="drain"/> for the outstanding acks. Acks that never came are counted as errors.
     /// </summary>
     public async Task<long> RunAsync(long count, Pacer pacer, Func<long, byte[]> body, CancellationToken publishPhase, TimeSpan drain, CancellationToken hard)
     {
-        await using var sub = await _connection.SubscribeCoreAsync<byte[]>(_inboxPrefix + "*", cancellationToken: hard);
-        // The round trip guarantees the server knows the inbox subscription before the first ack is due.
-        await _connection.PingAsync(hard);
+        var sub = _acks ?? throw new InvalidOperationException("PrepareAsync must run first");
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(hard);
         var reader = ReadAcksAsync(sub, stopReading.Token);
 
@@ -80,6 +90,7 @@ internal sealed class AsyncJsPublisher
             () => Acked + Interlocked.Read(ref _errors) >= sent, () => Acked + Interlocked.Read(ref _errors), drain, drain, hard);
         await stopReading.CancelAsync();
         await reader;
+        await sub.DisposeAsync();
         var missing = sent - Acked - Interlocked.Read(ref _errors);
         if (missing > 0)
         {

@@ -23,9 +23,11 @@ internal static class JsPublishPhase
         var fixedBody = Payload.Fixed(o.Size);
         Func<long, byte[]> body = stampPayload ? tick => Payload.Stamped(o.Size, tick) : _ => fixedBody;
 
+        foreach (var publisher in publishers)
+            await publisher.PrepareAsync(hard);
+
         using var phase = limits.StartPublishPhase();
         var start = Clock.Now;
-        long publishEnd = 0;
         var tasks = publishers.Select((publisher, p) => Task.Run(async () =>
         {
             var sent = await publisher.RunAsync(limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), body,
@@ -33,7 +35,7 @@ internal static class JsPublishPhase
             return sent;
         })).ToArray();
         var sentEach = await Task.WhenAll(tasks);
-        publishEnd = Clock.Now;
+        var publishEnd = Clock.Now;
         var lastAck = publishers.Max(p => p.LastAckTick);
         return new Outcome(sentEach.Sum(), publishers.Sum(p => p.Acked), start, publishEnd,
             lastAck > 0 ? lastAck : publishEnd, LatencyRecorder.Summarize(latencies));
