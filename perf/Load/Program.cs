@@ -37,6 +37,12 @@ internal static class Program
             return 2;
         }
 
+        // A paced loop waits out sub-millisecond gaps by yielding on its thread, which holds a pool worker; with the
+        // pool's default of one worker per core the responder and the client's socket readers would then queue
+        // behind it for whole milliseconds. Enough workers up front keeps the waiting from distorting latencies.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 4 * (options.Pubs + options.Subs) + 16), io);
+
         var result = await RunAsync(scenario, options);
         Console.Out.Write(TableReport.Render(result));
         if (options.JsonFile is { } json)
