@@ -60,7 +60,7 @@ internal sealed class AsyncJsPublisher
     /// Publishes up to <paramref name="count"/> messages until <paramref name="publishPhase"/> ends, then waits up
     /// to <paramref name="drain"/> for the outstanding acks. Acks that never came are counted as errors.
     /// </summary>
-    public async Task<long> RunAsync(long count, Pacer pacer, Func<long, byte[]> body, CancellationToken publishPhase, TimeSpan drain, CancellationToken hard)
+    public async Task<long> RunAsync(long count, Pacer pacer, PayloadSource body, CancellationToken publishPhase, TimeSpan drain, CancellationToken hard)
     {
         var sub = _acks ?? throw new InvalidOperationException("PrepareAsync must run first");
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(hard);
@@ -76,7 +76,7 @@ internal sealed class AsyncJsPublisher
                 var slot = i % _slotSeq.Length;
                 Volatile.Write(ref _slotTick[slot], intended);
                 Volatile.Write(ref _slotSeq[slot], i);
-                await _connection.PublishAsync(_subject, body(intended), replyTo: _inboxPrefix + i, cancellationToken: publishPhase);
+                await _connection.PublishAsync(_subject, body.Next(intended), replyTo: _inboxPrefix + i, cancellationToken: publishPhase);
                 sent++;
                 _counters.AddSent();
             }

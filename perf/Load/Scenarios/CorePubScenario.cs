@@ -14,13 +14,13 @@ internal sealed class CorePubScenario : IScenario
     {
         var o = ctx.Options;
         await using var pubs = await ClientSet.OpenAsync(o, "pub", o.Pubs, ctx.Limits.Hard);
-        var body = Payload.Fixed(o.Size);
         await using var progress = ctx.Progress("pub");
         using var phase = ctx.Limits.StartPublishPhase();
         var start = Clock.Now;
         var tasks = Enumerable.Range(0, o.Pubs).Select(p => Task.Run(async () =>
         {
             var conn = pubs[p];
+            var body = new PayloadSource(o.Size, stamp: false, p);
             var pacer = Pacer.ForShare(o.Rate, o.Pubs, start);
             var count = ctx.Limits.ShareOf(p, o.Pubs);
             try
@@ -28,7 +28,7 @@ internal sealed class CorePubScenario : IScenario
                 for (long i = 0; i < count; i++)
                 {
                     await pacer.WaitForTurnAsync(i, phase.Token);
-                    await conn.PublishAsync("load.core.pub", body, cancellationToken: phase.Token);
+                    await conn.PublishAsync("load.core.pub", body.Next(0), cancellationToken: phase.Token);
                     ctx.Counters.AddSent();
                     ctx.Counters.AddDone();
                 }

@@ -41,13 +41,14 @@ internal sealed class CorePubSubScenario : IScenario
             var publishers = Enumerable.Range(0, o.Pubs).Select(p => Task.Run(async () =>
             {
                 var pacer = Pacer.ForShare(o.Rate, o.Pubs, start);
+                var body = new PayloadSource(o.Size, stamp: true, p);
                 var count = ctx.Limits.ShareOf(p, o.Pubs);
                 try
                 {
                     for (long i = 0; i < count; i++)
                     {
                         var intended = await pacer.WaitForTurnAsync(i, phase.Token);
-                        await pubs[p].PublishAsync(Subject, Payload.Stamped(o.Size, intended), cancellationToken: phase.Token);
+                        await pubs[p].PublishAsync(Subject, body.Next(intended), cancellationToken: phase.Token);
                         ctx.Counters.AddSent();
                     }
                 }

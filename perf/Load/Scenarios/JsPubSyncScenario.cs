@@ -22,7 +22,6 @@ internal sealed class JsPubSyncScenario : IScenario
         try
         {
             await using var pubs = await ClientSet.OpenAsync(o, "jspub", o.Pubs, hard);
-            var body = Payload.Fixed(o.Size);
             var latencies = Enumerable.Range(0, o.Pubs).Select(_ => new LatencyRecorder()).ToArray();
             var lastAck = new long[o.Pubs];
             await using var progress = ctx.Progress("js-pub-sync");
@@ -33,6 +32,7 @@ internal sealed class JsPubSyncScenario : IScenario
                 var pjs = new NatsJSContext(pubs[p]);
                 var subject = StreamSetup.SubjectFor(p, o.Streams);
                 var pacer = Pacer.ForShare(o.Rate, o.Pubs, start);
+                var body = new PayloadSource(o.Size, stamp: false, p);
                 var count = ctx.Limits.ShareOf(p, o.Pubs);
                 for (long i = 0; i < count; i++)
                 {
@@ -48,7 +48,7 @@ internal sealed class JsPubSyncScenario : IScenario
                     ctx.Counters.AddSent();
                     try
                     {
-                        var ack = await pjs.PublishAsync(subject, body, cancellationToken: phase.Token);
+                        var ack = await pjs.PublishAsync(subject, body.Next(0), cancellationToken: phase.Token);
                         var now = Clock.Now;
                         if (ack.Error is { } e)
                         {

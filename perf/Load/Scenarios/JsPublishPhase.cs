@@ -20,8 +20,6 @@ internal static class JsPublishPhase
             .Select(p => new AsyncJsPublisher(pubs[p], StreamSetup.SubjectFor(p, o.Streams), o.Window, counters,
                 recordLatency ? latencies[p] : null))
             .ToArray();
-        var fixedBody = Payload.Fixed(o.Size);
-        Func<long, byte[]> body = stampPayload ? tick => Payload.Stamped(o.Size, tick) : _ => fixedBody;
 
         foreach (var publisher in publishers)
             await publisher.PrepareAsync(hard);
@@ -30,7 +28,7 @@ internal static class JsPublishPhase
         var start = Clock.Now;
         var tasks = publishers.Select((publisher, p) => Task.Run(async () =>
         {
-            var sent = await publisher.RunAsync(limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), body,
+            var sent = await publisher.RunAsync(limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), new PayloadSource(o.Size, stampPayload, p),
                 phase.Token, limits.Drain, hard);
             return sent;
         })).ToArray();

@@ -25,7 +25,6 @@ internal sealed class RequestReplyScenario : IScenario
         using var stopResponder = CancellationTokenSource.CreateLinkedTokenSource(hard);
         var responder = RespondAsync(sub, stopResponder.Token);
 
-        var body = Payload.Fixed(o.Size);
         var latencies = Enumerable.Range(0, o.Pubs).Select(_ => new LatencyRecorder()).ToArray();
         var lastReply = new long[o.Pubs];
         await using var progress = ctx.Progress("reqrep");
@@ -34,6 +33,7 @@ internal sealed class RequestReplyScenario : IScenario
         var tasks = Enumerable.Range(0, o.Pubs).Select(p => Task.Run(async () =>
         {
             var pacer = Pacer.ForShare(o.Rate, o.Pubs, start);
+            var body = new PayloadSource(o.Size, stamp: false, p);
             var count = ctx.Limits.ShareOf(p, o.Pubs);
             for (long i = 0; i < count && !phase.IsCancellationRequested; i++)
             {
@@ -49,7 +49,7 @@ internal sealed class RequestReplyScenario : IScenario
                 ctx.Counters.AddSent();
                 try
                 {
-                    await requesters[p].RequestAsync<byte[], byte[]>(Subject, body, replyOpts: ReplyOpts, cancellationToken: phase.Token);
+                    await requesters[p].RequestAsync<ReadOnlyMemory<byte>, byte[]>(Subject, body.Next(0), replyOpts: ReplyOpts, cancellationToken: phase.Token);
                     var now = Clock.Now;
                     latencies[p].RecordSince(intended, now);
                     lastReply[p] = now;
