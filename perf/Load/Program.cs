@@ -57,8 +57,35 @@ internal static class Program
         };
     }
 
-    /// <summary>Runs the scenario and turns every way it can end, including exceptions, into a result.</summary>
+    /// <summary>
+    /// The optional warm-up, then the measured run with the server's CPU sampled around it. A warm-up that finds
+    /// the server lacking (unsupported, failed) is the answer: the measured run would only repeat it.
+    /// </summary>
     private static async Task<RunResult> RunAsync(IScenario scenario, LoadOptions options)
+    {
+        if (options.Warmup > 0)
+        {
+            var warm = await RunOnceAsync(ScenarioCatalog.Find(options.Scenario)!, options with
+            {
+                Duration = options.Warmup,
+                Msgs = null,
+                Quiet = true,
+            });
+            if (!options.Quiet)
+                Console.Error.WriteLine($"warm-up: {warm.Status.ToString().ToLowerInvariant()}, {warm.MsgsPerSec:N0} msgs/s over {warm.ElapsedSeconds:F1} s");
+            if (warm.Status is RunStatus.Unsupported or RunStatus.Failed)
+                return warm with { Message = $"during the warm-up: {warm.Message}" };
+        }
+        var before = ServerProcessSample.TryRead(options.ServerPid);
+        var result = await RunOnceAsync(scenario, options);
+        var after = ServerProcessSample.TryRead(options.ServerPid);
+        return before is { } b && after is { } a
+            ? result with { ServerCpuSeconds = a.CpuSeconds - b.CpuSeconds, ServerPeakRssKb = a.PeakRssKb }
+            : result;
+    }
+
+    /// <summary>Runs the scenario and turns every way it can end, including exceptions, into a result.</summary>
+    private static async Task<RunResult> RunOnceAsync(IScenario scenario, LoadOptions options)
     {
         using var limits = new RunLimits(options);
         var context = new ScenarioContext(options, limits, new LiveCounters());

@@ -6,9 +6,11 @@
 # repetitions, the silo first on even ones) so slow drift on a shared machine does not favour one of them.
 # Raw rows go to <work dir>/runs.tsv; perf/compare/summarize.sh turns them into perf/RESULTS.md.
 #
-# usage: perf/compare/run.sh [--reps N] [--secs S] [--skip-build] [--out FILE] [--only ID[,ID...]]
+# usage: perf/compare/run.sh [--reps N] [--secs S] [--warmup S] [--skip-build] [--out FILE] [--only ID[,ID...]]
 #   --reps N       repetitions per scenario and server (default 3)
 #   --secs S       publish time of each throughput run in seconds (default 5)
+#   --warmup S     unmeasured seconds of the same load first, in the same client process (default 2): the silo
+#                  and the client are .NET processes whose first seconds run unoptimised JIT code
 #   --skip-build   use the existing Release builds
 #   --out FILE     markdown result (default perf/RESULTS.md)
 #   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub
@@ -17,6 +19,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REPS=3
 SECS=5
+WARMUP=2
 BUILD=1
 OUT="$ROOT/perf/RESULTS.md"
 ONLY=""
@@ -24,10 +27,11 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2 ;;
     --secs) SECS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -150,7 +154,7 @@ run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first
+  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c
   load=$(cut -d' ' -f1 /proc/loadavg)
   if ! start_server "$server"; then
     log "  $server did not start; log tail:"; tail -20 "$SERVER_LOG" >&2
@@ -161,7 +165,7 @@ run_one() { # scenario-id server rep args
   cpu0=$(cpu_seconds "$SERVER_PID")
   # shellcheck disable=SC2086 # args is a word list on purpose
   timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" \
-    > "$out" 2>&1
+    --server-pid "$SERVER_PID" $([ "$WARMUP" != 0 ] && echo "--warmup $WARMUP") > "$out" 2>&1
   rc=$?
   if kill -0 "$SERVER_PID" 2>/dev/null; then
     rss=$(peak_rss_kb "$SERVER_PID")
@@ -177,6 +181,9 @@ run_one() { # scenario-id server rep args
     status=$(jq -r .status "$json"); msgs=$(jq -r '.msgs_per_sec' "$json")
     p99=$(jq -r '.latency_us.p99 // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
     message=$(jq -r '.message // ""' "$json" | tr '\t\n' '  ')
+    # The load generator samples the server's CPU around the measured run only, leaving the warm-up out.
+    c=$(jq -r '.server_cpu_seconds // empty | . * 100 | round / 100' "$json" 2>/dev/null)
+    [ -n "$c" ] && cpu=$c
   else
     status=failed; msgs=""; p99=""; completed=""; errors=""
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
@@ -237,6 +244,7 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv wall_seconds "$((ENDED - STARTED))"
   kv reps "$REPS"
   kv secs "$SECS"
+  kv warmup "$WARMUP"
 } > "$WORK/machine.env"
 printf '%s\n' "${SCENARIOS[@]}" > "$WORK/scenarios.txt"
 "$ROOT/perf/compare/summarize.sh" "$WORK" > "$OUT"

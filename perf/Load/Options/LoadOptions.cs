@@ -37,6 +37,13 @@ internal sealed record LoadOptions
     /// <summary>Seconds to wait after publishing for outstanding acks and deliveries before counting them as lost.</summary>
     public double Drain { get; init; } = 10;
 
+    /// <summary>Seconds of the same scenario to run, unmeasured, before the measured run: JIT and caches of
+    /// client and server warm up, and the measured run still starts with fresh streams.</summary>
+    public double Warmup { get; init; }
+
+    /// <summary>Pid of the server under test, to report its CPU time during the measured run and its peak RSS.</summary>
+    public int? ServerPid { get; init; }
+
     /// <summary>Free text copied into the report (the compare script puts the server name here).</summary>
     public string? Label { get; init; }
 

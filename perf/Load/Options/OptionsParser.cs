@@ -34,6 +34,8 @@ internal static class OptionsParser
           --json FILE      write the result as JSON
           --csv FILE       append the result as a CSV row (header written when the file is new)
           --label TEXT     copied into the JSON/CSV result
+          --warmup SECS    run the scenario unmeasured for this long first (default 0)
+          --server-pid PID report this local server process's CPU seconds and peak RSS
           --keep           keep the LOAD streams after the run
           --max-time SECS  ceiling for count-bounded phases (default 300)
           --drain SECS     wait for outstanding acks/deliveries after publishing (default 10)
@@ -72,6 +74,8 @@ internal static class OptionsParser
                 "--json" => o with { JsonFile = Value() },
                 "--csv" => o with { CsvFile = Value() },
                 "--label" => o with { Label = Value() },
+                "--warmup" => o with { Warmup = Positive(flag, Value()) },
+                "--server-pid" => o with { ServerPid = Int(flag, Value(), 1) },
                 "--keep" => o with { Keep = true },
                 "--max-time" => o with { MaxTime = Positive(flag, Value()) },
                 "--drain" => o with { Drain = Positive(flag, Value()) },

@@ -37,6 +37,8 @@ internal static class JsonReport
             result.LatencyMeasures,
             LatencyUs = result.Latency,
             result.Message,
+            result.ServerCpuSeconds,
+            result.ServerPeakRssKb,
         }, Options);
         File.WriteAllText(path, json + "\n");
     }

@@ -45,6 +45,12 @@ internal sealed record RunResult
     public LatencySummary? Latency { get; init; }
     public string? Message { get; init; }
 
+    /// <summary>Server CPU seconds (user+system) during the measured run, when --server-pid was given.</summary>
+    public double? ServerCpuSeconds { get; init; }
+
+    /// <summary>Server peak resident memory (VmHWM) in kB at the end of the run, when --server-pid was given.</summary>
+    public long? ServerPeakRssKb { get; init; }
+
     public double MsgsPerSec => ElapsedSeconds > 0 ? Completed / ElapsedSeconds : 0;
 
     /// <summary>Payload megabytes (10^6 bytes) per second, as nats bench counts them: payload only, no protocol.</summary>

@@ -32,6 +32,8 @@ internal static class TableReport
         {
             Row("latency", "n/a" + (r.LatencyMeasures is null ? "" : $" ({r.LatencyMeasures})"));
         }
+        if (r.ServerCpuSeconds is { } cpu)
+            Row("server", string.Format(c, "{0:F2} CPU s during the run, peak RSS {1:N0} kB", cpu, r.ServerPeakRssKb));
         if (r.Message is not null)
             Row("note", r.Message);
         return sb.ToString();
