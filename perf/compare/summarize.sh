@@ -95,23 +95,36 @@ while IFS='|' read -r sid desc args; do
     notes+=("**$sid**: at $(human "$target") msgs/s the silo's p99 publish-to-ack latency is $(awk -v a="$ps" -v b="$pn" 'BEGIN { printf "%.1f", a / b }')× nats-server's (latency measured from each message's intended send time, so a stall is charged to every message it delays).")
     for server in nats-server silo; do
       low=$(values "$sid" "$server" 5 | awk -v t="$target" '$1 < 0.95 * t { n++ } END { print n + 0 }')
-      [ "$low" -gt 0 ] && notes+=("**$sid / $server**: $low run(s) fell more than 5% short of the target rate, so the server could not sustain it.")
+      [ "$low" -gt 0 ] && notes+=("**$sid / $server**: $low run(s) fell more than 5% short of the target rate: the server could not sustain it, so its latency there measures a growing backlog rather than service time.")
     done
   fi
   for server in nats-server silo; do
-    w=$(awk -F'\t' -v s="$sid" -v v="$server" 'NR > 1 && $1 == s && $2 == v && $15 > 0 { n++; t += $15; if (f == "") f = $16 } END { if (n) printf "%d warning/error lines in %d run(s)\047 server logs; first: `%s`", t, n, f }' "$RUNS")
-    [ -n "$w" ] && notes+=("**$sid / $server** log: $w")
     for st in unsupported failed errors skipped; do
       m=$(first_message "$sid" "$server" "$st")
       [ -n "$m" ] && notes+=("**$sid / $server** ($st, $(count_status "$sid" "$server" "$st")/$(count_runs "$sid" "$server") runs): $m")
     done
   done
 done < "$WORK/scenarios.txt"
+# Server log warnings, per server over all scenarios: the same warning tends to recur in every run, so each distinct
+# first warning (timestamps and numbers blanked) is listed once with how many runs logged it.
+for server in nats-server silo; do
+  total=$(awk -F'\t' -v v="$server" 'NR > 1 && $2 == v && $15 > 0 { n++ } END { print n + 0 }' "$RUNS")
+  [ "$total" -gt 0 ] || continue
+  all=$(awk -F'\t' -v v="$server" 'NR > 1 && $2 == v { n++ } END { print n + 0 }' "$RUNS")
+  lines=$(awk -F'\t' -v v="$server" 'NR > 1 && $2 == v && $15 > 0 { t += $15 } END { print t + 0 }' "$RUNS")
+  notes+=("**$server logs**: $lines warning/error line(s) in $total of $all runs. First warning of each such run, numbers blanked:")
+  while IFS= read -r line; do notes+=("  $line"); done < <(
+    awk -F'\t' -v v="$server" 'NR > 1 && $2 == v && $15 > 0 { print $16 }' "$RUNS" \
+      | sed -E 's/^[0-9/]+ [0-9:.]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn \
+      | awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "- %d run(s): `%s`\n", c, $0 }')
+done
 echo
 if [ ${#notes[@]} -gt 0 ]; then
   echo "## Notes"
   echo
-  for n in "${notes[@]}"; do echo "- $n"; done
+  for n in "${notes[@]}"; do
+    case "$n" in "  "*) echo "$n" ;; *) echo "- $n" ;; esac
+  done
   echo
 fi
 echo "## Scenarios"
