@@ -26,12 +26,9 @@ internal static class JsPublishPhase
 
         using var phase = limits.StartPublishPhase();
         var start = Clock.Now;
-        var tasks = publishers.Select((publisher, p) => Task.Run(async () =>
-        {
-            var sent = await publisher.RunAsync(limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), new PayloadSource(o.Size, stampPayload, p),
-                phase.Token, limits.Drain, hard);
-            return sent;
-        })).ToArray();
+        var tasks = publishers.Select((publisher, p) => Task.Run(() => publisher.RunAsync(
+            limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), new PayloadSource(o.Size, stampPayload, p),
+            phase.Token, limits.Drain, hard))).ToArray();
         var sentEach = await Task.WhenAll(tasks);
         var publishEnd = Clock.Now;
         var lastAck = publishers.Max(p => p.LastAckTick);
