@@ -6,11 +6,13 @@
 # repetitions, the silo first on even ones) so slow drift on a shared machine does not favour one of them.
 # Raw rows go to <work dir>/runs.tsv; perf/compare/summarize.sh turns them into perf/RESULTS.md.
 #
-# usage: perf/compare/run.sh [--reps N] [--secs S] [--warmup S] [--skip-build] [--out FILE] [--only ID[,ID...]]
+# usage: perf/compare/run.sh [--reps N] [--secs S] [--warmup S] [--calm LOAD] [--skip-build] [--out FILE] [--only ID[,ID...]]
 #   --reps N       repetitions per scenario and server (default 3)
 #   --secs S       publish time of each throughput run in seconds (default 5)
 #   --warmup S     unmeasured seconds of the same load first, in the same client process (default 2): the silo
 #                  and the client are .NET processes whose first seconds run unoptimised JIT code
+#   --calm LOAD    before each run wait (up to 120 s) for the 1-minute load average to fall below LOAD: on a
+#                  machine shared with other builds this trades wall time for less noise (default: no waiting)
 #   --skip-build   use the existing Release builds
 #   --out FILE     markdown result (default perf/RESULTS.md)
 #   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub
@@ -20,6 +22,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REPS=3
 SECS=5
 WARMUP=2
+CALM=""
 BUILD=1
 OUT="$ROOT/perf/RESULTS.md"
 ONLY=""
@@ -28,10 +31,11 @@ while [ $# -gt 0 ]; do
     --reps) REPS=$2; shift 2 ;;
     --secs) SECS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --calm) CALM=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -155,6 +159,12 @@ run_one() { # scenario-id server rep args
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
   local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c
+  if [ -n "$CALM" ]; then
+    for _ in $(seq 1 120); do
+      awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$CALM" 'BEGIN { exit !(l < c) }' && break
+      sleep 1
+    done
+  fi
   load=$(cut -d' ' -f1 /proc/loadavg)
   if ! start_server "$server"; then
     log "  $server did not start; log tail:"; tail -20 "$SERVER_LOG" >&2
@@ -245,6 +255,7 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv reps "$REPS"
   kv secs "$SECS"
   kv warmup "$WARMUP"
+  kv calm "$CALM"
 } > "$WORK/machine.env"
 printf '%s\n' "${SCENARIOS[@]}" > "$WORK/scenarios.txt"
 "$ROOT/perf/compare/summarize.sh" "$WORK" > "$OUT"

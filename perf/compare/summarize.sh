@@ -64,7 +64,7 @@ echo "| .NET SDK | $dotnet |"
 echo "| nats-server | $nats_server |"
 echo "| silo | $silo (commit $commit) |"
 echo "| load average before / after | $loadavg_before / $loadavg_after (the machine is shared with other builds) |"
-echo "| wall time | ${wall_seconds} s for $reps repetitions, ${secs} s per throughput run |"
+echo "| wall time | ${wall_seconds} s for $reps repetitions, ${secs} s per throughput run$([ -n "${calm:-}" ] && echo ", each run waiting up to 120 s for a load average below $calm") |"
 echo
 echo "## Throughput and resources"
 echo
