@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Side-by-side load comparison of nats-server (Debian's 2.9.10) and the silo, using perf/Load for both.
+#
+# Every run gets a freshly started server with an empty store of its own on loopback, so no run inherits
+# another's streams, caches or garbage. Servers alternate within each repetition (nats-server first on odd
+# repetitions, the silo first on even ones) so slow drift on a shared machine does not favour one of them.
+# Raw rows go to <work dir>/runs.tsv; perf/compare/summarize.sh turns them into perf/RESULTS.md.
+#
+# usage: perf/compare/run.sh [--reps N] [--secs S] [--warmup S] [--calm LOAD] [--skip-build] [--out FILE] [--only ID[,ID...]]
+#   --reps N       repetitions per scenario and server (default 3)
+#   --secs S       publish time of each throughput run in seconds (default 5)
+#   --warmup S     unmeasured seconds of the same load first, in the same client process (default 2): the silo
+#                  and the client are .NET processes whose first seconds run unoptimised JIT code
+#   --calm LOAD    before each run wait (up to 120 s) for the 1-minute load average to fall below LOAD: on a
+#                  machine shared with other builds this trades wall time for less noise (default: no waiting)
+#   --skip-build   use the existing Release builds
+#   --out FILE     markdown result (default perf/RESULTS.md)
+#   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+REPS=3
+SECS=5
+WARMUP=2
+CALM=""
+BUILD=1
+OUT="$ROOT/perf/RESULTS.md"
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS=$2; shift 2 ;;
+    --secs) SECS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --calm) CALM=$2; shift 2 ;;
+    --skip-build) BUILD=0; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+SILO_DLL="$ROOT/src/Silo/bin/Release/net10.0/Platform.Silo.dll"
+LOAD_DLL="$ROOT/perf/Load/bin/Release/net10.0/Platform.Load.dll"
+NATS_SERVER=/usr/sbin/nats-server
+WORK=$(mktemp -d /tmp/perf-compare.XXXXXX)
+RUNS="$WORK/runs.tsv"
+SERVER_PID=""
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# Only the server this script started is stopped, by its own pid.
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- prerequisites -------------------------------------------------------------------------------------------
+need_apt=()
+[ -x "$NATS_SERVER" ] || need_apt+=(nats-server)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  apt-get update -qq >/dev/null 2>&1
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null 2>&1 || { echo "could not install ${need_apt[*]}" >&2; exit 1; }
+fi
+
+if [ "$BUILD" = 1 ]; then
+  # One build at a time: the machine is small and shared.
+  log "building the silo (Release)"
+  (cd "$ROOT" && dotnet build src/Silo -c Release -nologo -v q) > "$WORK/build-silo.log" 2>&1 \
+    || { tail -30 "$WORK/build-silo.log" >&2; exit 1; }
+  log "building perf/Load (Release)"
+  (cd "$ROOT" && dotnet build perf/Load -c Release -nologo -v q) > "$WORK/build-load.log" 2>&1 \
+    || { tail -30 "$WORK/build-load.log" >&2; exit 1; }
+fi
+
+# ---- servers ---------------------------------------------------------------------------------------------------
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 20000))
+    if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# Ready means a client gets INFO, which is what the load generator needs, not merely a bound port.
+wait_ready() {
+  local port=$1 pid=$2
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if [ "$(timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -c 4 <&3" 2>/dev/null)" = "INFO" ]; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_server NAME: starts it on a free port with an empty store; sets SERVER_PID, PORT, SERVER_LOG, STORE.
+start_server() {
+  local name=$1
+  PORT=$(free_port) || { echo "no free port" >&2; return 1; }
+  STORE="$WORK/store-$name-$PORT"
+  SERVER_LOG="$WORK/server-$name-$RUN_ID.log"
+  mkdir -p "$STORE"
+  case "$name" in
+    nats-server)
+      "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$STORE" > "$SERVER_LOG" 2>&1 &
+      ;;
+    silo)
+      (cd "$STORE" && exec dotnet "$SILO_DLL" -a 127.0.0.1 -p "$PORT" -m 0 -js -sd "$STORE" --silo_port -1 --orleans_gateway_port -1) \
+        > "$SERVER_LOG" 2>&1 &
+      ;;
+  esac
+  SERVER_PID=$!
+  wait_ready "$PORT" "$SERVER_PID"
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill "$SERVER_PID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "server $SERVER_PID did not stop in 10 s after SIGTERM; killing it" >> "$SERVER_LOG"
+    kill -KILL "$SERVER_PID" 2>/dev/null
+  fi
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=""
+  rm -rf "$STORE"
+}
+
+# CPU seconds (user+system) and peak RSS in kB of a live process, from /proc.
+cpu_seconds() {
+  local tck; tck=$(getconf CLK_TCK)
+  # Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
+  sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk -v t="$tck" '{ printf "%.2f", ($12 + $13) / t }'
+}
+# Warning and error lines in a server log: the silo logs "warn:"/"fail:"/"crit:", nats-server "[WRN]"/"[ERR]"/"[FTL]".
+log_warnings() { grep -E ' (warn|fail|crit|error): |\[(WRN|ERR|FTL)\]' "$1" 2>/dev/null; }
+peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# ---- scenarios -------------------------------------------------------------------------------------------------
+# id | description | perf/Load arguments ({SECS} and {RATE} are filled in)
+SCENARIOS=(
+  "jsasync1|JetStream async publish, 1 stream, 1 publisher, 128 B, window 256|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --duration {SECS}"
+  "jsasync4|JetStream async publish, 4 streams, 4 publishers, 128 B, window 256 each|js-pub-async --streams 4 --pubs 4 --size 128 --window 256 --duration {SECS}"
+  "corepubsub|Core publish to 1 subscriber, 16 B|pubsub --pubs 1 --subs 1 --size 16 --duration {SECS}"
+  "jssync|JetStream sync publish, 1 stream, 1 publisher, 128 B (short)|js-pub-sync --streams 1 --pubs 1 --size 128 --duration 3"
+  "jslatency|JetStream publish-ack latency at a fixed rate (50% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE} --duration {SECS}"
+  "jsconsume|Consume a 100,000-message backlog, 1 stream, 1 pull consumer, batch 500, explicit acks, 128 B|js-consume --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
+)
+
+RATE=""
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\n' > "$RUNS"
+
+run_one() { # scenario-id server rep args
+  local sid=$1 server=$2 rep=$3 args=$4
+  RUN_ID="$sid-$rep"
+  local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
+  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c
+  if [ -n "$CALM" ]; then
+    for _ in $(seq 1 120); do
+      awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$CALM" 'BEGIN { exit !(l < c) }' && break
+      sleep 1
+    done
+  fi
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if ! start_server "$server"; then
+    log "  $server did not start; log tail:"; tail -20 "$SERVER_LOG" >&2
+    printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t\t\t%s\t%s\t%s\t\t\n' "$sid" "$server" "$rep" \
+      "server did not start: $(tail -2 "$SERVER_LOG" | tr '\t\n' '  ')" "$SERVER_LOG" "$load" >> "$RUNS"
+    stop_server; return
+  fi
+  cpu0=$(cpu_seconds "$SERVER_PID")
+  # shellcheck disable=SC2086 # args is a word list on purpose
+  timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" \
+    --server-pid "$SERVER_PID" $([ "$WARMUP" != 0 ] && echo "--warmup $WARMUP") > "$out" 2>&1
+  rc=$?
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    rss=$(peak_rss_kb "$SERVER_PID")
+    cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { printf "%.2f", b - a }')
+  else
+    rss=""; cpu=""
+    echo "server process $SERVER_PID was gone at the end of the run" >> "$out"
+  fi
+  stop_server
+  warn=$(log_warnings "$SERVER_LOG" | wc -l)
+  first=$(log_warnings "$SERVER_LOG" | head -1 | cut -c1-300 | tr '\t' ' ')
+  if [ -s "$json" ]; then
+    status=$(jq -r .status "$json"); msgs=$(jq -r '.msgs_per_sec' "$json")
+    p99=$(jq -r '.latency_us.p99 // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
+    message=$(jq -r '.message // ""' "$json" | tr '\t\n' '  ')
+    # The load generator samples the server's CPU around the measured run only, leaving the warm-up out.
+    c=$(jq -r '.server_cpu_seconds // empty | . * 100 | round / 100' "$json" 2>/dev/null)
+    [ -n "$c" ] && cpu=$c
+  else
+    status=failed; msgs=""; p99=""; completed=""; errors=""
+    message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
+  fi
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" >> "$RUNS"
+  log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p99 ${p99:-n/a} µs, rss ${rss:-?} kB, cpu ${cpu:-?} s, load $load, $warn log warnings"
+}
+
+median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date +%s)
+for entry in "${SCENARIOS[@]}"; do
+  IFS='|' read -r sid desc args <<< "$entry"
+  if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$sid,"* ]]; then continue; fi
+  if [[ "$args" == *"{RATE}"* ]]; then
+    RATE=$(awk -F'\t' '$1 == "jsasync1" && $2 == "nats-server" && ($4 == "ok" || $4 == "errors") { print $5 }' "$RUNS" | median_of)
+    if [ -z "$RATE" ]; then
+      log "$sid: skipped, no nats-server jsasync1 result to take the rate from (run it in the same invocation)"
+      printf '%s\tnats-server\t0\tskipped\t\t\t\t\t\t\t\t%s\t\n%s\tsilo\t0\tskipped\t\t\t\t\t\t\t\t%s\t\n' "$sid" \
+        "no jsasync1 result on nats-server to derive the rate from" "$sid" "no jsasync1 result on nats-server to derive the rate from" >> "$RUNS"
+      continue
+    fi
+    RATE=$(awk -v r="$RATE" 'BEGIN { printf "%d", r / 2 }')
+  else
+    RATE=""
+  fi
+  args=${args//\{SECS\}/$SECS}
+  args=${args//\{RATE\}/$RATE}
+  log "$sid: $desc"
+  log "  Platform.Load $args"
+  for rep in $(seq 1 "$REPS"); do
+    if [ $((rep % 2)) = 1 ]; then order="nats-server silo"; else order="silo nats-server"; fi
+    for server in $order; do run_one "$sid" "$server" "$rep" "$args"; done
+  done
+done
+ENDED=$(date +%s)
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report ----------------------------------------------------------------------------------------------------
+# Written with %q so that summarize.sh can source it whatever the values contain.
+kv() { printf '%s=%q\n' "$1" "$2"; }
+{
+  kv date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  kv nproc "$(nproc)"
+  kv cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  kv memory "$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  kv kernel "$(uname -sr)"
+  kv dotnet "$(dotnet --version 2>/dev/null)"
+  kv nats_server "$("$NATS_SERVER" --version 2>&1 | head -1)"
+  kv silo "$(dotnet "$SILO_DLL" -v 2>&1 | head -1)"
+  kv commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  kv client "NATS.Net $(grep -o 'Include="NATS.Net" Version="[^"]*"' "$ROOT/Directory.Packages.props" | sed 's/.*Version="//; s/"//')"
+  kv loadavg_before "$LOAD_BEFORE"
+  kv loadavg_after "$LOAD_AFTER"
+  kv wall_seconds "$((ENDED - STARTED))"
+  kv reps "$REPS"
+  kv secs "$SECS"
+  kv warmup "$WARMUP"
+  kv calm "$CALM"
+} > "$WORK/machine.env"
+printf '%s\n' "${SCENARIOS[@]}" > "$WORK/scenarios.txt"
+"$ROOT/perf/compare/summarize.sh" "$WORK" > "$OUT"
+log "wrote $OUT (raw runs, loads' outputs and server logs in $WORK)"
+cat "$OUT"
