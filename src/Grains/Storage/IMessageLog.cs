@@ -75,6 +75,9 @@ internal interface IMessageLog : IAsyncDisposable
     /// <summary>Sequences between first and last that were deleted (interior gaps), ascending; a snapshot.</summary>
     IReadOnlyCollection<ulong> DeletedSequences { get; }
 
+    /// <summary>Closes the log and deletes its files, skipping the merge a normal close does (stream delete).</summary>
+    ValueTask DropAsync();
+
     /// <summary>On an empty log, makes the next appended sequence <paramref name="sequence"/> (stream first_seq); persisted.</summary>
     /// <exception cref="InvalidOperationException">The log holds messages.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequence"/> is below the current first sequence: sequences never repeat.</exception>

@@ -426,7 +426,16 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         _groupCommit?.MarkWritten();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => CloseAsync(keep: !_options.InMemory);
+
+    /// <summary>Closes without merging what is about to be deleted anyway, then removes the files.</summary>
+    public async ValueTask DropAsync()
+    {
+        await CloseAsync(keep: false).ConfigureAwait(false);
+        DeleteDirectory(_treeDirectory);
+    }
+
+    private async ValueTask CloseAsync(bool keep)
     {
         lock (_lock)
         {
@@ -439,7 +448,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             await _syncLoop.ConfigureAwait(false);
         try
         {
-            if (_options.InMemory)
+            if (!keep)
             {
                 _maintainer.TryCancelBackgroundThreads();
                 await _maintainer.WaitForBackgroundThreadsAsync().ConfigureAwait(false);

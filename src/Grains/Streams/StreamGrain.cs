@@ -153,7 +153,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
         if (_log is not null)
-            await _log.DisposeAsync();
+            await _log.DropAsync();
         _log = null;
         store.DeleteStream(_config.Name);
         signals.Poke(Name);
