@@ -305,7 +305,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         Interlocked.Increment(ref handle.Waiting);
         try
         {
-            await new PullRequest(server, responder, handle.Grain, handle.Writer, reply, body).ServeAsync();
+            await new PullRequest(server, responder, handle.Grain, handle.Writer, reply, body,
+                handle.Config.ReplayPolicy == ReplayPolicy.Original).ServeAsync();
         }
         catch (Exception ex)
         {

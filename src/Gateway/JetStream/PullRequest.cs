@@ -30,7 +30,7 @@ internal sealed class PullRequestBody
 /// requester goes away, sending the status replies NATS clients act on (404, 408, 409, 100 heartbeats).
 /// </summary>
 internal sealed class PullRequest(NatsServer server, ApiResponder responder, IConsumerGrain grain, DeliveryWriter writer,
-    string reply, PullRequestBody body)
+    string reply, PullRequestBody body, bool original)
 {
     /// <summary>Without expires a request waits until filled; this is how often it checks the requester is still there.</summary>
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(5);
@@ -45,13 +45,15 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
         long lastSent = Environment.TickCount64;
         bool deliveredAny = false;
         ulong lastStream = 0, lastConsumer = 0;
+        var pacer = original ? new ReplayPacer() : null;
         while (true)
         {
             long now = Environment.TickCount64;
             long wait = body.NoWait ? 0 : Math.Min(deadline - now, (long)LongPoll.TotalMilliseconds);
             if (heartbeat > 0)
                 wait = Math.Min(wait, Math.Max(1, heartbeat - (now - lastSent)));
-            var batch = (await grain.Fetch(remaining, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)))).Value;
+            // Original replay paces message by message, so it fetches them one at a time.
+            var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)))).Value;
             if (batch.Status == FetchStatus.Deleted)
             {
                 responder.SendStatus(reply, "409 Consumer Deleted");
@@ -62,6 +64,8 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
                 responder.SendStatus(reply, "409 Message Size Exceeds MaxBytes");
                 return;
             }
+            if (pacer is not null)
+                await pacer.PaceAsync(batch);
             long bytes = writer.Write(replyBytes, batch);
             if (batch.Count > 0)
             {

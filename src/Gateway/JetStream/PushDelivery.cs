@@ -41,6 +41,7 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
         long lastSent = Environment.TickCount64;
         long sinceFlowControl = 0;
         ulong lastStream = 0, lastConsumer = 0;
+        var pacer = config.ReplayPolicy == ReplayPolicy.Original ? new ReplayPacer() : null;
         try
         {
             while (!_stop.IsCancellationRequested)
@@ -66,7 +67,10 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
                 }
                 long idle = Environment.TickCount64 - lastSent;
                 var fetchWait = heartbeat > 0 ? TimeSpan.FromMilliseconds(Math.Max(1, heartbeat - idle)) : TimeSpan.FromSeconds(1);
-                var batch = (await grain.Fetch(BatchSize, 0, fetchWait)).Value;
+                // Original replay paces message by message, so it fetches them one at a time.
+                var batch = (await grain.Fetch(pacer is null ? BatchSize : 1, 0, fetchWait)).Value;
+                if (pacer is not null)
+                    await pacer.PaceAsync(batch, _stop.Token);
                 if (batch.Status == FetchStatus.Deleted)
                     return;
                 sinceFlowControl += writer.Write(target, batch);

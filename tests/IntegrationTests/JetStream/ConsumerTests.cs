@@ -411,4 +411,37 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), first);
         Assert.Equal((ulong)(total - 100), first.Count == 100 ? (await _js.GetConsumerAsync(stream, "late")).Info.NumPending : 0);
     }
+
+    [Fact]
+    public async Task Original_replay_keeps_the_gaps_between_messages()
+    {
+        var stream = _prefix + "REPLAY";
+        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        for (int i = 0; i < 3; i++)
+        {
+            (await _js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
+            await Task.Delay(400);
+        }
+        var instant = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("instant") { AckPolicy = ConsumerConfigAckPolicy.None });
+        var original = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("original")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            ReplayPolicy = ConsumerConfigReplayPolicy.Original,
+        });
+        async Task<TimeSpan> Span(INatsJSConsumer consumer)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            int n = 0;
+            TimeSpan firstAt = default;
+            await foreach (var _ in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(5) }))
+            {
+                if (n++ == 0) firstAt = watch.Elapsed;
+                if (n == 3) return watch.Elapsed - firstAt;
+            }
+            throw new Xunit.Sdk.XunitException($"only {n} messages");
+        }
+        // Stored 400 ms apart: original replay spreads the three over about 800 ms; instant does not wait at all.
+        Assert.True(await Span(original) >= TimeSpan.FromMilliseconds(700));
+        Assert.True(await Span(instant) < TimeSpan.FromMilliseconds(700));
+    }
 }
