@@ -76,7 +76,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         ulong memory = 0, storage = 0;
         foreach (var config in configs)
         {
-            var info = await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+            var info = await GetInfoAsync(config.Name);
             if (info.Value is null) continue;
             if (config.Storage == StorageType.Memory) memory += info.Value.State.Bytes;
             else storage += info.Value.State.Bytes;
@@ -128,6 +128,27 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         });
     }
 
+    /// <summary>Stream info, combined over the partitions of a partitioned stream.</summary>
+    private async Task<StreamResult<StreamInfo>> GetInfoAsync(string name, bool deletedDetails = false, string? subjectsFilter = null)
+    {
+        var root = await grains.GetGrain<IStreamGrain>(name).GetInfo(deletedDetails, subjectsFilter);
+        if (root.Value is not { } info || info.Config.Partitions <= 1)
+            return root;
+        var all = new List<StreamInfo> { info };
+        for (int p = 1; p < info.Config.Partitions; p++)
+            if ((await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).GetInfo(deletedDetails, subjectsFilter)).Value is { } part)
+                all.Add(part);
+        return StreamResult<StreamInfo>.Ok(StreamInfo.Combine(all));
+    }
+
+    /// <summary>The partition a message request addresses: explicit, or by the subject it names, else partition 0.</summary>
+    private IStreamGrain PartitionFor(string name, int? partition, string? subject)
+    {
+        int count = capture.Find(name)?.Partitions.Length ?? 1;
+        int p = partition ?? (subject is { Length: > 0 } s && !s.Contains('*') && !s.Contains('>') ? StreamKeys.PartitionOf(s, count) : 0);
+        return grains.GetGrain<IStreamGrain>(StreamKeys.Partition(name, Math.Clamp(p, 0, count - 1)));
+    }
+
     private async Task Info(ApiRequest request, string name)
     {
         const string type = "stream_info_response";
@@ -137,7 +158,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
-        var result = await grains.GetGrain<IStreamGrain>(name).GetInfo(body?.DeletedDetails ?? false, body?.SubjectsFilter);
+        var result = await GetInfoAsync(name, body?.DeletedDetails ?? false, body?.SubjectsFilter);
         responder.Reply(request, type, w =>
         {
             // nats-server pages the subjects map: total counts subjects, in pages of 100000.
@@ -198,7 +219,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         {
             if (paging.Subject is not null && !CapturesAny(config, paging.Subject))
                 continue;
-            if ((await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null)).Value is { } info)
+            if ((await GetInfoAsync(config.Name)).Value is { } info)
                 infos.Add(info);
         }
         const int limit = 256;
@@ -227,7 +248,15 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
-        var result = await grains.GetGrain<IStreamGrain>(name).Purge(new PurgeRequest(body?.Filter, body?.Sequence ?? 0, body?.Keep ?? 0));
+        var purge = new PurgeRequest(body?.Filter, body?.Sequence ?? 0, body?.Keep ?? 0);
+        var result = await grains.GetGrain<IStreamGrain>(name).Purge(purge);
+        // A partitioned stream purges every partition (a sequence bound applies to each partition's own sequence).
+        int partitions = capture.Find(name)?.Partitions.Length ?? 1;
+        for (int p = 1; p < partitions && result.Error is null; p++)
+        {
+            var part = await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Purge(purge);
+            result = part.Error is null ? StreamResult<ulong>.Ok(result.Value + part.Value) : part;
+        }
         responder.Reply(request, type, w =>
         {
             if (result.Error is { } error)
@@ -251,7 +280,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
-        var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject));
+        var result = await PartitionFor(name, body.Partition, body.LastBySubject ?? body.NextBySubject)
+            .GetMessage(new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject));
         if (result.Error is { } error)
         {
             responder.ReplyError(request, type, error);
@@ -280,7 +310,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
         }
-        var result = await grains.GetGrain<IStreamGrain>(name).DeleteMessage(body.Sequence, body.NoErase);
+        var result = await PartitionFor(name, body.Partition, null).DeleteMessage(body.Sequence, body.NoErase);
         if (result.Error is { } error)
             responder.ReplyError(request, type, error);
         else
@@ -293,6 +323,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         if (capture.Find(name) is not { Config.AllowDirect: true })
             return;
         MessageQuery query;
+        int? directPartition = null;
         if (subjectInToken is not null)
         {
             query = new MessageQuery(0, subjectInToken, null);
@@ -310,8 +341,9 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         else
         {
             query = new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject);
+            directPartition = body.Partition;
         }
-        var result = await grains.GetGrain<IStreamGrain>(name).GetMessage(query);
+        var result = await PartitionFor(name, directPartition, query.LastBySubject ?? query.NextBySubject).GetMessage(query);
         if (result.Value is not { } msg)
         {
             responder.SendStatus(request.Reply, result.Error?.ErrCode == ApiError.BadRequest.ErrCode ? "408 Bad Request" : "404 Message Not Found");
@@ -433,12 +465,15 @@ internal sealed class MessageGetBody
     [JsonPropertyName("seq")] public ulong Sequence { get; set; }
     [JsonPropertyName("last_by_subj")] public string? LastBySubject { get; set; }
     [JsonPropertyName("next_by_subj")] public string? NextBySubject { get; set; }
+    /// <summary>Our extension for partitioned streams: which partition's sequence <see cref="Sequence"/> is.</summary>
+    [JsonPropertyName("partition")] public int? Partition { get; set; }
 }
 
 internal sealed class MessageDeleteBody
 {
     [JsonPropertyName("seq")] public ulong Sequence { get; set; }
     [JsonPropertyName("no_erase")] public bool NoErase { get; set; }
+    [JsonPropertyName("partition")] public int? Partition { get; set; }
 }
 
 [JsonSerializable(typeof(StreamConfig))]

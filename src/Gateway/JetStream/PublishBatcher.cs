@@ -25,8 +25,8 @@ internal sealed class PublishBatcher
 
     public bool IsEmpty => _current.IsEmpty;
 
-    public void Add(StreamTarget target, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
-        => _current.Add(target, subject, reply, headerLength, message);
+    public void Add(StreamTarget target, int partition, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
+        => _current.Add(target, partition, subject, reply, headerLength, message);
 
     /// <summary>Sends the current round; completes at once unless every in-flight slot is taken.</summary>
     public async ValueTask FlushAsync(NatsServer server)
@@ -73,7 +73,7 @@ internal sealed class PublishBatcher
 /// <summary>The captures of one read: per-stream batches, and the publish order with each message's reply subject.</summary>
 internal sealed class PublishRound
 {
-    private readonly Dictionary<string, StreamBatch> _batches = new(StringComparer.Ordinal);
+    private readonly Dictionary<(StreamTarget, int), StreamBatch> _batches = [];
     private readonly List<StreamBatch> _active = [];
     /// <summary>Publish order across streams: which batch, and which reply (empty when none was asked for).</summary>
     private readonly List<(StreamBatch Batch, int Index, int ReplyStart, int ReplyLength)> _order = [];
@@ -85,10 +85,10 @@ internal sealed class PublishRound
 
     public bool IsEmpty => _order.Count == 0;
 
-    public void Add(StreamTarget target, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
+    public void Add(StreamTarget target, int partition, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
     {
-        if (!_batches.TryGetValue(target.Name, out var batch))
-            _batches[target.Name] = batch = new StreamBatch(target);
+        if (!_batches.TryGetValue((target, partition), out var batch))
+            _batches[(target, partition)] = batch = new StreamBatch(target, partition);
         if (batch.Count == 0)
             _active.Add(batch);
         int index = batch.Add(subject, headerLength, message);
@@ -137,7 +137,7 @@ internal sealed class PublishRound
                 continue;
             ack.ResetWrittenCount();
             var result = batch.Acks is { } acks ? acks[index] : new PublishAck(0, false, ApiError.StoreFailed("stream unavailable"));
-            WriteAck(ack, batch.Target, result);
+            WriteAck(ack, batch.Target, batch.Partition, result);
             latency?.Record(elapsed);
             server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, null);
         }
@@ -150,7 +150,7 @@ internal sealed class PublishRound
     }
 
     /// <summary>nats-server's pub ack, byte for byte: <c>{"stream":"S", "seq":1}</c>, or the error form.</summary>
-    private static void WriteAck(ArrayBufferWriter<byte> output, StreamTarget target, PublishAck ack)
+    private static void WriteAck(ArrayBufferWriter<byte> output, StreamTarget target, int partition, PublishAck ack)
     {
         if (ack.Error is { } error)
         {
@@ -162,7 +162,9 @@ internal sealed class PublishRound
         Span<byte> digits = stackalloc byte[20];
         System.Buffers.Text.Utf8Formatter.TryFormat(ack.Sequence, digits, out int n);
         output.Write(digits[..n]);
-        output.Write(ack.Duplicate ? ",\"duplicate\": true}"u8 : "}"u8);
+        if (ack.Duplicate)
+            output.Write(",\"duplicate\": true"u8);
+        output.Write(target.AckSuffixes[partition]);
     }
 
     private static void Grow(ref byte[] buffer, int used, int needed)
@@ -173,8 +175,9 @@ internal sealed class PublishRound
         buffer = bigger;
     }
 
-    private sealed class StreamBatch(StreamTarget target)
+    private sealed class StreamBatch(StreamTarget target, int partition)
     {
+        public int Partition { get; } = partition;
         private byte[] _frames = ArrayPool<byte>.Shared.Rent(4096);
         private int _length;
 
@@ -198,7 +201,7 @@ internal sealed class PublishRound
 
         /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
         public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync()
-            => Target.Grain.Append(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count);
+            => Target.Partitions[Partition].Append(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count);
 
         public void Reset()
         {

@@ -19,7 +19,7 @@ internal sealed class StreamCapture(IGrainFactory grains, ConsumerApi consumers)
         lock (_streams)
         {
             Remove(config.Name);
-            var target = new StreamTarget(config, grains.GetGrain<IStreamGrain>(config.Name));
+            var target = new StreamTarget(config, grains);
             foreach (var subject in config.Subjects)
             {
                 var sub = new Subscription(subject, null, [], null, target);

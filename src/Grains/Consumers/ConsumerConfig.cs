@@ -61,6 +61,8 @@ public sealed record ConsumerConfig
     [Id(26), JsonPropertyName("num_replicas")] public int NumReplicas { get; init; }
     [Id(27), JsonPropertyName("mem_storage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool MemoryStorage { get; init; }
     [Id(28), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
+    /// <summary>Our extension, for partitioned streams: the one partition this consumer reads.</summary>
+    [Id(29), JsonPropertyName("partition"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partition { get; init; }
 
     [JsonIgnore] public bool IsPush => !string.IsNullOrEmpty(DeliverSubject);
     [JsonIgnore] public bool IsDurable => !string.IsNullOrEmpty(DurableName);

@@ -47,7 +47,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         public long Deadline = deadline;
     }
 
-    private IStreamGrain Stream => GrainFactory.GetGrain<IStreamGrain>(_stream);
+    /// <summary>The partition this consumer reads (the stream itself when unpartitioned).</summary>
+    private string StreamKey => StreamKeys.Partition(_stream, _config?.Partition ?? 0);
+    private IStreamGrain Stream => GrainFactory.GetGrain<IStreamGrain>(StreamKey);
+    /// <summary>Partition 0 keeps the stream's list of consumers.</summary>
+    private IStreamGrain StreamRoot => GrainFactory.GetGrain<IStreamGrain>(_stream);
     private bool Persisted => _config is { } c && !c.MemoryStorage && c.IsDurable;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -160,6 +164,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     {
         if (_config is null)
             return false;
+        var partitionKey = StreamKey;
         _config = null;
         _timer?.Dispose();
         _timer = null;
@@ -167,9 +172,9 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _initial.Clear();
         _dirty = false;
         ConsumerStore.Delete(store, _stream, _name);
-        await Stream.RemoveConsumer(_name);
+        await StreamRoot.RemoveConsumer(_name);
         Wake();
-        signals.Poke(_stream);
+        signals.Poke(partitionKey);
         DeactivateOnIdle();
         return true;
     }
@@ -199,7 +204,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                 // Blocked on max_ack_pending, new messages are no reason to look again; waiting on the stream would spin.
                 var streamAdvanced = _blockedByAckPending
                     ? Task.Delay(TimeSpan.FromMilliseconds(timeout))
-                    : signals.WaitBeyondAsync(_stream, _cursor - 1, TimeSpan.FromMilliseconds(timeout));
+                    : signals.WaitBeyondAsync(StreamKey, _cursor - 1, TimeSpan.FromMilliseconds(timeout));
                 await Task.WhenAny(streamAdvanced, wake);
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);

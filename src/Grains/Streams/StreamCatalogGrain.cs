@@ -9,6 +9,8 @@ namespace Platform.Grains.Streams;
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCatalogGrain
 {
+    private const int MaxPartitions = 64;
+
     private readonly SortedDictionary<string, StreamConfig> _streams = new(StringComparer.Ordinal);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -29,8 +31,15 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
-        if (result.Error is null)
-            _streams[config.Name] = config;
+        if (result.Error is not null)
+            return result;
+        for (int p = 1; p < StreamKeys.Count(config); p++)
+        {
+            var partition = await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Create(config);
+            if (partition.Error is not null)
+                return partition;
+        }
+        _streams[config.Name] = config;
         return result;
     }
 
@@ -44,15 +53,21 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
-        if (result.Error is null)
-            _streams[config.Name] = config;
+        if (result.Error is not null)
+            return result;
+        for (int p = 1; p < StreamKeys.Count(config); p++)
+            await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Update(config);
+        _streams[config.Name] = config;
         return result;
     }
 
     public async Task<bool> Delete(string name)
     {
-        if (!_streams.Remove(name))
+        if (!_streams.Remove(name, out var config))
             return false;
+        // The other partitions first: partition 0 removes the stream's directory last.
+        for (int p = 1; p < StreamKeys.Count(config); p++)
+            await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();
         await GrainFactory.GetGrain<IStreamGrain>(name).Delete();
         return true;
     }
@@ -63,8 +78,13 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
     {
         if (config.NumReplicas > 1)
             return ApiError.ReplicasNotSupported;
-        if (config.Partitions > 1)
-            return ApiError.InvalidConfig("stream partitions are not supported yet");
+        if (!StreamKeys.IsValidName(config.Name))
+            return ApiError.InvalidConfig("invalid stream name");
+        if (config.Partitions is < 0 or > MaxPartitions)
+            return ApiError.InvalidConfig($"stream partitions must be between 1 and {MaxPartitions}");
+        // Interest and workqueue retention count acks against the stream's consumer list, which partition 0 keeps.
+        if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
+            return ApiError.InvalidConfig("partitioned streams support limits retention only");
         foreach (var subject in config.Subjects)
         {
             if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))

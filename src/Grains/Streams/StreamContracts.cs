@@ -10,7 +10,42 @@ public sealed record StreamInfo(
     [property: Id(2)] LogState State,
     [property: Id(3)] ulong[]? Deleted,
     [property: Id(4)] Dictionary<string, ulong>? Subjects,
-    [property: Id(5)] int ConsumerCount);
+    [property: Id(5)] int ConsumerCount)
+{
+    /// <summary>
+    /// One view of a partitioned stream: counts add up over the partitions; sequences are each partition's own, so
+    /// first and last sequence are partition 0's, while times span them all.
+    /// </summary>
+    public static StreamInfo Combine(IReadOnlyList<StreamInfo> partitions)
+    {
+        var root = partitions[0];
+        if (partitions.Count == 1)
+            return root;
+        ulong messages = 0, bytes = 0;
+        int subjects = 0, deleted = 0;
+        long firstTs = 0, lastTs = 0;
+        Dictionary<string, ulong>? subjectCounts = root.Subjects is null ? null : new(StringComparer.Ordinal);
+        foreach (var p in partitions)
+        {
+            messages += p.State.Messages;
+            bytes += p.State.Bytes;
+            subjects += p.State.NumSubjects;
+            deleted += p.State.NumDeleted;
+            if (p.State.Messages > 0 && (firstTs == 0 || p.State.FirstTimestampNanos < firstTs))
+                firstTs = p.State.FirstTimestampNanos;
+            lastTs = Math.Max(lastTs, p.State.LastTimestampNanos);
+            if (subjectCounts is not null && p.Subjects is not null)
+                foreach (var (subject, count) in p.Subjects)
+                    subjectCounts[subject] = count;
+        }
+        var state = root.State with
+        {
+            Messages = messages, Bytes = bytes, NumSubjects = subjects, NumDeleted = deleted,
+            FirstTimestampNanos = firstTs, LastTimestampNanos = lastTs,
+        };
+        return root with { State = state, Subjects = subjectCounts };
+    }
+}
 
 /// <summary>The outcome of a stream operation: a value or a JetStream API error.</summary>
 /// <remarks>The alias carries the generic arity: Orleans parses a generic alias as a type name, and without the

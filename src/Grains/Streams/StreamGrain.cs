@@ -28,15 +28,21 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private long _lastTimestamp;
     private IGrainTimer? _ageTimer;
 
-    private string Name => this.GetPrimaryKeyString();
+    /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
+    private string Key => this.GetPrimaryKeyString();
+    private string Name => StreamKeys.Parse(Key).Stream;
+    private int Partition => StreamKeys.Parse(Key).Partition;
+    /// <summary>Partition 0 speaks for the stream: its metadata file and its consumers.</summary>
+    private bool IsRoot => Partition == 0;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (store.LoadMeta(Name) is { } meta)
         {
             await OpenAsync(meta.Config, meta.Created);
-            foreach (var consumer in ConsumerStore.LoadAll(store, Name))
-                _consumers[consumer.Config.Name!] = consumer.Config;
+            if (IsRoot)
+                foreach (var consumer in ConsumerStore.LoadAll(store, Name))
+                    _consumers[consumer.Config.Name!] = consumer.Config;
         }
     }
 
@@ -53,7 +59,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         _created = created;
         _log = ZoneTreeMessageLog.Open(new MessageLogOptions
         {
-            Directory = store.PartitionDirectory(config.Name, 0),
+            Directory = store.PartitionDirectory(config.Name, Partition),
             InMemory = config.Storage == StorageType.Memory,
             SyncPolicy = store.Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
             SyncInterval = store.Sync.Interval,
@@ -120,7 +126,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (config.Sealed)
             return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration for create can not be sealed"));
         var created = DateTime.UtcNow;
-        if (config.Storage == StorageType.File)
+        if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, created));
         await OpenAsync(config, created);
         logger.LogInformation("Created stream {Stream} ({Storage})", config.Name, config.Storage);
@@ -135,8 +141,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type")));
         if (_config.Sealed && !config.Sealed)
             return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream")));
+        if (StreamKeys.Count(config) != StreamKeys.Count(_config))
+            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed")));
         _config = config;
-        if (config.Storage == StorageType.File)
+        if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
         EnforceLimits();
         ScheduleAgeLimit();
@@ -155,8 +163,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_log is not null)
             await _log.DropAsync();
         _log = null;
-        store.DeleteStream(_config.Name);
-        signals.Poke(Name);
+        if (IsRoot)
+            store.DeleteStream(_config.Name);
+        signals.Poke(Key);
         logger.LogInformation("Deleted stream {Stream}", _config.Name);
         _config = null;
         _msgIds.Clear();
@@ -210,7 +219,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         {
             // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
             await _log.CommitAsync();
-            signals.Advance(Name, _log.State.LastSequence);
+            signals.Advance(Key, _log.State.LastSequence);
         }
         return acks.AsImmutable();
     }
@@ -447,7 +456,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
         var purged = _log.Purge(filter, request.Sequence, request.Keep);
-        signals.Poke(Name);
+        signals.Poke(Key);
         return Task.FromResult(StreamResult<ulong>.Ok(purged));
     }
 
@@ -604,6 +613,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_config is null)
             return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
         var name = config.Name!;
+        if (config.Partition < 0 || config.Partition >= StreamKeys.Count(_config))
+            return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10012, $"consumer partition must be between 0 and {StreamKeys.Count(_config) - 1}"));
         if (!_consumers.ContainsKey(name) && _config.MaxConsumers > 0 && _consumers.Count >= _config.MaxConsumers)
             return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10026, "maximum consumers limit reached"));
         if (CheckWorkQueue(config) is { } refused)

@@ -1,0 +1,36 @@
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// A stream's partitions and their grain keys. Partition 0 is keyed by the stream name itself, so an unpartitioned
+/// stream is simply its partition 0; partition p of stream S is "S.p" (stream names cannot contain '.').
+/// Subjects go to partitions by a 32-bit FNV-1a hash of the subject bytes, so a subject always lands in one place.
+/// </summary>
+public static class StreamKeys
+{
+    public static string Partition(string stream, int partition) => partition == 0 ? stream : $"{stream}.{partition}";
+
+    public static (string Stream, int Partition) Parse(string key)
+    {
+        int dot = key.LastIndexOf('.');
+        return dot < 0 ? (key, 0) : (key[..dot], int.Parse(key.AsSpan(dot + 1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public static int PartitionOf(ReadOnlySpan<byte> subject, int partitions)
+    {
+        if (partitions <= 1)
+            return 0;
+        uint hash = 2166136261;
+        foreach (var b in subject)
+            hash = (hash ^ b) * 16777619;
+        return (int)(hash % (uint)partitions);
+    }
+
+    public static int PartitionOf(string subject, int partitions)
+        => PartitionOf(System.Text.Encoding.UTF8.GetBytes(subject), partitions);
+
+    /// <summary>How many partitions a configuration declares (0 and 1 both mean one).</summary>
+    public static int Count(StreamConfig config) => Math.Max(1, config.Partitions);
+
+    public static bool IsValidName(string name)
+        => name.Length is > 0 and <= 255 && name.IndexOfAny(['.', '*', '>', ' ', '\t', '\r', '\n', '/', '\\']) < 0;
+}
