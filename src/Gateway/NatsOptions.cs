@@ -24,6 +24,8 @@ public sealed class NatsOptions
     public string? Password { get; set; }
     /// <summary>authorization { users = [...] }: several users, each with optional permissions.</summary>
     public List<NatsUser> Users { get; } = [];
+    /// <summary>tls { }: null for plaintext clients.</summary>
+    public TlsOptions? Tls { get; set; }
     public bool JetStream { get; set; }
     public string StoreDirectory { get; set; } = "./data";
     /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -22,6 +24,8 @@ internal sealed class NatsClient
 
     private readonly NatsServer _server;
     private readonly ConnectionContext _connection;
+    /// <summary>What the read and write loops use: Kestrel's pipes, or after a TLS upgrade pipes over the SslStream.</summary>
+    private IDuplexPipe _transport;
     private readonly NatsParser _parser;
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly HashSet<OutboundBuffer> _touched = [];
@@ -41,6 +45,7 @@ internal sealed class NatsClient
     {
         _server = server;
         _connection = connection;
+        _transport = connection.Transport;
         Id = server.NextClientId();
         _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload);
         Outbound = new OutboundBuffer(server.Options.MaxPending);
@@ -100,11 +105,25 @@ internal sealed class NatsClient
             }
             return;
         }
-        var writer = Task.Run(WriteLoopAsync);
+        Task? writer = null;
+        SslStream? ssl = null;
         try
         {
-            Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
-            Outbound.Signal();
+            if (_server.Tls is { } tls)
+            {
+                ssl = await UpgradeAsync(tls);
+                if (ssl is null)
+                    return;
+                writer = Task.Run(WriteLoopAsync);
+                // Whatever was queued during the handshake (a PING, a lame duck INFO) goes out now.
+                Outbound.Signal();
+            }
+            else
+            {
+                writer = Task.Run(WriteLoopAsync);
+                Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
+                Outbound.Signal();
+            }
             await ReadLoopAsync();
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException)
@@ -113,16 +132,50 @@ internal sealed class NatsClient
         finally
         {
             Close(_closeReason ?? "Client Closed");
-            await writer;
+            if (writer is not null)
+                await writer;
+            if (ssl is not null)
+                await ssl.DisposeAsync();
             _server.Unregister(this);
             // Returning lets Kestrel close gracefully after what we wrote (a final -ERR) reaches the socket;
             // an abort would reset the connection and lose it.
         }
     }
 
+    /// <summary>
+    /// As nats-server: the INFO in plaintext, then the server side of the TLS handshake on the same connection within
+    /// tls.timeout. Null (the connection is closed, nothing more is written) when the handshake fails or times out.
+    /// </summary>
+    private async Task<SslStream?> UpgradeAsync(ServerTls tls)
+    {
+        var ssl = new SslStream(new DuplexPipeStream(_connection.Transport), leaveInnerStreamOpen: true);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        timeout.CancelAfter(tls.Timeout);
+        try
+        {
+            await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), timeout.Token);
+            await ssl.AuthenticateAsServerAsync(tls.Authentication, timeout.Token);
+            _transport = new TlsPipe(ssl);
+            return ssl;
+        }
+        catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
+        {
+            _server.Logger.LogError("{Remote} - cid:{ClientId} - TLS handshake timeout", RemoteEndPoint, Id);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or ConnectionResetException or OperationCanceledException
+                                       or ObjectDisposedException or InvalidOperationException)
+        {
+            if (!_closing.IsCancellationRequested)
+                _server.Logger.LogError("{Remote} - cid:{ClientId} - TLS handshake error: {Error}", RemoteEndPoint, Id, ex.Message);
+        }
+        _closeReason ??= "TLS Handshake Error";
+        await ssl.DisposeAsync();
+        return null;
+    }
+
     private async Task ReadLoopAsync()
     {
-        var input = _connection.Transport.Input;
+        var input = _transport.Input;
         while (!IsClosed)
         {
             var result = await input.ReadAsync(_closing.Token);
@@ -469,7 +522,7 @@ internal sealed class NatsClient
 
     private async Task WriteLoopAsync()
     {
-        var output = _connection.Transport.Output;
+        var output = _transport.Output;
         using var deadline = new CancellationTokenSource();
         try
         {
