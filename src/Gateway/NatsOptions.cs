@@ -18,7 +18,13 @@ public sealed class NatsOptions
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromMinutes(2);
     public int MaxPingsOutstanding { get; set; } = 2;
     public TimeSpan WriteDeadline { get; set; } = TimeSpan.FromSeconds(10);
-    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Unless set, 2 s, or with TLS the handshake's timeout plus a second, as nats-server defaults it.</summary>
+    public TimeSpan AuthTimeout
+    {
+        get => _authTimeout ?? (Tls is { } tls ? tls.Timeout + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(2));
+        set => _authTimeout = value;
+    }
+    private TimeSpan? _authTimeout;
     public string? AuthToken { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }

@@ -77,6 +77,9 @@ internal sealed class NatsClient
     /// <summary>The user's permissions; null (no checks at all) for users without any.</summary>
     public ClientPermissions? Permissions { get; private set; }
     public int Protocol { get; private set; }
+    /// <summary>After a TLS upgrade, for /connz: the version as nats-server writes it ("1.3") and the cipher suite.</summary>
+    public string? TlsVersion { get; private set; }
+    public string? TlsCipherSuite { get; private set; }
     /// <summary>Written by the read loop only; monitoring reads them racily, which is fine for stats.</summary>
     public long InMsgs, InBytes;
     public long OutMsgs => Outbound.Messages;
@@ -156,6 +159,13 @@ internal sealed class NatsClient
             await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), timeout.Token);
             await ssl.AuthenticateAsServerAsync(tls.Authentication, timeout.Token);
             _transport = new TlsPipe(ssl);
+            TlsVersion = ssl.SslProtocol switch
+            {
+                SslProtocols.Tls13 => "1.3",
+                SslProtocols.Tls12 => "1.2",
+                var other => other.ToString(),
+            };
+            TlsCipherSuite = ssl.NegotiatedCipherSuite.ToString();
             return ssl;
         }
         catch (OperationCanceledException) when (!_closing.IsCancellationRequested)

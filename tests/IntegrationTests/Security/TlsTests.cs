@@ -115,6 +115,33 @@ public sealed class TlsTests
         Assert.Contains("TLS handshake timeout", silo.Output);
     }
 
+    [SkippableFact]
+    public async Task Monitoring_shows_tls_like_nats_server()
+    {
+        Skip.If(NatsServerProcess.ExecutablePath is null, NatsServerProcess.SkipReason);
+        using var certs = TestCertificates.Create();
+        var config = await PermissionsTests.WriteConfigAsync(certs.Config(verify: true));
+        await using var reference = await NatsServerProcess.StartAsync(jetStream: false, monitoring: true, "-c", config);
+        await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
+        var answers = new List<(JsonElement Varz, JsonElement Connz)>();
+        foreach (var (port, httpPort) in new[] { (reference.Port, reference.HttpPort), (silo.Port, silo.HttpPort) })
+        {
+            await using var nats = new NatsConnection(new NatsOpts { Url = $"nats://127.0.0.1:{port}", TlsOpts = certs.ClientTls(withCertificate: true) });
+            await nats.ConnectAsync();
+            await nats.PingAsync();
+            answers.Add((await Monitoring.MonitorHttp.GetJsonAsync(httpPort, "/varz"), await Monitoring.MonitorHttp.GetJsonAsync(httpPort, "/connz")));
+        }
+        var (r, s) = (answers[0], answers[1]);
+        foreach (var field in new[] { "tls_required", "tls_verify", "tls_timeout", "auth_timeout" })
+            Assert.True(r.Varz.GetProperty(field).GetRawText() == s.Varz.GetProperty(field).GetRawText(), $"varz.{field}: {r.Varz.GetProperty(field)} vs {s.Varz.GetProperty(field)}");
+        Assert.Equal("3", s.Varz.GetProperty("auth_timeout").GetRawText());
+        var rc = r.Connz.GetProperty("connections").EnumerateArray().Last();
+        var sc = s.Connz.GetProperty("connections").EnumerateArray().Last();
+        Assert.Equal(rc.GetProperty("tls_version").GetString(), sc.GetProperty("tls_version").GetString());
+        Assert.StartsWith("TLS_", sc.GetProperty("tls_cipher_suite").GetString());
+        Assert.StartsWith("TLS_", rc.GetProperty("tls_cipher_suite").GetString());
+    }
+
     [Fact]
     public async Task A_missing_key_file_stops_the_start_naming_file_line_and_key()
     {
