@@ -138,7 +138,11 @@ internal sealed class NatsClient
             if (writer is not null)
                 await writer;
             if (ssl is not null)
+            {
+                // The writer completed its side; the reader over the SslStream returns its buffers here.
+                await _transport.Input.CompleteAsync();
                 await ssl.DisposeAsync();
+            }
             _server.Unregister(this);
             // Returning lets Kestrel close gracefully after what we wrote (a final -ERR) reaches the socket;
             // an abort would reset the connection and lose it.
