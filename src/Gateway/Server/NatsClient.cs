@@ -38,6 +38,8 @@ internal sealed class NatsClient
     private long _pingSentTimestamp;
     private long _rttTicks;
     private long _deliveredSeen;
+    /// <summary>Set by the writer when a write failed or missed the write deadline.</summary>
+    private bool _writeFailed;
     /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
     private Dictionary<string, (int Left, long ExpiresTicks)>? _responses;
 
@@ -557,9 +559,25 @@ internal sealed class NatsClient
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
+            _writeFailed = true;
             Close("Write Error");
         }
-        await output.CompleteAsync();
+        if (_writeFailed && _transport is TlsPipe)
+        {
+            // The writer over the SslStream would otherwise flush what it holds into a connection that takes nothing
+            // more, and wait for it; an error completes it without writing.
+            try
+            {
+                await output.CompleteAsync(new IOException("write failed"));
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+            {
+            }
+        }
+        else
+        {
+            await output.CompleteAsync();
+        }
     }
 
     private async Task<bool> DrainAsync(PipeWriter output, CancellationTokenSource deadline)
@@ -586,6 +604,7 @@ internal sealed class NatsClient
             }
             catch (OperationCanceledException)
             {
+                _writeFailed = true;
                 CloseAsSlowConsumer();
                 return false;
             }

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Text.Json;
 using NATS.Client.Core;
 using Platform.IntegrationTests.Infrastructure;
@@ -113,6 +116,62 @@ public sealed class TlsTests
             await Assert.ThrowsAnyAsync<NatsException>(async () => await rogue.ConnectAsync());
         }
         Assert.Contains("TLS handshake timeout", silo.Output);
+    }
+
+    [Fact]
+    public async Task A_stalled_tls_subscriber_is_cut_off_as_a_slow_consumer()
+    {
+        using var certs = TestCertificates.Create();
+        var config = await PermissionsTests.WriteConfigAsync("max_pending: 1MB\nwrite_deadline: \"2s\"\n" + certs.Config(verify: false));
+        await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
+
+        using var stalled = new TcpClient { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync("127.0.0.1", silo.Port);
+        var raw = stalled.GetStream();
+        var buffer = new byte[16 * 1024];
+        var info = new StringBuilder();
+        while (!info.ToString().Contains("\r\n"))
+            info.Append(Encoding.ASCII.GetString(buffer, 0, await raw.ReadAsync(buffer.AsMemory(0, 1))));
+        await using var ssl = new SslStream(raw, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await ssl.AuthenticateAsClientAsync("localhost");
+        await ssl.WriteAsync(Encoding.ASCII.GetBytes("CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n"));
+        var greeting = new StringBuilder();
+        while (!greeting.ToString().Contains("PONG"))
+            greeting.Append(Encoding.ASCII.GetString(buffer, 0, await ssl.ReadAsync(buffer)));
+
+        var tls = certs.ClientTls(withCertificate: false);
+        await using var healthy = new NatsConnection(new NatsOpts { Url = silo.Url, TlsOpts = tls });
+        await using var publisher = new NatsConnection(new NatsOpts { Url = silo.Url, TlsOpts = tls });
+        await using var sub = await healthy.SubscribeCoreAsync<byte[]>("flood");
+        await healthy.PingAsync();
+        var payload = new byte[16 * 1024];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        for (int burst = 0; burst < 100; burst++)
+        {
+            for (int i = 0; i < 10; i++)
+                await publisher.PublishAsync("flood", payload, cancellationToken: cts.Token);
+            for (int i = 0; i < 10; i++)
+                await sub.Msgs.ReadAsync(cts.Token);
+        }
+        var varz = await Monitoring.MonitorHttp.GetJsonAsync(silo.HttpPort, "/varz");
+        Assert.True(varz.GetProperty("slow_consumers").GetInt64() >= 1, varz.ToString());
+
+        // The server lets go of the stalled connection while it still reads nothing (no flush of the rest waits for
+        // it), then draining it ends rather than blocking forever.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await Monitoring.MonitorHttp.GetJsonAsync(silo.HttpPort, "/connz")).GetProperty("num_connections").GetInt32() != 2
+               && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.Equal(2, (await Monitoring.MonitorHttp.GetJsonAsync(silo.HttpPort, "/connz")).GetProperty("num_connections").GetInt32());
+        try
+        {
+            while (await ssl.ReadAsync(buffer, cts.Token) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+        }
     }
 
     [SkippableFact]
