@@ -18,12 +18,20 @@ public sealed class NatsOptions
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromMinutes(2);
     public int MaxPingsOutstanding { get; set; } = 2;
     public TimeSpan WriteDeadline { get; set; } = TimeSpan.FromSeconds(10);
-    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Unless set, 2 s, or with TLS the handshake's timeout plus a second, as nats-server defaults it.</summary>
+    public TimeSpan AuthTimeout
+    {
+        get => _authTimeout ?? (Tls is { } tls ? tls.Timeout + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(2));
+        set => _authTimeout = value;
+    }
+    private TimeSpan? _authTimeout;
     public string? AuthToken { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }
     /// <summary>authorization { users = [...] }: several users, each with optional permissions.</summary>
     public List<NatsUser> Users { get; } = [];
+    /// <summary>tls { }: null for plaintext clients.</summary>
+    public TlsOptions? Tls { get; set; }
     public bool JetStream { get; set; }
     public string StoreDirectory { get; set; } = "./data";
     /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>

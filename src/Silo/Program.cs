@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway;
 using Platform.Gateway.Protocol;
+using Platform.Gateway.Security;
 using Platform.Gateway.Server;
 using Platform.Silo.Configuration;
 
@@ -41,12 +42,31 @@ internal static class Program
                 ConfigApplier.Apply(ConfigFile.Load(configFile), settings);
                 CommandLine.Apply(args, settings);
             }
+            LoadTls(settings);
             return await RunAsync(builder, settings, started);
         }
         catch (ConfigException ex)
         {
             Console.Error.WriteLine($"nats-server: {ex.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// The certificate files are read before the host starts, as nats-server does. A bad file in a tls block was already
+    /// reported by the config applier with its file and line; here the flags may have replaced the files.
+    /// </summary>
+    private static void LoadTls(SiloSettings settings)
+    {
+        if (settings.Nats.Tls is not { } tls)
+            return;
+        try
+        {
+            tls.Load();
+        }
+        catch (TlsConfigurationException ex)
+        {
+            throw new ConfigException(ex.Message);
         }
     }
 
@@ -68,6 +88,8 @@ internal static class Program
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Silo");
         var host = settings.Nats.Host;
         log.LogInformation("Listening for client connections on {Host}:{Port}", host, endpoints.NatsPort);
+        if (settings.Nats.Tls is not null)
+            log.LogInformation("TLS required for client connections");
         if (endpoints.HttpPort != 0)
             log.LogInformation("Starting http monitor on {Host}:{Port}", host, endpoints.HttpPort);
         log.LogInformation("Orleans silo on port {SiloPort}, client gateway on port {GatewayPort}", siloPort, orleansGatewayPort);

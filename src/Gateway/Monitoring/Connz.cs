@@ -112,6 +112,8 @@ internal static class Connz
         if (!string.IsNullOrEmpty(client.Name)) w.WriteString("name", client.Name);
         if (!string.IsNullOrEmpty(client.Lang)) w.WriteString("lang", client.Lang);
         if (!string.IsNullOrEmpty(client.Version)) w.WriteString("version", client.Version);
+        if (client.TlsVersion is { } tlsVersion) w.WriteString("tls_version", tlsVersion);
+        if (client.TlsCipherSuite is { } cipher) w.WriteString("tls_cipher_suite", cipher);
         if (subs || subsDetail)
         {
             var list = client.SnapshotSubscriptions();

@@ -8,7 +8,7 @@ namespace Platform.Gateway.Monitoring;
 /// <summary>
 /// /varz: nats-server's server overview with its field names and order. Fields are filled only where the silo can
 /// say something true: the empty cluster/gateway/leaf/mqtt/websocket blocks are what nats-server shows when none is
-/// configured, which is always the silo's case. Left out: go (not a Go binary), tls_timeout (no TLS),
+/// configured, which is always the silo's case. Left out: go (not a Go binary),
 /// system_account (there is no $SYS account), and the jetstream reservations (see <see cref="Jsz"/>).
 /// </summary>
 internal static class Varz
@@ -37,6 +37,12 @@ internal static class Varz
             w.WriteNumber("port", context.Endpoints.NatsPort);
             if (options.AuthRequired)
                 w.WriteBoolean("auth_required", true);
+            if (options.Tls is { } tls)
+            {
+                w.WriteBoolean("tls_required", true);
+                if (tls.Verify)
+                    w.WriteBoolean("tls_verify", true);
+            }
             w.WriteNumber("max_connections", options.MaxConnections);
             w.WriteNumber("ping_interval", Nanos(options.PingInterval));
             w.WriteNumber("ping_max", options.MaxPingsOutstanding);
@@ -62,6 +68,8 @@ internal static class Varz
                 w.WriteEndObject();
             }
             w.WriteEndObject();
+            // nats-server shows its default handshake timeout even without TLS.
+            w.WriteNumber("tls_timeout", (options.Tls?.Timeout ?? TimeSpan.FromSeconds(2)).TotalSeconds);
             w.WriteNumber("write_deadline", Nanos(options.WriteDeadline));
             w.WriteString("start", ApiJson.Time(server.StartTime));
             w.WriteString("now", ApiJson.Time(now));

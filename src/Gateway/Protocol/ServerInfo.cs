@@ -35,6 +35,12 @@ internal sealed class ServerInfo
             json.WriteBoolean("headers", true);
             if (options.AuthRequired)
                 json.WriteBoolean("auth_required", true);
+            if (options.Tls is { } tls)
+            {
+                json.WriteBoolean("tls_required", true);
+                if (tls.Verify)
+                    json.WriteBoolean("tls_verify", true);
+            }
             json.WriteNumber("max_payload", options.MaxPayload);
             json.WriteBoolean("jetstream", options.JetStream);
             json.Flush();

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -22,6 +24,8 @@ internal sealed class NatsClient
 
     private readonly NatsServer _server;
     private readonly ConnectionContext _connection;
+    /// <summary>What the read and write loops use: Kestrel's pipes, or after a TLS upgrade pipes over the SslStream.</summary>
+    private IDuplexPipe _transport;
     private readonly NatsParser _parser;
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly HashSet<OutboundBuffer> _touched = [];
@@ -34,6 +38,8 @@ internal sealed class NatsClient
     private long _pingSentTimestamp;
     private long _rttTicks;
     private long _deliveredSeen;
+    /// <summary>Set by the writer when a write failed or missed the write deadline.</summary>
+    private bool _writeFailed;
     /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
     private Dictionary<string, (int Left, long ExpiresTicks)>? _responses;
 
@@ -41,6 +47,7 @@ internal sealed class NatsClient
     {
         _server = server;
         _connection = connection;
+        _transport = connection.Transport;
         Id = server.NextClientId();
         _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload);
         Outbound = new OutboundBuffer(server.Options.MaxPending);
@@ -72,6 +79,9 @@ internal sealed class NatsClient
     /// <summary>The user's permissions; null (no checks at all) for users without any.</summary>
     public ClientPermissions? Permissions { get; private set; }
     public int Protocol { get; private set; }
+    /// <summary>After a TLS upgrade, for /connz: the version as nats-server writes it ("1.3") and the cipher suite.</summary>
+    public string? TlsVersion { get; private set; }
+    public string? TlsCipherSuite { get; private set; }
     /// <summary>Written by the read loop only; monitoring reads them racily, which is fine for stats.</summary>
     public long InMsgs, InBytes;
     public long OutMsgs => Outbound.Messages;
@@ -100,11 +110,25 @@ internal sealed class NatsClient
             }
             return;
         }
-        var writer = Task.Run(WriteLoopAsync);
+        Task? writer = null;
+        SslStream? ssl = null;
         try
         {
-            Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
-            Outbound.Signal();
+            if (_server.Tls is { } tls)
+            {
+                ssl = await UpgradeAsync(tls);
+                if (ssl is null)
+                    return;
+                writer = Task.Run(WriteLoopAsync);
+                // Whatever was queued during the handshake (a PING, a lame duck INFO) goes out now.
+                Outbound.Signal();
+            }
+            else
+            {
+                writer = Task.Run(WriteLoopAsync);
+                Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address));
+                Outbound.Signal();
+            }
             await ReadLoopAsync();
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException)
@@ -113,16 +137,61 @@ internal sealed class NatsClient
         finally
         {
             Close(_closeReason ?? "Client Closed");
-            await writer;
+            if (writer is not null)
+                await writer;
+            if (ssl is not null)
+            {
+                // The writer completed its side; the reader over the SslStream returns its buffers here.
+                await _transport.Input.CompleteAsync();
+                await ssl.DisposeAsync();
+            }
             _server.Unregister(this);
             // Returning lets Kestrel close gracefully after what we wrote (a final -ERR) reaches the socket;
             // an abort would reset the connection and lose it.
         }
     }
 
+    /// <summary>
+    /// As nats-server: the INFO in plaintext, then the server side of the TLS handshake on the same connection within
+    /// tls.timeout. Null (the connection is closed, nothing more is written) when the handshake fails or times out.
+    /// </summary>
+    private async Task<SslStream?> UpgradeAsync(ServerTls tls)
+    {
+        var ssl = new SslStream(new DuplexPipeStream(_connection.Transport), leaveInnerStreamOpen: true);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        timeout.CancelAfter(tls.Timeout);
+        try
+        {
+            await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), timeout.Token);
+            await ssl.AuthenticateAsServerAsync(tls.Authentication, timeout.Token);
+            _transport = new TlsPipe(ssl);
+            TlsVersion = ssl.SslProtocol switch
+            {
+                SslProtocols.Tls13 => "1.3",
+                SslProtocols.Tls12 => "1.2",
+                var other => other.ToString(),
+            };
+            TlsCipherSuite = ssl.NegotiatedCipherSuite.ToString();
+            return ssl;
+        }
+        catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
+        {
+            _server.Logger.LogError("{Remote} - cid:{ClientId} - TLS handshake timeout", RemoteEndPoint, Id);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or ConnectionResetException or OperationCanceledException
+                                       or ObjectDisposedException or InvalidOperationException)
+        {
+            if (!_closing.IsCancellationRequested)
+                _server.Logger.LogError("{Remote} - cid:{ClientId} - TLS handshake error: {Error}", RemoteEndPoint, Id, ex.Message);
+        }
+        _closeReason ??= "TLS Handshake Error";
+        await ssl.DisposeAsync();
+        return null;
+    }
+
     private async Task ReadLoopAsync()
     {
-        var input = _connection.Transport.Input;
+        var input = _transport.Input;
         while (!IsClosed)
         {
             var result = await input.ReadAsync(_closing.Token);
@@ -469,7 +538,7 @@ internal sealed class NatsClient
 
     private async Task WriteLoopAsync()
     {
-        var output = _connection.Transport.Output;
+        var output = _transport.Output;
         using var deadline = new CancellationTokenSource();
         try
         {
@@ -490,9 +559,25 @@ internal sealed class NatsClient
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
+            _writeFailed = true;
             Close("Write Error");
         }
-        await output.CompleteAsync();
+        if (_writeFailed && _transport is TlsPipe)
+        {
+            // The writer over the SslStream would otherwise flush what it holds into a connection that takes nothing
+            // more, and wait for it; an error completes it without writing.
+            try
+            {
+                await output.CompleteAsync(new IOException("write failed"));
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+            {
+            }
+        }
+        else
+        {
+            await output.CompleteAsync();
+        }
     }
 
     private async Task<bool> DrainAsync(PipeWriter output, CancellationTokenSource deadline)
@@ -519,6 +604,7 @@ internal sealed class NatsClient
             }
             catch (OperationCanceledException)
             {
+                _writeFailed = true;
                 CloseAsSlowConsumer();
                 return false;
             }

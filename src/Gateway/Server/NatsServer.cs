@@ -25,7 +25,11 @@ internal sealed class NatsServer
         Logger = loggerFactory.CreateLogger("Platform.Gateway");
         StartTime = DateTime.UtcNow;
         Authenticator = new Authenticator(options);
+        Tls = options.Tls is { } tls ? new ServerTls(tls) : null;
     }
+
+    /// <summary>Set when clients must upgrade to TLS after the INFO.</summary>
+    internal ServerTls? Tls { get; }
 
     public Authenticator Authenticator { get; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Platform.Gateway.Security;
 
 namespace Platform.Silo.Configuration;
 
@@ -26,6 +27,13 @@ internal static class CommandLine
             --user <user>                    User required for connections
             --pass <password>                Password required for connections
             --auth <token>                   Authorization token required for connections
+
+        TLS Options:
+            --tls                            Enable TLS, do not verify clients (default: false)
+            --tlscert <file>                 Server certificate file
+            --tlskey <file>                  Private key for server certificate
+            --tlsverify                      Enable TLS, verify client certificates
+            --tlscacert <file>               Client certificate CA for verification
 
         Logging Options:
             -l, --log <file>                 File to redirect log output
@@ -81,6 +89,21 @@ internal static class CommandLine
                 case "user": nats.Username = Value(); break;
                 case "pass": nats.Password = Value(); break;
                 case "auth": nats.AuthToken = Value(); break;
+                case "tls":
+                    if (!hasInline || Bool(flag, inlineValue))
+                        nats.Tls ??= new TlsOptions();
+                    else
+                        nats.Tls = null;
+                    break;
+                case "tlscert": (nats.Tls ??= new TlsOptions()).CertFile = Value(); break;
+                case "tlskey": (nats.Tls ??= new TlsOptions()).KeyFile = Value(); break;
+                case "tlscacert": (nats.Tls ??= new TlsOptions()).CaFile = Value(); break;
+                case "tlsverify":
+                    if (!hasInline || Bool(flag, inlineValue))
+                        (nats.Tls ??= new TlsOptions()).Verify = true;
+                    else if (nats.Tls is { } tls)
+                        tls.Verify = false;
+                    break;
                 case "l" or "log": settings.LogFile = Value(); break;
                 case "D" or "debug": settings.Debug = true; break;
                 case "V" or "trace": settings.Trace = true; break;

@@ -45,6 +45,7 @@ internal static class ConfigApplier
                 case "trace": settings.Trace = Bool(item, key); break;
                 case "log_file": settings.LogFile = String(item, key); break;
                 case "authorization": ApplyAuthorization(Map(item, key), settings); break;
+                case "tls": nats.Tls = Tls(item, key); break;
                 case "jetstream":
                     if (item.Value is bool enabled)
                     {
@@ -193,6 +194,56 @@ internal static class ConfigApplier
             }
         }
         return new ResponsePermission { MaxMessages = max, Expires = expires };
+    }
+
+    /// <summary>
+    /// <c>tls { cert_file, key_file, ca_file, verify, timeout }</c>. The files are read here, so a missing or bad one
+    /// names the line of its key rather than failing each connection later.
+    /// </summary>
+    private static TlsOptions Tls(ConfigValue block, string blockKey)
+    {
+        var tls = new TlsOptions();
+        ConfigValue? cert = null, keyFile = null, ca = null;
+        foreach (var (key, raw) in Map(block, blockKey))
+        {
+            var item = (ConfigValue)raw;
+            switch (key.ToLowerInvariant())
+            {
+                case "cert_file": cert = item; tls.CertFile = String(item, "tls.cert_file"); break;
+                case "key_file": keyFile = item; tls.KeyFile = String(item, "tls.key_file"); break;
+                case "ca_file": ca = item; tls.CaFile = String(item, "tls.ca_file"); break;
+                case "verify": tls.Verify = Bool(item, "tls.verify"); break;
+                case "timeout": tls.Timeout = TlsTimeout(item); break;
+                default: throw Unsupported(item, $"tls.{key}");
+            }
+        }
+        if (cert is null)
+            throw new ConfigException($"{block.File}:{block.Line}: missing 'cert_file' in TLS configuration");
+        if (keyFile is null)
+            throw new ConfigException($"{block.File}:{block.Line}: missing 'key_file' in TLS configuration");
+        foreach (var (item, key, path) in new[] { (cert, "tls.cert_file", tls.CertFile), (keyFile, "tls.key_file", tls.KeyFile), (ca, "tls.ca_file", tls.CaFile) })
+        {
+            if (item is not null && !File.Exists(path))
+                throw new ConfigException($"{item.File}:{item.Line}: invalid value for \"{key}\": no such file \"{path}\"");
+        }
+        try
+        {
+            tls.Load();
+        }
+        catch (TlsConfigurationException ex)
+        {
+            var where = ex.Message.StartsWith("error parsing ca_file", StringComparison.Ordinal) ? ca! : cert;
+            throw new ConfigException($"{where.File}:{where.Line}: {ex.Message}");
+        }
+        return tls;
+    }
+
+    /// <summary>nats-server writes tls.timeout as seconds, fractions allowed (0.5), or as a duration ("1s").</summary>
+    private static TimeSpan TlsTimeout(ConfigValue item)
+    {
+        if (item.Value is string text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction))
+            return fraction > 0 ? TimeSpan.FromSeconds(fraction) : throw Invalid(item, "tls.timeout", "seconds above zero");
+        return PositiveDuration(item, "tls.timeout");
     }
 
     private static void ApplyJetStream(Dictionary<string, object> map, SiloSettings settings)

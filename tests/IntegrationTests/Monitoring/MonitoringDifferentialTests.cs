@@ -16,7 +16,7 @@ public sealed class MonitoringDifferentialTests
     /// <summary>What nats-server has and the silo deliberately leaves out (see the endpoint classes for why).</summary>
     private static readonly HashSet<string> ReferenceOnly =
     [
-        "varz.go", "varz.tls_timeout", "varz.system_account",
+        "varz.go", "varz.system_account",
         "varz.jetstream.stats.reserved_memory", "varz.jetstream.stats.reserved_storage",
         "jsz.reserved_memory", "jsz.reserved_storage",
         "jsz.account_details[].reserved_memory", "jsz.account_details[].reserved_storage", "jsz.account_details[].accounts",
