@@ -93,14 +93,15 @@ internal static class Jsz
     }
 
     /// <summary>
-    /// The JetStream config block of /jsz and /varz. The silo enforces no server-wide memory or storage limit, so it
-    /// reports -1 (NATS's "unlimited") rather than nats-server's computed defaults (75% of RAM and of free disk).
+    /// The JetStream config block of /jsz and /varz: the configured max_memory_store and max_file_store. Without them
+    /// the silo enforces no limit and reports -1 (NATS's "unlimited") rather than nats-server's computed defaults
+    /// (75% of RAM and of free disk).
     /// </summary>
     public static void WriteConfig(Utf8JsonWriter w, JetStreamServices js)
     {
         w.WriteStartObject("config");
-        w.WriteNumber("max_memory", -1);
-        w.WriteNumber("max_storage", -1);
+        w.WriteNumber("max_memory", js.Limits.MaxMemory);
+        w.WriteNumber("max_storage", js.Limits.MaxStore);
         w.WriteString("store_dir", js.StoreDirectory);
         w.WriteEndObject();
     }

@@ -43,6 +43,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _ageTimer?.Dispose();
+        if (_config is not null)
+            store.Usage.Set(Name, _config.Storage, 0);
         if (_log is not null)
             await _log.DisposeAsync();
     }
@@ -64,6 +66,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
         RebuildMsgIds();
         ScheduleAgeLimit();
+        ReportUsage();
         return Task.CompletedTask;
     }
 
@@ -140,6 +143,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             store.SaveMeta(new StreamMeta(config, _created));
         EnforceLimits();
         ScheduleAgeLimit();
+        ReportUsage();
         return Task.FromResult(StreamResult<StreamInfo>.Ok(Info(false, null)));
     }
 
@@ -155,6 +159,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_log is not null)
             await _log.DisposeAsync();
         _log = null;
+        store.Usage.Set(Name, _config.Storage, 0);
         store.DeleteStream(_config.Name);
         signals.Poke(Name);
         logger.LogInformation("Deleted stream {Stream}", _config.Name);
@@ -198,7 +203,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             try
             {
                 acks[i] = AppendOne(subject, headers, payload);
-                appended |= acks[i].Error is null && !acks[i].Duplicate;
+                if (acks[i].Error is null && !acks[i].Duplicate)
+                {
+                    appended = true;
+                    // The next message of the batch is checked against the usage this one left.
+                    ReportUsage();
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -250,6 +260,11 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (expectedSubjectLast != last)
                 return Fail(ApiError.WrongLastSequence(last));
         }
+        // Server-wide max_memory_store / max_file_store: refused once the stored bytes already exceed the limit, as
+        // nats-server checks it, so the message that crosses the limit is still stored.
+        long serverLimit = store.Limits.For(config.Storage);
+        if (serverLimit >= 0 && store.Usage.For(config.Storage) > serverLimit)
+            return Fail(ApiError.InsufficientResources);
         bool rollupSubject = false, rollupAll = false;
         if (!hdr.Rollup.IsEmpty)
         {
@@ -314,6 +329,13 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         return new PublishAck(seq, false, null);
 
         static PublishAck Fail(ApiError error) => new(0, false, error);
+    }
+
+    /// <summary>Tells the silo's usage counter what this stream now stores.</summary>
+    private void ReportUsage()
+    {
+        if (_config is not null && _log is not null)
+            store.Usage.Set(Name, _config.Storage, (long)_log.State.Bytes);
     }
 
     /// <summary>nats-server's stored-size accounting, which max_bytes is measured in.</summary>
@@ -396,9 +418,11 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (keepFrom != 0)
             {
                 _log.RemoveBelow(keepFrom);
+                ReportUsage();
                 return;
             }
             _log.RemoveBelow(batch[^1].Sequence + 1);
+            ReportUsage();
         }
     }
 
@@ -430,7 +454,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
         if (_config.Sealed)
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamSealed));
-        return Task.FromResult(_log.Delete(sequence)
+        bool deleted = _log.Delete(sequence);
+        ReportUsage();
+        return Task.FromResult(deleted
             ? StreamResult<bool>.Ok(true)
             : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found")));
     }
@@ -447,6 +473,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
         var purged = _log.Purge(filter, request.Sequence, request.Keep);
+        ReportUsage();
         signals.Poke(Name);
         return Task.FromResult(StreamResult<ulong>.Ok(purged));
     }
@@ -640,6 +667,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
                 }
             }
         }
+        ReportUsage();
         return Task.CompletedTask;
     }
 
