@@ -280,7 +280,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         {
             if (config.MaxMsgs > 0 && state.Messages >= (ulong)config.MaxMsgs)
                 return Fail(ApiError.StoreFailed("maximum messages exceeded"));
-            ulong stored = StoredSize(subject.Length, headers.Length, payload.Length);
+            ulong stored = config.Storage == StorageType.Memory
+                ? RecordCodec.MemoryStoredSize(subject.Length, headers.Length, payload.Length)
+                : StoredSize(subject.Length, headers.Length, payload.Length);
             if (config.MaxBytes > 0 && state.Bytes + stored > (ulong)config.MaxBytes)
                 return Fail(ApiError.StoreFailed("maximum bytes exceeded"));
             if (config.MaxMsgsPerSubject > 0 && config.DiscardNewPerSubject && !rollupSubject)
