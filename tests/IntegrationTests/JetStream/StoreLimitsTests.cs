@@ -54,6 +54,12 @@ public sealed class StoreLimitsTests
             js.CreateStreamAsync(new StreamConfig("MEM", ["mem"]) { Storage = StreamConfigStorage.Memory, MaxBytes = MaxMemory + 1 }).AsTask());
         Assert.Equal((500, 10028, "insufficient memory resources available"), (memory.Error.Code, memory.Error.ErrCode, memory.Error.Description));
         await js.CreateStreamAsync(new StreamConfig("MEM", ["mem"]) { Storage = StreamConfigStorage.Memory, MaxBytes = MaxMemory });
+
+        // /jsz sums the reservations: HALF's 1000 and SMALL's, NONE reserving nothing.
+        using var http = new HttpClient();
+        var jsz = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{silo.HttpPort}/jsz"))!;
+        Assert.Equal(MaxStore / 2, jsz["reserved_storage"]!.GetValue<long>());
+        Assert.Equal(MaxMemory, jsz["reserved_memory"]!.GetValue<long>());
     }
 
     [Fact]
