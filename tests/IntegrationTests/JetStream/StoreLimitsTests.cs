@@ -100,6 +100,36 @@ public sealed class StoreLimitsTests
         Assert.Equal(MaxStore, jsz["config"]!["max_storage"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task A_full_file_store_stays_full_and_reserved_across_a_restart()
+    {
+        var config = WriteConfig();
+        var silo = await SiloProcess.StartAsync(extraArgs: ["-c", config]);
+        var dataDirectory = silo.DataDirectory;
+        await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
+        {
+            var js = nats.CreateJetStreamContext();
+            await js.CreateStreamAsync(new StreamConfig("FULL", ["full"]));
+            await js.CreateStreamAsync(new StreamConfig("RESERVED", ["reserved"]) { MaxBytes = MaxStore / 2 });
+            // 100034 a message: the 21st crosses 2 MiB.
+            for (int i = 0; i < 21; i++)
+                (await js.PublishAsync("full", Payload)).EnsureSuccess();
+        }
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+
+        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory, extraArgs: ["-c", config]);
+        await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
+        var context = client.CreateJetStreamContext();
+        // The restarted silo counts what the streams hold before it takes the first publish.
+        var refused = await context.PublishAsync("reserved", "x");
+        Assert.Equal(10023, refused.Error?.ErrCode);
+        var over = await Assert.ThrowsAsync<NatsJSApiException>(() =>
+            context.CreateStreamAsync(new StreamConfig("MORE", ["more"]) { MaxBytes = MaxStore / 2 + 1 }).AsTask());
+        Assert.Equal(10047, over.Error.ErrCode);
+        Assert.Equal(21UL * 100_034, (await context.GetAccountInfoAsync()).Storage);
+    }
+
     /// <summary>The step list run against both servers. {S} is a stream-name prefix, {s} its lower case.</summary>
     private static readonly (string Subject, string Body)[] Script = BuildScript();
 
