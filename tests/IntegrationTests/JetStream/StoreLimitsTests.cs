@@ -131,9 +131,9 @@ public sealed class StoreLimitsTests
     }
 
     /// <summary>The step list run against both servers. {S} is a stream-name prefix, {s} its lower case.</summary>
-    private static readonly (string Subject, string Body)[] Script = BuildScript();
+    private static readonly (string Subject, string Body, (string, string)[]? Headers)[] Script = BuildScript();
 
-    private static (string, string)[] BuildScript()
+    private static (string, string, (string, string)[]?)[] BuildScript()
     {
         var steps = new List<(string, string)>
         {
@@ -159,10 +159,19 @@ public sealed class StoreLimitsTests
             ("$JS.API.STREAM.UPDATE.{S}D", "{\"name\":\"{S}D\",\"subjects\":[\"{s}.d\"]}"),
             ("$JS.API.STREAM.CREATE.{S}H", "{\"name\":\"{S}H\",\"subjects\":[\"{s}.h\"],\"max_bytes\":1597152}"),
         };
+        var all = steps.Select(s => (s.Item1, s.Item2, (ValueTuple<string, string>[]?)null)).ToList();
+        all.Add(("{s}.a", "small", [("Nats-Msg-Id", "one")]));
         // 100031 stored bytes each in the file store: the 21st crosses 2 MiB and is stored, the 22nd is refused;
         // 100021 each in the memory store: the 11th crosses 1 MiB, the 12th is refused.
         for (int i = 0; i < 22; i++)
-            steps.Add(("{s}.a", "<payload>"));
+            all.Add(("{s}.a", "<payload>", null));
+        // A full store still answers duplicates and header checks first; a refused msg id is not remembered.
+        all.Add(("{s}.a", "small", [("Nats-Msg-Id", "one")]));
+        all.Add(("{s}.a", "small", [("Nats-Expected-Last-Sequence", "3")]));
+        all.Add(("{s}.a", "small", [("Nats-Expected-Stream", "OTHER")]));
+        all.Add(("{s}.a", "small", [("Nats-Msg-Id", "two")]));
+        all.Add(("{s}.a", "small", [("Nats-Msg-Id", "two")]));
+        steps.Clear();
         for (int i = 0; i < 12; i++)
             steps.Add(("{s}.m", "<payload>"));
         steps.Add(("$JS.API.INFO", ""));
@@ -173,7 +182,8 @@ public sealed class StoreLimitsTests
         steps.Add(("$JS.API.STREAM.PURGE.{S}M", ""));
         steps.Add(("{s}.m", "small"));
         steps.Add(("$JS.API.INFO", ""));
-        return [.. steps];
+        all.AddRange(steps.Select(s => (s.Item1, s.Item2, (ValueTuple<string, string>[]?)null)));
+        return [.. all];
     }
 
     [SkippableFact]
@@ -202,13 +212,20 @@ public sealed class StoreLimitsTests
         await using var nats = new NatsConnection(new NatsOpts { Url = url });
         await nats.ConnectAsync();
         var answers = new List<string?>();
-        foreach (var (subject, body) in Script)
+        foreach (var (subject, body, headers) in Script)
         {
             var text = body == "<payload>" ? Payload : Fill(body, name);
+            NatsHeaders? natsHeaders = null;
+            if (headers is not null)
+            {
+                natsHeaders = new NatsHeaders();
+                foreach (var (k, v) in headers)
+                    natsHeaders[k] = v;
+            }
             try
             {
                 var reply = await nats.RequestAsync<byte[], byte[]>(Fill(subject, name), System.Text.Encoding.UTF8.GetBytes(text),
-                    replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
+                    headers: natsHeaders, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
                 answers.Add(reply.Data is null ? "" : System.Text.Encoding.UTF8.GetString(reply.Data));
             }
             catch (NatsNoReplyException)
