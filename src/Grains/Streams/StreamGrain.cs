@@ -264,7 +264,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         // nats-server checks it, so the message that crosses the limit is still stored.
         long serverLimit = store.Limits.For(config.Storage);
         if (serverLimit >= 0 && store.Usage.For(config.Storage) > serverLimit)
+        {
+            if (store.Usage.ShouldWarn())
+                logger.LogError("JetStream resource limits exceeded for server: {Storage} store holds {Bytes} bytes, limit {Limit}",
+                    config.Storage, store.Usage.For(config.Storage), serverLimit);
             return Fail(ApiError.InsufficientResources);
+        }
         bool rollupSubject = false, rollupAll = false;
         if (!hdr.Rollup.IsEmpty)
         {

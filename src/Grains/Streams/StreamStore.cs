@@ -96,6 +96,15 @@ public sealed class StoreUsage
 
     public long For(StorageType storage) => storage == StorageType.Memory ? Memory : Store;
 
+    private long _lastWarning = -10_000;
+
+    /// <summary>True at most once every 10 seconds: refused publishes are logged without flooding the log.</summary>
+    public bool ShouldWarn()
+    {
+        long now = Environment.TickCount64, last = Interlocked.Read(ref _lastWarning);
+        return now - last >= 10_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last;
+    }
+
     /// <summary>Records that the stream now holds <paramref name="bytes"/> (0 when it is deleted or closed).</summary>
     public void Set(string stream, StorageType storage, long bytes)
     {

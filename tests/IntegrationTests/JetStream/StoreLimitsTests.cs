@@ -78,6 +78,7 @@ public sealed class StoreLimitsTests
         var refused = await js.PublishAsync("mem", Payload);
         Assert.False(refused.IsSuccess());
         Assert.Equal((503, 10023, "insufficient resources"), (refused.Error!.Code, refused.Error.ErrCode, refused.Error.Description));
+        await WaitFor(() => silo.Output.Contains("JetStream resource limits exceeded for server", StringComparison.Ordinal));
         // The file store is separate and still takes messages.
         (await js.PublishAsync("file", Payload)).EnsureSuccess();
 
@@ -128,6 +129,12 @@ public sealed class StoreLimitsTests
             context.CreateStreamAsync(new StreamConfig("MORE", ["more"]) { MaxBytes = MaxStore / 2 + 1 }).AsTask());
         Assert.Equal(10047, over.Error.ErrCode);
         Assert.Equal(21UL * 100_034, (await context.GetAccountInfoAsync()).Storage);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); !condition(); await Task.Delay(50))
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 5s");
     }
 
     /// <summary>The step list run against both servers. {S} is a stream-name prefix, {s} its lower case.</summary>
