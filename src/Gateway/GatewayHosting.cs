@@ -33,7 +33,8 @@ public static class GatewayHosting
             .AddPrometheusExporter());
         if (options.JetStream)
         {
-            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval)));
+            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval),
+                new StoreLimits(options.MaxMemoryStore, options.MaxFileStore)));
             builder.Services.AddSingleton<StreamSignals>();
             builder.Services.AddSingleton<ApiResponder>();
             builder.Services.AddSingleton<Advisories>();

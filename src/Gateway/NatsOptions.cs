@@ -36,6 +36,10 @@ public sealed class NatsOptions
     public string StoreDirectory { get; set; } = "./data";
     /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>
     public string SyncInterval { get; set; } = "2m";
+    /// <summary>JetStream max_memory_store: bytes all memory streams may hold and reserve; -1 is unlimited.</summary>
+    public long MaxMemoryStore { get; set; } = -1;
+    /// <summary>JetStream max_file_store: bytes all file streams may hold and reserve; -1 is unlimited.</summary>
+    public long MaxFileStore { get; set; } = -1;
     /// <summary>Lame duck mode: the time over which clients are closed before the server shuts down.</summary>
     public TimeSpan LameDuckDuration { get; set; } = TimeSpan.FromMinutes(2);
     /// <summary>Lame duck mode: the wait after the lame-duck INFO before the first client is closed.</summary>

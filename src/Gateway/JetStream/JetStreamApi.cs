@@ -22,7 +22,12 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
     public async Task StartAsync()
     {
         foreach (var config in await Catalog.List())
+        {
             capture.Set(config);
+            // Activating each stream counts what it stores towards the server's memory and file store limits
+            // before the first publish is checked against them.
+            await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+        }
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
         await consumers.StartAsync(await Catalog.List());
         server.Interceptor = capture;

@@ -12,8 +12,8 @@ namespace Platform.Gateway.Monitoring;
 /// each stream's consumers (implies streams), config=true their configs. acc=NAME picks an account (only "$G"
 /// exists); offset/limit page the accounts, as nats-server does. leader-only is accepted: a single silo leads
 /// everything it serves.
-/// Deliberately absent: reserved_memory/reserved_storage (the silo reserves nothing for max_bytes, and nats-server's
-/// per-account value is an unset uint64 max) and the per-account "accounts" count, which means nothing for an account.
+/// Deliberately absent: the per-account reserved_memory/reserved_storage (nats-server's value there is an unset
+/// uint64 max) and the per-account "accounts" count, which means nothing for an account.
 /// </summary>
 internal static class Jsz
 {
@@ -57,7 +57,7 @@ internal static class Jsz
                 w.WriteNumber("max_memory", 0);
                 w.WriteNumber("max_storage", 0);
                 w.WriteEndObject();
-                WriteStats(w, 0, 0, accounts: 0, 0, 0);
+                WriteStats(w, 0, 0, 0, 0, accounts: 0, 0, 0);
                 w.WriteNumber("streams", 0);
                 w.WriteNumber("consumers", 0);
                 w.WriteNumber("messages", 0);
@@ -65,7 +65,8 @@ internal static class Jsz
                 return;
             }
             WriteConfig(w, js);
-            WriteStats(w, snapshot.Memory, snapshot.Storage, accounts: 1, js.Responder.Total, js.Responder.Errors);
+            WriteStats(w, snapshot.Memory, snapshot.Storage, snapshot.ReservedMemory, snapshot.ReservedStorage, accounts: 1,
+                js.Responder.Total, js.Responder.Errors);
             w.WriteNumber("streams", snapshot.Streams.Count);
             w.WriteNumber("consumers", snapshot.Consumers);
             w.WriteNumber("messages", snapshot.Messages);
@@ -93,23 +94,27 @@ internal static class Jsz
     }
 
     /// <summary>
-    /// The JetStream config block of /jsz and /varz. The silo enforces no server-wide memory or storage limit, so it
-    /// reports -1 (NATS's "unlimited") rather than nats-server's computed defaults (75% of RAM and of free disk).
+    /// The JetStream config block of /jsz and /varz: the configured max_memory_store and max_file_store. Without them
+    /// the silo enforces no limit and reports -1 (NATS's "unlimited") rather than nats-server's computed defaults
+    /// (75% of RAM and of free disk).
     /// </summary>
     public static void WriteConfig(Utf8JsonWriter w, JetStreamServices js)
     {
         w.WriteStartObject("config");
-        w.WriteNumber("max_memory", -1);
-        w.WriteNumber("max_storage", -1);
+        w.WriteNumber("max_memory", js.Limits.MaxMemory);
+        w.WriteNumber("max_storage", js.Limits.MaxStore);
         w.WriteString("store_dir", js.StoreDirectory);
         w.WriteEndObject();
     }
 
-    /// <summary>The usage fields nats-server's JetStreamStats has, minus the reservations the silo does not make.</summary>
-    public static void WriteStats(Utf8JsonWriter w, ulong memory, ulong storage, int accounts, long apiTotal, long apiErrors)
+    /// <summary>The usage fields of nats-server's JetStreamStats; reserved_* sum the streams' max_bytes.</summary>
+    public static void WriteStats(Utf8JsonWriter w, ulong memory, ulong storage, long reservedMemory, long reservedStorage,
+        int accounts, long apiTotal, long apiErrors)
     {
         w.WriteNumber("memory", memory);
         w.WriteNumber("storage", storage);
+        w.WriteNumber("reserved_memory", reservedMemory);
+        w.WriteNumber("reserved_storage", reservedStorage);
         w.WriteNumber("accounts", accounts);
         // HA assets are replicated streams and consumers; a single silo has none.
         w.WriteNumber("ha_assets", 0);
@@ -159,6 +164,8 @@ internal sealed class JetStreamSnapshot
 {
     public List<StreamSnapshot> Streams { get; } = [];
     public ulong Memory, Storage, Messages, Bytes;
+    /// <summary>The max_bytes the streams reserve against max_memory_store and max_file_store.</summary>
+    public long ReservedMemory, ReservedStorage;
     public long Consumers;
 
     /// <summary>
@@ -171,6 +178,13 @@ internal sealed class JetStreamSnapshot
         var configs = await js.Grains.GetGrain<IStreamCatalogGrain>(0).List();
         foreach (var config in configs.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
+            if (config.MaxBytes > 0)
+            {
+                if (config.Storage == StorageType.Memory)
+                    snapshot.ReservedMemory += config.MaxBytes;
+                else
+                    snapshot.ReservedStorage += config.MaxBytes;
+            }
             var stream = js.Grains.GetGrain<IStreamGrain>(config.Name);
             if ((await stream.GetInfo(false, null)).Value is not { } info)
                 continue;

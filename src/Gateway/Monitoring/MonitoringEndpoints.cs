@@ -153,12 +153,14 @@ internal sealed class MonitoringContext(NatsServer server, GatewayEndpoints endp
 }
 
 /// <summary>The JetStream services monitoring reads; resolved only when -js registered them.</summary>
-internal sealed record JetStreamServices(IGrainFactory Grains, JetStreamApi Api, ApiResponder Responder, ConsumerApi Consumers, string StoreDirectory)
+internal sealed record JetStreamServices(IGrainFactory Grains, JetStreamApi Api, ApiResponder Responder, ConsumerApi Consumers, string StoreDirectory,
+    Platform.Grains.Streams.StoreLimits Limits)
 {
     public static JetStreamServices From(IServiceProvider services) => new(
         services.GetRequiredService<IGrainFactory>(),
         services.GetRequiredService<JetStreamApi>(),
         services.GetRequiredService<ApiResponder>(),
         services.GetRequiredService<ConsumerApi>(),
-        Path.GetFullPath(Path.Combine(services.GetRequiredService<NatsServer>().Options.StoreDirectory, "jetstream")));
+        Path.GetFullPath(Path.Combine(services.GetRequiredService<NatsServer>().Options.StoreDirectory, "jetstream")),
+        services.GetRequiredService<Platform.Grains.Streams.StreamStore>().Limits);
 }

@@ -64,7 +64,7 @@ internal static class Varz
             {
                 Jsz.WriteConfig(w, js);
                 w.WriteStartObject("stats");
-                Jsz.WriteStats(w, snapshot.Memory, snapshot.Storage, accounts: 1, js.Responder.Total, js.Responder.Errors);
+                Jsz.WriteStats(w, snapshot.Memory, snapshot.Storage, snapshot.ReservedMemory, snapshot.ReservedStorage, accounts: 1, js.Responder.Total, js.Responder.Errors);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

@@ -60,6 +60,19 @@ internal static class RecordCodec
             ? 22UL + (ulong)subjectLength + (ulong)payloadLength + 8UL
             : 22UL + (ulong)subjectLength + 4UL + (ulong)headersLength + (ulong)payloadLength + 8UL;
 
+    /// <summary>nats-server's memstore accounting for one message (its <c>memStoreMsgSize</c>): no framing, plus 16.</summary>
+    public static ulong MemoryStoredSize(int subjectLength, int headersLength, int payloadLength) =>
+        (ulong)subjectLength + (ulong)headersLength + (ulong)payloadLength + 16UL;
+
+    public static ulong StoredSize(ReadOnlySpan<byte> record, bool inMemory)
+    {
+        if (!inMemory)
+            return StoredSize(record);
+        int subjectLength = GetSubjectLength(record);
+        int headersLength = GetHeadersLength(record);
+        return MemoryStoredSize(subjectLength, headersLength, record.Length - HeaderLength - subjectLength - headersLength);
+    }
+
     public static ulong StoredSize(ReadOnlySpan<byte> record)
     {
         int subjectLength = GetSubjectLength(record);

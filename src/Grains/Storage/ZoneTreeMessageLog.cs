@@ -154,7 +154,9 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     public ulong Append(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, long timestampNanos)
     {
         var record = RecordCodec.Encode(timestampNanos, subject, headers, payload);
-        ulong size = RecordCodec.StoredSize(subject.Length, headers.Length, payload.Length);
+        ulong size = _options.InMemory
+            ? RecordCodec.MemoryStoredSize(subject.Length, headers.Length, payload.Length)
+            : RecordCodec.StoredSize(subject.Length, headers.Length, payload.Length);
         ulong sequence;
         lock (_lock)
         {
@@ -600,7 +602,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private void Forget(ulong sequence, byte[] value)
     {
         _messages--;
-        _bytes -= RecordCodec.StoredSize(value);
+        _bytes -= RecordCodec.StoredSize(value, _options.InMemory);
         _subjects.OnRemove(RecordCodec.GetSubject(value), sequence);
     }
 
@@ -692,7 +694,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
                 highest = sequence;
                 _lastLive = sequence;
                 _messages++;
-                _bytes += RecordCodec.StoredSize(value);
+                _bytes += RecordCodec.StoredSize(value, _options.InMemory);
                 _lastTimestamp = RecordCodec.GetTimestampNanos(value);
                 _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
             }

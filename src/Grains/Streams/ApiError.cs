@@ -19,6 +19,10 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError PurgeNotPermitted = new(500, 10110, "stream purge not permitted");
     public static readonly ApiError StreamSealed = new(400, 10109, "invalid operation on sealed stream");
     public static readonly ApiError NotEnabled = new(503, 10076, "JetStream not enabled");
+    public static readonly ApiError MemoryResourcesExceeded = new(500, 10028, "insufficient memory resources available");
+    public static readonly ApiError StorageResourcesExceeded = new(500, 10047, "insufficient storage resources available");
+    /// <summary>The publish ack when the server's memory or file store already holds more than its limit.</summary>
+    public static readonly ApiError InsufficientResources = new(503, 10023, "insufficient resources");
 
     public static ApiError WrongLastSequence(ulong last) => new(400, 10071, $"wrong last sequence: {last}");
     public static ApiError WrongLastMsgId(string? id) => new(400, 10070, $"wrong last msg ID: {id}");

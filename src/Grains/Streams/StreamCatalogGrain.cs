@@ -26,8 +26,12 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
         config = config.WithDefaults();
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
-        if (_streams.TryGetValue(config.Name, out var existing) && !existing.SameAs(config))
+        bool exists = _streams.TryGetValue(config.Name, out var existing);
+        if (exists && !existing!.SameAs(config))
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
+        // nats-server counts a stream without max_bytes as one byte here, so a fully reserved server takes no more.
+        if (!exists && Exceeds(config.Storage, Math.Max(config.MaxBytes, 1), except: null))
+            return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
@@ -50,6 +54,9 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
+        // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
+        if (config.MaxBytes > 0 && _streams[config.Name].Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
+            return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
@@ -92,6 +99,26 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
         }
         return null;
     }
+
+    /// <summary>
+    /// Whether reserving <paramref name="bytes"/> more would take the streams' reservations (their max_bytes) past the
+    /// server's limit for that storage, leaving out the reservation of <paramref name="except"/>, the stream being
+    /// updated. Reservations, not stored bytes: a stream is promised its max_bytes whatever it holds today.
+    /// </summary>
+    private bool Exceeds(StorageType storage, long bytes, string? except)
+    {
+        long limit = store.Limits.For(storage);
+        if (limit < 0)
+            return false;
+        long reserved = 0;
+        foreach (var (name, other) in _streams)
+            if (other.Storage == storage && other.MaxBytes > 0 && name != except)
+                reserved += other.MaxBytes;
+        return reserved + bytes > limit;
+    }
+
+    private static ApiError NoRoom(StorageType storage)
+        => storage == StorageType.Memory ? ApiError.MemoryResourcesExceeded : ApiError.StorageResourcesExceeded;
 
     private string? Overlapping(StreamConfig config)
     {

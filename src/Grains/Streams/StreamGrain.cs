@@ -49,6 +49,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _ageTimer?.Dispose();
+        if (_config is not null)
+            store.Usage.Set(Key, _config.Storage, 0);
         if (_log is not null)
             await _log.DisposeAsync();
     }
@@ -70,6 +72,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
         RebuildMsgIds();
         ScheduleAgeLimit();
+        ReportUsage();
         return Task.CompletedTask;
     }
 
@@ -148,6 +151,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             store.SaveMeta(new StreamMeta(config, _created));
         EnforceLimits();
         ScheduleAgeLimit();
+        ReportUsage();
         return Task.FromResult(StreamResult<StreamInfo>.Ok(Info(false, null)));
     }
 
@@ -163,6 +167,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_log is not null)
             await _log.DropAsync();
         _log = null;
+        store.Usage.Set(Key, _config.Storage, 0);
         if (IsRoot)
             store.DeleteStream(_config.Name);
         signals.Poke(Key);
@@ -207,7 +212,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             try
             {
                 acks[i] = AppendOne(subject, headers, payload);
-                appended |= acks[i].Error is null && !acks[i].Duplicate;
+                if (acks[i].Error is null && !acks[i].Duplicate)
+                {
+                    appended = true;
+                    // The next message of the batch is checked against the usage this one left.
+                    ReportUsage();
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -259,6 +269,16 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (expectedSubjectLast != last)
                 return Fail(ApiError.WrongLastSequence(last));
         }
+        // Server-wide max_memory_store / max_file_store: refused once the stored bytes already exceed the limit, as
+        // nats-server checks it, so the message that crosses the limit is still stored.
+        long serverLimit = store.Limits.For(config.Storage);
+        if (serverLimit >= 0 && store.Usage.For(config.Storage) > serverLimit)
+        {
+            if (store.Usage.ShouldWarn())
+                logger.LogError("JetStream resource limits exceeded for server: {Storage} store holds {Bytes} bytes, limit {Limit}",
+                    config.Storage, store.Usage.For(config.Storage), serverLimit);
+            return Fail(ApiError.InsufficientResources);
+        }
         bool rollupSubject = false, rollupAll = false;
         if (!hdr.Rollup.IsEmpty)
         {
@@ -274,7 +294,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         {
             if (config.MaxMsgs > 0 && state.Messages >= (ulong)config.MaxMsgs)
                 return Fail(ApiError.StoreFailed("maximum messages exceeded"));
-            ulong stored = StoredSize(subject.Length, headers.Length, payload.Length);
+            ulong stored = config.Storage == StorageType.Memory
+                ? RecordCodec.MemoryStoredSize(subject.Length, headers.Length, payload.Length)
+                : StoredSize(subject.Length, headers.Length, payload.Length);
             if (config.MaxBytes > 0 && state.Bytes + stored > (ulong)config.MaxBytes)
                 return Fail(ApiError.StoreFailed("maximum bytes exceeded"));
             if (config.MaxMsgsPerSubject > 0 && config.DiscardNewPerSubject && !rollupSubject)
@@ -323,6 +345,13 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         return new PublishAck(seq, false, null);
 
         static PublishAck Fail(ApiError error) => new(0, false, error);
+    }
+
+    /// <summary>Tells the silo's usage counter what this stream now stores.</summary>
+    private void ReportUsage()
+    {
+        if (_config is not null && _log is not null)
+            store.Usage.Set(Key, _config.Storage, (long)_log.State.Bytes);
     }
 
     /// <summary>nats-server's stored-size accounting, which max_bytes is measured in.</summary>
@@ -405,9 +434,11 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (keepFrom != 0)
             {
                 _log.RemoveBelow(keepFrom);
+                ReportUsage();
                 return;
             }
             _log.RemoveBelow(batch[^1].Sequence + 1);
+            ReportUsage();
         }
     }
 
@@ -439,7 +470,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
         if (_config.Sealed)
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamSealed));
-        return Task.FromResult(_log.Delete(sequence)
+        bool deleted = _log.Delete(sequence);
+        ReportUsage();
+        return Task.FromResult(deleted
             ? StreamResult<bool>.Ok(true)
             : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found")));
     }
@@ -456,6 +489,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
         var purged = _log.Purge(filter, request.Sequence, request.Keep);
+        ReportUsage();
         signals.Poke(Key);
         return Task.FromResult(StreamResult<ulong>.Ok(purged));
     }
@@ -651,6 +685,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
                 }
             }
         }
+        ReportUsage();
         return Task.CompletedTask;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Platform.Grains.Storage;
@@ -11,12 +12,19 @@ namespace Platform.Grains.Streams;
 /// </summary>
 public sealed class StreamStore
 {
-    public StreamStore(string storeDirectory, SyncSetting? sync = null)
+    public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null)
     {
         Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
         Directory.CreateDirectory(Root);
         Sync = sync ?? SyncSetting.Default;
+        Limits = limits ?? StoreLimits.Unlimited;
     }
+
+    /// <summary>The server's max_memory_store and max_file_store.</summary>
+    public StoreLimits Limits { get; }
+
+    /// <summary>The bytes the streams active on this silo hold, by storage type.</summary>
+    public StoreUsage Usage { get; } = new();
 
     public string Root { get; }
 
@@ -61,6 +69,53 @@ public sealed class StreamStore
 public sealed record SyncSetting(bool Always, TimeSpan Interval)
 {
     public static readonly SyncSetting Default = new(false, TimeSpan.FromMinutes(2));
+}
+
+/// <summary>
+/// nats-server's jetstream max_memory_store and max_file_store, in bytes; -1 is unlimited. Stream max_bytes are
+/// reserved against them at create and update, and publishes are refused once the stored bytes exceed them.
+/// </summary>
+public sealed record StoreLimits(long MaxMemory, long MaxStore)
+{
+    public static readonly StoreLimits Unlimited = new(-1, -1);
+
+    public long For(StorageType storage) => storage == StorageType.Memory ? MaxMemory : MaxStore;
+}
+
+/// <summary>
+/// Stored bytes per storage type, summed over the streams this silo hosts. Each stream grain reports its own total
+/// after every change, so the check before a publish is a read of one counter rather than a call to every stream.
+/// </summary>
+public sealed class StoreUsage
+{
+    private readonly ConcurrentDictionary<string, long> _streams = new(StringComparer.Ordinal);
+    private long _memory, _store;
+
+    public long Memory => Interlocked.Read(ref _memory);
+    public long Store => Interlocked.Read(ref _store);
+
+    public long For(StorageType storage) => storage == StorageType.Memory ? Memory : Store;
+
+    private long _lastWarning = -10_000;
+
+    /// <summary>True at most once every 10 seconds: refused publishes are logged without flooding the log.</summary>
+    public bool ShouldWarn()
+    {
+        long now = Environment.TickCount64, last = Interlocked.Read(ref _lastWarning);
+        return now - last >= 10_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last;
+    }
+
+    /// <summary>Records that the stream now holds <paramref name="bytes"/> (0 when it is deleted or closed).</summary>
+    public void Set(string stream, StorageType storage, long bytes)
+    {
+        long previous = 0;
+        _streams.AddOrUpdate(stream, bytes, (_, old) => { previous = old; return bytes; });
+        if (bytes == 0)
+            _streams.TryRemove(KeyValuePair.Create(stream, 0L));
+        long delta = bytes - previous;
+        if (delta != 0)
+            Interlocked.Add(ref storage == StorageType.Memory ? ref _memory : ref _store, delta);
+    }
 }
 
 public sealed record StreamMeta(

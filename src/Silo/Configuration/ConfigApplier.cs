@@ -261,6 +261,13 @@ internal static class ConfigApplier
                     settings.Nats.SyncInterval = sync;
                     break;
                 case "enabled": settings.Nats.JetStream = Bool(item, key); break;
+                // nats-server's -1 (or any negative) means its computed default; the silo's default is unlimited.
+                case "max_memory_store" or "max_mem_store" or "max_mem":
+                    settings.Nats.MaxMemoryStore = Math.Max(-1, Number(item, key));
+                    break;
+                case "max_file_store" or "max_file":
+                    settings.Nats.MaxFileStore = Math.Max(-1, Number(item, key));
+                    break;
                 default: throw Unsupported(item, $"jetstream.{key}");
             }
         }

@@ -130,10 +130,11 @@ internal static class ConfigFile
                 return false;
             long unit = raw[i..].ToUpperInvariant() switch
             {
-                "K" or "KB" => 1000, "KI" or "KIB" => 1024,
-                "M" or "MB" => 1000 * 1000, "MI" or "MIB" => 1024 * 1024,
-                "G" or "GB" => 1000L * 1000 * 1000, "GI" or "GIB" => 1024L * 1024 * 1024,
-                "T" or "TB" => 1000L * 1000 * 1000 * 1000, "TI" or "TIB" => 1024L * 1024 * 1024 * 1024,
+                // As nats-server reads them: a bare letter is decimal, "B" or "iB" after it binary (1MB is 1048576).
+                "K" => 1000, "KB" or "KI" or "KIB" => 1024,
+                "M" => 1000 * 1000, "MB" or "MI" or "MIB" => 1024 * 1024,
+                "G" => 1000L * 1000 * 1000, "GB" or "GI" or "GIB" => 1024L * 1024 * 1024,
+                "T" => 1000L * 1000 * 1000 * 1000, "TB" or "TI" or "TIB" => 1024L * 1024 * 1024 * 1024,
                 _ => 0,
             };
             value = n * unit;

@@ -31,14 +31,14 @@ public sealed class SiloConfigurationTests
             ping_max: 3
             write_deadline: "2s"
             authorization { token: "s3cret", timeout: 1 }
-            jetstream { store_dir: "/var/lib/silo", sync_interval: always }
+            jetstream { store_dir: "/var/lib/silo", sync_interval: always, max_memory_store: 1M, max_file_store: 1GB }
             """);
         var nats = settings.Nats;
         Assert.Equal("127.0.0.2", nats.Host);
         Assert.Equal(4333, nats.Port);
         Assert.Equal(8333, nats.HttpPort);
         Assert.Equal("edge-1", nats.ServerName);
-        Assert.Equal(2_000_000, nats.MaxPayload);
+        Assert.Equal(2 * 1024 * 1024, nats.MaxPayload);
         Assert.Equal(32L * 1024 * 1024, nats.MaxPending);
         Assert.Equal(100, nats.MaxConnections);
         Assert.Equal(8192, nats.MaxControlLine);
@@ -50,12 +50,15 @@ public sealed class SiloConfigurationTests
         Assert.True(nats.JetStream);
         Assert.Equal("/var/lib/silo", nats.StoreDirectory);
         Assert.Equal("always", nats.SyncInterval);
+        Assert.Equal(1_000_000, nats.MaxMemoryStore);
+        Assert.Equal(1024L * 1024 * 1024, nats.MaxFileStore);
     }
 
     [Theory]
     [InlineData("bogus_key: 1", "silo.conf:1", "bogus_key")]
     [InlineData("port: 4222\nmax_payload: \"lots\"", "silo.conf:2", "max_payload")]
     [InlineData("jetstream {\n  store_dir: /x\n  sync_interval: sometimes\n}", "silo.conf:3", "sync_interval")]
+    [InlineData("jetstream {\n  max_file_store: \"2GB\"\n}", "silo.conf:2", "max_file_store")]
     [InlineData("ping_interval: \"soon\"", "silo.conf:1", "ping_interval")]
     [InlineData("authorization {\n  tokn: x\n}", "silo.conf:2", "authorization.tokn")]
     [InlineData("listen: \"nowhere\"", "silo.conf:1", "listen")]

@@ -17,8 +17,6 @@ public sealed class MonitoringDifferentialTests
     private static readonly HashSet<string> ReferenceOnly =
     [
         "varz.go", "varz.system_account",
-        "varz.jetstream.stats.reserved_memory", "varz.jetstream.stats.reserved_storage",
-        "jsz.reserved_memory", "jsz.reserved_storage",
         "jsz.account_details[].reserved_memory", "jsz.account_details[].reserved_storage", "jsz.account_details[].accounts",
         // The consumer grains do not record when the ack floor last moved; the JetStream API's consumer info lacks it too.
         "jsz.consumer_detail[].ack_floor.last_active",
