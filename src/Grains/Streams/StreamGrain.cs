@@ -44,7 +44,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         _ageTimer?.Dispose();
         if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Name, _log);
             await _log.DisposeAsync();
+        }
     }
 
     private Task OpenAsync(StreamConfig config, DateTime created)
@@ -60,6 +63,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         });
         if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
             _log.SetNextSequence(config.FirstSeq);
+        store.OpenLogs.Register(Name, _log);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
         _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
         RebuildMsgIds();
@@ -153,7 +157,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
         if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Name, _log);
             await _log.DisposeAsync();
+        }
         _log = null;
         store.DeleteStream(_config.Name);
         signals.Poke(Name);
