@@ -46,6 +46,9 @@ public sealed class SubscriberGrain : Grain, ISubscriberGrain
 
     private Task OnNext(TestEvent e, StreamSequenceToken? token)
     {
+        // Event N = -1 is a poison message: the handler fails every time it sees it.
+        if (e.N < 0)
+            throw new InvalidOperationException("poison event");
         _received.Add(new Received(token!.SequenceNumber, e.N));
         return Task.CompletedTask;
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Streams;
@@ -14,11 +15,13 @@ namespace Platform.GrainTests.Streaming;
 /// <summary>The Orleans stream provider over platform streams, in an in-process cluster with a real store.</summary>
 public sealed class ProviderTests : IAsyncLifetime
 {
-    private static readonly string[] Namespaces = ["order", "rewind", "many", "impl", "fromnats", "tonats"];
+    private static readonly string[] Namespaces = ["order", "rewind", "many", "impl", "fromnats", "tonats", "failing"];
     private readonly TempDirectory _store = new();
     private InProcessTestCluster _cluster = null!;
 
-    internal static async Task<InProcessTestCluster> StartAsync(string store)
+    /// <param name="maxDeliveryTime">How long the pulling agent retries a failing delivery before the failure handler.</param>
+    /// <param name="logs">Receives the silo's log, to see what the failure handler reports.</param>
+    internal static async Task<InProcessTestCluster> StartAsync(string store, TimeSpan? maxDeliveryTime = null, ILoggerProvider? logs = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = Environment.GetEnvironmentVariable("PROVIDER_TEST_LOGS") is not null;
@@ -27,7 +30,14 @@ public sealed class ProviderTests : IAsyncLifetime
             silo.Services.AddSingleton(new StreamStore(store)).AddSingleton<StreamSignals>();
             silo.AddMemoryGrainStorage("PubSubStore");
             silo.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces),
-                s => s.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
+                s => s.ConfigurePullingAgent(ob => ob.Configure(o =>
+                {
+                    o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20);
+                    if (maxDeliveryTime is { } max)
+                        o.MaxEventDeliveryTime = max;
+                })));
+            if (logs is not null)
+                silo.Services.AddSingleton(logs);
         });
         builder.ConfigureClient(client => client.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces)));
         var cluster = builder.Build();
