@@ -10,7 +10,15 @@ namespace Platform.Grains.Streaming;
 /// <see cref="OpenLogs"/>, synchronously as the cursor contract requires), so any retained sequence can be replayed.
 /// What it keeps is the list of records the receiver handed over, oldest first, to learn when each has been delivered
 /// (every cursor on its Orleans stream moved past it): those are purged in order and checkpointed by the receiver.
+/// When no stream grain of this silo has the log open (the grain lives on another silo), cursors serve from those
+/// records instead: live delivery goes on, only replays from before them need the local log.
 /// </summary>
+/// <remarks>
+/// The pulling agent that owns the cache and its cursors is a system target: it runs one turn at a time, so cursors
+/// need no lock of their own; the cache's lock only guards against a cursor disposed from elsewhere. The cache never
+/// calls into a cursor while a cursor may be calling into the cache under a lock of its own, so there is no lock order
+/// to get wrong.
+/// </remarks>
 internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOptions options, TimeProvider time) : IQueueCache
 {
     private readonly Queue<(LogBatchContainer Batch, long AddedAt)> _pending = new();
@@ -20,6 +28,21 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
 
     /// <summary>The highest sequence the receiver has handed over; cursors do not read past it, so delivery follows the receiver.</summary>
     public ulong Watermark { get { lock (_lock) return _watermark; } }
+
+    /// <summary>Up to <paramref name="max"/> pending records of the stream from <paramref name="from"/> on, for cursors without a local log.</summary>
+    internal void ReadPending(StreamId streamId, ulong from, int max, Queue<LogBatchContainer> into)
+    {
+        lock (_lock)
+        {
+            foreach (var (batch, _) in _pending)
+            {
+                if (into.Count >= max)
+                    break;
+                if (batch.Sequence >= from && batch.StreamId.Equals(streamId))
+                    into.Enqueue(batch);
+            }
+        }
+    }
 
     public int GetMaxAddCount() => options.ReadBatchSize;
 
@@ -104,34 +127,23 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
         public StreamId StreamId => streamId;
 
         /// <summary>Every record of this stream below this sequence has been handed to the subscriber and moved past.</summary>
-        public ulong DoneBelow
-        {
-            get
-            {
-                lock (this)
-                    return _current?.Sequence ?? (_buffer.TryPeek(out var next) ? next.Sequence : _nextRead);
-            }
-        }
+        public ulong DoneBelow => _current?.Sequence ?? (_buffer.TryPeek(out var next) ? next.Sequence : _nextRead);
 
         public IBatchContainer GetCurrent(out Exception? exception)
         {
             exception = null;
-            lock (this)
-                return _current!;
+            return _current!;
         }
 
         public bool MoveNext()
         {
-            lock (this)
-            {
-                _current = null;
-                if (_buffer.Count == 0)
-                    Fill();
-                if (!_buffer.TryDequeue(out var next))
-                    return false;
-                _current = next;
-                return true;
-            }
+            _current = null;
+            if (_buffer.Count == 0)
+                Fill();
+            if (!_buffer.TryDequeue(out var next))
+                return false;
+            _current = next;
+            return true;
         }
 
         private void Fill()
@@ -141,7 +153,13 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
                 return;
             _read.Clear();
             if (!cache.TryRead(_nextRead, _subject, _read))
+            {
+                // No local log: what the receiver handed over and is not yet delivered.
+                cache.ReadPending(streamId, _nextRead, cache.GetMaxAddCount(), _buffer);
+                if (_buffer.Count > 0)
+                    _nextRead = _buffer.Last().Sequence + 1;
                 return;
+            }
             foreach (var record in _read)
             {
                 if (record.Sequence > watermark)
