@@ -6,6 +6,7 @@ using Platform.GrainTests.Infrastructure;
 
 namespace Platform.GrainTests.Streaming;
 
+[Collection(ProviderCollection.Name)]
 public sealed class FailureTests
 {
     [Fact]

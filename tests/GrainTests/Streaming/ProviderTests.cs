@@ -12,7 +12,18 @@ using Platform.GrainTests.Infrastructure;
 
 namespace Platform.GrainTests.Streaming;
 
+/// <summary>
+/// Each provider test deploys its own cluster; they run apart from the other test classes so their startup load does
+/// not disturb timing-sensitive tests elsewhere (e.g. a 300 ms max age).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProviderCollection
+{
+    public const string Name = "Orleans stream provider";
+}
+
 /// <summary>The Orleans stream provider over platform streams, in an in-process cluster with a real store.</summary>
+[Collection(ProviderCollection.Name)]
 public sealed class ProviderTests : IAsyncLifetime
 {
     private static readonly string[] Namespaces = ["order", "rewind", "many", "impl", "fromnats", "tonats", "failing"];
