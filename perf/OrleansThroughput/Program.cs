@@ -18,6 +18,7 @@ using Platform.Grains.Streaming;
 // NATS.Net JetStream over TCP, the PlatformStreams client API (hosted client, in-process), and the Orleans stream
 // provider (IAsyncStream produce, and end-to-end delivery to implicitly subscribed grains).
 // Usage: dotnet run -c Release --project perf/OrleansThroughput [messages] [payload bytes]
+// BATCH=<n> in the environment sets StreamPullingAgentOptions.BatchContainerBatchSize (records per delivery call; 1 by default).
 int n = args.Length > 0 ? int.Parse(args[0]) : 100_000;
 int size = args.Length > 1 ? int.Parse(args[1]) : 128;
 var payload = new byte[size];
@@ -30,7 +31,7 @@ builder.UseOrleans(silo =>
     silo.UseLocalhostClustering(siloPort: 11511, gatewayPort: 30500);
     silo.AddMemoryGrainStorage("PubSubStore");
     silo.AddPlatformStreams(configure: o => o.Namespaces.Add("bench"),
-        configureStreams: s => s.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10))));
+        configureStreams: s => s.ConfigurePullingAgent(ob => ob.Configure(o => { o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10); o.BatchContainerBatchSize = int.Parse(Environment.GetEnvironmentVariable("BATCH") ?? "1"); })));
 });
 builder.AddNatsGateway(new NatsOptions { Port = -1, HttpPort = 0, JetStream = true, StoreDirectory = store });
 await using var app = builder.Build();
