@@ -11,6 +11,7 @@ using Platform.Gateway;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Security;
 using Platform.Gateway.Server;
+using Platform.Grains.Streaming;
 using Platform.Silo.Configuration;
 
 namespace Platform.Silo;
@@ -78,6 +79,13 @@ internal static class Program
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, orleansGatewayPort);
+            if (settings.Nats.JetStream)
+            {
+                // Orleans streams over the platform's streams need the stream store, so they come with JetStream.
+                // Explicit subscriptions live in memory: after a restart, grains resubscribe (implicit ones need nothing).
+                silo.AddMemoryGrainStorage("PubSubStore");
+                silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, o => o.Namespaces.AddRange(settings.OrleansStreamNamespaces));
+            }
         });
         var endpoints = builder.AddNatsGateway(settings.Nats);
 

@@ -52,7 +52,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_config is not null)
             store.Usage.Set(Key, _config.Storage, 0);
         if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Key, _log);
             await _log.DisposeAsync();
+        }
     }
 
     private Task OpenAsync(StreamConfig config, DateTime created)
@@ -68,6 +71,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         });
         if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
             _log.SetNextSequence(config.FirstSeq);
+        store.OpenLogs.Register(Key, _log);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
         _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
         RebuildMsgIds();
@@ -165,7 +169,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
         if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Key, _log);
             await _log.DropAsync();
+        }
         _log = null;
         store.Usage.Set(Key, _config.Storage, 0);
         if (IsRoot)

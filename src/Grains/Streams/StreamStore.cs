@@ -14,6 +14,7 @@ public sealed class StreamStore
 {
     public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null)
     {
+        StoreDirectory = Path.GetFullPath(storeDirectory);
         Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
         Directory.CreateDirectory(Root);
         Sync = sync ?? SyncSetting.Default;
@@ -27,6 +28,12 @@ public sealed class StreamStore
     public StoreUsage Usage { get; } = new();
 
     public string Root { get; }
+
+    /// <summary>The store directory the silo was given (-sd); other durable state (Orleans stream checkpoints) lives beside the streams.</summary>
+    public string StoreDirectory { get; }
+
+    /// <summary>The logs the stream grains of this silo hold open, for in-silo readers that cannot await a grain call.</summary>
+    internal OpenLogs OpenLogs { get; } = new();
 
     /// <summary>The server's power-loss durability for file streams (nats-server's jetstream sync_interval).</summary>
     public SyncSetting Sync { get; }

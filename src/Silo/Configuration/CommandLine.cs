@@ -18,6 +18,8 @@ internal static class CommandLine
             --ports_file_dir <dir>           Write a <name>_<pid>.ports file with the bound URLs to this directory
             --silo_port <port>               Orleans silo port (default: 11111, -1 for any free port)
             --orleans_gateway_port <port>    Orleans client gateway port (default: 30000, -1 for any free port)
+            --orleans_streams <ns>[,<ns>...] With -js: Orleans stream namespaces served by the "platform" stream
+                                             provider (each is the platform stream of that name)
 
         JetStream Options:
             -js, --jetstream                 Enable JetStream functionality
@@ -84,6 +86,7 @@ internal static class CommandLine
                 case "ports_file_dir": settings.PortsFileDirectory = Value(); break;
                 case "silo_port": settings.SiloPort = Int(flag, Value()); break;
                 case "orleans_gateway_port": settings.OrleansGatewayPort = Int(flag, Value()); break;
+                case "orleans_streams": settings.OrleansStreamNamespaces = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                 case "js" or "jetstream": nats.JetStream = !hasInline || Bool(flag, inlineValue); break;
                 case "sd" or "store_dir": nats.StoreDirectory = Value(); break;
                 case "user": nats.Username = Value(); break;

@@ -10,6 +10,8 @@ internal sealed class SiloSettings
     public int SiloPort { get; set; } = 11111;
     /// <summary>Orleans client gateway port; -1 picks a free one.</summary>
     public int OrleansGatewayPort { get; set; } = 30000;
+    /// <summary>--orleans_streams: namespaces of the Orleans stream provider "platform" (with JetStream only).</summary>
+    public string[] OrleansStreamNamespaces { get; set; } = [];
     public string? PortsFileDirectory { get; set; }
     public string? ConfigFile { get; set; }
     public string? LogFile { get; set; }

@@ -15,17 +15,20 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private SiloProcess(Process process, string dataDirectory, int port, int httpPort)
+    private SiloProcess(Process process, string dataDirectory, int port, int httpPort, int orleansGatewayPort)
     {
         _process = process;
         DataDirectory = dataDirectory;
         Port = port;
         HttpPort = httpPort;
+        OrleansGatewayPort = orleansGatewayPort;
     }
 
     public string DataDirectory { get; }
     public int Port { get; }
     public int HttpPort { get; }
+    /// <summary>The Orleans client gateway port, for external Orleans clients (UseLocalhostClustering(port)).</summary>
+    public int OrleansGatewayPort { get; }
     public string Url => $"nats://127.0.0.1:{Port}";
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
@@ -61,8 +64,11 @@ public sealed class SiloProcess : IAsyncDisposable
         Directory.CreateDirectory(dataDirectory);
         var portsDir = Path.Combine(Path.GetTempPath(), "silo-ports-" + Guid.NewGuid().ToString("N"));
         var silo = Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll");
+        // The Orleans gateway port is chosen here rather than by the silo (-1) so external Orleans clients know it;
+        // the ports file only lists the NATS and monitoring URLs, as nats-server's does.
+        int orleansGatewayPort = FreePort();
         var args = new List<string> { silo, "-a", "127.0.0.1", "-p", (port == 0 ? -1 : port).ToString(), "-m", "-1",
-            "--silo_port", "-1", "--orleans_gateway_port", "-1", "--ports_file_dir", portsDir, "-sd", dataDirectory };
+            "--silo_port", "-1", "--orleans_gateway_port", orleansGatewayPort.ToString(), "--ports_file_dir", portsDir, "-sd", dataDirectory };
         if (jetStream)
             args.Add("-js");
         args.AddRange(extraArgs);
@@ -89,7 +95,7 @@ public sealed class SiloProcess : IAsyncDisposable
             {
                 var nats = new Uri(json.RootElement.GetProperty("nats")[0].GetString()!);
                 var http = new Uri(json.RootElement.GetProperty("monitoring")[0].GetString()!);
-                var result = new SiloProcess(process, dataDirectory, nats.Port, http.Port);
+                var result = new SiloProcess(process, dataDirectory, nats.Port, http.Port, orleansGatewayPort);
                 json.Dispose();
                 lock (output) result._output.Append(output);
                 process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (result._output) result._output.AppendLine(e.Data); };

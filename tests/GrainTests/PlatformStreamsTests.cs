@@ -1,0 +1,122 @@
+using System.Text;
+using Platform.Grains.Client;
+using Platform.Grains.Consumers;
+using Platform.Grains.Streams;
+using Platform.GrainTests.Infrastructure;
+
+namespace Platform.GrainTests;
+
+public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase(fixture), IClassFixture<ClusterFixture>
+{
+    private PlatformStreams Client => new(Fixture.Grains);
+
+    [Fact]
+    public async Task Batch_publish_returns_acks_in_order_and_consume_reads_them_back_with_headers()
+    {
+        var config = NewConfig("PS");
+        var info = await Client.CreateStreamAsync(config);
+        Assert.Equal(config.Name, info.Config.Name);
+
+        var batch = Enumerable.Range(0, 10)
+            .Select(i => new OutgoingMessage($"{config.Name}.{i % 3}", Encoding.UTF8.GetBytes($"m{i}"),
+                i == 4 ? new Dictionary<string, string> { ["X-Trace"] = "t4" } : null))
+            .ToArray();
+        var acks = await Client.PublishAsync(config.Name, batch);
+        var single = await Client.PublishAsync(config.Name, $"{config.Name}.x", "last"u8.ToArray());
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (ulong)i), acks.Select(a => a.Sequence));
+        Assert.All(acks, a => Assert.Null(a.Error));
+        Assert.Equal(11ul, single.Sequence);
+
+        var got = await Take(Client.ConsumeAsync(config.Name, "reader", new ConsumeOptions { BatchSize = 4 }), 11);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m{i}").Append("last"), got.Select(m => Encoding.UTF8.GetString(m.Payload.Span)));
+        Assert.Equal(Enumerable.Range(1, 11).Select(i => (ulong)i), got.Select(m => m.StreamSequence));
+        Assert.Equal($"{config.Name}.1", got[4].Subject);
+        Assert.Equal("t4", got[4].Headers["X-Trace"]);
+        Assert.Empty(got[0].Headers);
+        Assert.All(got, m => Assert.Equal(1u, m.Deliveries));
+    }
+
+    [Fact]
+    public async Task Consumed_batches_are_acked_so_a_second_loop_resumes_after_them()
+    {
+        var config = NewConfig("PS");
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, Messages(config.Name, 0, 6));
+
+        // Leave on the fourth message: the first three are acked, the fourth is handed back with a nak.
+        var first = await Take(Client.ConsumeAsync(config.Name, "durable", new ConsumeOptions { BatchSize = 2 }), 4);
+        Assert.Equal([1ul, 2ul, 3ul, 4ul], first.Select(m => m.StreamSequence));
+
+        var consumer = Fixture.Grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(config.Name, "durable"));
+        var state = await consumer.Info();
+        Assert.Equal(3ul, state!.AckFloor.StreamSeq);
+        Assert.Equal(AckPolicy.Explicit, state.Config.AckPolicy);
+
+        // The next loop gets 4 again, then 5 and 6; completing the batch acks all three.
+        var second = await Take(Client.ConsumeAsync(config.Name, "durable", new ConsumeOptions { BatchSize = 3 }), 4,
+            stopAfterBatch: true);
+        Assert.Equal([(4ul, 2u), (5ul, 1u), (6ul, 1u)], second.Select(m => (m.StreamSequence, m.Deliveries)));
+        state = await consumer.Info();
+        Assert.Equal(6ul, state!.AckFloor.StreamSeq);
+        Assert.Equal(0, state.NumAckPending);
+    }
+
+    [Fact]
+    public async Task Leaving_mid_batch_hands_the_unfinished_messages_back_without_waiting_for_the_ack_wait()
+    {
+        var config = NewConfig("PS");
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, Messages(config.Name, 0, 3));
+        // The default ack wait is 30 s: a redelivery within the test's timeout can only come from the nak.
+        var first = await Take(Client.ConsumeAsync(config.Name, "redeliver"), 1);
+        var again = await Take(Client.ConsumeAsync(config.Name, "redeliver"), 3);
+
+        Assert.Equal(1ul, first[0].StreamSequence);
+        Assert.Equal([1ul, 2ul, 3ul], again.Select(m => m.StreamSequence).Order());
+        Assert.All(again, m => Assert.Equal(2u, m.Deliveries));
+    }
+
+    [Fact]
+    public async Task Errors_surface_as_exceptions_or_error_acks()
+    {
+        var config = NewConfig("PS");
+        await Client.CreateStreamAsync(config);
+        await Assert.ThrowsAsync<PlatformStreamException>(() => Client.CreateStreamAsync(config with { Subjects = ["other.>"] }));
+
+        var dedup = new Dictionary<string, string> { ["Nats-Msg-Id"] = "one" };
+        var acks = await Client.PublishAsync(config.Name,
+        [
+            new OutgoingMessage($"{config.Name}.a", "x"u8.ToArray(), dedup),
+            new OutgoingMessage($"{config.Name}.a", "x"u8.ToArray(), dedup),
+            new OutgoingMessage($"{config.Name}.a", "y"u8.ToArray(), new Dictionary<string, string> { ["Nats-Expected-Last-Sequence"] = "7" }),
+        ]);
+        Assert.Equal((1ul, false), (acks[0].Sequence, acks[0].Duplicate));
+        Assert.True(acks[1].Duplicate);
+        Assert.Equal(10071, acks[2].Error?.ErrCode);
+        var ex = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, $"{config.Name}.a", "z"u8.ToArray(),
+            new Dictionary<string, string> { ["Nats-Expected-Last-Sequence"] = "7" }));
+        Assert.Equal(10071, ex.Error.ErrCode);
+    }
+
+    private static OutgoingMessage[] Messages(string stream, int from, int count) =>
+        Enumerable.Range(from, count).Select(i => new OutgoingMessage($"{stream}.m", Encoding.UTF8.GetBytes($"m{i}"))).ToArray();
+
+    /// <summary>Up to <paramref name="count"/> messages; with <paramref name="stopAfterBatch"/>, the loop instead runs
+    /// until the consumer has nothing more (cancelled during an empty fetch), so every batch it took completes.</summary>
+    private static async Task<List<ConsumedMessage>> Take(IAsyncEnumerable<ConsumedMessage> source, int count, bool stopAfterBatch = false)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var list = new List<ConsumedMessage>();
+        var options = source.WithCancellation(timeout.Token);
+        await foreach (var m in options)
+        {
+            list.Add(m);
+            if (stopAfterBatch && (m.Pending == 0 || list.Count >= count))
+                timeout.Cancel();
+            else if (!stopAfterBatch && list.Count == count)
+                break;
+        }
+        return list;
+    }
+}

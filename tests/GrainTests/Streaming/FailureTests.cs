@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Platform.GrainTests.Infrastructure;
+
+namespace Platform.GrainTests.Streaming;
+
+[Collection(ProviderCollection.Name)]
+public sealed class FailureTests
+{
+    [Fact]
+    public async Task A_delivery_that_keeps_failing_is_retried_then_reported_by_the_failure_handler_and_the_stream_goes_on()
+    {
+        using var store = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        var cluster = await ProviderTests.StartAsync(store.Path, maxDeliveryTime: TimeSpan.FromSeconds(2), logs: logs);
+        try
+        {
+            var grain = cluster.Client.GetGrain<ISubscriberGrain>("failing-1");
+            await grain.Subscribe("failing", "k", 0);
+            var stream = cluster.Client.GetStreamProvider("platform").GetStream<TestEvent>(StreamId.Create("failing", "k"));
+            await stream.OnNextAsync(new TestEvent(0, ""));
+            await stream.OnNextAsync(new TestEvent(-1, "poison"));
+            await stream.OnNextAsync(new TestEvent(2, ""));
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            Received[] got = [];
+            while ((got = await grain.GetReceived()).Length < 2 && DateTime.UtcNow < deadline)
+                await Task.Delay(50);
+
+            Assert.Equal([(1L, 0), (3L, 2)], got.Select(r => (r.Sequence, r.N)));
+            var report = Assert.Single(logs.Errors, e => e.Contains("delivery of", StringComparison.Ordinal));
+            Assert.Contains("failing/k", report);
+            Assert.Contains("sequence 2", report);
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Errors { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName.Contains("LoggingFailureHandler", StringComparison.Ordinal) ? new Logger(Errors) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ConcurrentQueue<string> errors) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (logLevel >= LogLevel.Error)
+                    errors.Enqueue(formatter(state, exception));
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
+using Platform.Grains.Client;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Orleans;
+
+/// <summary>
+/// An external Orleans client over TCP (the silo's Orleans gateway port) using <see cref="PlatformStreams"/>, with a
+/// NATS client on the same silo: what one side writes the other reads.
+/// </summary>
+public sealed class ExternalClientTests
+{
+    [Fact]
+    public async Task Messages_published_through_the_orleans_client_are_read_by_a_nats_jetstream_consumer()
+    {
+        await using var silo = await SiloProcess.StartAsync();
+        using var client = await ConnectAsync(silo);
+        var streams = new PlatformStreams(client.Services.GetRequiredService<IClusterClient>());
+
+        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "ORL", Subjects = ["orl.>"] });
+        var batch = Enumerable.Range(0, 50)
+            .Select(i => new OutgoingMessage($"orl.{i % 5}", Encoding.UTF8.GetBytes($"m{i}"),
+                new Dictionary<string, string> { ["X-Index"] = i.ToString() }))
+            .ToArray();
+        var acks = await streams.PublishAsync("ORL", batch);
+        var single = await streams.PublishAsync("ORL", "orl.last", "last"u8.ToArray());
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (ulong)i), acks.Select(a => a.Sequence));
+        Assert.Equal(51ul, single.Sequence);
+
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        var consumer = await js.CreateOrUpdateConsumerAsync("ORL", new ConsumerConfig("nats-reader") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var got = new List<INatsJSMsg<string>>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 51, Expires = TimeSpan.FromSeconds(5) }, cancellationToken: timeout.Token))
+        {
+            got.Add(msg);
+            await msg.AckAsync(cancellationToken: timeout.Token);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"m{i}").Append("last"), got.Select(m => m.Data));
+        Assert.Equal(Enumerable.Range(1, 51).Select(i => (ulong)i), got.Select(m => m.Metadata!.Value.Sequence.Stream));
+        Assert.Equal("orl.2", got[7].Subject);
+        Assert.Equal("7", got[7].Headers!["X-Index"].ToString());
+    }
+
+    [Fact]
+    public async Task Messages_published_by_a_nats_client_are_consumed_through_the_orleans_client()
+    {
+        await using var silo = await SiloProcess.StartAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        await js.CreateStreamAsync(new StreamConfig("FROMNATS", ["fromnats.>"]));
+        for (int i = 0; i < 20; i++)
+            (await js.PublishAsync($"fromnats.{i % 2}", $"n{i}", headers: new NatsHeaders { ["X-I"] = i.ToString() })).EnsureSuccess();
+
+        using var client = await ConnectAsync(silo);
+        var streams = new PlatformStreams(client.Services.GetRequiredService<IClusterClient>());
+        var got = new List<ConsumedMessage>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await foreach (var m in streams.ConsumeAsync("FROMNATS", "orleans-reader", new ConsumeOptions { BatchSize = 8 }, timeout.Token))
+        {
+            got.Add(m);
+            if (got.Count == 20)
+                break;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"n{i}"), got.Select(m => Encoding.UTF8.GetString(m.Payload.Span)));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (ulong)i), got.Select(m => m.StreamSequence));
+        Assert.Equal("13", got[13].Headers["X-I"]);
+        Assert.Equal("fromnats.1", got[13].Subject);
+        // The batches before the last were acked; NATS sees them in the consumer's ack floor.
+        var info = await js.GetConsumerAsync("FROMNATS", "orleans-reader");
+        Assert.Equal(19ul, info.Info.AckFloor.StreamSeq);
+    }
+
+    /// <summary>An Orleans client host connected to the silo process's gateway port, as a separate service would run it.</summary>
+    private static async Task<IHost> ConnectAsync(SiloProcess silo)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+}

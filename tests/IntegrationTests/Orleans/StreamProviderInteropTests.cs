@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Platform.Grains.Streaming;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Orleans;
+
+public sealed record SensorReading(string Room, double Celsius);
+
+/// <summary>
+/// The Orleans stream provider in the real silo process (-js --orleans_streams sensors): NATS.Net publishes to the
+/// JetStream stream "sensors", and an Orleans subscriber on IAsyncStream (here an external client's, over TCP)
+/// receives the messages in order with the stream sequence as token; events produced through Orleans are read back
+/// by NATS.Net as JSON with the Orleans-Type header.
+/// </summary>
+public sealed class StreamProviderInteropTests
+{
+    [Fact]
+    public async Task Nats_publishes_reach_an_orleans_stream_subscriber_in_order_and_orleans_events_reach_nats()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        // The provider may already have created the stream on start; create-or-update keeps it either way.
+        await js.CreateOrUpdateStreamAsync(new StreamConfig("sensors", ["sensors.>"]));
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o => o.Namespaces.Add("sensors")));
+        using var client = builder.Build();
+        await client.StartAsync();
+        var stream = client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
+            .GetStream<SensorReading>(StreamId.Create("sensors", "room1"));
+        var received = new ConcurrentQueue<(long Sequence, SensorReading Reading)>();
+        var handle = await stream.SubscribeAsync((reading, token) =>
+        {
+            received.Enqueue((token!.SequenceNumber, reading));
+            return Task.CompletedTask;
+        });
+
+        var sequences = new List<ulong>();
+        for (int i = 0; i < 10; i++)
+        {
+            var ack = await js.PublishAsync("sensors.room1", JsonSerializer.SerializeToUtf8Bytes(new SensorReading("room1", 20 + i)));
+            ack.EnsureSuccess();
+            sequences.Add(ack.Seq);
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < 10 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+
+        Assert.Equal(sequences.Select(s => (long)s), received.Select(r => r.Sequence));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => 20.0 + i), received.Select(r => r.Reading.Celsius));
+
+        // The other direction: an event produced through the provider is a JetStream message NATS clients can read.
+        await client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
+            .GetStream<SensorReading>(StreamId.Create("sensors", "room2")).OnNextAsync(new SensorReading("room2", 5));
+        var consumer = await js.CreateOrUpdateConsumerAsync("sensors", new ConsumerConfig("reader") { FilterSubject = "sensors.room2" });
+        var msg = await consumer.NextAsync<string>();
+        Assert.NotNull(msg);
+        Assert.Equal("""{"Room":"room2","Celsius":5}""", msg.Data);
+        Assert.Equal(EventCodec.TypeName(typeof(SensorReading)), msg.Headers![EventCodec.TypeHeader].ToString());
+        await handle.UnsubscribeAsync();
+    }
+}
