@@ -12,6 +12,7 @@ internal static class ScenarioCatalog
         ["js-pub-sync"] = () => new JsPubSyncScenario(),
         ["js-pubsub"] = () => new JsPubSubScenario(),
         ["js-consume"] = () => new JsConsumeScenario(),
+        ["js-push"] = () => new JsPushConsumeScenario(),
     };
 
     public static IScenario? Find(string name) => Factories.TryGetValue(name, out var f) ? f() : null;

@@ -444,4 +444,28 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         Assert.True(await Span(original) >= TimeSpan.FromMilliseconds(700));
         Assert.True(await Span(instant) < TimeSpan.FromMilliseconds(700));
     }
+
+    [Fact]
+    public async Task Key_value_entries_expire_after_the_bucket_ttl()
+    {
+        var kv = _nats.CreateKeyValueStoreContext();
+        var store = await kv.CreateStoreAsync(new NatsKVConfig(_prefix.ToLowerInvariant() + "ttl") { MaxAge = TimeSpan.FromSeconds(1) });
+        await store.PutAsync("session", "alive");
+        Assert.Equal("alive", (await store.GetEntryAsync<string>("session")).Value);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        NatsKVKeyNotFoundException? gone = null;
+        while (gone is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            try
+            {
+                await store.GetEntryAsync<string>("session");
+            }
+            catch (NatsKVKeyNotFoundException ex)
+            {
+                gone = ex;
+            }
+        }
+        Assert.NotNull(gone);
+    }
 }
