@@ -82,7 +82,7 @@ public sealed partial class ConsumerApiDifferentialTests(ServersFixture servers)
             var inbox = $"_DIFF.{name}.{n++}";
             await using var sub = await nats.SubscribeCoreAsync<byte[]>(inbox);
             await nats.PingAsync();
-            await nats.PublishAsync(Fill(subject, name), Encoding.UTF8.GetBytes(Fill(body, name)), replyTo: inbox);
+            await nats.PublishAsync(ApiScript.Fill(subject, name), Encoding.UTF8.GetBytes(ApiScript.Fill(body, name)), replyTo: inbox);
             var replies = new List<string>();
             while (true)
             {
@@ -109,37 +109,13 @@ public sealed partial class ConsumerApiDifferentialTests(ServersFixture servers)
         var data = msg.Data is null ? "" : Encoding.UTF8.GetString(msg.Data);
         var status = msg.Headers is { } h && h.Code != 0 ? $"{h.Code} {h.MessageText}" : "";
         if (data.StartsWith('{'))
-            data = Normalize(data);
+            data = ApiScript.Normalize(data, Ignored)!.ToJsonString();
         // The ack subject's timestamp token differs between servers.
         var reply = msg.ReplyTo is null ? "" : AckTimestamp().Replace(msg.ReplyTo, ".<ts>.");
         var ephemeral = Regex.Replace(data, "\"name\":\"[A-Za-z0-9]{8,22}\"", "\"name\":\"<eph>\"");
         return $"[{msg.Subject.Replace(name.ToLowerInvariant(), "s")}] {reply} {status} {ephemeral}".Trim();
     }
 
-    private static string Normalize(string json)
-    {
-        var node = JsonNode.Parse(json);
-        Strip(node);
-        return node!.ToJsonString();
-    }
-
-    private static void Strip(JsonNode? node)
-    {
-        if (node is JsonObject obj)
-        {
-            foreach (var key in obj.Select(p => p.Key).ToList())
-            {
-                if (Ignored.Contains(key)) obj.Remove(key);
-                else Strip(obj[key]);
-            }
-        }
-        else if (node is JsonArray array)
-        {
-            foreach (var item in array) Strip(item);
-        }
-    }
-
-    private static string Fill(string text, string name) => text.Replace("{S}", name).Replace("{s}", name.ToLowerInvariant());
 
     [GeneratedRegex(@"\.\d{15,}\.")]
     private static partial Regex AckTimestamp();

@@ -205,8 +205,8 @@ public sealed class StoreLimitsTests
         var failures = new List<string>();
         for (int i = 0; i < Script.Length; i++)
         {
-            var e = Normalize(expected[i]);
-            var a = Normalize(actual[i]);
+            var e = ApiScript.Normalize(expected[i], Ignored);
+            var a = ApiScript.Normalize(actual[i], Ignored);
             if (!JsonNode.DeepEquals(e, a))
                 failures.Add($"step {i} {Script[i].Subject} {Script[i].Body}\n  nats-server: {e?.ToJsonString()}\n  silo:        {a?.ToJsonString()}");
         }
@@ -221,61 +221,13 @@ public sealed class StoreLimitsTests
         var answers = new List<string?>();
         foreach (var (subject, body, headers) in Script)
         {
-            var text = body == "<payload>" ? Payload : Fill(body, name);
-            NatsHeaders? natsHeaders = null;
-            if (headers is not null)
-            {
-                natsHeaders = new NatsHeaders();
-                foreach (var (k, v) in headers)
-                    natsHeaders[k] = v;
-            }
-            try
-            {
-                var reply = await nats.RequestAsync<byte[], byte[]>(Fill(subject, name), System.Text.Encoding.UTF8.GetBytes(text),
-                    headers: natsHeaders, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
-                answers.Add(reply.Data is null ? "" : System.Text.Encoding.UTF8.GetString(reply.Data));
-            }
-            catch (NatsNoReplyException)
-            {
-                answers.Add(null);
-            }
+            var text = body == "<payload>" ? Payload : ApiScript.Fill(body, name);
+            answers.Add(await ApiScript.RequestAsync(nats, ApiScript.Fill(subject, name), text, headers, TimeSpan.FromSeconds(5)));
         }
         return answers;
     }
 
-    private static string Fill(string text, string name) => text.Replace("{S}", name).Replace("{s}", name.ToLowerInvariant());
-
     /// <summary>Times, and the API request counters: the silo counts an INFO request before answering it,
     /// nats-server after (a difference of every INFO, not of the limits).</summary>
     private static readonly HashSet<string> Ignored = ["created", "first_ts", "last_ts", "time", "api"];
-
-    private static JsonNode? Normalize(string? text)
-    {
-        if (text is null)
-            return JsonValue.Create("<no reply>");
-        if (text.Length == 0)
-            return JsonValue.Create("");
-        var node = JsonNode.Parse(text);
-        Strip(node);
-        return node;
-    }
-
-    private static void Strip(JsonNode? node)
-    {
-        if (node is JsonObject obj)
-        {
-            foreach (var key in obj.Select(p => p.Key).ToList())
-            {
-                if (Ignored.Contains(key))
-                    obj.Remove(key);
-                else
-                    Strip(obj[key]);
-            }
-        }
-        else if (node is JsonArray array)
-        {
-            foreach (var item in array)
-                Strip(item);
-        }
-    }
 }
