@@ -60,6 +60,9 @@ public interface IConsumerGrain : IGrainWithStringKey
     [Alias("Create")] Task<Streams.StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks);
     [Alias("Info")] Task<ConsumerInfo?> Info();
     [Alias("Config")] Task<ConsumerConfig?> GetConfig();
+
+    /// <summary>The stream sequence below which this consumer owes nothing (interest retention cleans up to it).</summary>
+    [Alias("AckFloor")] Task<ulong> AckFloor();
     [Alias("Delete")] Task<bool> Delete();
 
     /// <summary>

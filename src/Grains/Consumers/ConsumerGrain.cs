@@ -147,6 +147,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     public Task<ConsumerConfig?> GetConfig() => Task.FromResult(_config);
 
+    public Task<ulong> AckFloor() => Task.FromResult(_config is null ? ulong.MaxValue : _ackFloorStreamSeq);
+
     private async Task<ConsumerInfo> BuildInfo()
     {
         var config = _config!;

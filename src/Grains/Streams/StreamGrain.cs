@@ -27,6 +27,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private string? _lastMsgId;
     private long _lastTimestamp;
     private IGrainTimer? _ageTimer;
+    private IGrainTimer? _interestTimer;
+    private static readonly TimeSpan InterestSweepPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
     private string Key => this.GetPrimaryKeyString();
@@ -49,6 +51,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _ageTimer?.Dispose();
+        _interestTimer?.Dispose();
         if (_config is not null)
             store.Usage.Set(Key, _config.Storage, 0);
         if (_log is not null)
@@ -165,6 +168,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return false;
         _ageTimer?.Dispose();
         _ageTimer = null;
+        _interestTimer?.Dispose();
+        _interestTimer = null;
         foreach (var consumer in _consumers.Keys.ToArray())
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
@@ -405,10 +410,41 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         }
     }
 
+    private void ScheduleInterestSweep()
+    {
+        _interestTimer?.Dispose();
+        _interestTimer = null;
+        if (_config is not { Retention: RetentionPolicy.Interest } || !IsRoot)
+            return;
+        _interestTimer = this.RegisterGrainTimer(static (self, _) => self.SweepInterestAsync(), this,
+            new GrainTimerCreationOptions { DueTime = InterestSweepPeriod, Period = InterestSweepPeriod, KeepAlive = false });
+    }
+
+    /// <summary>
+    /// Interest retention by ack floors: everything below the lowest floor of all consumers is owed to nobody. Acks
+    /// above the floors remove messages as they come (<see cref="Acked"/>); this sweep covers what that cannot:
+    /// acks from before a restart (the per-message counts live in memory) and consumers that were deleted.
+    /// </summary>
+    private async Task SweepInterestAsync()
+    {
+        if (_log is null || _consumers.Count == 0 || _log.State.Messages == 0)
+            return;
+        ulong floor = ulong.MaxValue;
+        foreach (var name in _consumers.Keys.ToArray())
+            floor = Math.Min(floor, await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)).AckFloor());
+        if (_log is null || floor == ulong.MaxValue || floor < _log.State.FirstSequence)
+            return;
+        _log.RemoveBelow(floor + 1);
+        foreach (var seq in _interest.Keys.Where(s => s <= floor).ToList())
+            _interest.Remove(seq);
+        ReportUsage();
+    }
+
     private void ScheduleAgeLimit()
     {
         _ageTimer?.Dispose();
         _ageTimer = null;
+        ScheduleInterestSweep();
         if (_config is not { MaxAge: > 0 } config)
             return;
         var period = TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));

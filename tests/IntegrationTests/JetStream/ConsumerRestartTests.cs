@@ -72,3 +72,57 @@ public sealed class ConsumerRestartTests
         Assert.Equal(100ul, info.Delivered.StreamSeq);
     }
 }
+
+/// <summary>Interest retention keeps working across a restart and after a consumer is deleted.</summary>
+public sealed class InterestRestartTests
+{
+    [Fact]
+    public async Task Acks_after_a_restart_and_a_deleted_consumer_release_interest()
+    {
+        var silo = await SiloProcess.StartAsync();
+        var dataDirectory = silo.DataDirectory;
+        await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
+        {
+            var js = nats.CreateJetStreamContext();
+            await js.CreateStreamAsync(new StreamConfig("INTEREST", ["interest.>"]) { Retention = StreamConfigRetention.Interest });
+            var a = await js.CreateOrUpdateConsumerAsync("INTEREST", new ConsumerConfig("a") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            await js.CreateOrUpdateConsumerAsync("INTEREST", new ConsumerConfig("b") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            for (int i = 0; i < 4; i++)
+                (await js.PublishAsync("interest.x", i)).EnsureSuccess();
+            await foreach (var msg in a.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 4, Expires = TimeSpan.FromSeconds(2) }))
+                await msg.AckAsync(new AckOpts { DoubleAck = true });
+            // Consumer a's acks must be saved before the restart (they are, within a second).
+            await Task.Delay(1500);
+        }
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+
+        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
+        await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
+        var context = client.CreateJetStreamContext();
+        Assert.Equal(4, (await context.GetStreamAsync("INTEREST")).Info.State.Messages);
+        var b = await context.GetConsumerAsync("INTEREST", "b");
+        int acked = 0;
+        await foreach (var msg in b.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 2, Expires = TimeSpan.FromSeconds(2) }))
+        {
+            await msg.AckAsync(new AckOpts { DoubleAck = true });
+            acked++;
+        }
+        Assert.Equal(2, acked);
+        Assert.Equal(2, await MessagesEventually(context, 2));
+        // Deleting b releases the interest it still held in the last two.
+        await context.DeleteConsumerAsync("INTEREST", "b");
+        Assert.Equal(0, await MessagesEventually(context, 0));
+    }
+
+    private static async Task<long> MessagesEventually(INatsJSContext js, long expected)
+    {
+        long messages = -1;
+        for (int i = 0; i < 60 && messages != expected; i++)
+        {
+            messages = (await js.GetStreamAsync("INTEREST")).Info.State.Messages;
+            if (messages != expected) await Task.Delay(100);
+        }
+        return messages;
+    }
+}
