@@ -218,6 +218,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         var buffer = frames.Value.AsSpan(0, length);
         int offset = 0;
         bool appended = false;
+        bool limited = store.Limits.For(_config.Storage) >= 0;
         for (int i = 0; i < count; i++)
         {
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
@@ -227,8 +228,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
                 if (acks[i].Error is null && !acks[i].Duplicate)
                 {
                     appended = true;
-                    // The next message of the batch is checked against the usage this one left.
-                    ReportUsage();
+                    // Under a server store limit the next message of the batch is checked against the usage this
+                    // one left; without one, reporting once per batch is enough.
+                    if (limited)
+                        ReportUsage();
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -239,6 +242,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         }
         if (appended)
         {
+            if (!limited)
+                ReportUsage();
             // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
             await _log.CommitAsync();
             signals.Advance(Key, _log.State.LastSequence);
