@@ -12,60 +12,51 @@ internal sealed class JsConsumeScenario : IScenario
 {
     public string Name => "js-consume";
 
-    public async Task<RunResult> RunAsync(ScenarioContext ctx)
+    public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
+
+    private static async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
-        await using var control = await ClientSet.OpenAsync(o, "control", 1, hard);
-        var js = new NatsJSContext(control[0]);
-        await StreamSetup.CreateAsync(js, o.Streams, hard);
-        try
-        {
-            await StreamSetup.CreateConsumersAsync(js, o.Streams, JsPubSubScenario.MaxAckPending(o), hard);
+        await StreamSetup.CreateConsumersAsync(js, o.Streams, JsPubSubScenario.MaxAckPending(o), hard);
 
-            var prefillCounters = new LiveCounters();
-            JsPublishPhase.Outcome fill;
-            await using (ctx.Progress("prefill", prefillCounters))
-                fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
-            if (fill.Acked == 0)
-                throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
+        var prefillCounters = new LiveCounters();
+        JsPublishPhase.Outcome fill;
+        await using (ctx.Progress("prefill", prefillCounters))
+            fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
+        if (fill.Acked == 0)
+            throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
 
-            await using var consumers = await PullConsumerGroup.OpenAsync(o, ctx.Counters, hard);
-            long start;
-            await using (ctx.Progress("consume"))
-            {
-                start = Clock.Now;
-                await consumers.StartAsync(o, stamped: false);
-                // The backlog is bounded, so is the wait: --max-time at most, or --drain without progress.
-                await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
-                    TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
-            }
-            await consumers.StopAsync();
-            var consumed = ctx.Counters.Done;
-            var end = consumers.LastReceive;
-            var missing = Math.Max(0, fill.Acked - consumed);
-            var errors = ctx.Counters.Errors + missing;
-            return ctx.NewResult(consumers.Count) with
-            {
-                Status = errors == 0 ? RunStatus.Ok : RunStatus.Errors,
-                Sent = fill.Acked,
-                Completed = consumed,
-                Errors = errors,
-                ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
-                Measures = $"backlog messages consumed and acked ({consumers.Count} pull consumer(s), batch {o.Batch})",
-                LatencyMeasures = "backlog consume: messages were stored before timing began",
-                Message = string.Join("; ", new[]
-                {
-                    $"pre-filled {fill.Acked:N0} messages at {fill.Acked / Math.Max(1e-9, Clock.SecondsBetween(fill.Start, fill.LastAck)):N0} msgs/s",
-                    missing > 0 ? $"{missing:N0} backlog messages not consumed" : null,
-                    prefillCounters.FirstError, ctx.Counters.FirstError,
-                }.Where(t => t is not null)),
-            };
-        }
-        finally
+        await using var consumers = await PullConsumerGroup.OpenAsync(o, ctx.Counters, hard);
+        long start;
+        await using (ctx.Progress("consume"))
         {
-            if (!o.Keep)
-                await StreamSetup.DeleteAsync(js, o.Streams);
+            start = Clock.Now;
+            await consumers.StartAsync(o, stamped: false);
+            // The backlog is bounded, so is the wait: --max-time at most, or --drain without progress.
+            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
+                TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
         }
+        await consumers.StopAsync();
+        var consumed = ctx.Counters.Done;
+        var end = consumers.LastReceive;
+        var missing = Math.Max(0, fill.Acked - consumed);
+        var errors = ctx.Counters.Errors + missing;
+        return ctx.NewResult(consumers.Count) with
+        {
+            Status = errors == 0 ? RunStatus.Ok : RunStatus.Errors,
+            Sent = fill.Acked,
+            Completed = consumed,
+            Errors = errors,
+            ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
+            Measures = $"backlog messages consumed and acked ({consumers.Count} pull consumer(s), batch {o.Batch})",
+            LatencyMeasures = "backlog consume: messages were stored before timing began",
+            Message = string.Join("; ", new[]
+            {
+                $"pre-filled {fill.Acked:N0} messages at {fill.Acked / Math.Max(1e-9, Clock.SecondsBetween(fill.Start, fill.LastAck)):N0} msgs/s",
+                missing > 0 ? $"{missing:N0} backlog messages not consumed" : null,
+                prefillCounters.FirstError, ctx.Counters.FirstError,
+            }.Where(t => t is not null)),
+        };
     }
 }

@@ -13,94 +13,85 @@ internal sealed class JsPushConsumeScenario : IScenario
 {
     public string Name => "js-push";
 
-    public async Task<RunResult> RunAsync(ScenarioContext ctx)
+    public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
+
+    private static async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
-        await using var control = await ClientSet.OpenAsync(o, "control", 1, hard);
-        var js = new NatsJSContext(control[0]);
-        await StreamSetup.CreateAsync(js, o.Streams, hard);
-        try
-        {
-            var prefillCounters = new LiveCounters();
-            JsPublishPhase.Outcome fill;
-            await using (ctx.Progress("prefill", prefillCounters))
-                fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
-            if (fill.Acked == 0)
-                throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
+        var prefillCounters = new LiveCounters();
+        JsPublishPhase.Outcome fill;
+        await using (ctx.Progress("prefill", prefillCounters))
+            fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
+        if (fill.Acked == 0)
+            throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
 
-            await using var receivers = await ClientSet.OpenAsync(o, "jspush", o.Streams, hard);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(hard);
-            long lastReceive = 0;
-            var loops = new List<Task>();
-            for (int i = 0; i < o.Streams; i++)
+        await using var receivers = await ClientSet.OpenAsync(o, "jspush", o.Streams, hard);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(hard);
+        long lastReceive = 0;
+        var loops = new List<Task>();
+        for (int i = 0; i < o.Streams; i++)
+        {
+            var sub = await receivers[i].SubscribeCoreAsync<NatsMemoryOwner<byte>>($"_LOADPUSH.{i}", cancellationToken: hard);
+            loops.Add(Task.Run(async () =>
             {
-                var sub = await receivers[i].SubscribeCoreAsync<NatsMemoryOwner<byte>>($"_LOADPUSH.{i}", cancellationToken: hard);
-                loops.Add(Task.Run(async () =>
+                try
                 {
-                    try
+                    await foreach (var msg in sub.Msgs.ReadAllAsync(stop.Token))
                     {
-                        await foreach (var msg in sub.Msgs.ReadAllAsync(stop.Token))
-                        {
-                            msg.Data.Dispose();
-                            ctx.Counters.AddDone();
-                            Interlocked.Exchange(ref lastReceive, Clock.Now);
-                        }
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
-                    finally
-                    {
-                        await sub.DisposeAsync();
-                    }
-                }));
-                await receivers[i].PingAsync(hard);
-            }
-            long start;
-            await using (ctx.Progress("consume"))
-            {
-                start = Clock.Now;
-                for (int i = 0; i < o.Streams; i++)
-                {
-                    try
-                    {
-                        await js.CreateOrUpdateConsumerAsync(StreamSetup.StreamName(i), new ConsumerConfig("loadpush")
-                        {
-                            DeliverSubject = $"_LOADPUSH.{i}",
-                            AckPolicy = ConsumerConfigAckPolicy.None,
-                            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-                        }, hard);
-                    }
-                    catch (NatsJSApiException api)
-                    {
-                        throw new ScenarioUnsupportedException($"push consumer refused: {api.Error.Code}/{api.Error.ErrCode} {api.Error.Description}");
+                        msg.Data.Dispose();
+                        ctx.Counters.AddDone();
+                        Interlocked.Exchange(ref lastReceive, Clock.Now);
                     }
                 }
-                await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
-                    TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
-            }
-            await stop.CancelAsync();
-            await Task.WhenAll(loops);
-            var consumed = ctx.Counters.Done;
-            var missing = Math.Max(0, fill.Acked - consumed);
-            long end = Interlocked.Read(ref lastReceive);
-            return ctx.NewResult(o.Streams) with
-            {
-                Status = missing == 0 ? RunStatus.Ok : RunStatus.Errors,
-                Sent = fill.Acked,
-                Completed = consumed,
-                Errors = missing,
-                ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
-                Measures = $"backlog messages pushed with ack none ({o.Streams} push consumer(s))",
-                LatencyMeasures = "backlog consume: messages were stored before timing began",
-                Message = $"pre-filled {fill.Acked:N0} messages" + (missing > 0 ? $"; {missing:N0} not received" : ""),
-            };
+                catch (OperationCanceledException)
+                {
+                }
+                finally
+                {
+                    await sub.DisposeAsync();
+                }
+            }));
+            await receivers[i].PingAsync(hard);
         }
-        finally
+        long start;
+        await using (ctx.Progress("consume"))
         {
-            if (!o.Keep)
-                await StreamSetup.DeleteAsync(js, o.Streams);
+            start = Clock.Now;
+            for (int i = 0; i < o.Streams; i++)
+            {
+                try
+                {
+                    await js.CreateOrUpdateConsumerAsync(StreamSetup.StreamName(i), new ConsumerConfig("loadpush")
+                    {
+                        DeliverSubject = $"_LOADPUSH.{i}",
+                        AckPolicy = ConsumerConfigAckPolicy.None,
+                        DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                    }, hard);
+                }
+                catch (NatsJSApiException api)
+                {
+                    throw new ScenarioUnsupportedException($"push consumer refused: {api.Error.Code}/{api.Error.ErrCode} {api.Error.Description}");
+                }
+            }
+            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
+                TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
         }
+        await stop.CancelAsync();
+        await Task.WhenAll(loops);
+        var consumed = ctx.Counters.Done;
+        var missing = Math.Max(0, fill.Acked - consumed);
+        long end = Interlocked.Read(ref lastReceive);
+        return ctx.NewResult(o.Streams) with
+        {
+            Status = missing == 0 ? RunStatus.Ok : RunStatus.Errors,
+            Sent = fill.Acked,
+            Completed = consumed,
+            Errors = missing,
+            ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
+            Measures = $"backlog messages pushed with ack none ({o.Streams} push consumer(s))",
+            LatencyMeasures = "backlog consume: messages were stored before timing began",
+            Message = $"pre-filled {fill.Acked:N0} messages" + (missing > 0 ? $"; {missing:N0} not received" : ""),
+        };
     }
 }

@@ -1,3 +1,4 @@
+using Platform.Load.Reporting;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -30,6 +31,26 @@ internal static class StreamSetup
             {
                 throw new InvalidOperationException($"could not create stream {StreamName(i)}: {ex.Error.Code}/{ex.Error.ErrCode} {ex.Error.Description}", ex);
             }
+        }
+    }
+
+    /// <summary>Runs a scenario body with its streams: a control connection creates them first and, unless --keep,
+    /// deletes them afterwards, however the body ends.</summary>
+    public static async Task<RunResult> WithStreamsAsync(ScenarioContext ctx, Func<INatsJSContext, Task<RunResult>> body)
+    {
+        var o = ctx.Options;
+        var hard = ctx.Limits.Hard;
+        await using var control = await ClientSet.OpenAsync(o, "control", 1, hard);
+        var js = new NatsJSContext(control[0]);
+        await CreateAsync(js, o.Streams, hard);
+        try
+        {
+            return await body(js);
+        }
+        finally
+        {
+            if (!o.Keep)
+                await DeleteAsync(js, o.Streams);
         }
     }
 
