@@ -36,6 +36,16 @@ internal sealed class ApiResponder(NatsServer server)
         }
     }
 
+    /// <summary>A body that may be empty (null then) but must be valid JSON when present; otherwise answers invalid JSON.</summary>
+    public bool TryParseOptional<T>(ApiRequest request, string type, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, out T? value)
+    {
+        value = default;
+        if (request.Body.Length == 0 || TryParse(request.Body, typeInfo, out value))
+            return true;
+        ReplyError(request, type, ApiError.InvalidJson);
+        return false;
+    }
+
     public static void WriteError(Utf8JsonWriter w, ApiError error)
     {
         w.WriteStartObject("error");

@@ -31,6 +31,8 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             return 0;
         Span<byte> ack = stackalloc byte[_ackPrefix.Length + 5 * 21];
         _ackPrefix.CopyTo(ack);
+        // Deliveries of one batch wake each subscriber's writer once, not once per message.
+        var touched = new HashSet<OutboundBuffer>();
         var frames = batch.Frames.AsSpan(0, batch.Length);
         int offset = 0;
         long bytes = 0;
@@ -61,16 +63,17 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             if (headersOnly)
             {
                 var block = HeadersOnly(headers, payload.Length);
-                server.Deliver(target, subject, ack[..p], block.Length, new ReadOnlySequence<byte>(block), null, null);
+                server.Deliver(target, subject, ack[..p], block.Length, new ReadOnlySequence<byte>(block), null, touched);
             }
             else
             {
                 // Headers and payload sit next to each other in the record, so the message is one slice of it.
                 int messageLength = headers.Length + payload.Length;
                 int messageStart = frameStart + 32 + length - messageLength;
-                server.Deliver(target, subject, ack[..p], headers.Length, new ReadOnlySequence<byte>(batch.Frames, messageStart, messageLength), null, null);
+                server.Deliver(target, subject, ack[..p], headers.Length, new ReadOnlySequence<byte>(batch.Frames, messageStart, messageLength), null, touched);
             }
         }
+        OutboundBuffer.SignalAll(touched);
         return bytes;
     }
 

@@ -157,12 +157,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
     private async Task Info(ApiRequest request, string name)
     {
         const string type = "stream_info_response";
-        StreamInfoRequest? body = null;
-        if (request.Body.Length > 0 && !ApiResponder.TryParse(request.Body, ApiJsonContext.Default.StreamInfoRequest, out body))
-        {
-            responder.ReplyError(request, type, ApiError.InvalidJson);
+        if (!responder.TryParseOptional(request, type, ApiJsonContext.Default.StreamInfoRequest, out var body))
             return;
-        }
         var result = await GetInfoAsync(name, body?.DeletedDetails ?? false, body?.SubjectsFilter);
         responder.Reply(request, type, w =>
         {
@@ -247,12 +243,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
     private async Task Purge(ApiRequest request, string name)
     {
         const string type = "stream_purge_response";
-        PurgeBody? body = null;
-        if (request.Body.Length > 0 && !ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PurgeBody, out body))
-        {
-            responder.ReplyError(request, type, ApiError.InvalidJson);
+        if (!responder.TryParseOptional(request, type, ApiJsonContext.Default.PurgeBody, out var body))
             return;
-        }
         var purge = new PurgeRequest(body?.Filter, body?.Sequence ?? 0, body?.Keep ?? 0);
         var result = await grains.GetGrain<IStreamGrain>(name).Purge(purge);
         // A partitioned stream purges every partition (a sequence bound applies to each partition's own sequence).

@@ -79,6 +79,8 @@ internal sealed class PublishRound
     private readonly List<(StreamBatch Batch, int Index, int ReplyStart, int ReplyLength)> _order = [];
     private byte[] _replies = ArrayPool<byte>.Shared.Rent(1024);
     private int _repliesLength;
+    /// <summary>Writers the round's acks went to, woken once at the end of the round.</summary>
+    private readonly HashSet<OutboundBuffer> _touched = [];
 
     private Task<Orleans.Concurrency.Immutable<PublishAck[]>>[] _calls = [];
     private long _sentAt;
@@ -139,8 +141,9 @@ internal sealed class PublishRound
             var result = batch.Acks is { } acks ? acks[index] : new PublishAck(0, false, ApiError.StoreFailed("stream unavailable"));
             WriteAck(ack, batch.Target, batch.Partition, result);
             latency?.Record(elapsed);
-            server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, null);
+            server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, _touched);
         }
+        OutboundBuffer.SignalAll(_touched);
         foreach (var batch in _active)
             batch.Reset();
         _active.Clear();

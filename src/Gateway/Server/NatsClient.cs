@@ -199,9 +199,7 @@ internal sealed class NatsClient
             var buffer = result.Buffer;
             var consumed = ProcessBuffer(buffer, out bool stop);
             input.AdvanceTo(consumed, buffer.End);
-            foreach (var outbound in _touched)
-                outbound.Signal();
-            _touched.Clear();
+            OutboundBuffer.SignalAll(_touched);
             if (_server.Interceptor is { } interceptor)
                 await interceptor.EndOfReadAsync(this);
             if (stop || result.IsCompleted)

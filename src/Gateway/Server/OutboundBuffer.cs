@@ -125,6 +125,14 @@ internal sealed class OutboundBuffer
     /// <summary>Wakes the writer loop. Publishers call it once per read, not once per message.</summary>
     public void Signal() => _signal.Writer.TryWrite(true);
 
+    /// <summary>Wakes every writer a batch of deliveries touched, once each, and empties the set for reuse.</summary>
+    public static void SignalAll(HashSet<OutboundBuffer> touched)
+    {
+        foreach (var outbound in touched)
+            outbound.Signal();
+        touched.Clear();
+    }
+
     public ValueTask<bool> WaitAsync(CancellationToken cancellationToken) => _signal.Reader.WaitToReadAsync(cancellationToken);
 
     /// <summary>Takes what is pending for the writer loop; the caller hands it back with <see cref="Release"/>.</summary>
