@@ -22,10 +22,13 @@ namespace Platform.Grains.Storage;
 internal sealed class ZoneTreeMessageLog : IMessageLog
 {
     // 100k records is ~30 MB of memtable for messages up to ~300 B and bounds a replay after a crash to ~0.15 s.
-    // Disk segment parts of 1–2x that let retention drop whole parts instead of rewriting them.
+    // A merge rewrites the newest disk part whenever it holds no more than the minimum, so a minimum below one
+    // memtable lets the part a merge just wrote be carried over untouched by the next one; with a minimum of 100k
+    // every merge read back and rewrote the 100k records the previous one wrote (a trace showed merges deserialising
+    // records from disk). Parts of 0.5–1x a memtable still let retention drop whole parts instead of rewriting them.
     private const int MutableSegmentRecords = 100_000;
-    private const int DiskPartMinimumRecords = 100_000;
-    private const int DiskPartMaximumRecords = 200_000;
+    private const int DiskPartMinimumRecords = 50_000;
+    private const int DiskPartMaximumRecords = 100_000;
 
     // The shared WAL is deleted a whole chunk at a time, once everything in the chunk is merged. With the default
     // 64 MB chunks a purged or quiet log kept ~43 MB of WAL for 2 MB of live data; 16 MB chunks give it back sooner.
@@ -83,14 +86,15 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             .ConfigureWriteAheadLogOptions(o =>
             {
                 o.WriteAheadLogMode = options.InMemory ? WriteAheadLogMode.None : WriteAheadLogMode.Shared;
-                // Profiles of sustained publishing showed zstd compression (WAL tail blocks and merges) as the largest
-                // single cost; LZ4 trades some disk for far less CPU, and CPU is what a broker runs out of first.
-                o.CompressionMethod = CompressionMethod.LZ4;
+                // Profiles of sustained publishing showed compression (WAL tail blocks and merges) as the largest
+                // single cost, first zstd and then LZ4, which also allocated a fresh large output array per block.
+                // nats-server stores messages uncompressed by default too, and CPU is what a broker runs out of first.
+                o.CompressionMethod = CompressionMethod.None;
                 o.SharedModeOptions = new SharedModeOptions { MaximumChunkSize = SharedWalChunkBytes };
             })
             .ConfigureDiskSegmentOptions(o =>
             {
-                o.CompressionMethod = CompressionMethod.LZ4;
+                o.CompressionMethod = CompressionMethod.None;
                 o.MinimumRecordCount = DiskPartMinimumRecords;
                 o.MaximumRecordCount = DiskPartMaximumRecords;
             })
