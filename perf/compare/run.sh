@@ -16,6 +16,8 @@
 #   --skip-build   use the existing Release builds
 #   --out FILE     markdown result (default perf/RESULTS.md)
 #   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub
+# The environment variable SILO_ENV ("NAME=value NAME=value") is passed to the silo alone, not to the load
+# generator, for trying runtime settings such as DOTNET_GCgen0size on the server only.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     --skip-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -109,7 +111,7 @@ start_server() {
       "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$STORE" > "$SERVER_LOG" 2>&1 &
       ;;
     silo)
-      (cd "$STORE" && exec dotnet "$SILO_DLL" -a 127.0.0.1 -p "$PORT" -m 0 -js -sd "$STORE" --silo_port -1 --orleans_gateway_port -1) \
+      (cd "$STORE" && exec env ${SILO_ENV:-} dotnet "$SILO_DLL" -a 127.0.0.1 -p "$PORT" -m 0 -js -sd "$STORE" --silo_port -1 --orleans_gateway_port -1) \
         > "$SERVER_LOG" 2>&1 &
       ;;
   esac
