@@ -141,6 +141,7 @@ cpu_seconds() {
 # Warning and error lines in a server log: the silo logs "warn:"/"fail:"/"crit:", nats-server "[WRN]"/"[ERR]"/"[FTL]".
 log_warnings() { grep -E ' (warn|fail|crit|error): |\[(WRN|ERR|FTL)\]' "$1" 2>/dev/null; }
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # ---- scenarios -------------------------------------------------------------------------------------------------
 # id | description | perf/Load arguments ({SECS} and {RATE} are filled in)
@@ -150,17 +151,22 @@ SCENARIOS=(
   "corepubsub|Core publish to 1 subscriber, 16 B|pubsub --pubs 1 --subs 1 --size 16 --duration {SECS}"
   "jssync|JetStream sync publish, 1 stream, 1 publisher, 128 B (short)|js-pub-sync --streams 1 --pubs 1 --size 128 --duration 3"
   "jslatency|JetStream publish-ack latency at a fixed rate (50% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE} --duration {SECS}"
+  "jspubsub|JetStream publish with a concurrent pull consumer, explicit acks, 1 stream, 128 B, window 256, batch 500|js-pubsub --streams 1 --pubs 1 --subs 1 --size 128 --window 256 --batch 500 --duration {SECS}"
   "jsconsume|Consume a 100,000-message backlog, 1 stream, 1 pull consumer, batch 500, explicit acks, 128 B|js-consume --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
+  "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
+# Memory readings (VmRSS, not the peak): idle is taken SETTLE seconds after the server is ready, before any load;
+# the end reading SETTLE seconds after the load generator exits, with the store1m streams still holding their messages.
+SETTLE=2
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c
+  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss
   if [ -n "$CALM" ]; then
     for _ in $(seq 1 120); do
       awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$CALM" 'BEGIN { exit !(l < c) }' && break
@@ -174,16 +180,20 @@ run_one() { # scenario-id server rep args
       "server did not start: $(tail -2 "$SERVER_LOG" | tr '\t\n' '  ')" "$SERVER_LOG" "$load" >> "$RUNS"
     stop_server; return
   fi
+  sleep "$SETTLE"
+  idle_rss=$(rss_kb "$SERVER_PID")
   cpu0=$(cpu_seconds "$SERVER_PID")
   # shellcheck disable=SC2086 # args is a word list on purpose
   timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" \
     --server-pid "$SERVER_PID" $([ "$WARMUP" != 0 ] && echo "--warmup $WARMUP") > "$out" 2>&1
   rc=$?
   if kill -0 "$SERVER_PID" 2>/dev/null; then
+    sleep "$SETTLE"
+    end_rss=$(rss_kb "$SERVER_PID")
     rss=$(peak_rss_kb "$SERVER_PID")
     cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { printf "%.2f", b - a }')
   else
-    rss=""; cpu=""
+    rss=""; cpu=""; end_rss=""
     echo "server process $SERVER_PID was gone at the end of the run" >> "$out"
   fi
   stop_server
@@ -201,9 +211,9 @@ run_one() { # scenario-id server rep args
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" >> "$RUNS"
-  log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p99 ${p99:-n/a} µs, rss ${rss:-?} kB, cpu ${cpu:-?} s, load $load, $warn log warnings"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" >> "$RUNS"
+  log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 
 median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

@@ -105,6 +105,20 @@ while IFS='|' read -r sid desc args; do
     done
   done
 done < "$WORK/scenarios.txt"
+# Memory: idle RSS over every run of a server, and the RSS left holding the store1m messages.
+column_all() { awk -F'\t' -v v="$1" -v c="$2" 'NR > 1 && $2 == v && $c != "" { print $c }' "$RUNS"; }
+mbcell() {
+  local s; s=$(stats)
+  [ -n "$s" ] || { echo "–"; return; }
+  read -r med lo hi <<< "$s"
+  awk -v m="$med" -v l="$lo" -v h="$hi" 'BEGIN { printf "%.0f (%.0f–%.0f)", m / 1024, l / 1024, h / 1024 }'
+}
+memory_rows=()
+idle_n=$(column_all nats-server 17 | mbcell); idle_s=$(column_all silo 17 | mbcell)
+[ "$idle_n$idle_s" != "––" ] && memory_rows+=("| idle: 2 s after the server is ready, before any load, every run | $idle_n | $idle_s |")
+held_n=$(values store1m nats-server 18 | mbcell); held_s=$(values store1m silo 18 | mbcell)
+[ "$held_n$held_s" != "––" ] && memory_rows+=("| holding 1,000,000 stored 128 B messages: 2 s after store1m's publishing ends | $held_n | $held_s |")
+
 # Server log warnings, per server over all scenarios: the same warning tends to recur in every run, so each distinct
 # first warning (timestamps and numbers blanked) is listed once with how many runs logged it.
 for server in nats-server silo; do
@@ -118,6 +132,16 @@ for server in nats-server silo; do
       | sed -E 's/^[0-9/]+ [0-9:.]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn \
       | awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "- %d run(s): `%s`\n", c, $0 }')
 done
+if [ ${#memory_rows[@]} -gt 0 ]; then
+  echo
+  echo "## Memory"
+  echo
+  echo "Resident set size (VmRSS) in MB: median (min–max) over the runs."
+  echo
+  echo "| reading | nats-server | silo |"
+  echo "|---|---|---|"
+  printf '%s\n' "${memory_rows[@]}"
+fi
 echo
 if [ ${#notes[@]} -gt 0 ]; then
   echo "## Notes"
@@ -146,6 +170,7 @@ echo "## Every run"
 echo
 echo "Load is the machine's 1-minute load average when the run started: other engineers' builds share these cores."
 echo
-echo "| scenario | server | rep | status | msgs/s | p99 µs | peak RSS MB | CPU s | load | log warnings |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "" ? "–" : sprintf("%.0f", $5)), ($6 == "" ? "–" : sprintf("%.0f", $6)), ($7 == "" ? "–" : sprintf("%.0f", $7 / 1024)), ($8 == "" ? "–" : $8), ($14 == "" ? "–" : $14), ($15 == "" ? "–" : $15) }' "$RUNS"
+echo "| scenario | server | rep | status | msgs/s | p99 µs | peak RSS MB | idle / end RSS MB | CPU s | load | log warnings |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' 'function mb(x) { return x == "" ? "–" : sprintf("%.0f", x / 1024) }
+  NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "" ? "–" : sprintf("%.0f", $5)), ($6 == "" ? "–" : sprintf("%.0f", $6)), mb($7), mb($17), mb($18), ($8 == "" ? "–" : $8), ($14 == "" ? "–" : $14), ($15 == "" ? "–" : $15) }' "$RUNS"
