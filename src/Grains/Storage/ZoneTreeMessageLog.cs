@@ -30,6 +30,10 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private const int DiskPartMinimumRecords = 50_000;
     private const int DiskPartMaximumRecords = 100_000;
 
+    // The engine's smallest block (default 4 MB). Blocks are stored uncompressed, but a merge still allocates each
+    // one whole on the large object heap, and reading one message from disk copies its whole block.
+    private const int DiskBlockBytes = 1 << 20;
+
     // The shared WAL is deleted a whole chunk at a time, once everything in the chunk is merged. With the default
     // 64 MB chunks a purged or quiet log kept ~43 MB of WAL for 2 MB of live data; 16 MB chunks give it back sooner.
     // A record larger than a chunk gets a chunk of its own.
@@ -95,6 +99,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             .ConfigureDiskSegmentOptions(o =>
             {
                 o.CompressionMethod = CompressionMethod.None;
+                o.CompressionBlockSize = DiskBlockBytes;
                 o.MinimumRecordCount = DiskPartMinimumRecords;
                 o.MaximumRecordCount = DiskPartMaximumRecords;
             })
