@@ -37,7 +37,7 @@ public class StreamAppendBenchmarks
         var store = new StreamStore(_directory);
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.Services.AddSingleton(store));
+        builder.ConfigureSilo((_, silo) => silo.Services.AddSingleton(store).AddSingleton<StreamSignals>());
         builder.ConfigureSiloHost((_, host) => host.Logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
         _cluster = builder.Build();
