@@ -25,64 +25,23 @@ internal sealed class RequestReplyScenario : IScenario
         using var stopResponder = CancellationTokenSource.CreateLinkedTokenSource(hard);
         var responder = RespondAsync(sub, stopResponder.Token);
 
-        var latencies = Enumerable.Range(0, o.Pubs).Select(_ => new LatencyRecorder()).ToArray();
-        var lastReply = new long[o.Pubs];
-        await using var progress = ctx.Progress("reqrep");
-        using var phase = ctx.Limits.StartPublishPhase();
-        var start = Clock.Now;
-        var tasks = Enumerable.Range(0, o.Pubs).Select(p => Task.Run(async () =>
+        try
         {
-            var pacer = Pacer.ForShare(o.Rate, o.Pubs, start);
-            var body = new PayloadSource(o.Size, stamp: false, p);
-            var count = ctx.Limits.ShareOf(p, o.Pubs);
-            for (long i = 0; i < count && !phase.IsCancellationRequested; i++)
+            return await ClosedLoop.RunAsync(ctx, "request", p =>
             {
-                long intended;
-                try
+                var body = new PayloadSource(o.Size, stamp: false, p);
+                return async ct =>
                 {
-                    intended = await pacer.WaitForTurnAsync(i, phase.Token);
-                }
-                catch (OperationCanceledException) when (phase.IsCancellationRequested)
-                {
-                    break;
-                }
-                ctx.Counters.AddSent();
-                try
-                {
-                    await requesters[p].RequestAsync<ReadOnlyMemory<byte>, byte[]>(Subject, body.Next(0), replyOpts: ReplyOpts, cancellationToken: phase.Token);
-                    var now = Clock.Now;
-                    latencies[p].RecordSince(intended, now);
-                    lastReply[p] = now;
-                    ctx.Counters.AddDone();
-                }
-                catch (OperationCanceledException) when (phase.IsCancellationRequested)
-                {
-                    // A request cut short by the end of the phase is neither answered nor an error.
-                    ctx.Counters.AddSent(-1);
-                    break;
-                }
-                catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException)
-                {
-                    ctx.Counters.NoteError($"request failed: {ex.GetType().Name}: {ex.Message}");
-                }
-            }
-        })).ToArray();
-        await Task.WhenAll(tasks);
-        var end = lastReply.Max();
-        await stopResponder.CancelAsync();
-        await responder;
-        return ctx.NewResult(1) with
+                    await requesters[p].RequestAsync<ReadOnlyMemory<byte>, byte[]>(Subject, body.Next(0), replyOpts: ReplyOpts, cancellationToken: ct);
+                    return null;
+                };
+            }, subs: 1, "replies received", "request round trip");
+        }
+        finally
         {
-            Status = ctx.Counters.Errors == 0 ? RunStatus.Ok : RunStatus.Errors,
-            Sent = ctx.Counters.Sent,
-            Completed = ctx.Counters.Done,
-            Errors = ctx.Counters.Errors,
-            ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
-            Measures = "replies received",
-            LatencyMeasures = "request round trip",
-            Latency = LatencyRecorder.Summarize(latencies),
-            Message = ctx.Counters.FirstError,
-        };
+            await stopResponder.CancelAsync();
+            await responder;
+        }
     }
 
     private static async Task RespondAsync(INatsSub<byte[]> sub, CancellationToken ct)
