@@ -20,12 +20,8 @@ internal sealed class JsConsumeScenario : IScenario
         var hard = ctx.Limits.Hard;
         await StreamSetup.CreateConsumersAsync(js, o.Streams, JsPubSubScenario.MaxAckPending(o), hard);
 
-        var prefillCounters = new LiveCounters();
-        JsPublishPhase.Outcome fill;
-        await using (ctx.Progress("prefill", prefillCounters))
-            fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
-        if (fill.Acked == 0)
-            throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
+        var prefill = await JsPublishPhase.PrefillAsync(ctx);
+        long stored = prefill.Stored;
 
         await using var consumers = await PullConsumerGroup.OpenAsync(o, ctx.Counters, hard);
         long start;
@@ -34,18 +30,18 @@ internal sealed class JsConsumeScenario : IScenario
             start = Clock.Now;
             await consumers.StartAsync(o, stamped: false);
             // The backlog is bounded, so is the wait: --max-time at most, or --drain without progress.
-            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
+            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= stored, () => ctx.Counters.Done,
                 TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
         }
         await consumers.StopAsync();
         var consumed = ctx.Counters.Done;
         var end = consumers.LastReceive;
-        var missing = Math.Max(0, fill.Acked - consumed);
+        var missing = Math.Max(0, stored - consumed);
         var errors = ctx.Counters.Errors + missing;
         return ctx.NewResult(consumers.Count) with
         {
             Status = errors == 0 ? RunStatus.Ok : RunStatus.Errors,
-            Sent = fill.Acked,
+            Sent = stored,
             Completed = consumed,
             Errors = errors,
             ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
@@ -53,9 +49,9 @@ internal sealed class JsConsumeScenario : IScenario
             LatencyMeasures = "backlog consume: messages were stored before timing began",
             Message = string.Join("; ", new[]
             {
-                $"pre-filled {fill.Acked:N0} messages at {fill.Acked / Math.Max(1e-9, Clock.SecondsBetween(fill.Start, fill.LastAck)):N0} msgs/s",
+                prefill.Description,
                 missing > 0 ? $"{missing:N0} backlog messages not consumed" : null,
-                prefillCounters.FirstError, ctx.Counters.FirstError,
+                prefill.FirstError, ctx.Counters.FirstError,
             }.Where(t => t is not null)),
         };
     }

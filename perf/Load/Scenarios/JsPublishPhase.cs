@@ -35,4 +35,22 @@ internal static class JsPublishPhase
         return new Outcome(sentEach.Sum(), publishers.Sum(p => p.Acked), start, publishEnd,
             lastAck > 0 ? lastAck : publishEnd, LatencyRecorder.Summarize(latencies));
     }
+
+    /// <summary>What a backlog scenario's untimed pre-fill stored, how fast, and its first publish error if any.</summary>
+    internal sealed record Prefill(long Stored, string Description, string? FirstError);
+
+    /// <summary>
+    /// Fills the streams for the backlog scenarios as fast as they take it, untimed; storing nothing fails the run.
+    /// </summary>
+    public static async Task<Prefill> PrefillAsync(ScenarioContext ctx)
+    {
+        var counters = new LiveCounters();
+        Outcome fill;
+        await using (ctx.Progress("prefill", counters))
+            fill = await RunAsync(ctx.Options with { Rate = null }, ctx.Limits, counters, stampPayload: false, recordLatency: false);
+        if (fill.Acked == 0)
+            throw new InvalidOperationException($"pre-fill stored nothing: {counters.FirstError ?? "no publish was acked"}");
+        double rate = fill.Acked / Math.Max(1e-9, Clock.SecondsBetween(fill.Start, fill.LastAck));
+        return new Prefill(fill.Acked, $"pre-filled {fill.Acked:N0} messages at {rate:N0} msgs/s", counters.FirstError);
+    }
 }

@@ -19,12 +19,8 @@ internal sealed class JsPushConsumeScenario : IScenario
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
-        var prefillCounters = new LiveCounters();
-        JsPublishPhase.Outcome fill;
-        await using (ctx.Progress("prefill", prefillCounters))
-            fill = await JsPublishPhase.RunAsync(o with { Rate = null }, ctx.Limits, prefillCounters, stampPayload: false, recordLatency: false);
-        if (fill.Acked == 0)
-            throw new InvalidOperationException($"pre-fill stored nothing: {prefillCounters.FirstError ?? "no publish was acked"}");
+        var prefill = await JsPublishPhase.PrefillAsync(ctx);
+        long stored = prefill.Stored;
 
         await using var receivers = await ClientSet.OpenAsync(o, "jspush", o.Streams, hard);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(hard);
@@ -74,24 +70,24 @@ internal sealed class JsPushConsumeScenario : IScenario
                     throw new ScenarioUnsupportedException($"push consumer refused: {api.Error.Code}/{api.Error.ErrCode} {api.Error.Description}");
                 }
             }
-            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= fill.Acked, () => ctx.Counters.Done,
+            await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= stored, () => ctx.Counters.Done,
                 TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
         }
         await stop.CancelAsync();
         await Task.WhenAll(loops);
         var consumed = ctx.Counters.Done;
-        var missing = Math.Max(0, fill.Acked - consumed);
+        var missing = Math.Max(0, stored - consumed);
         long end = Interlocked.Read(ref lastReceive);
         return ctx.NewResult(o.Streams) with
         {
             Status = missing == 0 ? RunStatus.Ok : RunStatus.Errors,
-            Sent = fill.Acked,
+            Sent = stored,
             Completed = consumed,
             Errors = missing,
             ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
             Measures = $"backlog messages pushed with ack none ({o.Streams} push consumer(s))",
             LatencyMeasures = "backlog consume: messages were stored before timing began",
-            Message = $"pre-filled {fill.Acked:N0} messages" + (missing > 0 ? $"; {missing:N0} not received" : ""),
+            Message = prefill.Description + (missing > 0 ? $"; {missing:N0} not received" : ""),
         };
     }
 }
