@@ -59,8 +59,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
                 case ["STREAM", "UPDATE", var name]: await CreateOrUpdate(request, name, create: false); break;
                 case ["STREAM", "INFO", var name]: await Info(request, name); break;
                 case ["STREAM", "DELETE", var name]: await Delete(request, name); break;
-                case ["STREAM", "NAMES"]: await Names(request); break;
-                case ["STREAM", "LIST"]: await List(request); break;
+                case ["STREAM", "NAMES"]: await ListStreams(request, withInfo: false); break;
+                case ["STREAM", "LIST"]: await ListStreams(request, withInfo: true); break;
                 case ["STREAM", "PURGE", var name]: await Purge(request, name); break;
                 case ["STREAM", "MSG", "GET", var name]: await MessageGet(request, name); break;
                 case ["STREAM", "MSG", "DELETE", var name]: await MessageDelete(request, name); break;
@@ -186,58 +186,68 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         responder.Reply(request, type, w => w.WriteBoolean("success", true));
     }
 
-    private async Task Names(ApiRequest request)
+    /// <summary>
+    /// STREAM.NAMES and STREAM.LIST: the same filter and paging, names or full infos (nats-server pages names by 1024
+    /// and infos by 256). Its Go slices show through: an empty page of names is null, of infos [], and an invalid
+    /// request still carries the zeroed paging fields next to the error.
+    /// </summary>
+    private async Task ListStreams(ApiRequest request, bool withInfo)
     {
-        const string type = "stream_names_response";
-        if (!TryParsePaging(request, type, out var paging))
-            return;
-        var names = new List<string>();
-        foreach (var config in await Catalog.List())
+        var type = withInfo ? "stream_list_response" : "stream_names_response";
+        PagingBody? paging = new();
+        if (request.Body.Length > 0 && (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PagingBody, out paging) || paging is null))
         {
-            if (paging.Subject is null || CapturesAny(config, paging.Subject))
-                names.Add(config.Name);
+            responder.Reply(request, type, w =>
+            {
+                ApiResponder.WriteError(w, ApiError.InvalidJson);
+                WritePage(w, withInfo, total: 0, offset: 0, limit: 0, names: [], infos: []);
+            }, isError: true);
+            return;
         }
-        const int limit = 1024;
-        responder.Reply(request, type, w =>
-        {
-            w.WriteNumber("total", names.Count);
-            w.WriteNumber("offset", paging.Offset);
-            w.WriteNumber("limit", limit);
-            w.WriteStartArray("streams");
-            foreach (var n in names.Skip(paging.Offset).Take(limit))
-                w.WriteStringValue(n);
-            w.WriteEndArray();
-        });
-    }
-
-    private async Task List(ApiRequest request)
-    {
-        const string type = "stream_list_response";
-        if (!TryParsePaging(request, type, out var paging))
-            return;
+        var names = new List<string>();
         var infos = new List<StreamInfo>();
         foreach (var config in await Catalog.List())
         {
             if (paging.Subject is not null && !CapturesAny(config, paging.Subject))
                 continue;
-            if ((await GetInfoAsync(config.Name)).Value is { } info)
+            if (!withInfo)
+                names.Add(config.Name);
+            else if ((await GetInfoAsync(config.Name)).Value is { } info)
                 infos.Add(info);
         }
-        const int limit = 256;
-        responder.Reply(request, type, w =>
+        int limit = withInfo ? 256 : 1024;
+        int offset = paging.Offset;
+        responder.Reply(request, type, w => WritePage(w, withInfo, withInfo ? infos.Count : names.Count, offset, limit,
+            names.Skip(offset).Take(limit).ToList(), infos.Skip(offset).Take(limit).ToList()));
+    }
+
+    private static void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<StreamInfo> infos)
+    {
+        w.WriteNumber("total", total);
+        w.WriteNumber("offset", offset);
+        w.WriteNumber("limit", limit);
+        if (withInfo)
         {
-            w.WriteNumber("total", infos.Count);
-            w.WriteNumber("offset", paging.Offset);
-            w.WriteNumber("limit", limit);
             w.WriteStartArray("streams");
-            foreach (var info in infos.Skip(paging.Offset).Take(limit))
+            foreach (var info in infos)
             {
                 w.WriteStartObject();
                 WriteStreamInfo(w, info);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-        });
+        }
+        else if (names.Count == 0)
+        {
+            w.WriteNull("streams");
+        }
+        else
+        {
+            w.WriteStartArray("streams");
+            foreach (var name in names)
+                w.WriteStringValue(name);
+            w.WriteEndArray();
+        }
     }
 
     private async Task Purge(ApiRequest request, string name)
@@ -372,20 +382,6 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         foreach (var s in config.Subjects)
             if (Grains.Subjects.SubjectMatch.Overlaps(s, subject))
                 return true;
-        return false;
-    }
-
-    private bool TryParsePaging(ApiRequest request, string type, out PagingBody paging)
-    {
-        paging = new PagingBody();
-        if (request.Body.Length == 0)
-            return true;
-        if (ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var parsed) && parsed is not null)
-        {
-            paging = parsed;
-            return true;
-        }
-        responder.ReplyError(request, type, ApiError.InvalidJson);
         return false;
     }
 
