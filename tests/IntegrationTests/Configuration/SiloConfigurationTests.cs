@@ -95,29 +95,15 @@ public sealed class SiloConfigurationTests
     [Fact]
     public async Task Version_and_a_bad_config_file_exit_without_serving()
     {
-        var silo = Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll");
-        var version = await RunAsync(silo, "-v");
+        var version = await SiloProcess.RunToExitAsync("-v");
         Assert.Equal(0, version.ExitCode);
         Assert.Contains("v2.10.0", version.Output);
 
         var config = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(config, "port: 4222\nnot_a_setting: true\n");
-        var bad = await RunAsync(silo, "-c", config);
+        var bad = await SiloProcess.RunToExitAsync("-c", config);
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains($"{config}:2", bad.Output);
         Assert.Contains("not_a_setting", bad.Output);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

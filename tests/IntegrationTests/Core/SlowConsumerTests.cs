@@ -30,19 +30,8 @@ public sealed class SlowConsumerTests
 
         await using var healthy = new NatsConnection(new NatsOpts { Url = silo.Url });
         await using var publisher = new NatsConnection(new NatsOpts { Url = silo.Url });
-        await using var sub = await healthy.SubscribeCoreAsync<byte[]>("flood");
-        await healthy.PingAsync();
-        var payload = new byte[16 * 1024];
-        // 16 MB in bursts of 160 KB, each awaited by the healthy subscriber so it never falls near its own limit,
-        // while the stalled client falls past its 1 MB limit and socket buffers.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        for (int burst = 0; burst < 100; burst++)
-        {
-            for (int i = 0; i < 10; i++)
-                await publisher.PublishAsync("flood", payload, cancellationToken: cts.Token);
-            for (int i = 0; i < 10; i++)
-                await sub.Msgs.ReadAsync(cts.Token);
-        }
+        await FloodAsync(healthy, publisher, cts.Token);
 
         using var http = new HttpClient();
         var response = await http.GetAsync($"http://127.0.0.1:{silo.HttpPort}/varz");
@@ -60,5 +49,24 @@ public sealed class SlowConsumerTests
         {
             read = await stream.ReadAsync(buffer, cts.Token);
         } while (read > 0);
+    }
+
+    /// <summary>
+    /// Publishes 16 MB on "flood" in bursts of 160 KB, each awaited by a healthy subscriber so it never falls near its
+    /// own limit, while a stalled subscriber on "flood" falls past a 1 MB max_pending and the socket buffers. The
+    /// connections stay open for the caller's checks.
+    /// </summary>
+    internal static async Task FloodAsync(NatsConnection healthy, NatsConnection publisher, CancellationToken cancellationToken)
+    {
+        await using var sub = await healthy.SubscribeCoreAsync<byte[]>("flood", cancellationToken: cancellationToken);
+        await healthy.PingAsync(cancellationToken);
+        var payload = new byte[16 * 1024];
+        for (int burst = 0; burst < 100; burst++)
+        {
+            for (int i = 0; i < 10; i++)
+                await publisher.PublishAsync("flood", payload, cancellationToken: cancellationToken);
+            for (int i = 0; i < 10; i++)
+                await sub.Msgs.ReadAsync(cancellationToken);
+        }
     }
 }

@@ -57,13 +57,34 @@ public sealed class SiloProcess : IAsyncDisposable
     public static Task<SiloProcess> StartAsync(bool jetStream = true, string? dataDirectory = null, int port = 0, params string[] extraArgs)
         => StartAsync(jetStream, dataDirectory, port, environment: null, extraArgs);
 
+    /// <summary>The silo executable beside the tests.</summary>
+    public static string DllPath => Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll");
+
+    /// <summary>
+    /// Runs the silo with <paramref name="args"/> for a command that exits by itself (-v, --signal, a bad config),
+    /// and returns its exit code with stdout and stderr; fails after 30 s.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(DllPath);
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     /// <summary>As above, with extra environment variables for the silo process only.</summary>
     public static async Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, params string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var portsDir = Path.Combine(Path.GetTempPath(), "silo-ports-" + Guid.NewGuid().ToString("N"));
-        var silo = Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll");
+        var silo = DllPath;
         // The Orleans gateway port is chosen here rather than by the silo (-1) so external Orleans clients know it;
         // the ports file only lists the NATS and monitoring URLs, as nats-server's does.
         int orleansGatewayPort = FreePort();

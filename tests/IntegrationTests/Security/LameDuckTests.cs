@@ -52,13 +52,8 @@ public sealed class LameDuckTests
     public async Task Signal_flag_puts_a_running_silo_in_lame_duck_mode()
     {
         await using var silo = await SiloProcess.StartAsync(jetStream: false);
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll"), "--signal", $"ldm={silo.ProcessId}" })
-            info.ArgumentList.Add(a);
-        using var signaller = System.Diagnostics.Process.Start(info)!;
-        var stderr = signaller.StandardError.ReadToEndAsync();
-        await signaller.WaitForExitAsync();
-        Assert.True(signaller.ExitCode == 0, await stderr);
+        var (exitCode, output) = await SiloProcess.RunToExitAsync("--signal", $"ldm={silo.ProcessId}");
+        Assert.True(exitCode == 0, output);
         // No clients: nothing to wait for, the silo shuts down at once.
         Assert.True(await silo.WaitForExitAsync(TimeSpan.FromSeconds(30)), silo.Output);
         Assert.Equal(0, silo.ExitCode);

@@ -142,17 +142,8 @@ public sealed class TlsTests
         var tls = certs.ClientTls(withCertificate: false);
         await using var healthy = new NatsConnection(new NatsOpts { Url = silo.Url, TlsOpts = tls });
         await using var publisher = new NatsConnection(new NatsOpts { Url = silo.Url, TlsOpts = tls });
-        await using var sub = await healthy.SubscribeCoreAsync<byte[]>("flood");
-        await healthy.PingAsync();
-        var payload = new byte[16 * 1024];
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        for (int burst = 0; burst < 100; burst++)
-        {
-            for (int i = 0; i < 10; i++)
-                await publisher.PublishAsync("flood", payload, cancellationToken: cts.Token);
-            for (int i = 0; i < 10; i++)
-                await sub.Msgs.ReadAsync(cts.Token);
-        }
+        await Core.SlowConsumerTests.FloodAsync(healthy, publisher, cts.Token);
         var varz = await Monitoring.MonitorHttp.GetJsonAsync(silo.HttpPort, "/varz");
         Assert.True(varz.GetProperty("slow_consumers").GetInt64() >= 1, varz.ToString());
 
@@ -208,31 +199,17 @@ public sealed class TlsTests
         var missing = Path.Combine(certs.Directory, "missing.key");
         var config = await PermissionsTests.WriteConfigAsync(
             $"port: 4222\ntls {{\n  cert_file: \"{certs.ServerCert}\"\n  key_file: \"{missing}\"\n}}\n");
-        var (exitCode, output) = await RunSiloAsync("-c", config);
+        var (exitCode, output) = await SiloProcess.RunToExitAsync("-c", config);
         Assert.Equal(1, exitCode);
         Assert.Contains($"{config}:4: invalid value for \"tls.key_file\"", output);
         Assert.Contains(missing, output);
 
-        (exitCode, output) = await RunSiloAsync("-p", "-1", "--tls");
+        (exitCode, output) = await SiloProcess.RunToExitAsync("-p", "-1", "--tls");
         Assert.Equal(1, exitCode);
         Assert.Contains("TLS Server certificate must be present and valid", output);
-        (exitCode, output) = await RunSiloAsync("-p", "-1", "--tlscert", certs.ServerCert, "--tlskey", missing);
+        (exitCode, output) = await SiloProcess.RunToExitAsync("-p", "-1", "--tlscert", certs.ServerCert, "--tlskey", missing);
         Assert.Equal(1, exitCode);
         Assert.Contains("error parsing X509 certificate/key pair", output);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunSiloAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Platform.Silo.dll"));
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     [Fact]
