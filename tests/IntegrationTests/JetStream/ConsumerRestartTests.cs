@@ -89,8 +89,7 @@ public sealed class InterestRestartTests
             await js.CreateOrUpdateConsumerAsync("INTEREST", new ConsumerConfig("b") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
             for (int i = 0; i < 4; i++)
                 (await js.PublishAsync("interest.x", i)).EnsureSuccess();
-            await foreach (var msg in a.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 4, Expires = TimeSpan.FromSeconds(2) }))
-                await msg.AckAsync(new AckOpts { DoubleAck = true });
+            Assert.Equal(4, await JetStreamSteps.FetchAndAckAsync(a, 4));
             // Consumer a's acks must be saved before the restart (they are, within a second).
             await Task.Delay(1500);
         }
@@ -102,27 +101,10 @@ public sealed class InterestRestartTests
         var context = client.CreateJetStreamContext();
         Assert.Equal(4, (await context.GetStreamAsync("INTEREST")).Info.State.Messages);
         var b = await context.GetConsumerAsync("INTEREST", "b");
-        int acked = 0;
-        await foreach (var msg in b.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 2, Expires = TimeSpan.FromSeconds(2) }))
-        {
-            await msg.AckAsync(new AckOpts { DoubleAck = true });
-            acked++;
-        }
-        Assert.Equal(2, acked);
-        Assert.Equal(2, await MessagesEventually(context, 2));
+        Assert.Equal(2, await JetStreamSteps.FetchAndAckAsync(b, 2));
+        Assert.Equal(2, await JetStreamSteps.MessagesEventuallyAsync(context, "INTEREST", 2));
         // Deleting b releases the interest it still held in the last two.
         await context.DeleteConsumerAsync("INTEREST", "b");
-        Assert.Equal(0, await MessagesEventually(context, 0));
-    }
-
-    private static async Task<long> MessagesEventually(INatsJSContext js, long expected)
-    {
-        long messages = -1;
-        for (int i = 0; i < 60 && messages != expected; i++)
-        {
-            messages = (await js.GetStreamAsync("INTEREST")).Info.State.Messages;
-            if (messages != expected) await Task.Delay(100);
-        }
-        return messages;
+        Assert.Equal(0, await JetStreamSteps.MessagesEventuallyAsync(context, "INTEREST", 0));
     }
 }

@@ -23,17 +23,6 @@ public sealed class RetentionTests(ServersFixture servers) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _nats.DisposeAsync();
 
-    private async Task<long> MessagesEventually(string stream, long expected)
-    {
-        long messages = -1;
-        for (int i = 0; i < 50 && messages != expected; i++)
-        {
-            messages = (await _js.GetStreamAsync(stream)).Info.State.Messages;
-            if (messages != expected) await Task.Delay(100);
-        }
-        return messages;
-    }
-
     [Fact]
     public async Task Workqueue_removes_acked_messages_and_refuses_overlapping_consumers()
     {
@@ -45,14 +34,8 @@ public sealed class RetentionTests(ServersFixture servers) : IAsyncLifetime
         var second = await Assert.ThrowsAsync<NatsJSApiException>(() =>
             _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("others") { AckPolicy = ConsumerConfigAckPolicy.Explicit }).AsTask());
         Assert.Equal(10099, second.Error.ErrCode);
-        int acked = 0;
-        await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 6, Expires = TimeSpan.FromSeconds(2) }))
-        {
-            await msg.AckAsync(new AckOpts { DoubleAck = true });
-            acked++;
-        }
-        Assert.Equal(6, acked);
-        Assert.Equal(4, await MessagesEventually(stream, 4));
+        Assert.Equal(6, await JetStreamSteps.FetchAndAckAsync(consumer, 6));
+        Assert.Equal(4, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 4));
     }
 
     [Fact]
@@ -61,16 +44,14 @@ public sealed class RetentionTests(ServersFixture servers) : IAsyncLifetime
         var stream = _name + "IN";
         await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]) { Retention = StreamConfigRetention.Interest });
         (await _js.PublishAsync($"{stream}.x", -1)).EnsureSuccess();
-        Assert.Equal(0, await MessagesEventually(stream, 0));
+        Assert.Equal(0, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 0));
         var a = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("a") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         var b = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("b") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         for (int i = 0; i < 3; i++)
             (await _js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
-        await foreach (var msg in a.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(2) }))
-            await msg.AckAsync(new AckOpts { DoubleAck = true });
-        Assert.Equal(3, await MessagesEventually(stream, 3));
-        await foreach (var msg in b.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 2, Expires = TimeSpan.FromSeconds(2) }))
-            await msg.AckAsync(new AckOpts { DoubleAck = true });
-        Assert.Equal(1, await MessagesEventually(stream, 1));
+        Assert.Equal(3, await JetStreamSteps.FetchAndAckAsync(a, 3));
+        Assert.Equal(3, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 3));
+        Assert.Equal(2, await JetStreamSteps.FetchAndAckAsync(b, 2));
+        Assert.Equal(1, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 1));
     }
 }

@@ -1,0 +1,35 @@
+using NATS.Client.JetStream;
+
+namespace Platform.IntegrationTests.Infrastructure;
+
+/// <summary>Steps the retention and restart tests share: drain-and-ack a pull consumer, wait for a stream's count.</summary>
+internal static class JetStreamSteps
+{
+    /// <summary>Fetches up to <paramref name="max"/> messages (2 s) and double-acks each; returns how many were acked.</summary>
+    public static async Task<int> FetchAndAckAsync(INatsJSConsumer consumer, int max)
+    {
+        int acked = 0;
+        await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = max, Expires = TimeSpan.FromSeconds(2) }))
+        {
+            await msg.AckAsync(new AckOpts { DoubleAck = true });
+            acked++;
+        }
+        return acked;
+    }
+
+    /// <summary>
+    /// The stream's message count once it equals <paramref name="expected"/>, or the last count seen after 6 s:
+    /// retention removes acked messages asynchronously.
+    /// </summary>
+    public static async Task<long> MessagesEventuallyAsync(INatsJSContext js, string stream, long expected)
+    {
+        long messages = -1;
+        for (int i = 0; i < 60 && messages != expected; i++)
+        {
+            messages = (await js.GetStreamAsync(stream)).Info.State.Messages;
+            if (messages != expected)
+                await Task.Delay(100);
+        }
+        return messages;
+    }
+}
