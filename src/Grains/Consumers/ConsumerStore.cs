@@ -7,13 +7,14 @@ namespace Platform.Grains.Consumers;
 
 /// <summary>
 /// A durable consumer's configuration and delivery state in <c>&lt;stream dir&gt;/consumers/&lt;name&gt;/state.json</c>,
-/// written atomically. The state may lag the truth by one save interval; it never runs ahead of it, so a crash can
-/// only cause redelivery, never a skipped message.
+/// written atomically, with the name escaped by <see cref="StorePaths"/> and read back from the file. The state may lag
+/// the truth by one save interval; it never runs ahead of it, so a crash can only cause redelivery, never a skipped
+/// message.
 /// </summary>
 internal static class ConsumerStore
 {
     public static string Directory(StreamStore store, string stream, string consumer)
-        => Path.Combine(store.StreamDirectory(stream), "consumers", consumer);
+        => StorePaths.Child(Path.Combine(store.StreamDirectory(stream), "consumers"), consumer);
 
     public static IEnumerable<ConsumerSnapshot> LoadAll(StreamStore store, string stream)
     {
@@ -22,14 +23,16 @@ internal static class ConsumerStore
             yield break;
         foreach (var dir in System.IO.Directory.EnumerateDirectories(root))
         {
-            if (Load(store, stream, Path.GetFileName(dir)) is { } snapshot)
+            if (LoadFrom(dir) is { } snapshot)
                 yield return snapshot;
         }
     }
 
-    public static ConsumerSnapshot? Load(StreamStore store, string stream, string consumer)
+    public static ConsumerSnapshot? Load(StreamStore store, string stream, string consumer) => LoadFrom(Directory(store, stream, consumer));
+
+    private static ConsumerSnapshot? LoadFrom(string directory)
     {
-        var path = Path.Combine(Directory(store, stream, consumer), "state.json");
+        var path = Path.Combine(directory, "state.json");
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), ConsumerStoreJson.Default.ConsumerSnapshot) : null;
     }
 

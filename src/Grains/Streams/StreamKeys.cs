@@ -9,10 +9,13 @@ public static class StreamKeys
 {
     public static string Partition(string stream, int partition) => partition == 0 ? stream : $"{stream}.{partition}";
 
+    /// <summary>A key whose suffix is not a partition number is a stream name of its own (one no API accepts).</summary>
     public static (string Stream, int Partition) Parse(string key)
     {
         int dot = key.LastIndexOf('.');
-        return dot < 0 ? (key, 0) : (key[..dot], int.Parse(key.AsSpan(dot + 1), System.Globalization.CultureInfo.InvariantCulture));
+        return dot >= 0 && int.TryParse(key.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int partition)
+            ? (key[..dot], partition)
+            : (key, 0);
     }
 
     public static int PartitionOf(ReadOnlySpan<byte> subject, int partitions)

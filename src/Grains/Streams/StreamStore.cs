@@ -7,8 +7,9 @@ namespace Platform.Grains.Streams;
 
 /// <summary>
 /// Where streams live on this silo's disk: <c>&lt;store_dir&gt;/jetstream/streams/&lt;name&gt;/</c> holds
-/// <c>meta.json</c> (configuration and creation time) and one log directory per partition. Memory streams keep no
-/// files that outlive the process.
+/// <c>meta.json</c> (configuration and creation time) and one log directory per partition. The name is written as
+/// <see cref="StorePaths"/> escapes it, so no name reaches outside the streams directory; the name itself is read back
+/// from meta.json. Memory streams keep no files that outlive the process.
 /// </summary>
 public sealed class StreamStore
 {
@@ -38,13 +39,15 @@ public sealed class StreamStore
     /// <summary>The server's power-loss durability for file streams (nats-server's jetstream sync_interval).</summary>
     public SyncSetting Sync { get; }
 
-    public string StreamDirectory(string name) => Path.Combine(Root, name);
+    public string StreamDirectory(string name) => StorePaths.Child(Root, name);
 
     public string PartitionDirectory(string name, int partition) => Path.Combine(StreamDirectory(name), $"p{partition}");
 
-    public StreamMeta? LoadMeta(string name)
+    public StreamMeta? LoadMeta(string name) => LoadMetaFrom(StreamDirectory(name));
+
+    private static StreamMeta? LoadMetaFrom(string directory)
     {
-        var path = Path.Combine(StreamDirectory(name), "meta.json");
+        var path = Path.Combine(directory, "meta.json");
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), StreamStoreJson.Default.StreamMeta) : null;
     }
 
@@ -63,7 +66,7 @@ public sealed class StreamStore
     {
         foreach (var dir in Directory.EnumerateDirectories(Root))
         {
-            if (LoadMeta(Path.GetFileName(dir)) is { } meta)
+            if (LoadMetaFrom(dir) is { } meta)
                 yield return meta;
         }
     }
