@@ -109,6 +109,62 @@ public class SubjectMatchTests
         Assert.Equal(expected, SubjectMatch.Overlaps(b, a));
     }
 
+    [Theory]
+    [InlineData("a.b", "a.b", true)]
+    [InlineData("a.b", "a.*", true)]
+    [InlineData("a.*", "a.b", false)]
+    [InlineData("a.*", "a.*", true)]
+    [InlineData("a.*", "a.>", true)]
+    [InlineData("a.>", "a.*", false)]
+    [InlineData("a.>", "a.>", true)]
+    [InlineData("a.b.c", "a.>", true)]
+    [InlineData("a", "a.>", false)]
+    [InlineData(">", "$JS.API.>", false)]
+    [InlineData("$JS.>", "$JS.API.>", false)]
+    [InlineData("$JS.API.>", "$JS.API.>", true)]
+    [InlineData("$JS.API.STREAM.*", "$JS.API.>", true)]
+    [InlineData("$JS.*.INFO", "$JS.API.>", false)]
+    [InlineData("a.b", "a.b.c", false)]
+    [InlineData("a.b.c", "a.b", false)]
+    [InlineData("a.b", ">", true)]
+    public void IsSubsetOf_table(string pattern, string of, bool expected)
+        => Assert.Equal(expected, SubjectMatch.IsSubsetOf(pattern, of));
+
+    [Fact]
+    public void IsSubsetOf_agrees_with_matching_every_subject_of_a_small_alphabet()
+    {
+        string[] tokens = ["a", "b", "*", ">"];
+        var patterns = new List<string>();
+        foreach (var t1 in tokens)
+        {
+            patterns.Add(t1);
+            foreach (var t2 in tokens)
+                if (t1 != ">")
+                    patterns.Add(t1 + "." + t2);
+        }
+        // Every subject of one to three tokens from a, b and c; 'c' stands for any token no pattern names.
+        var subjects = new List<string>();
+        string[] letters = ["a", "b", "c"];
+        foreach (var x in letters)
+        {
+            subjects.Add(x);
+            foreach (var y in letters)
+            {
+                subjects.Add(x + "." + y);
+                foreach (var z in letters)
+                    subjects.Add(x + "." + y + "." + z);
+            }
+        }
+        foreach (var pattern in patterns)
+        {
+            foreach (var of in patterns)
+            {
+                bool expected = subjects.All(s => !SubjectMatch.Matches(s, pattern) || SubjectMatch.Matches(s, of));
+                Assert.True(expected == SubjectMatch.IsSubsetOf(pattern, of), $"'{pattern}' within '{of}': expected {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void Overlaps_agrees_with_searching_for_a_common_subject()
     {

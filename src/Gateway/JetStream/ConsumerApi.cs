@@ -83,6 +83,12 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     private async Task Create(ApiRequest request, string stream, string? name, string? filter, bool legacyDurable)
     {
         const string type = "consumer_create_response";
+        // A name in the subject is checked for path separators before anything else, as nats-server does.
+        if (name is not null && NameRules.HasPathSeparators(name))
+        {
+            responder.ReplyError(request, type, NameRules.ConsumerPathSeparators);
+            return;
+        }
         if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.CreateConsumerBody, out var body) || body?.Config is null)
         {
             responder.ReplyError(request, type, ApiError.InvalidJson);
@@ -112,6 +118,12 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (config.Name is null && config.DurableName is null)
             config = config with { Name = NewEphemeralName() };
         config = config.WithDefaults();
+        // Refused before any grain is asked about the name.
+        if (NameRules.CheckConsumer(config.Name) is { } badName)
+        {
+            responder.ReplyError(request, type, badName);
+            return;
+        }
         // 2.10's action field: "create" must not change an existing consumer, "update" must not make a new one.
         if (body.Action is "create" or "update")
         {
@@ -322,6 +334,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
     {
+        if (publisher is null)
+            return;
         var text = Encoding.Latin1.GetString(subject);
         foreach (var handle in _consumers.Values)
         {

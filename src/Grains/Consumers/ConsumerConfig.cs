@@ -82,7 +82,8 @@ public sealed record ConsumerConfig
             AckWait = AckWait > 0 ? AckWait : 30 * second,
             MaxDeliver = MaxDeliver == 0 ? -1 : MaxDeliver,
             MaxAckPending = MaxAckPending == 0 && AckPolicy != AckPolicy.None ? 1000 : MaxAckPending,
-            MaxWaiting = IsPush ? 0 : MaxWaiting == 0 ? 512 : MaxWaiting,
+            // A push consumer keeps what it was given, for validation to refuse.
+            MaxWaiting = IsPush || MaxWaiting != 0 ? MaxWaiting : 512,
             InactiveThreshold = InactiveThreshold == 0 && !IsDurable ? 5 * second : InactiveThreshold,
         };
     }

@@ -87,8 +87,6 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks)
     {
-        if (Validate(config) is { } invalid)
-            return StreamResult<ConsumerInfo>.Fail(invalid);
         if (_config is not null)
         {
             if (config.AckPolicy != _config.AckPolicy)
@@ -137,28 +135,19 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _deliveredStreamSeq = (_initial.Count > 0 ? _initial.Peek() : _cursor) - 1;
         _lastActivityTicks = Environment.TickCount64;
         _dirty = true;
-        SaveIfDirty();
+        if (!SaveIfDirty())
+        {
+            // A durable whose state cannot be written would be forgotten at the next restart: refuse it now.
+            _config = null;
+            _dirty = false;
+            DeactivateOnIdle();
+            return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
+        }
         StartTimer();
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
 
-    private static ApiError? Validate(ConsumerConfig config)
-    {
-        if (config.FlowControl && config.IsPush && config.IdleHeartbeat <= 0)
-            return new ApiError(400, 10108, "consumer with flow control also needs heartbeats");
-        if (config.Backoff is { Length: > 0 } backoff && (config.MaxDeliver <= 0 || config.MaxDeliver <= backoff.Length))
-            return new ApiError(400, 10116, "max deliver is required to be > length of backoff values");
-        if (!string.IsNullOrEmpty(config.FilterSubject) && config.FilterSubjects is { Length: > 0 })
-            return new ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified");
-        if (config.DeliverPolicy == DeliverPolicy.ByStartSequence && config.OptStartSeq == 0)
-            return new ApiError(400, 10095, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set");
-        if (config.DeliverPolicy == DeliverPolicy.ByStartTime && config.OptStartTime is null)
-            return new ApiError(400, 10096, "consumer delivery policy is deliver by start time, but optional start time is not set");
-        if (config.IdleHeartbeat > 0 && config.IdleHeartbeat < 100_000_000 && config.IsPush)
-            return new ApiError(400, 10104, "consumer idle heartbeat needs to be >= 100ms");
-        return null;
-    }
 
     public async Task<ConsumerInfo?> Info() => _config is null ? null : await BuildInfo();
 
@@ -499,10 +488,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         }
     }
 
-    private void SaveIfDirty()
+    /// <summary>False when the state had to be written and could not be.</summary>
+    private bool SaveIfDirty()
     {
         if (!_dirty || !Persisted)
-            return;
+            return true;
         _dirty = false;
         var pending = new PendingSnapshot[_pending.Count];
         int i = 0;
@@ -513,11 +503,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
                 _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial], _reportAcks));
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _dirty = true;
             logger.LogError(ex, "Saving consumer {Stream}/{Consumer} failed", _stream, _name);
+            return false;
         }
+        return true;
     }
 
     private void Restore(ConsumerSnapshot snapshot)

@@ -49,7 +49,10 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
 
     public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
     {
+        // Sealing fixes what could still change the stored messages, as nats-server does.
         config = config.WithDefaults();
+        if (config.Sealed)
+            config = config with { MaxAge = 0, Discard = DiscardPolicy.New, DenyDelete = true, DenyPurge = true, AllowRollupHeaders = false };
         if (!_streams.ContainsKey(config.Name))
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
@@ -83,21 +86,20 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
 
     private static ApiError? Validate(StreamConfig config)
     {
+        if (NameRules.CheckStream(config.Name) is { } badName)
+            return badName;
+        if (config.NumReplicas < 0)
+            return new ApiError(400, 10133, "replicas count cannot be negative");
         if (config.NumReplicas > 1)
             return ApiError.ReplicasNotSupported;
-        if (!StreamKeys.IsValidName(config.Name))
-            return ApiError.InvalidConfig("invalid stream name");
+        if (config.DuplicateWindow < 0)
+            return ApiError.InvalidConfig("duplicates window can not be negative");
         if (config.Partitions is < 0 or > MaxPartitions)
             return ApiError.InvalidConfig($"stream partitions must be between 1 and {MaxPartitions}");
         // Interest and workqueue retention count acks against the stream's consumer list, which partition 0 keeps.
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
-        foreach (var subject in config.Subjects)
-        {
-            if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
-                return ApiError.InvalidConfig($"invalid subject: {subject}");
-        }
-        return null;
+        return StreamSubjectRules.Check(config);
     }
 
     /// <summary>

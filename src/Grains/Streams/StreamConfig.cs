@@ -62,8 +62,9 @@ public sealed record StreamConfig
     public StreamConfig WithDefaults()
     {
         const long defaultDuplicateWindow = 120_000_000_000;
-        long duplicates = DuplicateWindow > 0 ? DuplicateWindow : defaultDuplicateWindow;
-        if (MaxAge > 0 && MaxAge < duplicates)
+        // A negative window (or max_age, which caps it) stays negative for validation to refuse, as nats-server does.
+        long duplicates = DuplicateWindow != 0 ? DuplicateWindow : defaultDuplicateWindow;
+        if (MaxAge != 0 && MaxAge < duplicates)
             duplicates = MaxAge;
         return this with
         {

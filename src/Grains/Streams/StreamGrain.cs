@@ -514,10 +514,11 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         if (_config is null || _log is null)
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamNotFound));
-        if (_config.DenyDelete)
-            return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
+        // Sealed first, as nats-server: sealing also sets deny_delete and deny_purge.
         if (_config.Sealed)
             return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamSealed));
+        if (_config.DenyDelete)
+            return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
         bool deleted = _log.Delete(sequence);
         ReportUsage();
         return Task.FromResult(deleted
@@ -529,10 +530,10 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         if (_config is null || _log is null)
             return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamNotFound));
-        if (_config.DenyPurge)
-            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.PurgeNotPermitted));
         if (_config.Sealed)
             return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamSealed));
+        if (_config.DenyPurge)
+            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.PurgeNotPermitted));
         if (request.Sequence > 0 && request.Keep > 0)
             return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
@@ -694,6 +695,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         if (_config is null)
             return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
+        if (ConsumerRules.Check(_config, config) is { } invalid)
+            return StreamResult<ConsumerInfo>.Fail(invalid);
         var name = config.Name!;
         if (config.Partition < 0 || config.Partition >= StreamKeys.Count(_config))
             return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10012, $"consumer partition must be between 0 and {StreamKeys.Count(_config) - 1}"));

@@ -33,7 +33,4 @@ public static class StreamKeys
 
     /// <summary>How many partitions a configuration declares (0 and 1 both mean one).</summary>
     public static int Count(StreamConfig config) => Math.Max(1, config.Partitions);
-
-    public static bool IsValidName(string name)
-        => name.Length is > 0 and <= 255 && name.IndexOfAny(['.', '*', '>', ' ', '\t', '\r', '\n', '/', '\\']) < 0;
 }

@@ -100,6 +100,33 @@ internal static class SubjectMatch
         }
     }
 
+    /// <summary>
+    /// True when every subject <paramref name="pattern"/> matches is also matched by <paramref name="of"/> (nats-server's
+    /// subset match): a consumer filter must be a subset of a stream subject, and nothing may be a subset of the API.
+    /// </summary>
+    public static bool IsSubsetOf(string pattern, string of)
+    {
+        var x = pattern.AsSpan();
+        var y = of.AsSpan();
+        while (true)
+        {
+            int dx = x.IndexOf('.');
+            int dy = y.IndexOf('.');
+            var tx = dx < 0 ? x : x[..dx];
+            var ty = dy < 0 ? y : y[..dy];
+            if (IsToken(ty, '>'))
+                return true;
+            if (IsToken(tx, '>'))
+                return false;
+            if (!IsToken(ty, '*') && (IsToken(tx, '*') || !tx.SequenceEqual(ty)))
+                return false;
+            if (dx < 0 || dy < 0)
+                return dx < 0 && dy < 0;
+            x = x[(dx + 1)..];
+            y = y[(dy + 1)..];
+        }
+    }
+
     private static bool IsToken(ReadOnlySpan<char> token, char c) => token.Length == 1 && token[0] == c;
 
     private static bool MatchCore<T>(ReadOnlySpan<T> subject, ReadOnlySpan<T> pattern, T dot, T star, T gt)

@@ -1,0 +1,73 @@
+using Platform.Grains.Streams;
+using Platform.Grains.Subjects;
+
+namespace Platform.Grains.Consumers;
+
+/// <summary>
+/// What a consumer configuration may ask of its stream, checked before a consumer grain or file exists, with
+/// nats-server's errors in nats-server's order. Deliver subjects get one rule beyond nats-server's: none inside the
+/// server's own subjects, since a push delivery there would reach the JetStream API, ack or flow-control receivers.
+/// </summary>
+internal static class ConsumerRules
+{
+    private static readonly string[] ServerSubjects = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$JSC.>", "$NRG.>", "$SYS.>"];
+
+    public static ApiError? Check(StreamConfig stream, ConsumerConfig config)
+    {
+        if (NameRules.CheckConsumer(config.Name) is { } badName)
+            return badName;
+        if (config.DurableName is { } durable && NameRules.CheckConsumer(durable) is { } badDurable)
+            return badDurable;
+        if (config.IsPush && CheckDeliverSubject(stream, config) is { } badDeliver)
+            return badDeliver;
+        if (config.MaxWaiting < 0)
+            return new ApiError(400, 10087, "consumer max waiting needs to be positive");
+        if (config.FlowControl && config.IsPush && config.IdleHeartbeat <= 0)
+            return new ApiError(400, 10108, "consumer with flow control also needs heartbeats");
+        if (config.Backoff is { Length: > 0 } backoff && (config.MaxDeliver <= 0 || config.MaxDeliver <= backoff.Length))
+            return new ApiError(400, 10116, "max deliver is required to be > length of backoff values");
+        if (!string.IsNullOrEmpty(config.FilterSubject) && config.FilterSubjects is { Length: > 0 })
+            return new ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified");
+        if (config.DeliverPolicy == DeliverPolicy.ByStartSequence && config.OptStartSeq == 0)
+            return new ApiError(400, 10095, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set");
+        if (config.DeliverPolicy == DeliverPolicy.ByStartTime && config.OptStartTime is null)
+            return new ApiError(400, 10096, "consumer delivery policy is deliver by start time, but optional start time is not set");
+        if (config.IdleHeartbeat > 0 && config.IdleHeartbeat < 100_000_000 && config.IsPush)
+            return new ApiError(400, 10104, "consumer idle heartbeat needs to be >= 100ms");
+        foreach (var filter in config.Filters)
+        {
+            if (!InStream(stream, filter))
+                return new ApiError(400, 10093, "consumer filter subject is not a valid subset of the interest subjects");
+        }
+        return null;
+    }
+
+    private static ApiError? CheckDeliverSubject(StreamConfig stream, ConsumerConfig config)
+    {
+        var deliver = config.DeliverSubject!;
+        if (SubjectMatch.HasWildcards(deliver))
+            return new ApiError(400, 10079, "consumer deliver subject has wildcards");
+        if (!SubjectMatch.IsValidSubject(deliver, allowWildcards: false))
+            return InvalidDeliverSubject;
+        if (InStream(stream, deliver))
+            return new ApiError(400, 10081, "consumer deliver subject forms a cycle");
+        foreach (var server in ServerSubjects)
+            if (SubjectMatch.Matches(deliver, server))
+                return InvalidDeliverSubject;
+        if (config.MaxWaiting != 0)
+            return new ApiError(400, 10080, "consumer in push mode can not set max waiting");
+        return null;
+    }
+
+    private static readonly ApiError InvalidDeliverSubject = new(400, 10112, "invalid push consumer deliver subject");
+
+    private static bool InStream(StreamConfig stream, string subject)
+    {
+        if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
+            return false;
+        foreach (var captured in stream.Subjects)
+            if (SubjectMatch.IsSubsetOf(subject, captured))
+                return true;
+        return false;
+    }
+}
