@@ -40,7 +40,9 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
     {
-        if (reply.IsEmpty)
+        // Only clients make API requests: a message the server itself delivers here (a push consumer's deliver
+        // subject, a reply subject chosen by a client) is never run as one.
+        if (reply.IsEmpty || publisher is null)
             return;
         var request = new ApiRequest(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray());
         _ = HandleAsync(request);
@@ -115,6 +117,11 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         if (config.Name != name)
         {
             responder.ReplyError(request, type, ApiError.StreamNameMismatch);
+            return;
+        }
+        if (UnsupportedField(request.Body) is { } unsupported)
+        {
+            responder.ReplyError(request, type, ApiError.InvalidConfig($"stream {unsupported} are not supported"));
             return;
         }
         config = config.WithDefaults();
@@ -375,6 +382,20 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         headerBytes.CopyTo(message, 0);
         msg.Payload.CopyTo(message, headerBytes.Length);
         server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, headerBytes.Length, new ReadOnlySequence<byte>(message), null, null);
+    }
+
+    /// <summary>
+    /// Mirrors and sources are not implemented yet: a config asking for them is refused rather than created as a plain
+    /// stream that silently copies nothing.
+    /// </summary>
+    private static string? UnsupportedField(byte[] body)
+    {
+        using var document = JsonDocument.Parse(body);
+        if (document.RootElement.TryGetProperty("mirror", out var mirror) && mirror.ValueKind != JsonValueKind.Null)
+            return "mirrors";
+        if (document.RootElement.TryGetProperty("sources", out var sources) && sources.ValueKind == JsonValueKind.Array && sources.GetArrayLength() > 0)
+            return "sources";
+        return null;
     }
 
     private static bool CapturesAny(StreamConfig config, string subject)

@@ -31,6 +31,7 @@ internal sealed class StreamTarget(StreamConfig config, IGrainFactory grains) : 
         in ReadOnlySequence<byte> message, NatsClient? publisher)
     {
         var batcher = publisher!.Batcher ??= new PublishBatcher();
-        batcher.Add(this, StreamKeys.PartitionOf(subject, Partitions.Length), subject, reply, headerLength, message);
+        // no_ack: stored, never answered (such a stream may capture requests that others answer).
+        batcher.Add(this, StreamKeys.PartitionOf(subject, Partitions.Length), subject, Config.NoAck ? default : reply, headerLength, message);
     }
 }
