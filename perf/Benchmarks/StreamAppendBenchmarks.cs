@@ -34,10 +34,9 @@ public class StreamAppendBenchmarks
     public async Task Setup()
     {
         _directory = BenchmarkDirectory.Create("stream-append");
-        var store = new StreamStore(_directory);
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.Services.AddSingleton(store).AddSingleton<StreamSignals>());
+        builder.ConfigureSilo((_, silo) => silo.AddPlatformStreaming(o => o.StoreDirectory = _directory));
         builder.ConfigureSiloHost((_, host) => host.Logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
         _cluster = builder.Build();

@@ -33,9 +33,7 @@ public static class GatewayHosting
             .AddPrometheusExporter());
         if (options.JetStream)
         {
-            builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval),
-                new StoreLimits(options.MaxMemoryStore, options.MaxFileStore)));
-            builder.Services.AddSingleton<StreamSignals>();
+            builder.Services.AddPlatformStreaming(o => o.FromNats(options));
             builder.Services.AddSingleton<ApiResponder>();
             builder.Services.AddSingleton<Advisories>();
             builder.Services.AddSingleton<ConsumerApi>();
@@ -68,6 +66,14 @@ public static class GatewayHosting
         MonitoringEndpoints.Map(app);
         app.Services.GetRequiredService<GatewayMetrics>();
         app.MapPrometheusScrapingEndpoint("/metrics");
+    }
+
+    /// <summary>The streaming domain's settings from the gateway's: store_dir, sync_interval, max_memory_store, max_file_store.</summary>
+    private static void FromNats(this StreamingOptions streaming, NatsOptions options)
+    {
+        streaming.StoreDirectory = options.StoreDirectory;
+        streaming.Sync = ParseSync(options.SyncInterval);
+        streaming.Limits = new StoreLimits(options.MaxMemoryStore, options.MaxFileStore);
     }
 
     private static SyncSetting ParseSync(string text)

@@ -131,7 +131,6 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, error);
             return;
         }
-        capture.Set(result.Value!.Config);
         responder.Reply(request, type, w =>
         {
             WriteStreamInfo(w, result.Value!);
@@ -189,7 +188,6 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
             responder.ReplyError(request, type, ApiError.StreamNotFound);
             return;
         }
-        capture.Remove(name);
         responder.Reply(request, type, w => w.WriteBoolean("success", true));
     }
 

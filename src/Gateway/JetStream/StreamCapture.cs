@@ -6,20 +6,30 @@ using Platform.Gateway.Server;
 namespace Platform.Gateway.JetStream;
 
 /// <summary>
-/// Decides which publishes a stream stores: a router of stream subjects mirroring the catalog, kept current as the
-/// API creates, updates and deletes streams.
+/// Decides which publishes a stream stores: a router of stream subjects mirroring the catalog, kept current by the
+/// catalog's change feed, whichever path created, updated or deleted the stream.
 /// </summary>
-internal sealed class StreamCapture(IGrainFactory grains, ConsumerApi consumers) : IPublishInterceptor
+internal sealed class StreamCapture : IPublishInterceptor
 {
     private readonly SubjectRouter _router = new();
     private readonly Dictionary<string, StreamTarget> _streams = new(StringComparer.Ordinal);
+    private readonly IGrainFactory _grains;
+    private readonly ConsumerApi _consumers;
+
+    public StreamCapture(IGrainFactory grains, ConsumerApi consumers, CatalogChanges changes)
+    {
+        _grains = grains;
+        _consumers = consumers;
+        changes.Set += Set;
+        changes.Removed += Remove;
+    }
 
     public void Set(StreamConfig config)
     {
         lock (_streams)
         {
             Remove(config.Name);
-            var target = new StreamTarget(config, grains);
+            var target = new StreamTarget(config, _grains);
             foreach (var subject in config.Subjects)
             {
                 var sub = new Subscription(subject, null, [], null, target);
@@ -77,6 +87,6 @@ internal sealed class StreamCapture(IGrainFactory grains, ConsumerApi consumers)
         if (publishes)
             await publisher.Batcher!.FlushAsync(publisher.Server);
         if (acks)
-            await publisher.Acks!.FlushAsync(publisher.Server, consumers);
+            await publisher.Acks!.FlushAsync(publisher.Server, _consumers);
     }
 }

@@ -7,7 +7,7 @@ namespace Platform.Grains.Streams;
 /// grains persist, so a restart brings every file stream back; memory streams are known only while the silo runs.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCatalogGrain
+internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges changes) : Grain, IStreamCatalogGrain
 {
     private const int MaxPartitions = 64;
 
@@ -44,6 +44,7 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
                 return partition;
         }
         _streams[config.Name] = config;
+        changes.OnSet(config);
         return result;
     }
 
@@ -68,6 +69,7 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Update(config);
         _streams[config.Name] = config;
+        changes.OnSet(config);
         return result;
     }
 
@@ -75,6 +77,8 @@ internal sealed class StreamCatalogGrain(StreamStore store) : Grain, IStreamCata
     {
         if (!_streams.Remove(name, out var config))
             return false;
+        // Publishes stop being captured before the stream's grains go.
+        changes.OnRemoved(name);
         // The other partitions first: partition 0 removes the stream's directory last.
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();

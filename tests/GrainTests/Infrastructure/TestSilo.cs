@@ -12,7 +12,7 @@ internal static class TestSilo
         var builder = new InProcessTestClusterBuilder(1);
         // The default writes a log file per silo into the working directory, which is the source tree under some runners.
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.Services.AddSingleton(new StreamStore(storeDirectory)).AddSingleton<StreamSignals>());
+        builder.ConfigureSilo((_, silo) => silo.AddPlatformStreaming(o => o.StoreDirectory = storeDirectory));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

@@ -38,7 +38,7 @@ public sealed class ProviderTests : IAsyncLifetime
         builder.Options.ConfigureFileLogging = Environment.GetEnvironmentVariable("PROVIDER_TEST_LOGS") is not null;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddSingleton(new StreamStore(store)).AddSingleton<StreamSignals>();
+            silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.AddMemoryGrainStorage("PubSubStore");
             silo.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces),
                 s => s.ConfigurePullingAgent(ob => ob.Configure(o =>

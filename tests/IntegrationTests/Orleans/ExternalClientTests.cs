@@ -80,6 +80,23 @@ public sealed class ExternalClientTests
         Assert.Equal(19ul, info.Info.AckFloor.StreamSeq);
     }
 
+    [Fact]
+    public async Task A_stream_created_through_the_orleans_client_captures_nats_publishes_at_once()
+    {
+        await using var silo = await SiloProcess.StartAsync();
+        using var client = await ConnectAsync(silo);
+        var streams = new PlatformStreams(client.Services.GetRequiredService<IClusterClient>());
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+
+        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "ORLCAP", Subjects = ["orlcap.>"] });
+        // The capture table is updated before the create returns: the first publish is stored and acked.
+        var ack = await js.PublishAsync("orlcap.a", "first");
+        ack.EnsureSuccess();
+        Assert.Equal(("ORLCAP", 1ul), (ack.Stream, ack.Seq));
+        Assert.Equal(1, (await js.GetStreamAsync("ORLCAP")).Info.State.Messages);
+    }
+
     /// <summary>An Orleans client host connected to the silo process's gateway port, as a separate service would run it.</summary>
     private static async Task<IHost> ConnectAsync(SiloProcess silo)
     {

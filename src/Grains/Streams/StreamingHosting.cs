@@ -1,0 +1,48 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>Where a silo keeps its streams and how it syncs them; validated when the silo starts.</summary>
+public sealed class StreamingOptions
+{
+    /// <summary>The store directory (nats-server's store_dir); streams live under jetstream/streams in it.</summary>
+    public string StoreDirectory { get; set; } = "./data";
+
+    public SyncSetting Sync { get; set; } = SyncSetting.Default;
+
+    public StoreLimits Limits { get; set; } = StoreLimits.Unlimited;
+}
+
+/// <summary>
+/// Registers the streaming domain on a silo: the stream store, the watermark signals and the catalog's change feed.
+/// Everything that hosts stream grains needs it (the NATS gateway, the Orleans stream provider, or neither); calling it
+/// twice registers once.
+/// </summary>
+public static class StreamingHosting
+{
+    public static ISiloBuilder AddPlatformStreaming(this ISiloBuilder silo, Action<StreamingOptions>? configure = null)
+    {
+        silo.Services.AddPlatformStreaming(configure);
+        return silo;
+    }
+
+    /// <summary>The same on a host's services, for hosts that add the silo and the gateway side by side.</summary>
+    public static IServiceCollection AddPlatformStreaming(this IServiceCollection services, Action<StreamingOptions>? configure = null)
+    {
+        services.AddOptions<StreamingOptions>()
+            .Configure(o => configure?.Invoke(o))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.StoreDirectory), "StreamingOptions.StoreDirectory is required")
+            .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StreamingOptions>>().Value;
+            return new StreamStore(options.StoreDirectory, options.Sync, options.Limits);
+        });
+        services.TryAddSingleton<StreamSignals>();
+        services.TryAddSingleton<CatalogChanges>();
+        return services;
+    }
+}
