@@ -38,6 +38,48 @@ public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase
     }
 
     [Fact]
+    public async Task Publishes_to_a_partitioned_stream_go_to_the_partition_of_their_subject()
+    {
+        var config = NewConfig("PSP") with { Partitions = 3 };
+        await Client.CreateStreamAsync(config);
+        var subjects = Enumerable.Range(0, 30).Select(i => $"{config.Name}.k{i}").ToArray();
+        var acks = await Client.PublishAsync(config.Name, subjects.Select(s => new OutgoingMessage(s, "x"u8.ToArray(), null)).ToList());
+        Assert.All(acks, a => Assert.Null(a.Error));
+
+        for (int p = 0; p < 3; p++)
+        {
+            var partition = new TestStream(config.Name, Fixture.Grains.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)));
+            var stored = (await partition.All()).Select(m => m.Subject).ToArray();
+            Assert.Equal(subjects.Where(s => StreamKeys.PartitionOf(s, 3) == p), stored);
+        }
+    }
+
+    [Fact]
+    public async Task Subjects_outside_the_stream_or_not_valid_are_refused_and_not_stored()
+    {
+        var config = NewConfig("PSV");
+        await Client.CreateStreamAsync(config);
+        foreach (var subject in new[] { "elsewhere.x", $"{config.Name}.a b", $"{config.Name}..a", $"{config.Name}.*", $"{config.Name}.>", config.Name + "." })
+        {
+            var error = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, subject, "x"u8.ToArray()));
+            Assert.Equal(10003, error.Error.ErrCode);
+        }
+        Assert.Equal(1ul, (await Client.PublishAsync(config.Name, $"{config.Name}.ok", "x"u8.ToArray())).Sequence);
+    }
+
+    [Fact]
+    public async Task A_partition_refuses_a_subject_that_hashes_to_another()
+    {
+        var config = NewConfig("PSW") with { Partitions = 2 };
+        await Client.CreateStreamAsync(config);
+        var subject = Enumerable.Range(0, 10).Select(i => $"{config.Name}.k{i}").First(s => StreamKeys.PartitionOf(s, 2) == 0);
+        var wrong = Fixture.Grains.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, 1));
+        var ack = (await new FrameBatch().Add(subject, "x").AppendTo(wrong)).Single();
+        Assert.Equal(10003, ack.Error?.ErrCode);
+        Assert.Equal(0ul, (await new TestStream(config.Name, wrong).State()).Messages);
+    }
+
+    [Fact]
     public async Task Consumed_batches_are_acked_so_a_second_loop_resumes_after_them()
     {
         var config = NewConfig("PS");

@@ -41,11 +41,11 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task File_streams_come_back_with_config_messages_gaps_and_sequence()
     {
-        var fileConfig = new StreamConfig { Name = "Orders", Subjects = ["orders.>"], MaxMsgsPerSubject = 10, Description = "kept" };
+        var fileConfig = new StreamConfig { Name = "Orders", Subjects = ["Orders.>"], MaxMsgsPerSubject = 10, Description = "kept" };
         var orders = await CreateAsync(fileConfig);
         var batch = new FrameBatch();
         for (int i = 1; i <= 20; i++)
-            batch.Add($"orders.{(i % 2 == 0 ? "paid" : "new")}", $"o{i}", ("X-Index", i.ToString()));
+            batch.Add($"Orders.{(i % 2 == 0 ? "paid" : "new")}", $"o{i}", ("X-Index", i.ToString()));
         await batch.AppendTo(orders.Grain);
         Assert.True((await orders.Grain.DeleteMessage(15, false)).Value);
         Assert.Equal(5ul, (await orders.Grain.Purge(new PurgeRequest(null, 6, 0))).Value);
@@ -100,7 +100,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task Msg_ids_within_the_duplicate_window_are_still_duplicates_after_a_restart()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Dedup", Subjects = ["dedup.>"] });
+        var stream = await CreateAsync(new StreamConfig { Name = "Dedup", Subjects = ["Dedup.>"] });
         Assert.Equal(1ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-1"))).Sequence);
         Assert.Equal(2ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-2"))).Sequence);
 
@@ -118,15 +118,15 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task Msg_ids_older_than_the_duplicate_window_are_not_restored()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Window", Subjects = ["window.>"], DuplicateWindow = 4_000_000_000 });
+        var stream = await CreateAsync(new StreamConfig { Name = "Window", Subjects = ["Window.>"], DuplicateWindow = 4_000_000_000 });
         var batch = new FrameBatch();
         for (int i = 1; i <= 300; i++)
-            batch.Add("window.a", "x", ("Nats-Msg-Id", $"old-{i}"));
+            batch.Add("Window.a", "x", ("Nats-Msg-Id", $"old-{i}"));
         await batch.AppendTo(stream.Grain);
         await Task.Delay(4200);
         batch = new FrameBatch();
         for (int i = 1; i <= 300; i++)
-            batch.Add("window.a", "x", ("Nats-Msg-Id", $"new-{i}"));
+            batch.Add("Window.a", "x", ("Nats-Msg-Id", $"new-{i}"));
         await batch.AppendTo(stream.Grain);
         Assert.True((await stream.Grain.DeleteMessage(301, false)).Value);
 
@@ -134,9 +134,9 @@ public sealed class RestartTests : IAsyncLifetime
         stream = Stream("Window");
 
         var acks = await new FrameBatch()
-            .Add("window.a", "x", ("Nats-Msg-Id", "new-2"))
-            .Add("window.a", "x", ("Nats-Msg-Id", "new-300"))
-            .Add("window.a", "x", ("Nats-Msg-Id", "old-300"))
+            .Add("Window.a", "x", ("Nats-Msg-Id", "new-2"))
+            .Add("Window.a", "x", ("Nats-Msg-Id", "new-300"))
+            .Add("Window.a", "x", ("Nats-Msg-Id", "old-300"))
             .AppendTo(stream.Grain);
 
         Assert.Equal([(302ul, true), (600ul, true), (601ul, false)], acks.Select(a => (a.Sequence, a.Duplicate)));
@@ -145,7 +145,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task A_deactivated_stream_grain_reopens_its_log_on_the_next_call()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Reopen", Subjects = ["reopen.>"] });
+        var stream = await CreateAsync(new StreamConfig { Name = "Reopen", Subjects = ["Reopen.>"] });
         await stream.Publish("a", "one", ("Nats-Msg-Id", "id-1"));
         await stream.Publish("b", "two");
         var before = await stream.Info();

@@ -46,9 +46,52 @@ public sealed class PlatformStreams(IGrainFactory grains)
     {
         if (messages.Count == 0)
             return [];
-        var (frames, length) = Frame(messages);
-        var acks = await grains.GetGrain<IStreamGrain>(stream).Append(frames.AsImmutable(), length, messages.Count);
-        return acks.Value;
+        int partitions = await PartitionCounts.GetAsync(grains, stream);
+        var acks = await PublishToPartitionsAsync(stream, messages, partitions);
+        // The stream was deleted and made again with other partitions since the count was learnt: what the grains
+        // refused as another partition's is sent once more, where it belongs now.
+        if (Array.Exists(acks, a => a.Error == StreamSubjects.WrongPartition))
+        {
+            PartitionCounts.Forget(grains, stream);
+            partitions = await PartitionCounts.GetAsync(grains, stream);
+            var retry = new List<int>();
+            for (int i = 0; i < acks.Length; i++)
+                if (acks[i].Error == StreamSubjects.WrongPartition)
+                    retry.Add(i);
+            var again = await PublishToPartitionsAsync(stream, retry.Select(i => messages[i]).ToList(), partitions);
+            for (int j = 0; j < retry.Count; j++)
+                acks[retry[j]] = again[j];
+        }
+        return acks;
+    }
+
+    /// <summary>One grain call per partition the batch touches (the same fan-out as the gateway's), acks in publish order.</summary>
+    private async Task<PublishAck[]> PublishToPartitionsAsync(string stream, IReadOnlyList<OutgoingMessage> messages, int partitions)
+    {
+        if (partitions <= 1)
+        {
+            var (frames, length) = Frame(messages);
+            return (await grains.GetGrain<IStreamGrain>(stream).Append(frames.AsImmutable(), length, messages.Count)).Value;
+        }
+        var byPartition = new Dictionary<int, List<int>>();
+        for (int i = 0; i < messages.Count; i++)
+        {
+            int p = StreamKeys.PartitionOf(messages[i].Subject, partitions);
+            if (!byPartition.TryGetValue(p, out var indices))
+                byPartition[p] = indices = [];
+            indices.Add(i);
+        }
+        var calls = byPartition.Select(async pair =>
+        {
+            var (frames, length) = Frame(pair.Value.Select(i => messages[i]).ToList());
+            var acks = await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key)).Append(frames.AsImmutable(), length, pair.Value.Count);
+            return (Indices: pair.Value, Acks: acks.Value);
+        }).ToArray();
+        var all = new PublishAck[messages.Count];
+        foreach (var (indices, acks) in await Task.WhenAll(calls))
+            for (int j = 0; j < indices.Count; j++)
+                all[indices[j]] = acks[j];
+        return all;
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private readonly Dictionary<string, ulong> _msgIds = new(StringComparer.Ordinal);
     private readonly Queue<(long Timestamp, string Id)> _msgIdExpiry = new();
     private StreamConfig? _config;
+    private StreamSubjects? _subjects;
     private DateTime _created;
     private IMessageLog? _log;
     private string? _lastMsgId;
@@ -64,6 +65,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private Task OpenAsync(StreamConfig config, DateTime created)
     {
         _config = config;
+        _subjects = new StreamSubjects(config, Partition);
         _created = created;
         _log = ZoneTreeMessageLog.Open(new MessageLogOptions
         {
@@ -154,6 +156,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (StreamKeys.Count(config) != StreamKeys.Count(_config))
             return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed")));
         _config = config;
+        _subjects = new StreamSubjects(config, Partition);
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
         EnforceLimits();
@@ -257,6 +260,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         var log = _log!;
         if (config.Sealed)
             return Fail(ApiError.StreamSealed);
+        if (_subjects!.Check(subject) is { } foreign)
+            return Fail(foreign);
         int size = headers.Length + payload.Length;
         if (config.MaxMsgSize >= 0 && size > config.MaxMsgSize)
             return Fail(ApiError.MessageTooLarge);

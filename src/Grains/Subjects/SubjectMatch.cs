@@ -74,6 +74,23 @@ internal static class SubjectMatch
         }
     }
 
+    /// <summary>A subject a message may be published on: not empty, no empty token, no whitespace, no wildcard token.</summary>
+    public static bool IsValidLiteral(ReadOnlySpan<byte> subject)
+    {
+        if (subject.IsEmpty)
+            return false;
+        while (true)
+        {
+            int dot = subject.IndexOf((byte)'.');
+            var token = dot < 0 ? subject : subject[..dot];
+            if (token.IsEmpty || token.IndexOfAny(" \t\r\n\f"u8) >= 0 || (token.Length == 1 && (token[0] == '*' || token[0] == '>')))
+                return false;
+            if (dot < 0)
+                return true;
+            subject = subject[(dot + 1)..];
+        }
+    }
+
     /// <summary>
     /// True when some subject is matched by both patterns (literal subjects are patterns too), which is what makes two
     /// streams' subjects conflict.
