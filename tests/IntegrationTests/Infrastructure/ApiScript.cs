@@ -38,6 +38,17 @@ public static class ApiScript
         }
     }
 
+    /// <summary>Sends each step of a script (with {S} and {s} filled in) on one connection and collects the answers.</summary>
+    public static async Task<List<string?>> RunAsync(string url, string name, IReadOnlyList<(string Subject, string Body, (string, string)[]? Headers)> script)
+    {
+        await using var nats = new NatsConnection(new NatsOpts { Url = url });
+        await nats.ConnectAsync();
+        var answers = new List<string?>();
+        foreach (var (subject, body, headers) in script)
+            answers.Add(await RequestAsync(nats, Fill(subject, name), Fill(body, name), headers, TimeSpan.FromSeconds(3)));
+        return answers;
+    }
+
     /// <summary>Parses a reply for comparison, dropping every property named in <paramref name="ignored"/> at any depth.</summary>
     public static JsonNode? Normalize(string? text, IReadOnlySet<string> ignored)
     {
@@ -48,6 +59,23 @@ public static class ApiScript
         var node = JsonNode.Parse(text);
         Strip(node, ignored);
         return node;
+    }
+
+    /// <summary>
+    /// Compares nats-server's answers with the silo's step by step (normalized as <see cref="Normalize"/> does) and fails
+    /// with every step that differs, each described by <paramref name="step"/>.
+    /// </summary>
+    public static void AssertSameAnswers(IReadOnlyList<string?> expected, IReadOnlyList<string?> actual, Func<int, string> step, IReadOnlySet<string> ignored)
+    {
+        var failures = new List<string>();
+        for (int i = 0; i < expected.Count; i++)
+        {
+            var e = Normalize(expected[i], ignored);
+            var a = Normalize(actual[i], ignored);
+            if (!JsonNode.DeepEquals(e, a))
+                failures.Add($"step {i} {step(i)}\n  nats-server: {e?.ToJsonString()}\n  silo:        {a?.ToJsonString()}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
     private static void Strip(JsonNode? node, IReadOnlySet<string> ignored)

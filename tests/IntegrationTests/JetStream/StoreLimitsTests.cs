@@ -202,15 +202,7 @@ public sealed class StoreLimitsTests
         await using var silo = await SiloProcess.StartAsync(extraArgs: ["-c", config]);
         var expected = await RunAsync(reference.Url);
         var actual = await RunAsync(silo.Url);
-        var failures = new List<string>();
-        for (int i = 0; i < Script.Length; i++)
-        {
-            var e = ApiScript.Normalize(expected[i], Ignored);
-            var a = ApiScript.Normalize(actual[i], Ignored);
-            if (!JsonNode.DeepEquals(e, a))
-                failures.Add($"step {i} {Script[i].Subject} {Script[i].Body}\n  nats-server: {e?.ToJsonString()}\n  silo:        {a?.ToJsonString()}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        ApiScript.AssertSameAnswers(expected, actual, i => $"{Script[i].Subject} {Script[i].Body}", Ignored);
     }
 
     private static async Task<List<string?>> RunAsync(string url)

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NATS.Client.Core;
 using Platform.IntegrationTests.Infrastructure;
 
@@ -86,28 +85,8 @@ public sealed class StreamApiDifferentialTests(ServersFixture servers)
     {
         Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
         var name = "DIFF" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
-        var expected = await RunAsync(servers.Reference!.Url, name);
-        var actual = await RunAsync(servers.Silo.Url, name);
-        var failures = new List<string>();
-        for (int i = 0; i < Script.Length; i++)
-        {
-            var e = ApiScript.Normalize(expected[i], Ignored);
-            var a = ApiScript.Normalize(actual[i], Ignored);
-            if (!JsonNode.DeepEquals(e, a))
-                failures.Add($"step {i} {Script[i].Subject} {Script[i].Body}\n  nats-server: {e?.ToJsonString()}\n  silo:        {a?.ToJsonString()}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
-    }
-
-    private static async Task<List<string?>> RunAsync(string url, string name)
-    {
-        await using var nats = new NatsConnection(new NatsOpts { Url = url });
-        await nats.ConnectAsync();
-        var answers = new List<string?>();
-        foreach (var (subject, body, headers) in Script)
-        {
-            answers.Add(await ApiScript.RequestAsync(nats, ApiScript.Fill(subject, name), ApiScript.Fill(body, name), headers, TimeSpan.FromSeconds(3)));
-        }
-        return answers;
+        var expected = await ApiScript.RunAsync(servers.Reference!.Url, name, Script);
+        var actual = await ApiScript.RunAsync(servers.Silo.Url, name, Script);
+        ApiScript.AssertSameAnswers(expected, actual, i => $"{Script[i].Subject} {Script[i].Body}", Ignored);
     }
 }
