@@ -72,10 +72,20 @@ public sealed class ConsumerRestartTests
         Assert.Equal(100ul, info.Delivered.StreamSeq);
     }
 
-    [Fact]
-    public async Task AckSync_acks_survive_kill_9()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AckSync_acks_survive_kill_9(bool syncAlways)
     {
-        var silo = await SiloProcess.StartAsync();
+        string[] args = [];
+        if (syncAlways)
+        {
+            // AckSync answers then also wait for the journal's group-committed fsync.
+            var config = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.conf");
+            await File.WriteAllTextAsync(config, "jetstream {\n  sync_interval: always\n}\n");
+            args = ["-c", config];
+        }
+        var silo = await SiloProcess.StartAsync(extraArgs: args);
         var dataDirectory = silo.DataDirectory;
         await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
         {
