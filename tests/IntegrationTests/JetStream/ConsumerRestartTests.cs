@@ -77,15 +77,8 @@ public sealed class ConsumerRestartTests
     [InlineData(true)]
     public async Task AckSync_acks_survive_kill_9(bool syncAlways)
     {
-        string[] args = [];
-        if (syncAlways)
-        {
-            // AckSync answers then also wait for the journal's group-committed fsync.
-            var config = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.conf");
-            await File.WriteAllTextAsync(config, "jetstream {\n  sync_interval: always\n}\n");
-            args = ["-c", config];
-        }
-        var silo = await SiloProcess.StartAsync(extraArgs: args);
+        // With sync always, AckSync answers also wait for the journal's group-committed fsync.
+        var silo = await SiloProcess.StartAsync(extraArgs: await JetStreamSteps.SyncArgsAsync(syncAlways));
         var dataDirectory = silo.DataDirectory;
         await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
         {
