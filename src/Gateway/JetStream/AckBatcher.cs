@@ -10,47 +10,62 @@ namespace Platform.Gateway.JetStream;
 
 /// <summary>
 /// Collects the acks a connection publishes to $JS.ACK subjects during one read, and applies them with one grain
-/// call per consumer at the end of the read. Acks that asked for a reply (AckSync) are answered once applied; +NXT
-/// starts its pull request after the ack is in.
+/// call per consumer at the end of the read. Acks that asked for a reply (AckSync) make that call durable and are
+/// answered once it returns: the answer means the ack survives kill -9. +NXT starts its pull request after the ack is in.
 /// </summary>
 internal sealed class AckBatcher
 {
-    private readonly Dictionary<ConsumerHandle, List<AckOp>> _acks = [];
-    private readonly List<string> _replies = [];
+    private readonly Dictionary<ConsumerHandle, ConsumerAcks> _acks = [];
     private readonly List<(ConsumerHandle Consumer, string Reply, byte[] Body)> _next = [];
 
     public bool IsEmpty => _acks.Count == 0;
 
+    private sealed class ConsumerAcks
+    {
+        public readonly List<AckOp> Ops = [];
+        public List<string>? Replies;
+        public Task? Call;
+    }
+
     public void Add(ConsumerHandle consumer, AckOp op, ReadOnlySpan<byte> reply, ReadOnlySpan<byte> body)
     {
-        if (!_acks.TryGetValue(consumer, out var ops))
-            _acks[consumer] = ops = [];
-        ops.Add(op);
+        if (!_acks.TryGetValue(consumer, out var acks))
+            _acks[consumer] = acks = new ConsumerAcks();
+        acks.Ops.Add(op);
         if (reply.IsEmpty)
             return;
         if (op.Kind == AckKind.Next)
             _next.Add((consumer, Encoding.Latin1.GetString(reply), body.ToArray()));
         else
-            _replies.Add(Encoding.Latin1.GetString(reply));
+            (acks.Replies ??= []).Add(Encoding.Latin1.GetString(reply));
     }
 
     public async ValueTask FlushAsync(NatsServer server, ConsumerApi api)
     {
-        var calls = new List<Task>(_acks.Count);
-        foreach (var (consumer, ops) in _acks)
-            calls.Add(consumer.Grain.Ack(new Immutable<AckOp[]>([.. ops])));
+        var batches = new ConsumerAcks[_acks.Count];
+        int count = 0;
+        foreach (var (consumer, acks) in _acks)
+        {
+            acks.Call = consumer.Grain.Ack(new Immutable<AckOp[]>([.. acks.Ops]), durable: acks.Replies is not null);
+            batches[count++] = acks;
+        }
         _acks.Clear();
-        try
+        foreach (var acks in batches)
         {
-            await Task.WhenAll(calls);
+            try
+            {
+                await acks.Call!;
+            }
+            catch (Exception)
+            {
+                // Not answered: the AckSync times out and the client may resend; the message is redelivered either way.
+                continue;
+            }
+            if (acks.Replies is null)
+                continue;
+            foreach (var reply in acks.Replies)
+                server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
         }
-        catch (Exception)
-        {
-            // An ack that did not land is an ack the client may resend; the message will be redelivered either way.
-        }
-        foreach (var reply in _replies)
-            server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
-        _replies.Clear();
         foreach (var (consumer, reply, body) in _next)
             api.StartPull(consumer, reply, body);
         _next.Clear();

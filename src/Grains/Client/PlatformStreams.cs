@@ -128,7 +128,7 @@ public sealed class PlatformStreams(IGrainFactory grains)
                 }
                 if (done.Count > 0)
                 {
-                    await consumer.Ack(done.ToArray().AsImmutable());
+                    await consumer.Ack(done.ToArray().AsImmutable(), durable: true);
                     done.Clear();
                 }
             }
@@ -140,7 +140,7 @@ public sealed class PlatformStreams(IGrainFactory grains)
             for (int i = current; i < fetched.Count; i++)
                 done.Add(new AckOp(AckKind.Nak, fetched[i].StreamSequence, fetched[i].ConsumerSequence, 0));
             if (done.Count > 0)
-                await consumer.Ack(done.ToArray().AsImmutable());
+                await consumer.Ack(done.ToArray().AsImmutable(), durable: true);
         }
     }
 

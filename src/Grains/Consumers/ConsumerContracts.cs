@@ -71,5 +71,9 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Fetch")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait);
 
-    [Alias("Ack")] Task Ack(Immutable<AckOp[]> acks);
+    /// <param name="durable">
+    /// Someone waits for an answer (AckSync): return only once the acks survive kill -9 (and, with sync always, a
+    /// power loss), and fail otherwise. Other acks are written too but may be lost with the process.
+    /// </param>
+    [Alias("Ack")] Task Ack(Immutable<AckOp[]> acks, bool durable);
 }

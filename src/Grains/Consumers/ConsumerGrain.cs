@@ -39,6 +39,9 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     /// <summary>Messages that reached max_deliver since the last fetch returned: the gateway publishes the advisories.</summary>
     private List<ulong>? _exhausted;
     private IGrainTimer? _timer;
+    /// <summary>Deliveries and acks since the snapshot of <see cref="_generation"/>; open once the consumer is persisted.</summary>
+    private ConsumerJournal? _journal;
+    private ulong _generation;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
     {
@@ -74,7 +77,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     {
         (_stream, _name) = ConsumerKey.Parse(this.GetPrimaryKeyString());
         if (ConsumerStore.Load(store, _stream, _name) is { } snapshot)
+        {
             Restore(snapshot);
+            Replay();
+            // A fresh snapshot folds the replayed journal in and starts a new one for this activation.
+            _dirty = true;
+            SaveIfDirty();
+        }
         return Task.CompletedTask;
     }
 
@@ -82,6 +91,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     {
         _timer?.Dispose();
         SaveIfDirty();
+        _journal?.Dispose();
+        _journal = null;
         return Task.CompletedTask;
     }
 
@@ -148,7 +159,6 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
 
-
     public async Task<ConsumerInfo?> Info() => _config is null ? null : await BuildInfo();
 
     public Task<ConsumerConfig?> GetConfig() => Task.FromResult(_config);
@@ -179,6 +189,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _pending.Clear();
         _initial.Clear();
         _dirty = false;
+        _journal?.Dispose();
+        _journal = null;
         ConsumerStore.Delete(store, _stream, _name);
         await StreamRoot.RemoveConsumer(_name);
         Wake();
@@ -298,10 +310,17 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
                 StreamRead read;
                 if (_initial.Count > 0)
                 {
+                    // Taken off the list only once delivered: a snapshot taken while the read is out must still owe them.
                     var take = new ulong[Math.Min(room, _initial.Count)];
-                    for (int i = 0; i < take.Length; i++)
-                        take[i] = _initial.Dequeue();
+                    int taken = 0;
+                    foreach (var seq in _initial)
+                    {
+                        if (taken == take.Length) break;
+                        take[taken++] = seq;
+                    }
                     read = (await Stream.ReadAt(take)).Value;
+                    for (int i = 0; i < take.Length; i++)
+                        _initial.Dequeue();
                 }
                 else
                 {
@@ -328,6 +347,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             _dirty = true;
             if (!acks)
                 UpdateAckFloor();
+            JournalDeliveries(config, delivered);
             ulong numPending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
             return Frame(delivered, numPending);
         }
@@ -336,6 +356,30 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             _collect.Release();
         }
     }
+
+    /// <summary>
+    /// Records the fetch so that acks for these messages, journaled later, still find them pending after a crash. A
+    /// record lost here costs a redelivery, never a skipped message: the snapshot never runs ahead of delivery.
+    /// </summary>
+    private void JournalDeliveries(ConsumerConfig config, List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)> delivered)
+    {
+        if (_journal is null || !Persisted)
+            return;
+        try
+        {
+            long wallNow = WallClockMillis();
+            _journal.BeginDelivered(_cursor, _deliveredConsumerSeq, _deliveredStreamSeq);
+            foreach (var d in delivered)
+                _journal.AddDelivery(d.Sseq, d.Cseq, d.Deliveries, wallNow + AckWaitMillis(config, d.Deliveries));
+            _journal.EndRecord();
+        }
+        catch (IOException ex)
+        {
+            logger.LogError(ex, "Journaling deliveries of consumer {Stream}/{Consumer} failed", _stream, _name);
+        }
+    }
+
+    private static long WallClockMillis() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>Messages past max_deliver stop being redelivered and stop counting against max_ack_pending.</summary>
     private void DropExhausted(ConsumerConfig config, long now)
@@ -397,7 +441,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     private static Immutable<DeliveryBatch> Empty(FetchStatus status) => new DeliveryBatch([], 0, 0, 0, status, 0, 0).AsImmutable();
 
-    public async Task Ack(Immutable<AckOp[]> acks)
+    public async Task Ack(Immutable<AckOp[]> acks, bool durable)
     {
         var config = _config;
         if (config is null || config.AckPolicy == AckPolicy.None)
@@ -406,43 +450,80 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _lastActivityTicks = now;
         List<ulong>? done = _reportAcks ? [] : null;
         foreach (var op in acks.Value)
-        {
-            switch (op.Kind)
-            {
-                case AckKind.Ack or AckKind.Next:
-                    if (config.AckPolicy == AckPolicy.All)
-                    {
-                        while (_pending.Count > 0 && _pending.First().Key <= op.StreamSeq)
-                        {
-                            done?.Add(_pending.First().Key);
-                            _pending.Remove(_pending.First().Key);
-                        }
-                    }
-                    else if (_pending.Remove(op.StreamSeq))
-                    {
-                        done?.Add(op.StreamSeq);
-                    }
-                    break;
-                case AckKind.Term:
-                    if (_pending.Remove(op.StreamSeq))
-                        done?.Add(op.StreamSeq);
-                    break;
-                case AckKind.Nak:
-                    if (_pending.TryGetValue(op.StreamSeq, out var nak))
-                        nak.Deadline = now + Math.Max(0, op.DelayNanos / 1_000_000);
-                    break;
-                case AckKind.Progress:
-                    if (_pending.TryGetValue(op.StreamSeq, out var progress))
-                        progress.Deadline = now + AckWaitMillis(config, progress.Deliveries);
-                    break;
-            }
-        }
+            Apply(config, op, now, done);
         UpdateAckFloor();
         _dirty = true;
         Wake();
+        await JournalAcks(acks.Value, durable);
         // Only a first ack is reported, so the stream counts each consumer once per message.
         if (done is { Count: > 0 })
             await Stream.Acked(_name, [.. done]);
+    }
+
+    /// <summary>
+    /// Writes the acks to the journal; a durable batch (one with an AckSync to answer) fails rather than return
+    /// before they would survive a crash, and with sync always waits for the shared fsync.
+    /// </summary>
+    private ValueTask JournalAcks(AckOp[] acks, bool durable)
+    {
+        if (!Persisted)
+            return ValueTask.CompletedTask;
+        if (_journal is null)
+        {
+            if (durable)
+                throw new IOException($"Consumer {_stream}/{_name} has no journal: its last snapshot failed.");
+            return ValueTask.CompletedTask;
+        }
+        try
+        {
+            // Naks and progress only move deadlines, which the delivery records already bound.
+            _journal.BeginAcked();
+            foreach (var op in acks)
+            {
+                if (op.Kind is AckKind.Ack or AckKind.Next or AckKind.Term)
+                    _journal.AddAck(op.Kind, op.StreamSeq);
+            }
+            _journal.EndRecord();
+        }
+        catch (IOException ex) when (!durable)
+        {
+            logger.LogError(ex, "Journaling acks of consumer {Stream}/{Consumer} failed", _stream, _name);
+            return ValueTask.CompletedTask;
+        }
+        return durable ? _journal.CommitAsync() : ValueTask.CompletedTask;
+    }
+
+    private void Apply(ConsumerConfig config, AckOp op, long now, List<ulong>? done)
+    {
+        switch (op.Kind)
+        {
+            case AckKind.Ack or AckKind.Next:
+                if (config.AckPolicy == AckPolicy.All)
+                {
+                    while (_pending.Count > 0 && _pending.First().Key <= op.StreamSeq)
+                    {
+                        done?.Add(_pending.First().Key);
+                        _pending.Remove(_pending.First().Key);
+                    }
+                }
+                else if (_pending.Remove(op.StreamSeq))
+                {
+                    done?.Add(op.StreamSeq);
+                }
+                break;
+            case AckKind.Term:
+                if (_pending.Remove(op.StreamSeq))
+                    done?.Add(op.StreamSeq);
+                break;
+            case AckKind.Nak:
+                if (_pending.TryGetValue(op.StreamSeq, out var nak))
+                    nak.Deadline = now + Math.Max(0, op.DelayNanos / 1_000_000);
+                break;
+            case AckKind.Progress:
+                if (_pending.TryGetValue(op.StreamSeq, out var progress))
+                    progress.Deadline = now + AckWaitMillis(config, progress.Deliveries);
+                break;
+        }
     }
 
     private void UpdateAckFloor()
@@ -496,12 +577,19 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _dirty = false;
         var pending = new PendingSnapshot[_pending.Count];
         int i = 0;
+        long tickNow = Environment.TickCount64, wallNow = WallClockMillis();
         foreach (var (sseq, p) in _pending)
-            pending[i++] = new PendingSnapshot(sseq, p.ConsumerSeq, p.Deliveries);
+            pending[i++] = new PendingSnapshot(sseq, p.ConsumerSeq, p.Deliveries, wallNow + (p.Deadline - tickNow));
+        ulong generation = _generation + 1;
         try
         {
             ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
-                _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial], _reportAcks));
+                _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial], _reportAcks,
+                generation));
+            _generation = generation;
+            // The snapshot holds everything journaled so far: the journal starts over, naming the new generation.
+            _journal ??= ConsumerJournal.Open(ConsumerStore.Directory(store, _stream, _name), store.Sync.Always);
+            _journal.Reset(generation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -522,12 +610,58 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         _ackFloorConsumerSeq = snapshot.AckFloorConsumerSeq;
         _ackFloorStreamSeq = snapshot.AckFloorStreamSeq;
         _reportAcks = snapshot.ReportAcks;
-        // What was pending when the silo stopped is owed again after ack_wait, as nats-server does after a restart.
-        long deadline = Environment.TickCount64 + AckWaitMillis(_config, 1);
+        _generation = snapshot.JournalGeneration;
+        long tickNow = Environment.TickCount64, wallNow = WallClockMillis();
         foreach (var p in snapshot.Pending)
+        {
+            // Snapshots from before deadlines were saved: owed again one ack_wait from now.
+            long deadline = p.DeadlineUnixMs == 0
+                ? tickNow + AckWaitMillis(_config, p.Deliveries)
+                : TickDeadline(p.DeadlineUnixMs, tickNow, wallNow);
             _pending[p.StreamSeq] = new Pending(p.ConsumerSeq, p.Deliveries, deadline);
+        }
         foreach (var seq in snapshot.Initial)
             _initial.Enqueue(seq);
         StartTimer();
     }
+
+    /// <summary>
+    /// Applies the journal of the restored snapshot's generation: fetches and acks after the snapshot, so that an
+    /// ack answered before a crash is not redelivered after it.
+    /// </summary>
+    private void Replay()
+    {
+        var config = _config!;
+        bool acks = config.AckPolicy != AckPolicy.None;
+        long tickNow = Environment.TickCount64, wallNow = WallClockMillis();
+        foreach (var record in ConsumerJournal.Read(ConsumerStore.Directory(store, _stream, _name), _generation))
+        {
+            switch (record)
+            {
+                case JournalDelivered delivered:
+                    _cursor = Math.Max(_cursor, delivered.Cursor);
+                    _deliveredConsumerSeq = Math.Max(_deliveredConsumerSeq, delivered.DeliveredConsumerSeq);
+                    _deliveredStreamSeq = Math.Max(_deliveredStreamSeq, delivered.DeliveredStreamSeq);
+                    foreach (var d in delivered.Deliveries)
+                    {
+                        if (_initial.Count > 0 && _initial.Peek() == d.StreamSeq)
+                            _initial.Dequeue();
+                        if (acks)
+                            _pending[d.StreamSeq] = new Pending(d.ConsumerSeq, d.Deliveries, TickDeadline(d.DeadlineUnixMs, tickNow, wallNow));
+                    }
+                    break;
+                case JournalAcked acked when acks:
+                    foreach (var op in acked.Acks)
+                        Apply(config, op, tickNow, null);
+                    break;
+            }
+        }
+        UpdateAckFloor();
+    }
+
+    /// <summary>
+    /// A saved wall-clock deadline on this process's tick clock: a message whose ack wait ran out while the silo was
+    /// down is due at once, so a short-lived process still redelivers it and the ack floor can move past it.
+    /// </summary>
+    private static long TickDeadline(long deadlineUnixMs, long tickNow, long wallNow) => tickNow + Math.Max(0, deadlineUnixMs - wallNow);
 }

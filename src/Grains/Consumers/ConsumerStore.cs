@@ -9,7 +9,7 @@ namespace Platform.Grains.Consumers;
 /// A durable consumer's configuration and delivery state in <c>&lt;stream dir&gt;/consumers/&lt;name&gt;/state.json</c>,
 /// written atomically, with the name escaped by <see cref="StorePaths"/> and read back from the file. The state may lag
 /// the truth by one save interval; it never runs ahead of it, so a crash can only cause redelivery, never a skipped
-/// message.
+/// message. What happened since is in the <see cref="ConsumerJournal"/> beside it.
 /// </summary>
 internal static class ConsumerStore
 {
@@ -58,12 +58,14 @@ internal sealed record ConsumerSnapshot(
     [property: JsonPropertyName("ack_floor_stream_seq")] ulong AckFloorStreamSeq,
     [property: JsonPropertyName("pending")] PendingSnapshot[] Pending,
     [property: JsonPropertyName("initial")] ulong[] Initial,
-    [property: JsonPropertyName("report_acks")] bool ReportAcks);
+    [property: JsonPropertyName("report_acks")] bool ReportAcks,
+    [property: JsonPropertyName("journal_generation")] ulong JournalGeneration = 0);
 
 internal sealed record PendingSnapshot(
     [property: JsonPropertyName("sseq")] ulong StreamSeq,
     [property: JsonPropertyName("cseq")] ulong ConsumerSeq,
-    [property: JsonPropertyName("deliveries")] int Deliveries);
+    [property: JsonPropertyName("deliveries")] int Deliveries,
+    [property: JsonPropertyName("deadline")] long DeadlineUnixMs = 0);
 
 [JsonSerializable(typeof(ConsumerSnapshot))]
 internal sealed partial class ConsumerStoreJson : JsonSerializerContext;

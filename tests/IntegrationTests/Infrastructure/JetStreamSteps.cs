@@ -18,6 +18,19 @@ internal static class JetStreamSteps
     }
 
     /// <summary>
+    /// Silo arguments for the config file route to jetstream { sync_interval: always }: every pub ack, and every
+    /// AckSync answer, waits for a shared fsync. None when <paramref name="syncAlways"/> is false.
+    /// </summary>
+    public static async Task<string[]> SyncArgsAsync(bool syncAlways)
+    {
+        if (!syncAlways)
+            return [];
+        var config = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(config, "jetstream {\n  sync_interval: always\n}\n");
+        return ["-c", config];
+    }
+
+    /// <summary>
     /// The stream's message count once it equals <paramref name="expected"/>, or the last count seen after 6 s:
     /// retention removes acked messages asynchronously.
     /// </summary>

@@ -71,6 +71,81 @@ public sealed class ConsumerRestartTests
         var info = (await context.GetConsumerAsync("WORK", "durable")).Info;
         Assert.Equal(100ul, info.Delivered.StreamSeq);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AckSync_acks_survive_kill_9(bool syncAlways)
+    {
+        // With sync always, AckSync answers also wait for the journal's group-committed fsync.
+        var silo = await SiloProcess.StartAsync(extraArgs: await JetStreamSteps.SyncArgsAsync(syncAlways));
+        var dataDirectory = silo.DataDirectory;
+        await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
+        {
+            var js = nats.CreateJetStreamContext();
+            await js.CreateStreamAsync(new StreamConfig("SYNCACK", ["syncack.>"]));
+            for (int i = 0; i < 300; i++)
+                (await js.PublishAsync("syncack.item", i)).EnsureSuccess();
+            var consumer = await js.CreateOrUpdateConsumerAsync("SYNCACK", new ConsumerConfig("durable") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            Assert.Equal(300, await JetStreamSteps.FetchAndAckAsync(consumer, 300));
+            // At once, before the client closes: the consumer's periodic snapshot (every second) is behind the acks.
+            silo.Kill();
+        }
+        await silo.DisposeAsync();
+
+        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
+        await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
+        var info = (await client.CreateJetStreamContext().GetConsumerAsync("SYNCACK", "durable")).Info;
+        Assert.Equal(300ul, info.AckFloor.StreamSeq);
+        Assert.Equal(0, info.NumAckPending);
+        Assert.Equal(300ul, info.Delivered.StreamSeq);
+    }
+
+    [Fact]
+    public async Task A_message_whose_ack_wait_ran_out_while_down_is_redelivered_at_once()
+    {
+        var silo = await SiloProcess.StartAsync();
+        var dataDirectory = silo.DataDirectory;
+        var ackWait = TimeSpan.FromSeconds(4);
+        DateTime delivered;
+        await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
+        {
+            var js = nats.CreateJetStreamContext();
+            await js.CreateStreamAsync(new StreamConfig("WAIT", ["wait.>"]));
+            for (int i = 1; i <= 5; i++)
+                (await js.PublishAsync("wait.item", i)).EnsureSuccess();
+            var consumer = await js.CreateOrUpdateConsumerAsync("WAIT", new ConsumerConfig("durable") { AckPolicy = ConsumerConfigAckPolicy.Explicit, AckWait = ackWait });
+            delivered = DateTime.UtcNow;
+            await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 5, Expires = TimeSpan.FromSeconds(2) }))
+            {
+                // The first stays unacked: it holds the ack floor down until it is redelivered and acked.
+                if (msg.Data != 1)
+                    await msg.AckAsync(new AckOpts { DoubleAck = true });
+            }
+            // Past the periodic snapshot as well, so the state on disk is the same with or without the journal.
+            await Task.Delay(1500);
+        }
+        silo.Kill();
+        await silo.DisposeAsync();
+        var sinceDelivery = DateTime.UtcNow - delivered;
+        if (sinceDelivery < ackWait)
+            await Task.Delay(ackWait - sinceDelivery);
+
+        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
+        await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
+        var durable = await client.CreateJetStreamContext().GetConsumerAsync("WAIT", "durable");
+        Assert.Equal(0ul, durable.Info.AckFloor.StreamSeq);
+        Assert.Equal(1, durable.Info.NumAckPending);
+        var redelivered = new List<(int Data, ulong Deliveries)>();
+        // Well within one ack wait: the message's deadline passed while the silo was down.
+        await foreach (var msg in durable.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 5, Expires = TimeSpan.FromSeconds(1.5) }))
+        {
+            redelivered.Add((msg.Data, msg.Metadata!.Value.NumDelivered));
+            await msg.AckAsync(new AckOpts { DoubleAck = true });
+        }
+        Assert.Equal([(1, 2ul)], redelivered);
+        Assert.Equal(5ul, (await client.CreateJetStreamContext().GetConsumerAsync("WAIT", "durable")).Info.AckFloor.StreamSeq);
+    }
 }
 
 /// <summary>Interest retention keeps working across a restart and after a consumer is deleted.</summary>

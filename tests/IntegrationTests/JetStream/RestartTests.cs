@@ -18,14 +18,7 @@ public sealed class RestartTests
     [InlineData(true, true)]
     public async Task Acknowledged_messages_survive_a_restart(bool kill, bool syncAlways)
     {
-        string[] args = [];
-        if (syncAlways)
-        {
-            // The config file route: jetstream { sync_interval: always } makes every ack wait for a shared fsync.
-            var config = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.conf");
-            await File.WriteAllTextAsync(config, "jetstream {\n  sync_interval: always\n}\n");
-            args = ["-c", config];
-        }
+        var args = await JetStreamSteps.SyncArgsAsync(syncAlways);
         var silo = await SiloProcess.StartAsync(extraArgs: args);
         var dataDirectory = silo.DataDirectory;
         var acked = new List<(ulong Seq, string Subject, string Data)>();
