@@ -34,7 +34,7 @@ public static class GatewayHosting
         if (options.JetStream)
         {
             builder.Services.AddSingleton(new StreamStore(options.StoreDirectory, ParseSync(options.SyncInterval),
-                new StoreLimits(options.MaxMemoryStore, options.MaxFileStore)));
+                new StoreLimits(options.MaxMemoryStore, options.MaxFileStore), options.MaxLogFiles));
             builder.Services.AddSingleton<StreamSignals>();
             builder.Services.AddSingleton<ApiResponder>();
             builder.Services.AddSingleton<Advisories>();

@@ -13,7 +13,7 @@ namespace Platform.Gateway.JetStream;
 /// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
 /// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
 /// </summary>
-internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, ILogger<JetStreamApi> logger) : IInternalSubscriber
+internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, StreamStore store, ILogger<JetStreamApi> logger) : IInternalSubscriber
 {
     private const string Prefix = "$JS.API.";
 
@@ -24,9 +24,11 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         foreach (var config in await Catalog.List())
         {
             capture.Set(config);
-            // Activating each stream counts what it stores towards the server's memory and file store limits
-            // before the first publish is checked against them.
-            await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+            // What each stream stores counts towards max_file_store before the first publish is checked against it.
+            // It comes from the state each log saved when it closed, without opening it; only a log that was open
+            // when the silo stopped without closing it (a crash) is opened to count, by activating its stream.
+            if (!store.LoadUsage(config))
+                await GetInfoAsync(config.Name);
         }
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
         await consumers.StartAsync(await Catalog.List());
