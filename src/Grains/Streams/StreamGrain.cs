@@ -46,9 +46,6 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (store.LoadMeta(Name) is { } meta)
         {
             Attach(meta.Config, meta.Created);
-            // A log that was open when the silo stopped saved no state: only the log itself can tell what it stores.
-            if (!_log!.HasState)
-                using (await UseLogAsync()) { }
             ReportUsage();
             if (IsRoot)
                 foreach (var consumer in ConsumerStore.LoadAll(store, Name))
@@ -84,7 +81,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         }, store.LogBudget);
         store.OpenLogs.Register(Key, _log);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
-        _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
+        if (_log.TryGetState(out var saved))
+            _lastTimestamp = Math.Max(_lastTimestamp, saved.LastTimestampNanos);
         ScheduleAgeLimit();
     }
 
@@ -153,7 +151,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_config is not null)
         {
             return _config.SameAs(config)
-                ? StreamResult<StreamInfo>.Ok(Info(false, null))
+                ? StreamResult<StreamInfo>.Ok(Info(_log!.State))
                 : StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
         }
         if (config.Sealed)
@@ -175,7 +173,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             store.SaveMeta(new StreamMeta(config, created));
         ReportUsage();
         logger.LogInformation("Created stream {Stream} ({Storage})", config.Name, config.Storage);
-        return StreamResult<StreamInfo>.Ok(Info(false, null));
+        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
     }
 
     public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
@@ -195,7 +193,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             EnforceLimits(lease.Log);
         ScheduleAgeLimit();
         ReportUsage();
-        return StreamResult<StreamInfo>.Ok(Info(false, null));
+        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
     }
 
     public async Task<bool> Delete()
@@ -244,18 +242,19 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         if (_config is null)
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
-        // Counts and sequences are known with the log closed; only the details need it open.
-        if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter))
-            return StreamResult<StreamInfo>.Ok(Info(false, null));
+        // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
+        // or a log that was open when the silo stopped without closing it (it saved nothing).
+        if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
+            return StreamResult<StreamInfo>.Ok(Info(state));
         using var lease = await UseLogAsync();
-        return StreamResult<StreamInfo>.Ok(Info(deletedDetails, subjectsFilter, lease.Log));
+        var log = lease.Log;
+        return StreamResult<StreamInfo>.Ok(Info(log.State,
+            deletedDetails ? [.. log.DeletedSequences] : null,
+            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter))));
     }
 
-    private StreamInfo Info(bool deletedDetails, string? subjectsFilter, IMessageLog? log = null)
-        => new(_config!, _created, log?.State ?? _log!.State,
-            deletedDetails ? [.. log!.DeletedSequences] : null,
-            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log!.SubjectCounts(subjectsFilter)),
-            _consumers.Count);
+    private StreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
+        => new(_config!, _created, state, deleted, subjects, _consumers.Count);
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
@@ -435,8 +434,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     /// <summary>Tells the silo's usage counter what this stream now stores.</summary>
     private void ReportUsage()
     {
-        if (_config is not null && _log is not null)
-            store.Usage.Set(Key, _config.Storage, (long)_log.State.Bytes);
+        if (_config is not null && _log is not null && _log.TryGetState(out var state))
+            store.Usage.Set(Key, _config.Storage, (long)state.Bytes);
     }
 
     /// <summary>nats-server's stored-size accounting, which max_bytes is measured in.</summary>
@@ -499,12 +498,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     /// </summary>
     private async Task SweepInterestAsync()
     {
-        if (_log is null || _consumers.Count == 0 || _log.State.Messages == 0)
+        if (_log is null || _consumers.Count == 0 || _log.TryGetState(out var before) && before.Messages == 0)
             return;
         ulong floor = ulong.MaxValue;
         foreach (var name in _consumers.Keys.ToArray())
             floor = Math.Min(floor, await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)).AckFloor());
-        if (_log is null || floor == ulong.MaxValue || floor < _log.State.FirstSequence)
+        if (_log is null || floor == ulong.MaxValue || _log.TryGetState(out var after) && floor < after.FirstSequence)
             return;
         using (var lease = await UseLogAsync())
             lease.Log.RemoveBelow(floor + 1);
@@ -531,7 +530,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             return;
         long cutoff = Now() - config.MaxAge;
         // Decided on the state a closed log saved: the log opens only when something is due to expire.
-        if (_log.State is { Messages: 0 } || _log.State.FirstTimestampNanos >= cutoff)
+        if (_log.TryGetState(out var saved) && (saved.Messages == 0 || saved.FirstTimestampNanos >= cutoff))
             return;
         using var lease = await UseLogAsync();
         var log = lease.Log;
@@ -626,7 +625,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_log is null)
             return StreamRead.Empty.AsImmutable();
         // Past the end (a consumer that caught up): answered without opening the log.
-        if (_log.State is var known && fromSequence > known.LastSequence)
+        if (_log.TryGetState(out var known) && fromSequence > known.LastSequence)
             return StreamRead.From(new List<LogRecord>(), known.LastSequence, Math.Max(fromSequence, known.FirstSequence)).AsImmutable();
         using var lease = await UseLogAsync();
         var log = lease.Log;
@@ -686,7 +685,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     public async Task<ulong> CountPending(ulong fromSequence, string[] filters)
     {
         // Nothing at or after the sequence: known without opening the log (consumers of quiet streams ask often).
-        if (_log is null || _log.State is var state && (state.Messages == 0 || fromSequence > state.LastSequence))
+        if (_log is null || _log.TryGetState(out var state) && (state.Messages == 0 || fromSequence > state.LastSequence))
             return 0;
         using var lease = await UseLogAsync();
         return CountFrom(lease.Log, fromSequence, filters);

@@ -36,12 +36,12 @@ internal sealed class StreamLog : IAsyncDisposable
         if (!options.InMemory && LoadState(options.Directory) is { } saved)
         {
             _closedState = saved;
-            HasState = true;
+            _hasState = true;
         }
     }
 
-    /// <summary>Whether <see cref="State"/> is known without opening the log (a clean close persisted it).</summary>
-    public bool HasState { get; private set; }
+    /// <summary>Whether the closed log's state is known (a clean close saved it).</summary>
+    private bool _hasState;
 
     /// <summary>Memory logs are never closed to make room.</summary>
     public bool Pinned => _options.InMemory;
@@ -65,13 +65,23 @@ internal sealed class StreamLog : IAsyncDisposable
         get { lock (_lock) return _leases > 0; }
     }
 
-    /// <summary>The log's state: live while open, else as it was when it closed.</summary>
+    /// <summary>The log's state: live while open, else as it was when it closed (default when not known).</summary>
     public LogState State
     {
         get
         {
             lock (_lock)
                 return _log?.State ?? _closedState;
+        }
+    }
+
+    /// <summary>The state if it is known without opening the log: the log is open, or saved its state when it closed.</summary>
+    public bool TryGetState(out LogState state)
+    {
+        lock (_lock)
+        {
+            state = _log?.State ?? _closedState;
+            return _log is not null || _hasState;
         }
     }
 
@@ -202,7 +212,8 @@ internal sealed class StreamLog : IAsyncDisposable
             if (!_options.InMemory)
             {
                 SaveState(_options.Directory, _closedState);
-                HasState = true;
+                lock (_lock)
+                    _hasState = true;
             }
         }
         finally

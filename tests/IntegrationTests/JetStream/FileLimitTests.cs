@@ -5,6 +5,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using NATS.Net;
 using Platform.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Platform.IntegrationTests.JetStream;
 
@@ -12,16 +13,17 @@ namespace Platform.IntegrationTests.JetStream;
 /// A silo under a low file descriptor limit (ulimit -n): it holds only a bounded number of stream logs open, refuses
 /// what it has no room for with a JetStream API error instead of dying, and restarts with every stream and message.
 /// </summary>
-public sealed class FileLimitTests
+public sealed class FileLimitTests(ITestOutputHelper output)
 {
     // At 512 descriptors the silo itself takes ~240; a file stream's log holds 3, so keeping every log open ran out
     // after ~90 streams (the process crashed, or its API stopped answering).
     private const int FileLimit = 512;
-    private const int FileStreams = 150;
+    private const int FileStreams = 120;
 
     [Fact]
     public async Task Streams_past_the_descriptor_limit_are_served_refused_with_an_error_and_back_after_a_kill()
     {
+        var clock = Stopwatch.StartNew();
         var silo = await SiloProcess.StartWithFileLimitAsync(FileLimit);
         var dataDirectory = silo.DataDirectory;
         try
@@ -35,6 +37,7 @@ public sealed class FileLimitTests
                     (await js.PublishAsync($"f.{i}", $"file-{i}")).EnsureSuccess();
                 }
                 Assert.InRange(OpenDescriptors(silo), 0, FileLimit - 64);
+                output.WriteLine($"{FileStreams} file streams after {clock.Elapsed}, {OpenDescriptors(silo)} descriptors open");
 
                 // Memory streams cannot close their logs (that is where their messages are): they fill the share of the
                 // budget they may take, and the next one is refused as nats-server refuses a store it cannot create.
@@ -43,6 +46,7 @@ public sealed class FileLimitTests
                 Assert.Equal(10049, refused.Error.ErrCode);
                 Assert.Equal("error creating store for stream", refused.Error.Description);
                 Assert.False(silo.HasExited);
+                output.WriteLine($"memory streams refused after {clock.Elapsed}: {refused.Error.Description}");
 
                 // Everything that exists is still served: file streams whose logs were closed long ago reopen.
                 (await js.PublishAsync("f.0", "file-0 again")).EnsureSuccess();
@@ -61,6 +65,7 @@ public sealed class FileLimitTests
             var restart = Stopwatch.StartNew();
             silo = await SiloProcess.StartWithFileLimitAsync(FileLimit, dataDirectory);
             var ready = restart.Elapsed;
+            output.WriteLine($"restarted in {ready}");
             await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url, RequestTimeout = TimeSpan.FromSeconds(20) }))
             {
                 var js = nats.CreateJetStreamContext();
@@ -78,6 +83,7 @@ public sealed class FileLimitTests
                 (await js.PublishAsync($"f.{FileStreams - 1}", "after restart")).EnsureSuccess();
                 Assert.InRange(OpenDescriptors(silo), 0, FileLimit - 64);
             }
+            output.WriteLine($"every stream read back {restart.Elapsed} after the restart");
             Assert.True(ready < TimeSpan.FromSeconds(20), $"restart took {ready}");
             Assert.True(restart.Elapsed < TimeSpan.FromSeconds(40), $"restart and reading every stream took {restart.Elapsed}");
         }
