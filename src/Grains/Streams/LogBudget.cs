@@ -39,7 +39,8 @@ internal sealed class LogBudget
         Capacity = capacity > 0 ? capacity : DefaultCapacity(processLimit);
         // Room kept free for what opens briefly: merges writing new parts, accepted connections, temporary files.
         _headroom = processLimit < 0 ? 0 : (int)Math.Max(64, processLimit / 16);
-        _wait = wait ?? TimeSpan.FromSeconds(2);
+        // Leases last one grain call, but closing a log takes ~10 ms idle and far longer on a loaded machine.
+        _wait = wait ?? TimeSpan.FromSeconds(10);
     }
 
     /// <summary>Half of what the process may open beyond what the silo itself needs; the other half is for connections and merges.</summary>
@@ -86,7 +87,8 @@ internal sealed class LogBudget
                 {
                     if (open.Pinned)
                         continue;
-                    if (open.IsLeased)
+                    // Leased, or being closed by another open (it is charged until the close completes): wait for it.
+                    if (open.IsLeased || !open.IsOpen)
                         busy = true;
                     else if (victim is null || open.LastUsed < victim.LastUsed)
                         victim = open;
