@@ -103,12 +103,7 @@ public sealed class SiloProcess : IAsyncDisposable
         if (jetStream)
             args.Add("-js");
         args.AddRange(extraArgs);
-        var info = new ProcessStartInfo(fileLimit > 0 ? "bash" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (fileLimit > 0)
-        {
-            foreach (var a in (string[])["-c", $"ulimit -n {fileLimit} && exec \"$@\"", "bash", "dotnet"])
-                info.ArgumentList.Add(a);
-        }
+        var info = Command("dotnet", fileLimit);
         foreach (var a in args)
             info.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
@@ -186,6 +181,21 @@ public sealed class SiloProcess : IAsyncDisposable
         {
         }
         _process.Dispose();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="executable"/> (arguments to be added), with output redirected; with a <paramref name="fileLimit"/>
+    /// through a shell that sets it (`ulimit -n`, soft and hard) and then becomes the program (exec), so the process id stays.
+    /// </summary>
+    internal static ProcessStartInfo Command(string executable, int fileLimit = 0)
+    {
+        var info = new ProcessStartInfo(fileLimit > 0 ? "bash" : executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (fileLimit > 0)
+        {
+            foreach (var a in (string[])["-c", $"ulimit -n {fileLimit} && exec \"$@\"", "bash", executable])
+                info.ArgumentList.Add(a);
+        }
+        return info;
     }
 
     public static int FreePort()

@@ -41,10 +41,19 @@ public sealed class FileLimitTests(ITestOutputHelper output)
 
                 // Memory streams cannot close their logs (that is where their messages are): they fill the share of the
                 // budget they may take, and the next one is refused as nats-server refuses a store it cannot create.
-                var refused = await CreateMemoryStreamsUntilRefusedAsync(js, max: FileLimit);
+                var refused = await CreateStreamsUntilRefusedAsync(js, StreamConfigStorage.Memory, max: FileLimit);
                 Assert.Equal(500, refused.Error.Code);
                 Assert.Equal(10049, refused.Error.ErrCode);
                 Assert.Equal("error creating store for stream", refused.Error.Description);
+                if (NatsServerProcess.ExecutablePath is not null)
+                {
+                    // nats-server gives the same answer once it has run out of descriptors for a new stream's files.
+                    await using var reference = await NatsServerProcess.StartWithFileLimitAsync(64);
+                    await using var referenceNats = new NatsConnection(new NatsOpts { Url = reference.Url });
+                    var expected = await CreateStreamsUntilRefusedAsync(referenceNats.CreateJetStreamContext(), StreamConfigStorage.File, max: 64);
+                    Assert.Equal((expected.Error.Code, expected.Error.ErrCode, expected.Error.Description),
+                        (refused.Error.Code, refused.Error.ErrCode, refused.Error.Description));
+                }
                 Assert.False(silo.HasExited);
                 output.WriteLine($"memory streams refused after {clock.Elapsed}: {refused.Error.Description}");
 
@@ -93,22 +102,23 @@ public sealed class FileLimitTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<NatsJSApiException> CreateMemoryStreamsUntilRefusedAsync(INatsJSContext js, int max)
+    /// <summary>Creates streams M0, M1, ... (subjects m.0, m.1, ..., one message each) until one is refused.</summary>
+    private static async Task<NatsJSApiException> CreateStreamsUntilRefusedAsync(INatsJSContext js, StreamConfigStorage storage, int max)
     {
         for (int i = 0; i < max; i++)
         {
             try
             {
-                await js.CreateStreamAsync(new StreamConfig($"M{i}", [$"m.{i}"]) { Storage = StreamConfigStorage.Memory });
-                (await js.PublishAsync($"m.{i}", $"memory-{i}")).EnsureSuccess();
+                await js.CreateStreamAsync(new StreamConfig($"M{i}", [$"m.{i}"]) { Storage = storage });
+                (await js.PublishAsync($"m.{i}", $"stored-{i}")).EnsureSuccess();
             }
             catch (NatsJSApiException refused)
             {
-                Assert.True(i > 0, "not even one memory stream was created");
+                Assert.True(i > 0, "not even one stream was created");
                 return refused;
             }
         }
-        throw new Xunit.Sdk.XunitException($"{max} memory streams were created without a refusal");
+        throw new Xunit.Sdk.XunitException($"{max} {storage} streams were created without a refusal");
     }
 
     private static int OpenDescriptors(SiloProcess silo) => Directory.GetFileSystemEntries($"/proc/{silo.ProcessId}/fd").Length;
