@@ -31,7 +31,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
                 unknown.Add(config.Name);
         }
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
-        await consumers.StartAsync(await Catalog.List());
+        await consumers.StartAsync(await Catalog.List(), store);
         server.Interceptor = capture;
         Started = true;
         if (unknown.Count > 0)

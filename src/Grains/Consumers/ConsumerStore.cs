@@ -17,14 +17,21 @@ internal static class ConsumerStore
 
     public static IEnumerable<ConsumerSnapshot> LoadAll(StreamStore store, string stream)
     {
+        foreach (var name in Names(store, stream))
+        {
+            if (Load(store, stream, name) is { } snapshot)
+                yield return snapshot;
+        }
+    }
+
+    /// <summary>The consumers stored for the stream, from the directory alone (nothing is read).</summary>
+    public static IEnumerable<string> Names(StreamStore store, string stream)
+    {
         var root = Path.Combine(store.StreamDirectory(stream), "consumers");
         if (!System.IO.Directory.Exists(root))
             yield break;
         foreach (var dir in System.IO.Directory.EnumerateDirectories(root))
-        {
-            if (Load(store, stream, Path.GetFileName(dir)) is { } snapshot)
-                yield return snapshot;
-        }
+            yield return Path.GetFileName(dir);
     }
 
     public static ConsumerSnapshot? Load(StreamStore store, string stream, string consumer)

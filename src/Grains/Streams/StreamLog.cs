@@ -19,6 +19,7 @@ namespace Platform.Grains.Streams;
 internal sealed class StreamLog : IAsyncDisposable
 {
     public const string StateFileName = "log-state.json";
+    private const long MeasureIntervalMs = 5_000;
 
     private readonly MessageLogOptions _options;
     private readonly LogBudget _budget;
@@ -27,7 +28,10 @@ internal sealed class StreamLog : IAsyncDisposable
     private IMessageLog? _log;
     private int _leases;
     private LogState _closedState;
+    /// <summary>Whether <see cref="_closedState"/> is known: a clean close saved it.</summary>
+    private bool _hasState;
     private bool _gone;
+    private long _measuredAt;
 
     public StreamLog(MessageLogOptions options, LogBudget budget)
     {
@@ -40,9 +44,6 @@ internal sealed class StreamLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether the closed log's state is known (a clean close saved it).</summary>
-    private bool _hasState;
-
     /// <summary>Memory logs are never closed to make room.</summary>
     public bool Pinned => _options.InMemory;
 
@@ -51,8 +52,6 @@ internal sealed class StreamLog : IAsyncDisposable
 
     /// <summary>When a lease was last returned (Environment.TickCount64): the budget closes the least recently used log.</summary>
     internal long LastUsed { get; private set; }
-
-    private long _measuredAt;
 
     public bool IsOpen
     {
@@ -176,8 +175,6 @@ internal sealed class StreamLog : IAsyncDisposable
         if (measure is not null)
             _budget.Recharge(this, measure.OpenFiles);
     }
-
-    private const long MeasureIntervalMs = 5_000;
 
     /// <summary>Closes the log if it is open and nobody uses it; the budget's way of making room. False if it could not.</summary>
     internal async Task<bool> TryCloseIdleAsync()
