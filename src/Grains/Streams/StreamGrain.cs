@@ -280,7 +280,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         return acks.AsImmutable();
     }
 
-    private async Task AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks)
+    private async ValueTask AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks)
     {
         int count = acks.Length;
         await log.WaitForCapacityAsync();
