@@ -74,6 +74,7 @@ public static class GatewayHosting
         streaming.StoreDirectory = options.StoreDirectory;
         streaming.Sync = ParseSync(options.SyncInterval);
         streaming.Limits = new StoreLimits(options.MaxMemoryStore, options.MaxFileStore);
+        streaming.MaxLogFiles = options.MaxLogFiles;
     }
 
     private static SyncSetting ParseSync(string text)

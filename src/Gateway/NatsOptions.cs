@@ -40,6 +40,11 @@ public sealed class NatsOptions
     public long MaxMemoryStore { get; set; } = -1;
     /// <summary>JetStream max_file_store: bytes all file streams may hold and reserve; -1 is unlimited.</summary>
     public long MaxFileStore { get; set; } = -1;
+    /// <summary>
+    /// Files the open stream logs may hold together (idle logs close to stay within it); 0 derives it from the
+    /// process's descriptor limit (RLIMIT_NOFILE): half of what is left after 256 for the silo itself.
+    /// </summary>
+    public int MaxLogFiles { get; set; }
     /// <summary>Lame duck mode: the time over which clients are closed before the server shuts down.</summary>
     public TimeSpan LameDuckDuration { get; set; } = TimeSpan.FromMinutes(2);
     /// <summary>Lame duck mode: the wait after the lame-duck INFO before the first client is closed.</summary>

@@ -32,13 +32,14 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Registers the ack and flow-control receivers and resumes push delivery for consumers that survived a restart.</summary>
-    public async Task StartAsync(StreamConfig[] streams)
+    public async Task StartAsync(StreamConfig[] streams, StreamStore store)
     {
         server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this, advisories)));
         server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
         foreach (var stream in streams)
         {
-            foreach (var name in await grains.GetGrain<IStreamGrain>(stream.Name).ConsumerNames())
+            // From the store rather than the stream grain: a start activates no stream (thousands would each load).
+            foreach (var name in ConsumerStore.Names(store, stream.Name))
             {
                 var grain = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream.Name, name));
                 if (await grain.GetConfig() is { } config)

@@ -13,7 +13,7 @@ namespace Platform.Gateway.JetStream;
 /// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
 /// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
 /// </summary>
-internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, ILogger<JetStreamApi> logger) : IInternalSubscriber
+internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, StreamStore store, ILogger<JetStreamApi> logger) : IInternalSubscriber
 {
     private const string Prefix = "$JS.API.";
 
@@ -21,17 +21,43 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
 
     public async Task StartAsync()
     {
+        var unknown = new List<string>();
         foreach (var config in await Catalog.List())
         {
             capture.Set(config);
-            // Activating each stream counts what it stores towards the server's memory and file store limits
-            // before the first publish is checked against them.
-            await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+            // What each stream stores counts towards max_file_store before the first publish is checked against it.
+            // It comes from the state each log saved when it closed, without opening any log.
+            if (!store.LoadUsage(config))
+                unknown.Add(config.Name);
         }
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
-        await consumers.StartAsync(await Catalog.List());
+        await consumers.StartAsync(await Catalog.List(), store);
         server.Interceptor = capture;
         Started = true;
+        if (unknown.Count > 0)
+            _ = CountUnknownUsageAsync(unknown);
+    }
+
+    /// <summary>
+    /// The logs that were open when the silo stopped without closing them (a crash) saved no state: each must be
+    /// read to count what it stores. That takes a while for many logs, so it runs after the API is up, one stream at a
+    /// time; until a stream is counted (or used, which counts it too), max_file_store sees none of its bytes.
+    /// </summary>
+    private async Task CountUnknownUsageAsync(List<string> streams)
+    {
+        logger.LogInformation("Counting the stored bytes of {Count} streams whose logs were not closed cleanly", streams.Count);
+        foreach (var name in streams)
+        {
+            try
+            {
+                await GetInfoAsync(name);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Could not count the stored bytes of stream {Stream}: {Reason}", name, ex.Message);
+            }
+        }
+        logger.LogInformation("Counted the stored bytes of {Count} streams", streams.Count);
     }
 
     /// <summary>Whether the stored streams and consumers are loaded and the API answers: what /healthz reports.</summary>

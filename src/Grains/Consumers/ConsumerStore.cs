@@ -28,6 +28,13 @@ internal static class ConsumerStore
         }
     }
 
+    /// <summary>The consumers stored for the stream, read from their state files (directory names are escaped).</summary>
+    public static IEnumerable<string> Names(StreamStore store, string stream)
+    {
+        foreach (var snapshot in LoadAll(store, stream))
+            yield return snapshot.Config.Name!;
+    }
+
     public static ConsumerSnapshot? Load(StreamStore store, string stream, string consumer) => LoadFrom(Directory(store, stream, consumer));
 
     private static ConsumerSnapshot? LoadFrom(string directory)

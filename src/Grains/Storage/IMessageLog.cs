@@ -19,6 +19,9 @@ internal interface IMessageLog : IAsyncDisposable
 {
     LogState State { get; }
 
+    /// <summary>How many file descriptors the log holds open now; it grows with the data on disk.</summary>
+    int OpenFiles { get; }
+
     /// <summary>Appends one message with sequence <c>State.LastSequence + 1</c> and returns that sequence.</summary>
     /// <remarks>Throws if the write failed; the log then refuses further writes until reopened.</remarks>
     ulong Append(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, long timestampNanos);

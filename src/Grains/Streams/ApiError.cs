@@ -23,6 +23,11 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError StorageResourcesExceeded = new(500, 10047, "insufficient storage resources available");
     /// <summary>The publish ack when the server's memory or file store already holds more than its limit.</summary>
     public static readonly ApiError InsufficientResources = new(503, 10023, "insufficient resources");
+    /// <summary>
+    /// What nats-server 2.9.10 answers when it cannot open a new stream's files (it had run out of descriptors); the
+    /// silo answers it before it runs out, when its stream logs may not open another.
+    /// </summary>
+    public static readonly ApiError StoreCreateFailed = new(500, 10049, "error creating store for stream");
 
     public static ApiError WrongLastSequence(ulong last) => new(400, 10071, $"wrong last sequence: {last}");
     public static ApiError WrongLastMsgId(string? id) => new(400, 10070, $"wrong last msg ID: {id}");

@@ -41,7 +41,12 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
         {
             var partition = await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Create(config);
             if (partition.Error is not null)
+            {
+                // A partition the silo had no room for: the stream is refused whole, not left half made.
+                for (int made = p - 1; made >= 0; made--)
+                    await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, made)).Delete();
                 return partition;
+            }
         }
         _streams[config.Name] = config;
         changes.OnSet(config);

@@ -9,7 +9,9 @@ namespace Platform.Grains.Streams;
 
 /// <summary>
 /// Owns one stream partition's log: checks publish headers, enforces limits, assigns sequences and answers reads.
-/// Kept active for the life of the silo: activation opens the log, and a memory stream's messages live only here.
+/// Kept active for the life of the silo (a memory stream's messages live only here), but the log of a file stream is
+/// open only while it is used (<see cref="StreamLog"/>): activation reads the state it saved when it last closed, and
+/// the silo's <see cref="LogBudget"/> closes idle logs to bound the file descriptors they hold.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILogger<StreamGrain> logger) : Grain, IStreamGrain
@@ -24,7 +26,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private StreamConfig? _config;
     private StreamSubjects? _subjects;
     private DateTime _created;
-    private IMessageLog? _log;
+    private StreamLog? _log;
+    /// <summary>Whether this activation has read from the log what the grain keeps of it (msg ids, last timestamp).</summary>
+    private bool _recovered;
     private string? _lastMsgId;
     private long _lastTimestamp;
     private IGrainTimer? _ageTimer;
@@ -42,7 +46,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         if (store.LoadMeta(Name) is { } meta)
         {
-            await OpenAsync(meta.Config, meta.Created);
+            Attach(meta.Config, meta.Created);
+            ReportUsage();
             if (IsRoot)
                 foreach (var consumer in ConsumerStore.LoadAll(store, Name))
                     _consumers[consumer.Config.Name!] = consumer.Config;
@@ -53,7 +58,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     {
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
-        if (_config is not null)
+        // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
+        if (_config is { Storage: StorageType.Memory })
             store.Usage.Set(Key, _config.Storage, 0);
         if (_log is not null)
         {
@@ -62,36 +68,51 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         }
     }
 
-    private Task OpenAsync(StreamConfig config, DateTime created)
+    /// <summary>Takes on the stream's configuration and its log, which opens when it is first used.</summary>
+    private void Attach(StreamConfig config, DateTime created)
     {
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _created = created;
-        _log = ZoneTreeMessageLog.Open(new MessageLogOptions
+        _log = new StreamLog(new MessageLogOptions
         {
             Directory = store.PartitionDirectory(config.Name, Partition),
             InMemory = config.Storage == StorageType.Memory,
             SyncPolicy = store.Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
             SyncInterval = store.Sync.Interval,
-        });
-        if (config.FirstSeq > 0 && _log.State.LastSequence == 0)
-            _log.SetNextSequence(config.FirstSeq);
+        }, store.LogBudget);
         store.OpenLogs.Register(Key, _log);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
-        _lastTimestamp = Math.Max(_lastTimestamp, _log.State.LastTimestampNanos);
-        RebuildMsgIds();
+        if (_log.TryGetState(out var saved))
+            _lastTimestamp = Math.Max(_lastTimestamp, saved.LastTimestampNanos);
         ScheduleAgeLimit();
-        ReportUsage();
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The log, opened if it is closed (which may close another). Hold the lease only while using the log, never
+    /// across a call to another grain. The first open of an activation restores what the grain keeps of the log.
+    /// </summary>
+    private async ValueTask<StreamLog.Lease> UseLogAsync()
+    {
+        var lease = await _log!.UseAsync();
+        if (!_recovered)
+        {
+            _recovered = true;
+            var log = lease.Log;
+            if (_config!.FirstSeq > 0 && log.State.LastSequence == 0)
+                log.SetNextSequence(_config.FirstSeq);
+            _lastTimestamp = Math.Max(_lastTimestamp, log.State.LastTimestampNanos);
+            RebuildMsgIds(log);
+        }
+        return lease;
     }
 
     /// <summary>
     /// Reloads the msg ids stored within the duplicate window, as nats-server does on recovery: a publisher that
     /// retries across a restart must get a duplicate ack, not a second copy.
     /// </summary>
-    private void RebuildMsgIds()
+    private void RebuildMsgIds(IMessageLog log)
     {
-        var log = _log!;
         var state = log.State;
         long cutoff = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100 - _config!.DuplicateWindow;
         if (state.Messages == 0 || state.LastTimestampNanos < cutoff)
@@ -132,37 +153,50 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_config is not null)
         {
             return _config.SameAs(config)
-                ? StreamResult<StreamInfo>.Ok(Info(false, null))
+                ? StreamResult<StreamInfo>.Ok(Info(_log!.State))
                 : StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
         }
         if (config.Sealed)
             return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration for create can not be sealed"));
         var created = DateTime.UtcNow;
+        Attach(config, created);
+        try
+        {
+            // Opened now rather than at the first publish: a stream the silo has no room for is refused here.
+            using (await UseLogAsync()) { }
+        }
+        catch (IOException ex)
+        {
+            logger.LogWarning("Stream {Stream} not created: {Reason}", config.Name, ex.Message);
+            await ForgetAsync();
+            return StreamResult<StreamInfo>.Fail(ApiError.StoreCreateFailed);
+        }
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, created));
-        await OpenAsync(config, created);
+        ReportUsage();
         logger.LogInformation("Created stream {Stream} ({Storage})", config.Name, config.Storage);
-        return StreamResult<StreamInfo>.Ok(Info(false, null));
+        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
     }
 
-    public Task<StreamResult<StreamInfo>> Update(StreamConfig config)
+    public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
     {
         if (_config is null)
-            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound));
+            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (config.Storage != _config.Storage)
-            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type")));
+            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
         if (_config.Sealed && !config.Sealed)
-            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream")));
+            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream"));
         if (StreamKeys.Count(config) != StreamKeys.Count(_config))
-            return Task.FromResult(StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed")));
+            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed"));
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
-        EnforceLimits();
+        using (var lease = await UseLogAsync())
+            EnforceLimits(lease.Log);
         ScheduleAgeLimit();
         ReportUsage();
-        return Task.FromResult(StreamResult<StreamInfo>.Ok(Info(false, null)));
+        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
     }
 
     public async Task<bool> Delete()
@@ -176,38 +210,54 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         foreach (var consumer in _consumers.Keys.ToArray())
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
+        var name = _config.Name;
+        await ForgetAsync();
+        if (IsRoot)
+            store.DeleteStream(name);
+        signals.Poke(Key);
+        logger.LogInformation("Deleted stream {Stream}", name);
+        DeactivateOnIdle();
+        return true;
+    }
+
+    /// <summary>Drops the log and everything this grain knew of the stream (delete, or a create that could not open its log).</summary>
+    private async Task ForgetAsync()
+    {
+        _ageTimer?.Dispose();
+        _ageTimer = null;
+        _interestTimer?.Dispose();
+        _interestTimer = null;
         if (_log is not null)
         {
             store.OpenLogs.Unregister(Key, _log);
             await _log.DropAsync();
         }
         _log = null;
-        store.Usage.Set(Key, _config.Storage, 0);
-        if (IsRoot)
-            store.DeleteStream(_config.Name);
-        signals.Poke(Key);
-        logger.LogInformation("Deleted stream {Stream}", _config.Name);
+        _recovered = false;
+        store.Usage.Set(Key, _config!.Storage, 0);
         _config = null;
         _msgIds.Clear();
         _msgIdExpiry.Clear();
         _lastMsgId = null;
-        DeactivateOnIdle();
-        return true;
     }
 
-    public Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
-        => Task.FromResult(_config is null
-            ? StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound)
-            : StreamResult<StreamInfo>.Ok(Info(deletedDetails, subjectsFilter)));
-
-    private StreamInfo Info(bool deletedDetails, string? subjectsFilter)
+    public async Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
     {
-        var log = _log!;
-        return new StreamInfo(_config!, _created, log.State,
+        if (_config is null)
+            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
+        // or a log that was open when the silo stopped without closing it (it saved nothing).
+        if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
+            return StreamResult<StreamInfo>.Ok(Info(state));
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
+        return StreamResult<StreamInfo>.Ok(Info(log.State,
             deletedDetails ? [.. log.DeletedSequences] : null,
-            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter)),
-            _consumers.Count);
+            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter))));
     }
+
+    private StreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
+        => new(_config!, _created, state, deleted, subjects, _consumers.Count);
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
@@ -217,17 +267,36 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             Array.Fill(acks, new PublishAck(0, false, ApiError.StreamNotFound));
             return acks.AsImmutable();
         }
-        await _log.WaitForCapacityAsync();
-        var buffer = frames.Value.AsSpan(0, length);
+        StreamLog.Lease lease;
+        try
+        {
+            lease = await UseLogAsync();
+        }
+        catch (IOException ex)
+        {
+            logger.LogError("Append to stream {Stream} failed: {Reason}", _config.Name, ex.Message);
+            Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
+            return acks.AsImmutable();
+        }
+        using (lease)
+            await AppendAsync(lease.Log, frames.Value, length, acks);
+        return acks.AsImmutable();
+    }
+
+    private async ValueTask AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks)
+    {
+        int count = acks.Length;
+        await log.WaitForCapacityAsync();
+        var buffer = frames.AsSpan(0, length);
         int offset = 0;
         bool appended = false;
-        bool limited = store.Limits.For(_config.Storage) >= 0;
+        bool limited = store.Limits.For(_config!.Storage) >= 0;
         for (int i = 0; i < count; i++)
         {
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
-                acks[i] = AppendOne(subject, headers, payload);
+                acks[i] = AppendOne(log, subject, headers, payload);
                 if (acks[i].Error is null && !acks[i].Duplicate)
                 {
                     appended = true;
@@ -248,16 +317,14 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (!limited)
                 ReportUsage();
             // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
-            await _log.CommitAsync();
-            signals.Advance(Key, _log.State.LastSequence);
+            await log.CommitAsync();
+            signals.Advance(Key, log.State.LastSequence);
         }
-        return acks.AsImmutable();
     }
 
-    private PublishAck AppendOne(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    private PublishAck AppendOne(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
     {
         var config = _config!;
-        var log = _log!;
         if (config.Sealed)
             return Fail(ApiError.StreamSealed);
         if (_subjects!.Check(subject) is { } foreign)
@@ -363,7 +430,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             if (subjectState.Count > (ulong)config.MaxMsgsPerSubject)
                 log.Purge(subjectText, 0, (ulong)config.MaxMsgsPerSubject);
         }
-        EnforceLimits();
+        EnforceLimits(log);
         return new PublishAck(seq, false, null);
 
         static PublishAck Fail(ApiError error) => new(0, false, error);
@@ -372,8 +439,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     /// <summary>Tells the silo's usage counter what this stream now stores.</summary>
     private void ReportUsage()
     {
-        if (_config is not null && _log is not null)
-            store.Usage.Set(Key, _config.Storage, (long)_log.State.Bytes);
+        if (_config is not null && _log is not null && _log.TryGetState(out var state))
+            store.Usage.Set(Key, _config.Storage, (long)state.Bytes);
     }
 
     /// <summary>nats-server's stored-size accounting, which max_bytes is measured in.</summary>
@@ -401,10 +468,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     }
 
     /// <summary>Discard-old limits: drop from the head until max_msgs and max_bytes hold.</summary>
-    private void EnforceLimits()
+    private void EnforceLimits(IMessageLog log)
     {
         var config = _config!;
-        var log = _log!;
         if (config.MaxMsgs > 0)
         {
             while (log.State.Messages > (ulong)config.MaxMsgs)
@@ -437,14 +503,15 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     /// </summary>
     private async Task SweepInterestAsync()
     {
-        if (_log is null || _consumers.Count == 0 || _log.State.Messages == 0)
+        if (_log is null || _consumers.Count == 0 || _log.TryGetState(out var before) && before.Messages == 0)
             return;
         ulong floor = ulong.MaxValue;
         foreach (var name in _consumers.Keys.ToArray())
             floor = Math.Min(floor, await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)).AckFloor());
-        if (_log is null || floor == ulong.MaxValue || floor < _log.State.FirstSequence)
+        if (_log is null || floor == ulong.MaxValue || _log.TryGetState(out var after) && floor < after.FirstSequence)
             return;
-        _log.RemoveBelow(floor + 1);
+        using (var lease = await UseLogAsync())
+            lease.Log.RemoveBelow(floor + 1);
         foreach (var seq in _interest.Keys.Where(s => s <= floor).ToList())
             _interest.Remove(seq);
         ReportUsage();
@@ -458,23 +525,28 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         if (_config is not { MaxAge: > 0 } config)
             return;
         var period = TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));
-        _ageTimer = this.RegisterGrainTimer(static (self, _) => { self.ExpireByAge(); return Task.CompletedTask; }, this,
+        _ageTimer = this.RegisterGrainTimer(static (self, _) => self.ExpireByAgeAsync(), this,
             new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
     }
 
-    private void ExpireByAge()
+    private async Task ExpireByAgeAsync()
     {
         if (_config is not { MaxAge: > 0 } config || _log is null)
             return;
         long cutoff = Now() - config.MaxAge;
+        // Decided on the state a closed log saved: the log opens only when something is due to expire.
+        if (_log.TryGetState(out var saved) && (saved.Messages == 0 || saved.FirstTimestampNanos >= cutoff))
+            return;
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         var batch = new List<LogRecord>(256);
         while (true)
         {
             batch.Clear();
-            var state = _log.State;
+            var state = log.State;
             if (state.Messages == 0 || state.FirstTimestampNanos >= cutoff)
                 return;
-            _log.Read(state.FirstSequence, 256, 0, null, batch);
+            log.Read(state.FirstSequence, 256, 0, null, batch);
             ulong keepFrom = 0;
             foreach (var record in batch)
             {
@@ -486,93 +558,104 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             }
             if (keepFrom != 0)
             {
-                _log.RemoveBelow(keepFrom);
+                log.RemoveBelow(keepFrom);
                 ReportUsage();
                 return;
             }
-            _log.RemoveBelow(batch[^1].Sequence + 1);
+            log.RemoveBelow(batch[^1].Sequence + 1);
             ReportUsage();
         }
     }
 
-    public Task<StreamResult<StoredMessage>> GetMessage(MessageQuery query)
+    public async Task<StreamResult<StoredMessage>> GetMessage(MessageQuery query)
     {
         if (_log is null)
-            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.StreamNotFound));
+            return StreamResult<StoredMessage>.Fail(ApiError.StreamNotFound);
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         bool found;
         LogRecord record;
         if (query.LastBySubject is { Length: > 0 } last)
-            found = _log.TryGetLastBySubject(last, out record);
+            found = log.TryGetLastBySubject(last, out record);
         else if (query.NextBySubject is { Length: > 0 } next)
-            found = _log.TryGetNextBySubject(Math.Max(query.Sequence, 1), next, out record);
+            found = log.TryGetNextBySubject(Math.Max(query.Sequence, 1), next, out record);
         else if (query.Sequence > 0)
-            found = _log.TryGet(query.Sequence, out record);
+            found = log.TryGet(query.Sequence, out record);
         else
-            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.BadRequest));
+            return StreamResult<StoredMessage>.Fail(ApiError.BadRequest);
         if (!found)
-            return Task.FromResult(StreamResult<StoredMessage>.Fail(ApiError.NoMessageFound));
-        return Task.FromResult(StreamResult<StoredMessage>.Ok(new StoredMessage(
-            record.Subject, record.Sequence, record.Headers.ToArray(), record.Payload.ToArray(), record.TimestampNanos)));
+            return StreamResult<StoredMessage>.Fail(ApiError.NoMessageFound);
+        return StreamResult<StoredMessage>.Ok(new StoredMessage(
+            record.Subject, record.Sequence, record.Headers.ToArray(), record.Payload.ToArray(), record.TimestampNanos));
     }
 
-    public Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase)
+    public async Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase)
     {
         if (_config is null || _log is null)
-            return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamNotFound));
+            return StreamResult<bool>.Fail(ApiError.StreamNotFound);
         // Sealed first, as nats-server: sealing also sets deny_delete and deny_purge.
         if (_config.Sealed)
-            return Task.FromResult(StreamResult<bool>.Fail(ApiError.StreamSealed));
+            return StreamResult<bool>.Fail(ApiError.StreamSealed);
         if (_config.DenyDelete)
-            return Task.FromResult(StreamResult<bool>.Fail(ApiError.DeleteNotPermitted));
-        bool deleted = _log.Delete(sequence);
+            return StreamResult<bool>.Fail(ApiError.DeleteNotPermitted);
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
+        bool deleted = log.Delete(sequence);
         ReportUsage();
-        return Task.FromResult(deleted
+        return deleted
             ? StreamResult<bool>.Ok(true)
-            : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found")));
+            : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found"));
     }
 
-    public Task<StreamResult<ulong>> Purge(PurgeRequest request)
+    public async Task<StreamResult<ulong>> Purge(PurgeRequest request)
     {
         if (_config is null || _log is null)
-            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamNotFound));
+            return StreamResult<ulong>.Fail(ApiError.StreamNotFound);
         if (_config.Sealed)
-            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.StreamSealed));
+            return StreamResult<ulong>.Fail(ApiError.StreamSealed);
         if (_config.DenyPurge)
-            return Task.FromResult(StreamResult<ulong>.Fail(ApiError.PurgeNotPermitted));
+            return StreamResult<ulong>.Fail(ApiError.PurgeNotPermitted);
         if (request.Sequence > 0 && request.Keep > 0)
-            return Task.FromResult(StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request")));
+            return StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request"));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
-        var purged = _log.Purge(filter, request.Sequence, request.Keep);
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
+        var purged = log.Purge(filter, request.Sequence, request.Keep);
         ReportUsage();
         signals.Poke(Key);
-        return Task.FromResult(StreamResult<ulong>.Ok(purged));
+        return StreamResult<ulong>.Ok(purged);
     }
 
-    public Task<Immutable<StreamRead>> Read(ulong fromSequence, int maxCount, long maxBytes, string[] filters)
+    public async Task<Immutable<StreamRead>> Read(ulong fromSequence, int maxCount, long maxBytes, string[] filters)
     {
         if (_log is null)
-            return Task.FromResult(StreamRead.Empty.AsImmutable());
+            return StreamRead.Empty.AsImmutable();
+        // Past the end (a consumer that caught up): answered without opening the log.
+        if (_log.TryGetState(out var known) && fromSequence > known.LastSequence)
+            return StreamRead.From(new List<LogRecord>(), known.LastSequence, Math.Max(fromSequence, known.FirstSequence)).AsImmutable();
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         var records = new List<LogRecord>(Math.Min(maxCount, 1024));
-        ulong next = Math.Max(fromSequence, _log.State.FirstSequence);
+        ulong next = Math.Max(fromSequence, log.State.FirstSequence);
         if (filters.Length <= 1)
         {
-            _log.Read(next, maxCount, maxBytes, filters.Length == 0 ? null : filters[0], records);
+            log.Read(next, maxCount, maxBytes, filters.Length == 0 ? null : filters[0], records);
             if (records.Count > 0)
                 next = records[^1].Sequence + 1;
             else if (maxBytes <= 0)
-                next = Math.Max(next, _log.State.LastSequence + 1);
+                next = Math.Max(next, log.State.LastSequence + 1);
         }
         else
         {
             // Several filters: read everything and keep what matches any, in sequence order.
             var chunk = new List<LogRecord>(256);
             long bytes = 0;
-            while (records.Count < maxCount && next <= _log.State.LastSequence)
+            while (records.Count < maxCount && next <= log.State.LastSequence)
             {
                 chunk.Clear();
-                if (_log.Read(next, 256, 0, null, chunk) == 0)
+                if (log.Read(next, 256, 0, null, chunk) == 0)
                 {
-                    next = _log.State.LastSequence + 1;
+                    next = log.State.LastSequence + 1;
                     break;
                 }
                 foreach (var record in chunk)
@@ -581,7 +664,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
                     if (!MatchesAny(record.SubjectBytes, filters))
                         continue;
                     if (maxBytes > 0 && bytes + (long)record.Size > maxBytes)
-                        return Task.FromResult(StreamRead.From(records, _log.State.LastSequence, record.Sequence).AsImmutable());
+                        return StreamRead.From(records, log.State.LastSequence, record.Sequence).AsImmutable();
                     bytes += (long)record.Size;
                     records.Add(record);
                     if (records.Count == maxCount)
@@ -589,23 +672,30 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
                 }
             }
         }
-        return Task.FromResult(StreamRead.From(records, _log.State.LastSequence, next).AsImmutable());
+        return StreamRead.From(records, log.State.LastSequence, next).AsImmutable();
     }
 
-    public Task<Immutable<StreamRead>> ReadAt(ulong[] sequences)
+    public async Task<Immutable<StreamRead>> ReadAt(ulong[] sequences)
     {
         var records = new List<LogRecord>(sequences.Length);
-        if (_log is not null)
-        {
-            foreach (var seq in sequences)
-                if (_log.TryGet(seq, out var record))
-                    records.Add(record);
-        }
-        return Task.FromResult(StreamRead.From(records, _log?.State.LastSequence ?? 0, 0).AsImmutable());
+        if (_log is null)
+            return StreamRead.From(records, 0, 0).AsImmutable();
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
+        foreach (var seq in sequences)
+            if (log.TryGet(seq, out var record))
+                records.Add(record);
+        return StreamRead.From(records, log.State.LastSequence, 0).AsImmutable();
     }
 
-    public Task<ulong> CountPending(ulong fromSequence, string[] filters)
-        => Task.FromResult(_log is null ? 0 : CountFrom(_log, fromSequence, filters));
+    public async Task<ulong> CountPending(ulong fromSequence, string[] filters)
+    {
+        // Nothing at or after the sequence: known without opening the log (consumers of quiet streams ask often).
+        if (_log is null || _log.TryGetState(out var state) && (state.Messages == 0 || fromSequence > state.LastSequence))
+            return 0;
+        using var lease = await UseLogAsync();
+        return CountFrom(lease.Log, fromSequence, filters);
+    }
 
     /// <summary>
     /// Counts from the indexes rather than the messages: unfiltered it is the sequence range less its deletions, and
@@ -659,41 +749,45 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         return count;
     }
 
-    public Task<ulong[]> LastPerSubject(string[] filters)
+    public async Task<ulong[]> LastPerSubject(string[] filters)
     {
         if (_log is null)
-            return Task.FromResult(Array.Empty<ulong>());
+            return Array.Empty<ulong>();
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         var result = new SortedSet<ulong>();
         foreach (var filter in filters.Length == 0 ? [">"] : filters)
         {
-            foreach (var subject in _log.SubjectCounts(filter).Keys)
+            foreach (var subject in log.SubjectCounts(filter).Keys)
             {
-                var last = _log.GetSubjectState(subject).Last;
+                var last = log.GetSubjectState(subject).Last;
                 if (last > 0)
                     result.Add(last);
             }
         }
-        return Task.FromResult(result.ToArray());
+        return result.ToArray();
     }
 
-    public Task<ulong> SequenceAtTime(DateTime time)
+    public async Task<ulong> SequenceAtTime(DateTime time)
     {
         if (_log is null)
-            return Task.FromResult(0ul);
+            return 0ul;
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         long nanos = (time.ToUniversalTime().Ticks - UnixEpochTicks) * 100;
         var chunk = new List<LogRecord>(1024);
-        ulong next = _log.State.FirstSequence;
-        while (next <= _log.State.LastSequence)
+        ulong next = log.State.FirstSequence;
+        while (next <= log.State.LastSequence)
         {
             chunk.Clear();
-            if (_log.Read(next, 1024, 0, null, chunk) == 0)
+            if (log.Read(next, 1024, 0, null, chunk) == 0)
                 break;
             foreach (var record in chunk)
                 if (record.TimestampNanos >= nanos)
-                    return Task.FromResult(record.Sequence);
+                    return record.Sequence;
             next = chunk[^1].Sequence + 1;
         }
-        return Task.FromResult(_log.State.LastSequence + 1);
+        return log.State.LastSequence + 1;
     }
 
     public async Task<StreamResult<ConsumerInfo>> AddConsumer(ConsumerConfig config)
@@ -718,22 +812,24 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
 
     public Task<bool> RemoveConsumer(string name) => Task.FromResult(_consumers.Remove(name));
 
-    public Task Acked(string consumer, ulong[] sequences)
+    public async Task Acked(string consumer, ulong[] sequences)
     {
         if (_config is null || _log is null)
-            return Task.CompletedTask;
+            return;
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
         foreach (var seq in sequences)
         {
             if (_config.Retention == RetentionPolicy.WorkQueue)
             {
-                _log.Delete(seq);
+                log.Delete(seq);
             }
             else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
             {
                 if (left <= 1)
                 {
                     _interest.Remove(seq);
-                    _log.Delete(seq);
+                    log.Delete(seq);
                 }
                 else
                 {
@@ -742,7 +838,6 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             }
         }
         ReportUsage();
-        return Task.CompletedTask;
     }
 
     /// <summary>Workqueue streams hand each message to exactly one consumer, so consumers must not overlap.</summary>

@@ -13,14 +13,19 @@ namespace Platform.Grains.Streams;
 /// </summary>
 public sealed class StreamStore
 {
-    public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null)
+    /// <param name="maxLogFiles">Files the open stream logs may hold together; 0: from the process's descriptor limit.</param>
+    public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null, int maxLogFiles = 0)
     {
         StoreDirectory = Path.GetFullPath(storeDirectory);
         Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
         Directory.CreateDirectory(Root);
         Sync = sync ?? SyncSetting.Default;
         Limits = limits ?? StoreLimits.Unlimited;
+        LogBudget = new LogBudget(maxLogFiles, FileDescriptors.SoftLimit());
     }
+
+    /// <summary>Bounds the descriptors the stream logs hold: idle logs close to make room for the ones in use.</summary>
+    internal LogBudget LogBudget { get; }
 
     /// <summary>The server's max_memory_store and max_file_store.</summary>
     public StoreLimits Limits { get; }
@@ -60,6 +65,23 @@ public sealed class StreamStore
         var dir = StreamDirectory(name);
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>
+    /// Counts what the stream's partitions store towards <see cref="Usage"/>, from the state their logs saved when they
+    /// last closed; false if a partition has none (it was open when the silo stopped without closing it).
+    /// </summary>
+    public bool LoadUsage(StreamConfig config)
+    {
+        bool known = true;
+        for (int p = 0; p < StreamKeys.Count(config); p++)
+        {
+            if (StreamLog.LoadState(PartitionDirectory(config.Name, p)) is { } state)
+                Usage.Set(StreamKeys.Partition(config.Name, p), config.Storage, (long)state.Bytes);
+            else
+                known = false;
+        }
+        return known;
     }
 
     public IEnumerable<StreamMeta> LoadAll()
@@ -133,4 +155,5 @@ public sealed record StreamMeta(
     [property: JsonPropertyName("created")] DateTime Created);
 
 [JsonSerializable(typeof(StreamMeta))]
+[JsonSerializable(typeof(LogState))]
 internal sealed partial class StreamStoreJson : JsonSerializerContext;

@@ -13,6 +13,10 @@ public sealed class StreamingOptions
     public SyncSetting Sync { get; set; } = SyncSetting.Default;
 
     public StoreLimits Limits { get; set; } = StoreLimits.Unlimited;
+
+    /// <summary>File descriptors the stream logs may hold open together (jetstream max_log_files); 0 derives it from
+    /// the process's descriptor limit.</summary>
+    public int MaxLogFiles { get; set; }
 }
 
 /// <summary>
@@ -35,11 +39,12 @@ public static class StreamingHosting
             .Configure(o => configure?.Invoke(o))
             .Validate(o => !string.IsNullOrWhiteSpace(o.StoreDirectory), "StreamingOptions.StoreDirectory is required")
             .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
+            .Validate(o => o.MaxLogFiles >= 0, "StreamingOptions.MaxLogFiles cannot be negative")
             .ValidateOnStart();
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StreamingOptions>>().Value;
-            return new StreamStore(options.StoreDirectory, options.Sync, options.Limits);
+            return new StreamStore(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles);
         });
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<CatalogChanges>();

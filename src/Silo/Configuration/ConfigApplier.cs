@@ -268,6 +268,11 @@ internal static class ConfigApplier
                 case "max_file_store" or "max_file":
                     settings.Nats.MaxFileStore = Math.Max(-1, Number(item, key));
                     break;
+                // The silo's own key (nats-server has none): see NatsOptions.MaxLogFiles.
+                case "max_log_files":
+                    long files = Number(item, key);
+                    settings.Nats.MaxLogFiles = files is >= 0 and <= int.MaxValue ? (int)files : throw Invalid(item, key, "a number of files, 0 for the default");
+                    break;
                 default: throw Unsupported(item, $"jetstream.{key}");
             }
         }

@@ -31,7 +31,7 @@ public sealed class SiloConfigurationTests
             ping_max: 3
             write_deadline: "2s"
             authorization { token: "s3cret", timeout: 1 }
-            jetstream { store_dir: "/var/lib/silo", sync_interval: always, max_memory_store: 1M, max_file_store: 1GB }
+            jetstream { store_dir: "/var/lib/silo", sync_interval: always, max_memory_store: 1M, max_file_store: 1GB, max_log_files: 600 }
             """);
         var nats = settings.Nats;
         Assert.Equal("127.0.0.2", nats.Host);
@@ -52,6 +52,7 @@ public sealed class SiloConfigurationTests
         Assert.Equal("always", nats.SyncInterval);
         Assert.Equal(1_000_000, nats.MaxMemoryStore);
         Assert.Equal(1024L * 1024 * 1024, nats.MaxFileStore);
+        Assert.Equal(600, nats.MaxLogFiles);
     }
 
     [Theory]
@@ -59,6 +60,7 @@ public sealed class SiloConfigurationTests
     [InlineData("port: 4222\nmax_payload: \"lots\"", "silo.conf:2", "max_payload")]
     [InlineData("jetstream {\n  store_dir: /x\n  sync_interval: sometimes\n}", "silo.conf:3", "sync_interval")]
     [InlineData("jetstream {\n  max_file_store: \"2GB\"\n}", "silo.conf:2", "max_file_store")]
+    [InlineData("jetstream {\n  max_log_files: -1\n}", "silo.conf:2", "max_log_files")]
     [InlineData("ping_interval: \"soon\"", "silo.conf:1", "ping_interval")]
     [InlineData("authorization {\n  tokn: x\n}", "silo.conf:2", "authorization.tokn")]
     [InlineData("listen: \"nowhere\"", "silo.conf:1", "listen")]

@@ -29,13 +29,20 @@ public sealed class NatsServerProcess : IAsyncDisposable
     public static Task<NatsServerProcess> StartAsync(params string[] extraArgs) => StartAsync(jetStream: true, monitoring: false, extraArgs);
 
     /// <summary>Starts nats-server; with <paramref name="monitoring"/> also its HTTP monitoring on a free port (-m).</summary>
-    public static async Task<NatsServerProcess> StartAsync(bool jetStream, bool monitoring, params string[] extraArgs)
+    public static Task<NatsServerProcess> StartAsync(bool jetStream, bool monitoring, params string[] extraArgs)
+        => StartAsync(jetStream, monitoring, fileLimit: 0, extraArgs);
+
+    /// <summary>A JetStream nats-server whose file descriptor limit is <paramref name="fileLimit"/> (ulimit -n).</summary>
+    public static Task<NatsServerProcess> StartWithFileLimitAsync(int fileLimit)
+        => StartAsync(jetStream: true, monitoring: false, fileLimit, []);
+
+    private static async Task<NatsServerProcess> StartAsync(bool jetStream, bool monitoring, int fileLimit, string[] extraArgs)
     {
         var exe = ExecutablePath ?? throw new InvalidOperationException(SkipReason);
         int port = SiloProcess.FreePort();
         int httpPort = monitoring ? SiloProcess.FreePort() : 0;
         var storeDir = Path.Combine(Path.GetTempPath(), "nats-ref-" + Guid.NewGuid().ToString("N"));
-        var info = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        var info = SiloProcess.Command(exe, fileLimit);
         var args = new List<string> { "-a", "127.0.0.1", "-p", port.ToString(), "-sd", storeDir };
         if (jetStream)
             args.Add("-js");

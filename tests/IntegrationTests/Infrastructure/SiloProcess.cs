@@ -79,7 +79,17 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>As above, with extra environment variables for the silo process only.</summary>
-    public static async Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, params string[] extraArgs)
+    public static Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, params string[] extraArgs)
+        => StartAsync(jetStream, dataDirectory, port, environment, fileLimit: 0, extraArgs);
+
+    /// <summary>
+    /// A JetStream silo whose file descriptor limit (RLIMIT_NOFILE, soft and hard) is <paramref name="fileLimit"/>, set
+    /// by the shell that then becomes the silo (exec), as `ulimit -n` does for a user.
+    /// </summary>
+    public static Task<SiloProcess> StartWithFileLimitAsync(int fileLimit, string? dataDirectory = null, params string[] extraArgs)
+        => StartAsync(jetStream: true, dataDirectory, port: 0, environment: null, fileLimit, extraArgs);
+
+    private static async Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, int fileLimit, string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
@@ -93,7 +103,7 @@ public sealed class SiloProcess : IAsyncDisposable
         if (jetStream)
             args.Add("-js");
         args.AddRange(extraArgs);
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = Command("dotnet", fileLimit);
         foreach (var a in args)
             info.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
@@ -171,6 +181,21 @@ public sealed class SiloProcess : IAsyncDisposable
         {
         }
         _process.Dispose();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="executable"/> (arguments to be added), with output redirected; with a <paramref name="fileLimit"/>
+    /// through a shell that sets it (`ulimit -n`, soft and hard) and then becomes the program (exec), so the process id stays.
+    /// </summary>
+    internal static ProcessStartInfo Command(string executable, int fileLimit = 0)
+    {
+        var info = new ProcessStartInfo(fileLimit > 0 ? "bash" : executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (fileLimit > 0)
+        {
+            foreach (var a in (string[])["-c", $"ulimit -n {fileLimit} && exec \"$@\"", "bash", executable])
+                info.ArgumentList.Add(a);
+        }
+        return info;
     }
 
     public static int FreePort()
