@@ -40,6 +40,8 @@ internal sealed class NatsClient
     private long _deliveredSeen;
     /// <summary>Set by the writer when a write failed or missed the write deadline.</summary>
     private bool _writeFailed;
+    /// <summary>The CONNECT options so far: a later CONNECT updates them, as nats-server decodes into the same options.</summary>
+    private readonly ConnectOptions _connectOptions = new();
     /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
     private Dictionary<string, (int Left, long ExpiresTicks)>? _responses;
 
@@ -49,7 +51,10 @@ internal sealed class NatsClient
         _connection = connection;
         _transport = connection.Transport;
         Id = server.NextClientId();
-        _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload);
+        _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload)
+        {
+            AwaitingConnect = server.Authenticator.Required,
+        };
         Outbound = new OutboundBuffer(server.Options.MaxPending);
         RemoteEndPoint = connection.RemoteEndPoint as IPEndPoint;
         ConnectedAt = DateTime.UtcNow;
@@ -218,9 +223,14 @@ internal sealed class NatsClient
                 break;
             if (status == ParseStatus.Error)
             {
+                stop = true;
+                if (_parser.Error == ProtocolErrors.AuthorizationViolation)
+                {
+                    AuthorizationViolation();
+                    break;
+                }
                 if (_parser.Error is { } error)
                     SendError(error);
-                stop = true;
                 _closeReason = "Parse Error";
                 break;
             }
@@ -236,12 +246,15 @@ internal sealed class NatsClient
     /// <summary>Handles one op; false closes the connection.</summary>
     private bool Handle(ref ClientOp op)
     {
-        if (!ConnectReceived && _server.Authenticator.Required && op.Kind != ClientOpKind.Connect)
-            return AuthorizationViolation();
         switch (op.Kind)
         {
             case ClientOpKind.Connect:
                 return HandleConnect(op.Payload);
+            case ClientOpKind.Info:
+                if (ConnectOptions.IsObjectOrNull(op.Payload.FirstSpan))
+                    return true;
+                _closeReason = "Parse Error";
+                return false;
             case ClientOpKind.Pub:
             case ClientOpKind.HPub:
                 HandlePublish(ref op);
@@ -266,42 +279,52 @@ internal sealed class NatsClient
         }
     }
 
+    /// <summary>nats-server's order: the JSON, accounts, authentication (first CONNECT only), protocol, no_responders.</summary>
     private bool HandleConnect(in ReadOnlySequence<byte> json)
     {
-        var options = ConnectOptions.TryParse(json.FirstSpan);
-        if (options is null)
+        var options = _connectOptions;
+        if (!options.TryApply(json.FirstSpan))
         {
             _closeReason = "Bad CONNECT";
             return false;
         }
-        if (_server.Authenticator.Required)
+        if (!string.IsNullOrEmpty(options.Account) || options.NewAccount)
+            return AuthorizationViolation();
+        if (!ConnectReceived && _server.Authenticator.Required)
         {
             if (!_server.Authenticator.TryAuthenticate(options, out var user, out var permissions))
                 return AuthorizationViolation();
             User = user;
             Permissions = permissions;
         }
+        if (options.Protocol is < 0 or > 1)
+            return FatalError(ProtocolErrors.InvalidClientProtocol, "Bad Client Protocol Version");
+        if (options.NoResponders && !options.Headers)
+            return FatalError(ProtocolErrors.NoRespondersRequiresHeaders, "No Responders Requires Headers");
         Verbose = options.Verbose;
         Pedantic = options.Pedantic;
         Echo = options.Echo;
         Headers = options.Headers;
-        NoResponders = options.NoResponders && options.Headers;
+        NoResponders = options.NoResponders;
         Name = options.Name;
         Lang = options.Lang;
         Version = options.Version;
-        Protocol = options.Protocol;
+        Protocol = (int)options.Protocol;
         _parser.HeadersEnabled = options.Headers;
+        _parser.AwaitingConnect = false;
         ConnectReceived = true;
         Acknowledge();
         return true;
     }
 
-    private bool AuthorizationViolation()
+    private bool FatalError(string error, string reason)
     {
-        SendError(ProtocolErrors.AuthorizationViolation);
-        _closeReason = "Authorization Violation";
+        SendError(error);
+        _closeReason = reason;
         return false;
     }
+
+    private bool AuthorizationViolation() => FatalError(ProtocolErrors.AuthorizationViolation, "Authorization Violation");
 
     private void HandlePublish(ref ClientOp op)
     {
