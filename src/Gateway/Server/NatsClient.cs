@@ -330,16 +330,17 @@ internal sealed class NatsClient
     {
         InMsgs++;
         InBytes += op.Payload.Length;
+        // nats-server checks the subject when it reads the PUB line, before permissions.
+        if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
+            SendError(ProtocolErrors.InvalidPublishSubject);
         if (Permissions is { Publish: { } publish } && !publish.IsAllowed(op.Subject) && !TryUseResponse(op.Subject))
         {
             // Non-fatal, as nats-server: the message is dropped and the connection stays.
-            var subject = Encoding.Latin1.GetString(op.Subject);
-            _server.Logger.LogError("{Remote} - cid:{ClientId} - Publish Violation - User \"{User}\", Subject \"{Subject}\"", RemoteEndPoint, Id, User, subject);
-            SendError($"Permissions Violation for Publish to \"{subject}\"");
+            _server.Logger.LogError("{Remote} - cid:{ClientId} - Publish Violation - User \"{User}\", Subject \"{Subject}\"",
+                RemoteEndPoint, Id, User, Encoding.UTF8.GetString(op.Subject));
+            SendError($"Permissions Violation for Publish to \"{WireText(op.Subject)}\"");
             return;
         }
-        if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
-            SendError(ProtocolErrors.InvalidPublishSubject);
         // nats-server acknowledges before it delivers, so a verbose client sees +OK ahead of its own echo.
         Acknowledge();
         bool captured = _server.Interceptor is { } interceptor
@@ -351,33 +352,33 @@ internal sealed class NatsClient
 
     private void HandleSubscribe(ref ClientOp op)
     {
-        if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
-        {
-            SendError(ProtocolErrors.InvalidSubject);
-            return;
-        }
+        // nats-server checks permissions first: a subject with an empty token fails an allow list as a violation.
         if (Permissions is { Subscribe: { } subscribe } && !subscribe.IsAllowed(op.Subject))
         {
-            var subject = Encoding.Latin1.GetString(op.Subject);
-            var queue = Encoding.Latin1.GetString(op.Queue);
-            var sidText = Encoding.Latin1.GetString(op.Sid);
+            var subject = Encoding.UTF8.GetString(op.Subject);
+            var queue = Encoding.UTF8.GetString(op.Queue);
+            var sidText = Encoding.UTF8.GetString(op.Sid);
             if (queue.Length == 0)
             {
                 _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", SID {Sid}",
                     RemoteEndPoint, Id, User, subject, sidText);
-                SendError($"Permissions Violation for Subscription to \"{subject}\"");
+                SendError($"Permissions Violation for Subscription to \"{WireText(op.Subject)}\"");
             }
             else
             {
                 _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", Queue: \"{Queue}\", SID {Sid}",
                     RemoteEndPoint, Id, User, subject, queue, sidText);
-                SendError($"Permissions Violation for Subscription to \"{subject}\" using queue \"{queue}\"");
+                SendError($"Permissions Violation for Subscription to \"{WireText(op.Subject)}\" using queue \"{WireText(op.Queue)}\"");
             }
             return;
         }
+        if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
+        {
+            SendError(ProtocolErrors.InvalidSubject);
+            return;
+        }
         var sid = Encoding.Latin1.GetString(op.Sid);
-        var sub = new Subscription(Encoding.Latin1.GetString(op.Subject), op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue),
-            op.Sid.ToArray(), this, null);
+        var sub = new Subscription(op.Subject, op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue), op.Sid.ToArray(), this, null);
         lock (_subscriptions)
         {
             // A repeated sid keeps the first subscription, as nats-server does.
@@ -390,6 +391,12 @@ internal sealed class NatsClient
         _server.Router.Add(sub);
         Acknowledge();
     }
+
+    /// <summary>
+    /// Wire bytes as a string of one char per byte: <see cref="SendError"/> writes it back byte for byte, so an -ERR
+    /// quotes a subject exactly as the client sent it (as nats-server does), whatever its encoding.
+    /// </summary>
+    private static string WireText(ReadOnlySpan<byte> bytes) => Encoding.Latin1.GetString(bytes);
 
     /// <summary>allow_responses: called when a message with a reply subject is delivered to this client.</summary>
     public void AllowResponse(ReadOnlySpan<byte> reply, ResponsePermission permission)
@@ -481,9 +488,10 @@ internal sealed class NatsClient
         _touched.Add(Outbound);
     }
 
+    /// <summary>Sends -ERR with the text one byte per char (see <see cref="WireText"/>); the fixed texts are ASCII.</summary>
     public void SendError(string text)
     {
-        Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{text}'\r\n"));
+        Outbound.TryWrite(Encoding.Latin1.GetBytes($"-ERR '{text}'\r\n"));
         Outbound.Signal();
     }
 
