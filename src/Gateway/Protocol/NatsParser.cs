@@ -175,8 +175,7 @@ internal sealed class NatsParser
         int lf = unread.IndexOf(Lf);
         if (lf >= 0)
         {
-            args = Arguments(unread[..lf], nameLength, form);
-            if (args.Length > _maxControlLine)
+            if (LineTooLong(unread[..lf], nameLength, form, out args))
             {
                 status = Fail(ProtocolErrors.MaxControlLineExceeded);
                 return false;
@@ -193,35 +192,37 @@ internal sealed class NatsParser
             return false;
         }
         var lineSeq = rest.Slice(0, end.Value);
-        if (lineSeq.Length > _scratch.Length)
+        if (PartialLineTooLong(lineSeq, nameLength, form))
         {
-            // Only blanks beyond the usual room can make a line this long and still within the limit.
-            if (PartialLineTooLong(lineSeq, nameLength, form))
-            {
-                args = default;
-                status = Fail(ProtocolErrors.MaxControlLineExceeded);
-                return false;
-            }
-            _scratch = new byte[lineSeq.Length];
-        }
-        lineSeq.CopyTo(_scratch);
-        args = Arguments(_scratch.AsSpan(0, (int)lineSeq.Length), nameLength, form);
-        if (args.Length > _maxControlLine)
-        {
+            args = default;
             status = Fail(ProtocolErrors.MaxControlLineExceeded);
             return false;
         }
+        if (lineSeq.Length > _scratch.Length)
+            _scratch = new byte[lineSeq.Length];
+        lineSeq.CopyTo(_scratch);
+        LineTooLong(_scratch.AsSpan(0, (int)lineSeq.Length), nameLength, form, out args);
         reader.Advance(lineSeq.Length + 1);
         return true;
     }
 
     /// <summary>
-    /// Whether a line without its LF yet is already over the limit. The bytes that nats-server does not buffer (an
-    /// ignored line's rest, the blanks before the arguments) are bounded here too, at the limit, since we do buffer them.
+    /// Whether a whole line is over the limit: its arguments, and the bytes that nats-server does not buffer (an
+    /// ignored line's rest, the blanks before the arguments), which we do buffer and so bound at the limit too. The
+    /// same measure as <see cref="PartialLineTooLong"/>, so where reads split a line never changes the outcome.
     /// </summary>
+    private bool LineTooLong(ReadOnlySpan<byte> line, int nameLength, OpForm form, out ReadOnlySpan<byte> args)
+    {
+        args = Arguments(line, nameLength, form);
+        if (form == OpForm.Line)
+            return line.Length - nameLength > _maxControlLine;
+        return args.Length > _maxControlLine || ArgumentStart(line, nameLength, form) - nameLength > _maxControlLine;
+    }
+
+    /// <summary>Whether a line without its LF yet (or straddling segments) is already over the limit.</summary>
     private bool PartialLineTooLong(in ReadOnlySequence<byte> rest, int nameLength, OpForm form)
     {
-        if (rest.Length <= _maxControlLine)
+        if (rest.Length - nameLength <= _maxControlLine)
             return false;
         if (form == OpForm.Line)
             return true;
@@ -233,11 +234,9 @@ internal sealed class NatsParser
             blanks++;
         }
         long argument = reader.Remaining;
-        if (argument == 0)
-            return blanks > _maxControlLine;
         if (argument > 1 && reader.UnreadSequence.Slice(1).PositionOf(Cr) is not null)
             argument--;
-        return argument > _maxControlLine;
+        return argument > _maxControlLine || blanks > _maxControlLine;
     }
 
     /// <summary>Where the arguments start: after the name and, for ops with arguments, the blanks after it.</summary>
