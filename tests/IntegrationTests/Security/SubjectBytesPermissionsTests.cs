@@ -52,17 +52,7 @@ public sealed class SubjectBytesPermissionsTests
         var config = await PermissionsTests.WriteConfigAsync(Config);
         await using var reference = await NatsServerProcess.StartAsync("-c", config);
         await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
-        var failures = new List<string>();
-        foreach (var row in Scripts)
-        {
-            var name = (string)row[0];
-            var script = (string)row[1];
-            var expected = await RawClient.ExchangeAsync(reference.Port, script, TimeSpan.FromSeconds(5));
-            var actual = await RawClient.ExchangeAsync(silo.Port, script, TimeSpan.FromSeconds(5));
-            if (expected.Answer != actual.Answer)
-                failures.Add($"{name}:\n  nats-server: {Escape(expected.Answer)}\n  silo:        {Escape(actual.Answer)}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        await PermissionsTests.AssertSameAnswersAsync(reference.Port, silo.Port, Scripts);
         Assert.Contains("Publish Violation - User \"a\", Subject \"секрет.x\"", silo.Output);
     }
 
@@ -76,22 +66,14 @@ public sealed class SubjectBytesPermissionsTests
         await using var watch = await watcher.SubscribeCoreAsync<string>(">");
         await watcher.PingAsync();
 
-        await using var limited = new NatsConnection(new NatsOpts { Url = silo.Url, AuthOpts = new NatsAuthOpts { Username = "a", Password = "a" } });
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        limited.ServerError += (_, args) =>
-        {
-            errors.Writer.TryWrite(args.Error);
-            return ValueTask.CompletedTask;
-        };
-        await limited.ConnectAsync();
+        var (limited, errors) = await PermissionsTests.ConnectCollectingErrorsAsync(silo.Url, "a", "a");
+        await using var _ = limited;
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await limited.PublishAsync("секрет.план", "must not arrive", cancellationToken: cts.Token);
         await limited.PublishAsync("orders.secret.", "must not arrive either", cancellationToken: cts.Token);
         await using var denied = await limited.SubscribeCoreAsync<string>("секрет.>", cancellationToken: cts.Token);
-        var seenErrors = new List<string>();
-        while (seenErrors.Count < 2)
-            seenErrors.Add(await errors.Reader.ReadAsync(cts.Token));
+        var seenErrors = await PermissionsTests.ReadErrorsAsync(errors, 2, cts.Token);
         Assert.True(seenErrors.Count(e => e.Contains("Permissions Violation for Publish to \"секрет.план\"")) == 1
                     && seenErrors.Count(e => e.Contains("Permissions Violation for Subscription to \"секрет.>\"")) == 1,
             string.Join(" | ", seenErrors));
@@ -109,6 +91,4 @@ public sealed class SubjectBytesPermissionsTests
         Assert.False(denied.Msgs.TryRead(out var leaked), $"denied subscription received {leaked.Subject}");
         Assert.Equal(NatsConnectionState.Open, limited.ConnectionState);
     }
-
-    private static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
 }
