@@ -415,4 +415,27 @@ public class NatsParserTests
         Assert.Equal(ClientOpKind.Ping, op.Kind);
         Assert.True(reader.End);
     }
+
+    [Fact]
+    public void Parsing_publishes_and_subscribes_allocates_nothing()
+    {
+        var bytes = Encoding.UTF8.GetBytes("PUB 日本.東京 _INBOX.1 5\r\nhello\r\nSUB foo.* q 1\r\nPING\r\n");
+        var parser = ParserDriver.NewParser();
+        ParseAll(parser, bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            ParseAll(parser, bytes);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        static void ParseAll(NatsParser parser, byte[] bytes)
+        {
+            var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));
+            // No Assert in the loop: its comparer allocates.
+            while (!reader.End)
+            {
+                if (parser.TryParse(ref reader, out _) != ParseStatus.Op)
+                    throw new InvalidOperationException("parse failed");
+            }
+        }
+    }
 }

@@ -400,4 +400,24 @@ public class SubjectRouterTests
         Assert.True(router.Match(bytes).IsEmpty);
         Assert.True(router.Match(bytes).IsEmpty);
     }
+
+    [Fact]
+    public void Matching_wire_bytes_allocates_nothing_cached_or_for_a_lone_subscriber()
+    {
+        var router = new SubjectRouter();
+        router.Add(Sub("日本.*"));
+        router.Add(Sub("_INBOX.abc.*"));
+        var cached = Encoding.UTF8.GetBytes("日本.東京");
+        router.Match(cached);
+        router.Match(cached);
+        var inboxes = Enumerable.Range(0, 1000).Select(i => Encoding.ASCII.GetBytes($"_INBOX.abc.{i}")).ToArray();
+        router.Match(inboxes[0]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1; i < inboxes.Length; i++)
+        {
+            router.Match(cached);
+            router.Match(inboxes[i]);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
