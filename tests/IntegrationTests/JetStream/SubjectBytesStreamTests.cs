@@ -22,25 +22,34 @@ public sealed class SubjectBytesStreamTests(ServersFixture servers)
         await using var nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
         var js = nats.CreateJetStreamContext();
         var name = "JP" + _id;
-        await js.CreateStreamAsync(new StreamConfig(name, [$"日本{_id}.>"]));
-        var subject = $"日本{_id}.東京.渋谷";
-
-        var ack = await js.PublishAsync(subject, "こんにちは");
-        ack.EnsureSuccess();
-        Assert.Equal(name, ack.Stream);
-        Assert.Equal(1UL, ack.Seq);
-
-        var consumer = await js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig("reader") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 1 }, cancellationToken: cts.Token))
+        await js.CreateStreamAsync(new StreamConfig(name, ["日本.>"]));
+        try
         {
-            // NATS.Net encodes and decodes subjects as UTF-8, so equal strings are equal bytes on the wire.
-            Assert.Equal(subject, msg.Subject);
-            Assert.Equal("こんにちは", msg.Data);
-            await msg.AckAsync(cancellationToken: cts.Token);
+            const string subject = "日本.東京.渋谷";
+            var ack = await js.PublishAsync(subject, "こんにちは");
+            ack.EnsureSuccess();
+            Assert.Equal(name, ack.Stream);
+            Assert.Equal(1UL, ack.Seq);
+
+            var consumer = await js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig("reader") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 1 }, cancellationToken: cts.Token))
+            {
+                Assert.Equal(subject, msg.Subject);
+                Assert.Equal("こんにちは", msg.Data);
+                await msg.AckAsync(cancellationToken: cts.Token);
+            }
+
+            // On the wire: a raw pull gets the message under the very bytes that were published.
+            await js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig("raw") { AckPolicy = ConsumerConfigAckPolicy.None });
+            var (_, answer) = await RawClient.ExchangeAsync(servers.Silo.Port,
+                $"CONNECT {{\"verbose\":false}}\r\nSUB r 1\r\nPUB $JS.API.CONSUMER.MSG.NEXT.{name}.raw r 1\r\n1\r\n", TimeSpan.FromSeconds(1));
+            Assert.StartsWith("MSG " + Wire(subject) + " 1 $JS.ACK.", answer);
         }
-        var stored = await (await js.GetStreamAsync(name)).GetAsync(new StreamMsgGetRequest { Seq = 1 }, cts.Token);
-        Assert.Equal(subject, stored.Message.Subject);
+        finally
+        {
+            await js.DeleteStreamAsync(name);
+        }
     }
 
     /// <summary>
@@ -52,7 +61,6 @@ public sealed class SubjectBytesStreamTests(ServersFixture servers)
     {
         Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
         var name = "ET" + _id;
-        string Wire(string text) => Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(text));
         const string connect = "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true}\r\nSUB r 1\r\n";
         // One publish per connection, read until quiet: pub acks come asynchronously, so a PING could overtake them.
         string[] publishes = [$"PUB ет{_id}.x r 1\r\na\r\n", $"PUB ет{_id}..x r 1\r\nb\r\n", $"PUB ет{_id}. r 1\r\nc\r\n"];
@@ -76,4 +84,7 @@ public sealed class SubjectBytesStreamTests(ServersFixture servers)
         Assert.True(answers[0] == answers[1], $"nats-server: {answers[0]}\nsilo:        {answers[1]}");
         Assert.Contains($"{{\"stream\":\"{name}\", \"seq\":1}}", answers[1]);
     }
+
+    /// <summary>The UTF-8 bytes of a text, one char per byte, as RawClient writes and reads scripts.</summary>
+    private static string Wire(string text) => Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(text));
 }
