@@ -29,6 +29,7 @@ public sealed class ProtocolEdgeDifferentialTests(ServersFixture servers)
         { "client HMSG is an empty message", C + "HMSG foo 1 1\r\n\r\nPING\r\n" },
         { "SUB splits on CR", C + "SUB foo\rbar 1\r\nPUB foo 1\r\na\r\nPING\r\n" },
         { "a CR inside PUB arguments drops the last byte", C + "SUB foo 1\r\nPUB foo 1\r 10\na\r\nPING\r\n" },
+        { "pedantic PUB subject with a CR", "CONNECT {\"verbose\":true,\"pedantic\":true}\r\nPUB foo\rbar 1\r\na\r\nPUB a\r.b 1\r\nb\r\nPING\r\n" },
         { "CONNECT without a blank", "CONNECT{\"verbose\":false}\r\nPING\r\n" },
         { "CONNECT with invalid UTF-8 in a string", "CONNECT {\"verbose\":false,\"name\":\"\u00ff\u00fe\"}\r\nPING\r\n" },
         { "CONNECT with invalid UTF-8 in a key", "CONNECT {\"verbose\":false,\"\u00ff\":1}\r\nPING\r\n" },
