@@ -251,7 +251,7 @@ internal sealed class NatsClient
             case ClientOpKind.Connect:
                 return HandleConnect(op.Payload);
             case ClientOpKind.Info:
-                if (ConnectOptions.IsObjectOrNull(op.Payload.FirstSpan))
+                if (ClientInfo.Decodes(op.Payload.FirstSpan))
                     return true;
                 _closeReason = "Parse Error";
                 return false;
