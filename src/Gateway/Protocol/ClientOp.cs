@@ -12,12 +12,13 @@ internal enum ClientOpKind : byte
     Unsub,
     Ping,
     Pong,
-    /// <summary>Client-sent +OK (and HMSG): accepted and ignored, as nats-server does.</summary>
+    /// <summary>Client-sent +OK: accepted and ignored, as nats-server does.</summary>
     Ignored,
     /// <summary>Client-sent INFO: ignored when its JSON is valid, else the connection is closed.</summary>
     Info,
-    /// <summary>Recognized by the parser only, never returned: a client's HMSG (ignored) and -ERR (closes).</summary>
+    /// <summary>Client-sent HMSG: an empty message to no subject, acknowledged to a verbose client and delivered nowhere.</summary>
     HMsg,
+    /// <summary>Recognized by the parser only, never returned: a client's -ERR closes the connection.</summary>
     Err,
 }
 

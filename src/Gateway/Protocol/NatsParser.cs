@@ -46,9 +46,17 @@ internal sealed class NatsParser
     /// <summary>The -ERR text for the last <see cref="ParseStatus.Error"/>, or null to close silently.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>
+    /// After NeedMoreData or an error: the op was a PUB or HPUB whose line parsed, with a subject a pedantic client
+    /// gets -ERR 'Invalid Publish Subject' for. nats-server sends that when it reads the line, before the payload
+    /// arrives or fails, so the connection sends it then too (once per op).
+    /// </summary>
+    public bool PendingInvalidSubject { get; private set; }
+
     public ParseStatus TryParse(ref SequenceReader<byte> reader, out ClientOp op)
     {
         op = default;
+        PendingInvalidSubject = false;
         long start = reader.Consumed;
         var head = reader.UnreadSpan.Length >= HeadLength
             ? reader.UnreadSpan[..HeadLength]
@@ -115,6 +123,12 @@ internal sealed class NatsParser
         return ParseStatus.Error;
     }
 
+    private ParseStatus FailPayload(ReadOnlySpan<byte> subject)
+    {
+        PendingInvalidSubject = !Routing.SubjectRules.IsValidPublishSubject(subject);
+        return Fail(ProtocolErrors.UnknownOperation);
+    }
+
     private static ReadOnlySpan<byte> Peek(in SequenceReader<byte> reader, byte[] buffer)
     {
         int length = (int)Math.Min(buffer.Length, reader.Remaining);
@@ -171,10 +185,24 @@ internal sealed class NatsParser
     private bool TryReadLine(scoped ref SequenceReader<byte> reader, int nameLength, OpForm form, out ReadOnlySpan<byte> args, out ParseStatus status)
     {
         status = ParseStatus.Op;
-        var unread = reader.UnreadSpan;
-        int lf = unread.IndexOf(Lf);
-        if (lf >= 0)
+        args = default;
+        // Where the LF may be: nats-server takes the first byte after the blanks as the start of the arguments, whatever
+        // it is (a CR or an LF too), so the line can only end after it.
+        long searchFrom = nameLength;
+        if (form != OpForm.Line)
         {
+            var blanks = new SequenceReader<byte>(reader.UnreadSequence.Slice(nameLength));
+            searchFrom += blanks.AdvancePastAny((byte)' ', (byte)'\t') + 1;
+            if (blanks.End)
+            {
+                status = PartialLineTooLong(reader.UnreadSequence, nameLength, form) ? Fail(ProtocolErrors.MaxControlLineExceeded) : ParseStatus.NeedMoreData;
+                return false;
+            }
+        }
+        var unread = reader.UnreadSpan;
+        if (searchFrom <= unread.Length && unread[(int)searchFrom..].IndexOf(Lf) is var found and >= 0)
+        {
+            int lf = (int)searchFrom + found;
             if (LineTooLong(unread[..lf], nameLength, form, out args))
             {
                 status = Fail(ProtocolErrors.MaxControlLineExceeded);
@@ -184,17 +212,15 @@ internal sealed class NatsParser
             return true;
         }
         var rest = reader.UnreadSequence;
-        var end = rest.PositionOf(Lf);
+        var end = rest.Slice(searchFrom).PositionOf(Lf);
         if (end is null)
         {
-            args = default;
             status = PartialLineTooLong(rest, nameLength, form) ? Fail(ProtocolErrors.MaxControlLineExceeded) : ParseStatus.NeedMoreData;
             return false;
         }
         var lineSeq = rest.Slice(0, end.Value);
         if (PartialLineTooLong(lineSeq, nameLength, form))
         {
-            args = default;
             status = Fail(ProtocolErrors.MaxControlLineExceeded);
             return false;
         }
@@ -287,7 +313,8 @@ internal sealed class NatsParser
         {
             // nats-server fails on the byte after the payload as soon as it is there.
             if (reader.Remaining > total && !reader.UnreadSequence.Slice(total, 1).FirstSpan.StartsWith("\r"u8))
-                return Fail(ProtocolErrors.UnknownOperation);
+                return FailPayload(args[parts[0]]);
+            PendingInvalidSubject = !Routing.SubjectRules.IsValidPublishSubject(args[parts[0]]);
             reader.Rewind(reader.Consumed - start);
             return ParseStatus.NeedMoreData;
         }
@@ -299,13 +326,14 @@ internal sealed class NatsParser
         op.Payload = reader.UnreadSequence.Slice(0, total);
         reader.Advance(total);
         if (!reader.IsNext(Cr, advancePast: true) || !reader.IsNext(Lf, advancePast: true))
-            return Fail(ProtocolErrors.UnknownOperation);
+            return FailPayload(op.Subject);
         return ParseStatus.Op;
     }
 
     /// <summary>
     /// A client's HMSG carries nothing nats-server reads: it goes straight to the end of an empty message, so the line
-    /// must be followed by CR LF, and the op does nothing.
+    /// must be followed by CR LF, and the op is a message to no subject (acknowledged to a verbose client, delivered
+    /// nowhere).
     /// </summary>
     private ParseStatus ParseClientHmsg(ref SequenceReader<byte> reader, long start, out ClientOp op)
     {
@@ -319,7 +347,7 @@ internal sealed class NatsParser
         }
         if (!reader.IsNext(Cr, advancePast: true) || !reader.IsNext(Lf, advancePast: true))
             return Fail(ProtocolErrors.UnknownOperation);
-        op.Kind = ClientOpKind.Ignored;
+        op.Kind = ClientOpKind.HMsg;
         return ParseStatus.Op;
     }
 

@@ -40,6 +40,10 @@ internal sealed class NatsClient
     private long _deliveredSeen;
     /// <summary>Set by the writer when a write failed or missed the write deadline.</summary>
     private bool _writeFailed;
+    /// <summary>Bytes of the stream consumed before the current read, and where the op being handled starts in it.</summary>
+    private long _streamOffset, _opStart;
+    /// <summary>Where the last op whose invalid publish subject was reported starts (see ReportInvalidPublishSubject).</summary>
+    private long _invalidSubjectReportedAt = -1;
     /// <summary>The CONNECT options so far: a later CONNECT updates them, as nats-server decodes into the same options.</summary>
     private readonly ConnectOptions _connectOptions = new();
     /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
@@ -72,8 +76,9 @@ internal sealed class NatsClient
     public IPEndPoint? RemoteEndPoint { get; }
     public DateTime ConnectedAt { get; }
     public bool ConnectReceived { get; private set; }
-    public bool Verbose { get; private set; }
-    public bool Pedantic { get; private set; }
+    /// <summary>Before a CONNECT, nats-server's defaults (verbose, pedantic, echo) apply to the ops a client sends.</summary>
+    public bool Verbose { get; private set; } = true;
+    public bool Pedantic { get; private set; } = true;
     public bool Echo { get; private set; } = true;
     public bool Headers { get; private set; }
     public bool NoResponders { get; private set; }
@@ -218,9 +223,14 @@ internal sealed class NatsClient
         var reader = new SequenceReader<byte>(buffer);
         while (!reader.End)
         {
+            _opStart = _streamOffset + reader.Consumed;
             var status = _parser.TryParse(ref reader, out var op);
             if (status == ParseStatus.NeedMoreData)
+            {
+                if (_parser.PendingInvalidSubject)
+                    ReportInvalidPublishSubject(payloadPending: true);
                 break;
+            }
             if (status == ParseStatus.Error)
             {
                 stop = true;
@@ -229,6 +239,8 @@ internal sealed class NatsClient
                     AuthorizationViolation();
                     break;
                 }
+                if (_parser.PendingInvalidSubject)
+                    ReportInvalidPublishSubject(payloadPending: false);
                 if (_parser.Error is { } error)
                     SendError(error);
                 _closeReason = "Parse Error";
@@ -240,7 +252,23 @@ internal sealed class NatsClient
                 break;
             }
         }
+        _streamOffset += reader.Consumed;
         return reader.Position;
+    }
+
+    /// <summary>
+    /// A pedantic client's -ERR 'Invalid Publish Subject' for an op that has not completed, once per op. nats-server
+    /// sends it when it reads the PUB line, and again when the read ends inside the payload (it parses the line a second
+    /// time to keep it): so twice for a payload still to come, once for a payload that failed in the same read.
+    /// </summary>
+    private void ReportInvalidPublishSubject(bool payloadPending)
+    {
+        if (!Pedantic || _invalidSubjectReportedAt == _opStart)
+            return;
+        _invalidSubjectReportedAt = _opStart;
+        SendError(ProtocolErrors.InvalidPublishSubject);
+        if (payloadPending)
+            SendError(ProtocolErrors.InvalidPublishSubject);
     }
 
     /// <summary>Handles one op; false closes the connection.</summary>
@@ -250,6 +278,10 @@ internal sealed class NatsClient
         {
             case ClientOpKind.Connect:
                 return HandleConnect(op.Payload);
+            case ClientOpKind.HMsg:
+                InMsgs++;
+                Acknowledge();
+                return true;
             case ClientOpKind.Info:
                 if (ClientInfo.Decodes(op.Payload.FirstSpan))
                     return true;
@@ -331,7 +363,7 @@ internal sealed class NatsClient
         InMsgs++;
         InBytes += op.Payload.Length;
         // nats-server checks the subject when it reads the PUB line, before permissions.
-        if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
+        if (Pedantic && _invalidSubjectReportedAt != _opStart && !SubjectRules.IsValidPublishSubject(op.Subject))
             SendError(ProtocolErrors.InvalidPublishSubject);
         if (Permissions is { Publish: { } publish } && !publish.IsAllowed(op.Subject) && !TryUseResponse(op.Subject))
         {
@@ -372,16 +404,24 @@ internal sealed class NatsClient
             }
             return;
         }
+        var sid = Encoding.Latin1.GetString(op.Sid);
+        bool repeated;
+        lock (_subscriptions)
+            repeated = _subscriptions.ContainsKey(sid);
+        // A repeated sid keeps the first subscription, as nats-server does, without looking at the new subject.
+        if (repeated)
+        {
+            Acknowledge();
+            return;
+        }
         if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
         {
             SendError(ProtocolErrors.InvalidSubject);
             return;
         }
-        var sid = Encoding.Latin1.GetString(op.Sid);
         var sub = new Subscription(op.Subject, op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue), op.Sid.ToArray(), this, null);
         lock (_subscriptions)
         {
-            // A repeated sid keeps the first subscription, as nats-server does.
             if (!_subscriptions.TryAdd(sid, sub))
             {
                 Acknowledge();

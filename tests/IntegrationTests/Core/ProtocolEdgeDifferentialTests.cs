@@ -14,6 +14,10 @@ public sealed class ProtocolEdgeDifferentialTests(ServersFixture servers)
 
     public static TheoryData<string, string> Scripts => new()
     {
+        { "pedantic subject error comes before a payload error", "CONNECT {\"verbose\":false,\"pedantic\":true}\r\nPUB a. 1\r\nPUB b 1\r\nx\r\nPING\r\n" },
+        { "an LF right after the blanks starts the arguments", C + "SUB x 1\r\nPUB \nx 1\r\na\r\nPUB \noo 5\r\nhelo 5\r\nPING\r\n" },
+        { "a repeated sid is not checked again", "CONNECT {\"verbose\":true}\r\nSUB x 6\r\nSUB >.y 6\r\nSUB a..b 6\r\nPING\r\n" },
+        { "ops before CONNECT are verbose and pedantic", "SUB foo 1\r\nPUB foo 1\r\na\r\nPUB foo..x 0\r\n\r\nSUB a..b 2\r\nPING\r\n" },
         { "PUB without arguments", C + "PUB\r\nPING\r\n" },
         { "SUB without arguments", C + "SUB\r\nPING\r\n" },
         { "HPUB without arguments", C + "HPUB\r\nPING\r\n" },
@@ -34,6 +38,7 @@ public sealed class ProtocolEdgeDifferentialTests(ServersFixture servers)
         { "INFO bad base64 closes", C + "INFO {\"gateway_cmd_payload\":\"YQ\"}\r\nPING\r\n" },
         { "INFO unknown field is skipped", C + "INFO {\"xkey\":{},\"zzz\":[1,{}]}\r\nPING\r\n" },
         { "client HMSG is an empty message", C + "HMSG foo 1 1\r\n\r\nPING\r\n" },
+        { "client HMSG is acknowledged", "CONNECT {}\r\nHMSG foo 1 1\r\n\r\nPING\r\n" },
         { "SUB splits on CR", C + "SUB foo\rbar 1\r\nPUB foo 1\r\na\r\nPING\r\n" },
         { "a CR inside PUB arguments drops the last byte", C + "SUB foo 1\r\nPUB foo 1\r 10\na\r\nPING\r\n" },
         { "pedantic PUB subject with a CR", "CONNECT {\"verbose\":true,\"pedantic\":true}\r\nPUB foo\rbar 1\r\na\r\nPUB a\r.b 1\r\nb\r\nPING\r\n" },
@@ -67,6 +72,15 @@ public sealed class ProtocolEdgeDifferentialTests(ServersFixture servers)
     {
         Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
         await AssertSameAsync(name, [script]);
+    }
+
+    /// <summary>A pedantic client's invalid publish subject is reported when the PUB line arrives, before its payload.</summary>
+    [SkippableFact]
+    public async Task Invalid_publish_subject_is_reported_before_the_payload_arrives()
+    {
+        Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
+        await AssertSameAsync("payload split off", ["CONNECT {\"verbose\":false,\"pedantic\":true}\r\nPUB a..b 5\r\nhe", "llo\r\nPING\r\n"]);
+        await AssertSameAsync("payload never comes", ["CONNECT {\"verbose\":false,\"pedantic\":true}\r\nPUB a..b 5\r\nhe"]);
     }
 
     /// <summary>

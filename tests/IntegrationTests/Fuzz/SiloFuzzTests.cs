@@ -12,7 +12,8 @@ namespace Platform.IntegrationTests.Fuzz;
 /// <summary>
 /// Fuzzes a running silo: random and mutated JSON bodies to every $JS.API subject, and random protocol bytes on raw
 /// connections. After each case the silo must still answer PING on a separate connection and a known stream must
-/// still ack a publish. Bounded to a few seconds each; FUZZ_SECONDS runs them longer (see the README).
+/// still ack a publish. Protocol streams whose answers are deterministic are also sent to nats-server 2.9.10, which
+/// must answer them byte for byte the same. Bounded to a few seconds each; FUZZ_SECONDS runs them longer (README).
 /// </summary>
 public sealed class SiloFuzzTests : IAsyncLifetime
 {
@@ -67,6 +68,25 @@ public sealed class SiloFuzzTests : IAsyncLifetime
         await ProtocolGen.Stream.SampleAsync(ProtocolCaseAsync, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 2);
     }
 
+    [SkippableFact]
+    public async Task Raw_protocol_streams_get_the_answers_nats_server_gives()
+    {
+        Skip.If(NatsServerProcess.ExecutablePath is null, NatsServerProcess.SkipReason);
+        await using var reference = await NatsServerProcess.StartAsync();
+        await ProtocolGen.ComparableStream.SampleAsync(async wire =>
+        {
+            // A sentinel at the end (a message to ourselves, then PONG) ends both exchanges once everything before it
+            // was answered: scripts hold PINGs of their own, so the first PONG proves nothing. One case at a time, or
+            // a wildcard subscription of one case would see the other's messages.
+            byte[] script = [.. wire, .. "SUB zz.end 999\r\nPUB zz.end 3\r\nend\r\nPING\r\n"u8];
+            const string sentinel = "zz.end 999 3\r\nend\r\nPONG\r\n";
+            var expected = await ExchangeAsync(reference.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            var actual = await ExchangeAsync(_silo.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            if (expected.Answer != actual.Answer)
+                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}\nsilo:        {Show(actual.Answer)}");
+        }, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 1);
+    }
+
     private async Task ApiCaseAsync(string subject, byte[] body)
     {
         var script = new List<byte>();
@@ -76,24 +96,24 @@ public sealed class SiloFuzzTests : IAsyncLifetime
         script.AddRange("\r\n"u8);
         // Any answer is fine (a config, an error, a 503), and so is none: nats-server too is silent on subjects under
         // $JS.API that no API serves. What matters is the silo afterwards.
-        await ExchangeAsync([.. script], "MSG r 1 ", AnswerTimeout);
+        await ExchangeAsync(_silo.Port, [.. script], "MSG r 1 ", AnswerTimeout);
         await AssertAliveAsync($"after {subject}", body);
     }
 
     private async Task ProtocolCaseAsync(byte[] wire)
     {
-        await ExchangeAsync(wire, null, TimeSpan.FromMilliseconds(100));
+        await ExchangeAsync(_silo.Port, wire, null, TimeSpan.FromMilliseconds(100));
         await AssertAliveAsync("after a protocol stream", wire);
     }
 
     private async Task AssertAliveAsync(string context, byte[] input)
     {
-        var (pong, _) = await ExchangeAsync("CONNECT {\"verbose\":false}\r\nPING\r\n"u8.ToArray(), "PONG\r\n", AliveTimeout);
+        var (pong, _) = await ExchangeAsync(_silo.Port, "CONNECT {\"verbose\":false}\r\nPING\r\n"u8.ToArray(), "PONG\r\n", AliveTimeout);
         if (!pong)
             Assert.Fail($"the silo did not answer PING {context} {Describe(input)}, saved as {Save(input)}");
         var publish = Encoding.ASCII.GetBytes("CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB r 1\r\n" +
                                               $"PUB {KnownSubject} r 2\r\nok\r\n");
-        var (acked, answer) = await ExchangeAsync(publish, $"{{\"stream\":\"{KnownStream}\", \"seq\":", AliveTimeout);
+        var (acked, answer) = await ExchangeAsync(_silo.Port, publish, $"{{\"stream\":\"{KnownStream}\", \"seq\":", AliveTimeout);
         if (!acked)
             Assert.Fail($"the known stream did not ack a publish {context} {Describe(input)}, saved as {Save(input)}: {answer}");
     }
@@ -102,14 +122,16 @@ public sealed class SiloFuzzTests : IAsyncLifetime
     /// Sends bytes on a new connection and reads until <paramref name="until"/> appears (true), the server closes,
     /// or <paramref name="timeout"/> passes (with no <paramref name="until"/>: until that much quiet).
     /// </summary>
-    private async Task<(bool Seen, string Answer)> ExchangeAsync(byte[] bytes, string? until, TimeSpan timeout)
+    private static async Task<(bool Seen, string Answer)> ExchangeAsync(int port, byte[] bytes, string? until, TimeSpan timeout)
     {
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", _silo.Port);
+        await tcp.ConnectAsync("127.0.0.1", port);
         var stream = tcp.GetStream();
         var received = new StringBuilder();
         var buffer = new byte[16 * 1024];
         using var deadline = new CancellationTokenSource(timeout);
+        // The INFO line differs between servers (ids, ports): it is not part of the answer.
+        bool infoSkipped = false;
         try
         {
             await stream.WriteAsync(bytes, deadline.Token);
@@ -121,6 +143,11 @@ public sealed class SiloFuzzTests : IAsyncLifetime
                 if (n == 0)
                     break;
                 received.Append(Encoding.Latin1.GetString(buffer, 0, n));
+                if (!infoSkipped && received.ToString().IndexOf("\r\n", StringComparison.Ordinal) is var eol and >= 0)
+                {
+                    received.Remove(0, eol + 2);
+                    infoSkipped = true;
+                }
                 if (until is not null && received.ToString().Contains(until, StringComparison.Ordinal))
                     return (true, received.ToString());
             }
@@ -140,6 +167,8 @@ public sealed class SiloFuzzTests : IAsyncLifetime
         File.WriteAllBytes(path, bytes);
         return path;
     }
+
+    private static string Show(string answer) => answer.Length > 300 ? answer[..300] + "..." : answer.Replace("\r", "\\r").Replace("\n", "\\n");
 
     private static string Describe(byte[] bytes)
     {

@@ -93,7 +93,7 @@ public class NatsParserTests
     [InlineData("+OKX\r\n", nameof(ClientOpKind.Ignored))]
     [InlineData("INFO {\"server_id\":\"x\"}\r\n", nameof(ClientOpKind.Info))]
     [InlineData("info {}\r\n", nameof(ClientOpKind.Info))]
-    [InlineData("HMSG foo 1 1\r\n\r\n", nameof(ClientOpKind.Ignored))]
+    [InlineData("HMSG foo 1 1\r\n\r\n", nameof(ClientOpKind.HMsg))]
     public void Argumentless_and_ignored_ops(string wire, string kind)
         => Assert.Equal(Enum.Parse<ClientOpKind>(kind), Single(wire).Kind);
 
