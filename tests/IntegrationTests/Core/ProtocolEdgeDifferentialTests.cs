@@ -118,8 +118,6 @@ public sealed class ProtocolEdgeDifferentialTests(ServersFixture servers)
         var expected = await RawClient.ExchangeAsync(servers.Reference!.Port, parts);
         var actual = await RawClient.ExchangeAsync(servers.Silo.Port, parts);
         Assert.True(expected.Answer == actual.Answer,
-            $"{name}\nexpected: {Show(expected.Answer)}\nactual:   {Show(actual.Answer)}");
+            $"{name}\nexpected: {CoreProtocolDifferentialTests.Show(expected.Answer)}\nactual:   {CoreProtocolDifferentialTests.Show(actual.Answer)}");
     }
-
-    private static string Show(string s) => s.Length > 300 ? s[..300].Replace("\r", "\\r").Replace("\n", "\\n") + "..." : s.Replace("\r", "\\r").Replace("\n", "\\n");
 }
