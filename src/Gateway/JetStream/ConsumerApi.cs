@@ -337,7 +337,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     {
         if (publisher is null)
             return;
-        var text = Encoding.Latin1.GetString(subject);
+        var text = Encoding.UTF8.GetString(subject);
         foreach (var handle in _consumers.Values)
         {
             if (handle.Push is { } push && text.StartsWith(push.FlowControlPrefix, StringComparison.Ordinal))
@@ -376,7 +376,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         int waiting = _consumers.TryGetValue(info.Stream + "." + info.Name, out var handle) ? Volatile.Read(ref handle.Waiting) : 0;
         w.WriteNumber("num_waiting", waiting);
         w.WriteNumber("num_pending", info.NumPending);
-        if (info.Config.IsPush && server.Router.HasInterest(Encoding.Latin1.GetBytes(info.Config.DeliverSubject!)))
+        if (info.Config.IsPush && server.Router.HasInterest(Encoding.UTF8.GetBytes(info.Config.DeliverSubject!)))
             w.WriteBoolean("push_bound", true);
     }
 

@@ -36,7 +36,7 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
     public async Task RunAsync()
     {
         var deliverSubject = config.DeliverSubject!;
-        var target = Encoding.Latin1.GetBytes(deliverSubject);
+        var target = Encoding.UTF8.GetBytes(deliverSubject);
         long heartbeat = config.IdleHeartbeat / 1_000_000;
         long lastSent = Environment.TickCount64;
         long sinceFlowControl = 0;
@@ -103,7 +103,7 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
         _flowControlSubject = FlowControlPrefix + (++_flowControlCounter).ToString("x4");
         _flowControl = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var header = "NATS/1.0 100 FlowControl Request\r\n\r\n"u8.ToArray();
-        server.Deliver(target, target, Encoding.Latin1.GetBytes(_flowControlSubject), header.Length,
+        server.Deliver(target, target, Encoding.UTF8.GetBytes(_flowControlSubject), header.Length,
             new System.Buffers.ReadOnlySequence<byte>(header), null, null);
     }
 

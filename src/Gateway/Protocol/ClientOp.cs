@@ -12,8 +12,14 @@ internal enum ClientOpKind : byte
     Unsub,
     Ping,
     Pong,
-    /// <summary>Client-sent +OK and INFO: accepted and ignored, as nats-server does.</summary>
+    /// <summary>Client-sent +OK: accepted and ignored, as nats-server does.</summary>
     Ignored,
+    /// <summary>Client-sent INFO: ignored when its JSON is valid, else the connection is closed.</summary>
+    Info,
+    /// <summary>Client-sent HMSG: an empty message to no subject, acknowledged to a verbose client and delivered nowhere.</summary>
+    HMsg,
+    /// <summary>Recognized by the parser only, never returned: a client's -ERR closes the connection.</summary>
+    Err,
 }
 
 /// <summary>
@@ -31,7 +37,7 @@ internal ref struct ClientOp
     public long Max;
     /// <summary>HPUB header length; the headers are the first HeaderLength bytes of Payload.</summary>
     public int HeaderLength;
-    /// <summary>PUB/HPUB message bytes (headers then payload), or CONNECT JSON.</summary>
+    /// <summary>PUB/HPUB message bytes (headers then payload), or CONNECT or INFO JSON.</summary>
     public ReadOnlySequence<byte> Payload;
 }
 

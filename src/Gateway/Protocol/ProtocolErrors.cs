@@ -12,4 +12,6 @@ internal static class ProtocolErrors
     public const string MaxConnectionsExceeded = "maximum connections exceeded";
     public const string InvalidSubject = "Invalid Subject";
     public const string InvalidPublishSubject = "Invalid Publish Subject";
+    public const string InvalidClientProtocol = "invalid client protocol";
+    public const string NoRespondersRequiresHeaders = "no responders requires headers support";
 }

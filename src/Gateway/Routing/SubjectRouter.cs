@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
-using System.Text;
+using Platform.Grains.Subjects;
 
 namespace Platform.Gateway.Routing;
 
 /// <summary>
 /// The subscription trie, one level per subject token, with '*' and '&gt;' children, and a cache of match results
-/// by literal subject. Mutations and cache fills take the write lock, uncached matches the read lock, and cache hits
+/// by literal subject. Subjects are UTF-8 bytes throughout (wire subjects as sent, configured patterns encoded), so
+/// matching never decodes them. Mutations and cache fills take the write lock, uncached matches the read lock, and cache hits
 /// no lock. A mutation drops every cached result its pattern could change, so a result in the cache is always the
 /// trie's current answer.
 /// </summary>
@@ -18,12 +19,11 @@ internal sealed class SubjectRouter
 {
     /// <summary>nats-server's sublist cache holds 1024 subjects; past that we drop half.</summary>
     private const int CacheLimit = 1024;
-    private const int StackSubjectLimit = 512;
 
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
     private readonly Node _root = new();
-    private readonly ConcurrentDictionary<string, SubscriptionMatch> _cache = new();
-    private readonly ConcurrentDictionary<string, SubscriptionMatch>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    private readonly ConcurrentDictionary<byte[], SubscriptionMatch> _cache = new(SubjectKeyComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], SubscriptionMatch>.AlternateLookup<ReadOnlySpan<byte>> _cacheLookup;
     private int _count;
     /// <summary>Hashes of subjects that missed the cache lately; a second miss gets the subject cached.</summary>
     private readonly int[] _recentMisses = new int[4096];
@@ -42,7 +42,7 @@ internal sealed class SubjectRouter
     /// </summary>
     private PaddedCounter _hits;
 
-    public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+    public SubjectRouter() => _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     public int Count => Volatile.Read(ref _count);
     public int CacheCount => _cache.Count;
@@ -53,8 +53,15 @@ internal sealed class SubjectRouter
         try
         {
             var node = _root;
-            foreach (var token in Tokens(subscription.Subject))
-                node = node.Child(token);
+            var rest = subscription.Key.AsSpan();
+            while (true)
+            {
+                int dot = rest.IndexOf((byte)'.');
+                node = node.Child(dot < 0 ? rest : rest[..dot]);
+                if (dot < 0)
+                    break;
+                rest = rest[(dot + 1)..];
+            }
             if (subscription.Queue is null)
             {
                 node.Plain.Add(subscription);
@@ -68,7 +75,7 @@ internal sealed class SubjectRouter
             }
             _count++;
             _inserts++;
-            Invalidate(subscription.Subject);
+            Invalidate(subscription.Key);
         }
         finally
         {
@@ -81,11 +88,11 @@ internal sealed class SubjectRouter
         _gate.EnterWriteLock();
         try
         {
-            if (!Remove(_root, subscription, subscription.Subject.AsSpan()))
+            if (!Remove(_root, subscription, subscription.Key))
                 return false;
             _count--;
             _removes++;
-            Invalidate(subscription.Subject);
+            Invalidate(subscription.Key);
             return true;
         }
         finally
@@ -97,45 +104,24 @@ internal sealed class SubjectRouter
     /// <summary>Matches a literal subject given as wire bytes. Allocates only on a cache miss.</summary>
     public SubscriptionMatch Match(ReadOnlySpan<byte> subject)
     {
-        char[]? rented = null;
-        Span<char> chars = subject.Length <= StackSubjectLimit
-            ? stackalloc char[subject.Length]
-            : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(subject.Length)).AsSpan(0, subject.Length);
-        Latin1.GetChars(subject, chars);
-        try
+        if (_cacheLookup.TryGetValue(subject, out var cached))
         {
-            if (_cacheLookup.TryGetValue(chars, out var cached))
-            {
-                Interlocked.Increment(ref _hits.Value);
-                return cached;
-            }
-            return MatchUncached(chars);
+            Interlocked.Increment(ref _hits.Value);
+            return cached;
         }
-        finally
-        {
-            if (rented is not null)
-                System.Buffers.ArrayPool<char>.Shared.Return(rented);
-        }
-    }
-
-    public SubscriptionMatch Match(string subject)
-    {
-        if (!_cache.TryGetValue(subject, out var cached))
-            return MatchUncached(subject.AsSpan());
-        Interlocked.Increment(ref _hits.Value);
-        return cached;
+        return MatchUncached(subject);
     }
 
     /// <summary>
     /// A miss is cached only when the subject missed recently as well. Request replies and pub acks go to a new inbox
-    /// subject every time; caching those would allocate a string per message and evict the subjects that do repeat.
+    /// subject every time; caching those would allocate per message and evict the subjects that do repeat.
     /// </summary>
-    private SubscriptionMatch MatchUncached(ReadOnlySpan<char> subject)
+    private SubscriptionMatch MatchUncached(ReadOnlySpan<byte> subject)
     {
-        int hash = string.GetHashCode(subject);
+        int hash = SubjectKeyComparer.Instance.GetHashCode(subject);
         ref int slot = ref _recentMisses[(uint)hash % (uint)_recentMisses.Length];
         if (slot == hash)
-            return MatchAndCache(new string(subject));
+            return MatchAndCache(subject.ToArray());
         slot = hash;
         Interlocked.Increment(ref _misses);
         _gate.EnterReadLock();
@@ -152,12 +138,13 @@ internal sealed class SubjectRouter
     /// <summary>Whether any subscription matches the literal subject.</summary>
     public bool HasInterest(ReadOnlySpan<byte> subject) => !Match(subject).IsEmpty;
 
-    private static readonly Encoding Latin1 = Encoding.Latin1;
-
     /// <summary>Walks the trie; called under either lock. A lone plain subscriber's answer is prebuilt, so that common
-    /// case (an inbox with one subscriber) allocates nothing.</summary>
-    private SubscriptionMatch Compute(ReadOnlySpan<char> subject)
+    /// case (an inbox with one subscriber) allocates nothing. A subject with an empty token matches nothing, not even
+    /// '&gt;', as in nats-server's sublist: it is neither delivered nor stored.</summary>
+    private SubscriptionMatch Compute(ReadOnlySpan<byte> subject)
     {
+        if (SubjectMatch.HasEmptyToken(subject))
+            return SubscriptionMatch.Empty;
         var plain = t_plainScratch ??= [];
         var queues = t_queueScratch ??= new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
         plain.Clear();
@@ -174,13 +161,13 @@ internal sealed class SubjectRouter
         return result;
     }
 
-    private SubscriptionMatch MatchAndCache(string subject)
+    private SubscriptionMatch MatchAndCache(byte[] subject)
     {
         Interlocked.Increment(ref _misses);
         _gate.EnterWriteLock();
         try
         {
-            var result = Compute(subject.AsSpan());
+            var result = Compute(subject);
             // ConcurrentDictionary.Count takes every bucket lock; an approximate count under our lock is enough.
             if (_cachedApprox >= CacheLimit)
                 Shrink();
@@ -242,27 +229,27 @@ internal sealed class SubjectRouter
         _cachedApprox = _cache.Count;
     }
 
-    private void Invalidate(string pattern)
+    private void Invalidate(byte[] pattern)
     {
         if (_cache.IsEmpty)
             return;
         foreach (var (key, _) in _cache)
         {
-            if (PatternMatches(pattern, key) && _cache.TryRemove(key, out _))
+            if (SubjectMatch.Matches(key, pattern) && _cache.TryRemove(key, out _))
                 _cachedApprox--;
         }
     }
 
-    private static void Collect(Node node, ReadOnlySpan<char> rest, List<Subscription> plain, Dictionary<string, List<Subscription>> queues)
+    private static void Collect(Node node, ReadOnlySpan<byte> rest, List<Subscription> plain, Dictionary<string, List<Subscription>> queues)
     {
-        int dot = rest.IndexOf('.');
+        int dot = rest.IndexOf((byte)'.');
         var token = dot < 0 ? rest : rest[..dot];
         var remainder = dot < 0 ? default : rest[(dot + 1)..];
         bool last = dot < 0;
 
         if (node.Full is { } full)
             AddAll(full, plain, queues);
-        if (node.Literals is { } literals && literals.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(token, out var child))
+        if (node.Literals is { } literals && literals.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(token, out var child))
         {
             if (last) AddAll(child, plain, queues);
             else Collect(child, remainder, plain, queues);
@@ -293,9 +280,9 @@ internal sealed class SubjectRouter
         }
     }
 
-    private static bool Remove(Node node, Subscription subscription, ReadOnlySpan<char> rest)
+    private static bool Remove(Node node, Subscription subscription, ReadOnlySpan<byte> rest)
     {
-        int dot = rest.IndexOf('.');
+        int dot = rest.IndexOf((byte)'.');
         var token = dot < 0 ? rest : rest[..dot];
         var child = node.Find(token);
         if (child is null)
@@ -327,33 +314,9 @@ internal sealed class SubjectRouter
         return removed;
     }
 
-    private static SubjectTokens Tokens(string subject) => new(subject);
-
-    /// <summary>Whether a subscription pattern matches a literal subject (both as router strings).</summary>
+    /// <summary>Whether a subscription pattern matches a literal subject, both as text (monitoring's test subject).</summary>
     internal static bool PatternMatches(ReadOnlySpan<char> pattern, ReadOnlySpan<char> subject)
-        => Grains.Subjects.SubjectMatch.Matches(subject, pattern);
-
-    private readonly struct SubjectTokens(string subject)
-    {
-        public Enumerator GetEnumerator() => new(subject);
-
-        public struct Enumerator(string subject)
-        {
-            private int _start = -1;
-            private int _end = -1;
-
-            public bool MoveNext()
-            {
-                if (_end >= subject.Length) return false;
-                _start = _end + 1;
-                int dot = subject.IndexOf('.', _start);
-                _end = dot < 0 ? subject.Length : dot;
-                return true;
-            }
-
-            public readonly string Current => subject[_start.._end];
-        }
-    }
+        => SubjectMatch.Matches(subject, pattern);
 
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
     private struct PaddedCounter
@@ -363,7 +326,7 @@ internal sealed class SubjectRouter
 
     private sealed class Node
     {
-        public Dictionary<string, Node>? Literals;
+        public Dictionary<byte[], Node>? Literals;
         public Node? Star;
         public Node? Full;
         public readonly List<Subscription> Plain = [];
@@ -372,33 +335,34 @@ internal sealed class SubjectRouter
         public bool IsEmpty => Plain.Count == 0 && (Queues is null || Queues.Count == 0)
             && (Literals is null || Literals.Count == 0) && Star is null && Full is null;
 
-        public Node Child(string token)
+        public Node Child(ReadOnlySpan<byte> token)
         {
-            switch (token)
-            {
-                case "*": return Star ??= new Node();
-                case ">": return Full ??= new Node();
-                default:
-                    Literals ??= new Dictionary<string, Node>(StringComparer.Ordinal);
-                    if (!Literals.TryGetValue(token, out var child))
-                        Literals[token] = child = new Node();
-                    return child;
-            }
+            if (IsToken(token, '*'))
+                return Star ??= new Node();
+            if (IsToken(token, '>'))
+                return Full ??= new Node();
+            Literals ??= new Dictionary<byte[], Node>(SubjectKeyComparer.Instance);
+            var lookup = Literals.GetAlternateLookup<ReadOnlySpan<byte>>();
+            if (!lookup.TryGetValue(token, out var child))
+                lookup[token] = child = new Node();
+            return child;
         }
 
-        public Node? Find(ReadOnlySpan<char> token)
+        public Node? Find(ReadOnlySpan<byte> token)
         {
-            if (token is "*") return Star;
-            if (token is ">") return Full;
-            return Literals is not null && Literals.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(token, out var child) ? child : null;
+            if (IsToken(token, '*')) return Star;
+            if (IsToken(token, '>')) return Full;
+            return Literals is not null && Literals.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(token, out var child) ? child : null;
         }
 
-        public void Prune(ReadOnlySpan<char> token)
+        public void Prune(ReadOnlySpan<byte> token)
         {
-            if (token is "*") Star = null;
-            else if (token is ">") Full = null;
-            else Literals?.GetAlternateLookup<ReadOnlySpan<char>>().Remove(token);
+            if (IsToken(token, '*')) Star = null;
+            else if (IsToken(token, '>')) Full = null;
+            else Literals?.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(token);
         }
+
+        private static bool IsToken(ReadOnlySpan<byte> token, char c) => token.Length == 1 && token[0] == c;
     }
 }
 

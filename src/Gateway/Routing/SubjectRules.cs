@@ -4,12 +4,15 @@ namespace Platform.Gateway.Routing;
 internal static class SubjectRules
 {
     /// <summary>A subscription subject: non-empty tokens, no white space, '*' and '&gt;' only as whole tokens, '&gt;' last.</summary>
-    public static bool IsValidSubscribeSubject(ReadOnlySpan<byte> subject) => IsValid(subject, allowWildcards: true);
+    public static bool IsValidSubscribeSubject(ReadOnlySpan<byte> subject) => IsValid(subject, allowWildcards: true, allowBlanks: false);
 
-    /// <summary>A publish subject: as a subscription subject but without wildcard tokens.</summary>
-    public static bool IsValidPublishSubject(ReadOnlySpan<byte> subject) => IsValid(subject, allowWildcards: false);
+    /// <summary>
+    /// A publish subject as a pedantic client's PUB is checked: non-empty tokens and no wildcard tokens. White space is
+    /// not checked, as nats-server 2.9.10 does not: the one blank a PUB subject can hold on the wire is a CR.
+    /// </summary>
+    public static bool IsValidPublishSubject(ReadOnlySpan<byte> subject) => IsValid(subject, allowWildcards: false, allowBlanks: true);
 
-    private static bool IsValid(ReadOnlySpan<byte> subject, bool allowWildcards)
+    private static bool IsValid(ReadOnlySpan<byte> subject, bool allowWildcards, bool allowBlanks)
     {
         if (subject.IsEmpty)
             return false;
@@ -19,7 +22,7 @@ internal static class SubjectRules
         {
             if (i < subject.Length && subject[i] != '.')
             {
-                if (subject[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                if (!allowBlanks && subject[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
                     return false;
                 continue;
             }

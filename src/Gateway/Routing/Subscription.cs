@@ -16,7 +16,19 @@ internal sealed class Subscription
     private long _delivered;
 
     public Subscription(string subject, string? queue, byte[] sid, NatsClient? client, IInternalSubscriber? handler)
+        : this(System.Text.Encoding.UTF8.GetBytes(subject), subject, queue, sid, client, handler)
     {
+    }
+
+    /// <summary>A subscription to the subject bytes a client sent.</summary>
+    public Subscription(ReadOnlySpan<byte> subject, string? queue, byte[] sid, NatsClient? client, IInternalSubscriber? handler)
+        : this(subject.ToArray(), System.Text.Encoding.UTF8.GetString(subject), queue, sid, client, handler)
+    {
+    }
+
+    private Subscription(byte[] key, string subject, string? queue, byte[] sid, NatsClient? client, IInternalSubscriber? handler)
+    {
+        Key = key;
         Subject = subject;
         Queue = queue;
         Sid = sid;
@@ -28,7 +40,13 @@ internal sealed class Subscription
     /// <summary>The match result when this is the only subscription a subject reaches.</summary>
     public SubscriptionMatch AloneMatch { get; }
 
-    /// <summary>The subject pattern, one char per byte (Latin-1) so routing never changes what the client sent.</summary>
+    /// <summary>
+    /// The subject pattern as UTF-8 bytes, which is what routing compares: the bytes a client sent, or a configured
+    /// pattern (a stream's subjects, a permission) encoded the same way, so the two always meet.
+    /// </summary>
+    public byte[] Key { get; }
+
+    /// <summary>The subject pattern as text, for monitoring.</summary>
     public string Subject { get; }
     public string? Queue { get; }
     public byte[] Sid { get; }

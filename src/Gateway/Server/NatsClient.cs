@@ -40,6 +40,12 @@ internal sealed class NatsClient
     private long _deliveredSeen;
     /// <summary>Set by the writer when a write failed or missed the write deadline.</summary>
     private bool _writeFailed;
+    /// <summary>Bytes of the stream consumed before the current read, and where the op being handled starts in it.</summary>
+    private long _streamOffset, _opStart;
+    /// <summary>Where the last op whose invalid publish subject was reported starts (see ReportInvalidPublishSubject).</summary>
+    private long _invalidSubjectReportedAt = -1;
+    /// <summary>The CONNECT options so far: a later CONNECT updates them, as nats-server decodes into the same options.</summary>
+    private readonly ConnectOptions _connectOptions = new();
     /// <summary>Reply subjects this client may publish to once (allow_responses): subject to (replies left, expiry).</summary>
     private Dictionary<string, (int Left, long ExpiresTicks)>? _responses;
 
@@ -49,7 +55,10 @@ internal sealed class NatsClient
         _connection = connection;
         _transport = connection.Transport;
         Id = server.NextClientId();
-        _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload);
+        _parser = new NatsParser(server.Options.MaxControlLine, server.Options.MaxPayload)
+        {
+            AwaitingConnect = server.Authenticator.Required,
+        };
         Outbound = new OutboundBuffer(server.Options.MaxPending);
         RemoteEndPoint = connection.RemoteEndPoint as IPEndPoint;
         ConnectedAt = DateTime.UtcNow;
@@ -67,8 +76,9 @@ internal sealed class NatsClient
     public IPEndPoint? RemoteEndPoint { get; }
     public DateTime ConnectedAt { get; }
     public bool ConnectReceived { get; private set; }
-    public bool Verbose { get; private set; }
-    public bool Pedantic { get; private set; }
+    /// <summary>Before a CONNECT, nats-server's defaults (verbose, pedantic, echo) apply to the ops a client sends.</summary>
+    public bool Verbose { get; private set; } = true;
+    public bool Pedantic { get; private set; } = true;
     public bool Echo { get; private set; } = true;
     public bool Headers { get; private set; }
     public bool NoResponders { get; private set; }
@@ -213,14 +223,26 @@ internal sealed class NatsClient
         var reader = new SequenceReader<byte>(buffer);
         while (!reader.End)
         {
+            _opStart = _streamOffset + reader.Consumed;
             var status = _parser.TryParse(ref reader, out var op);
             if (status == ParseStatus.NeedMoreData)
+            {
+                if (_parser.PendingInvalidSubject)
+                    ReportInvalidPublishSubject(payloadPending: true);
                 break;
+            }
             if (status == ParseStatus.Error)
             {
+                stop = true;
+                if (_parser.Error == ProtocolErrors.AuthorizationViolation)
+                {
+                    AuthorizationViolation();
+                    break;
+                }
+                if (_parser.PendingInvalidSubject)
+                    ReportInvalidPublishSubject(payloadPending: false);
                 if (_parser.Error is { } error)
                     SendError(error);
-                stop = true;
                 _closeReason = "Parse Error";
                 break;
             }
@@ -230,18 +252,41 @@ internal sealed class NatsClient
                 break;
             }
         }
+        _streamOffset += reader.Consumed;
         return reader.Position;
+    }
+
+    /// <summary>
+    /// A pedantic client's -ERR 'Invalid Publish Subject' for an op that has not completed, once per op. nats-server
+    /// sends it when it reads the PUB line, and again when the read ends inside the payload (it parses the line a second
+    /// time to keep it): so twice for a payload still to come, once for a payload that failed in the same read.
+    /// </summary>
+    private void ReportInvalidPublishSubject(bool payloadPending)
+    {
+        if (!Pedantic || _invalidSubjectReportedAt == _opStart)
+            return;
+        _invalidSubjectReportedAt = _opStart;
+        SendError(ProtocolErrors.InvalidPublishSubject);
+        if (payloadPending)
+            SendError(ProtocolErrors.InvalidPublishSubject);
     }
 
     /// <summary>Handles one op; false closes the connection.</summary>
     private bool Handle(ref ClientOp op)
     {
-        if (!ConnectReceived && _server.Authenticator.Required && op.Kind != ClientOpKind.Connect)
-            return AuthorizationViolation();
         switch (op.Kind)
         {
             case ClientOpKind.Connect:
                 return HandleConnect(op.Payload);
+            case ClientOpKind.HMsg:
+                InMsgs++;
+                Acknowledge();
+                return true;
+            case ClientOpKind.Info:
+                if (ClientInfo.Decodes(op.Payload.FirstSpan))
+                    return true;
+                _closeReason = "Parse Error";
+                return false;
             case ClientOpKind.Pub:
             case ClientOpKind.HPub:
                 HandlePublish(ref op);
@@ -266,57 +311,68 @@ internal sealed class NatsClient
         }
     }
 
+    /// <summary>nats-server's order: the JSON, accounts, authentication (first CONNECT only), protocol, no_responders.</summary>
     private bool HandleConnect(in ReadOnlySequence<byte> json)
     {
-        var options = ConnectOptions.TryParse(json.FirstSpan);
-        if (options is null)
+        var options = _connectOptions;
+        if (!options.TryApply(json.FirstSpan))
         {
             _closeReason = "Bad CONNECT";
             return false;
         }
-        if (_server.Authenticator.Required)
+        if (!string.IsNullOrEmpty(options.Account) || options.NewAccount)
+            return AuthorizationViolation();
+        if (!ConnectReceived && _server.Authenticator.Required)
         {
             if (!_server.Authenticator.TryAuthenticate(options, out var user, out var permissions))
                 return AuthorizationViolation();
             User = user;
             Permissions = permissions;
         }
+        if (options.Protocol is < 0 or > 1)
+            return FatalError(ProtocolErrors.InvalidClientProtocol, "Bad Client Protocol Version");
+        if (options.NoResponders && !options.Headers)
+            return FatalError(ProtocolErrors.NoRespondersRequiresHeaders, "No Responders Requires Headers");
         Verbose = options.Verbose;
         Pedantic = options.Pedantic;
         Echo = options.Echo;
         Headers = options.Headers;
-        NoResponders = options.NoResponders && options.Headers;
+        NoResponders = options.NoResponders;
         Name = options.Name;
         Lang = options.Lang;
         Version = options.Version;
-        Protocol = options.Protocol;
+        Protocol = (int)options.Protocol;
         _parser.HeadersEnabled = options.Headers;
+        _parser.AwaitingConnect = false;
         ConnectReceived = true;
         Acknowledge();
         return true;
     }
 
-    private bool AuthorizationViolation()
+    private bool FatalError(string error, string reason)
     {
-        SendError(ProtocolErrors.AuthorizationViolation);
-        _closeReason = "Authorization Violation";
+        SendError(error);
+        _closeReason = reason;
         return false;
     }
+
+    private bool AuthorizationViolation() => FatalError(ProtocolErrors.AuthorizationViolation, "Authorization Violation");
 
     private void HandlePublish(ref ClientOp op)
     {
         InMsgs++;
         InBytes += op.Payload.Length;
+        // nats-server checks the subject when it reads the PUB line, before permissions.
+        if (Pedantic && _invalidSubjectReportedAt != _opStart && !SubjectRules.IsValidPublishSubject(op.Subject))
+            SendError(ProtocolErrors.InvalidPublishSubject);
         if (Permissions is { Publish: { } publish } && !publish.IsAllowed(op.Subject) && !TryUseResponse(op.Subject))
         {
             // Non-fatal, as nats-server: the message is dropped and the connection stays.
-            var subject = Encoding.Latin1.GetString(op.Subject);
-            _server.Logger.LogError("{Remote} - cid:{ClientId} - Publish Violation - User \"{User}\", Subject \"{Subject}\"", RemoteEndPoint, Id, User, subject);
-            SendError($"Permissions Violation for Publish to \"{subject}\"");
+            _server.Logger.LogError("{Remote} - cid:{ClientId} - Publish Violation - User \"{User}\", Subject \"{Subject}\"",
+                RemoteEndPoint, Id, User, Encoding.UTF8.GetString(op.Subject));
+            SendError($"Permissions Violation for Publish to \"{WireText(op.Subject)}\"");
             return;
         }
-        if (Pedantic && !SubjectRules.IsValidPublishSubject(op.Subject))
-            SendError(ProtocolErrors.InvalidPublishSubject);
         // nats-server acknowledges before it delivers, so a verbose client sees +OK ahead of its own echo.
         Acknowledge();
         bool captured = _server.Interceptor is { } interceptor
@@ -328,36 +384,44 @@ internal sealed class NatsClient
 
     private void HandleSubscribe(ref ClientOp op)
     {
-        if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
-        {
-            SendError(ProtocolErrors.InvalidSubject);
-            return;
-        }
+        // nats-server checks permissions first: a subject with an empty token fails an allow list as a violation.
         if (Permissions is { Subscribe: { } subscribe } && !subscribe.IsAllowed(op.Subject))
         {
-            var subject = Encoding.Latin1.GetString(op.Subject);
-            var queue = Encoding.Latin1.GetString(op.Queue);
-            var sidText = Encoding.Latin1.GetString(op.Sid);
+            var subject = Encoding.UTF8.GetString(op.Subject);
+            var queue = Encoding.UTF8.GetString(op.Queue);
+            var sidText = Encoding.UTF8.GetString(op.Sid);
             if (queue.Length == 0)
             {
                 _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", SID {Sid}",
                     RemoteEndPoint, Id, User, subject, sidText);
-                SendError($"Permissions Violation for Subscription to \"{subject}\"");
+                SendError($"Permissions Violation for Subscription to \"{WireText(op.Subject)}\"");
             }
             else
             {
                 _server.Logger.LogError("{Remote} - cid:{ClientId} - Subscription Violation - User \"{User}\", Subject \"{Subject}\", Queue: \"{Queue}\", SID {Sid}",
                     RemoteEndPoint, Id, User, subject, queue, sidText);
-                SendError($"Permissions Violation for Subscription to \"{subject}\" using queue \"{queue}\"");
+                SendError($"Permissions Violation for Subscription to \"{WireText(op.Subject)}\" using queue \"{WireText(op.Queue)}\"");
             }
             return;
         }
         var sid = Encoding.Latin1.GetString(op.Sid);
-        var sub = new Subscription(Encoding.Latin1.GetString(op.Subject), op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue),
-            op.Sid.ToArray(), this, null);
+        bool repeated;
+        lock (_subscriptions)
+            repeated = _subscriptions.ContainsKey(sid);
+        // A repeated sid keeps the first subscription, as nats-server does, without looking at the new subject.
+        if (repeated)
+        {
+            Acknowledge();
+            return;
+        }
+        if (!SubjectRules.IsValidSubscribeSubject(op.Subject))
+        {
+            SendError(ProtocolErrors.InvalidSubject);
+            return;
+        }
+        var sub = new Subscription(op.Subject, op.Queue.IsEmpty ? null : Encoding.Latin1.GetString(op.Queue), op.Sid.ToArray(), this, null);
         lock (_subscriptions)
         {
-            // A repeated sid keeps the first subscription, as nats-server does.
             if (!_subscriptions.TryAdd(sid, sub))
             {
                 Acknowledge();
@@ -367,6 +431,12 @@ internal sealed class NatsClient
         _server.Router.Add(sub);
         Acknowledge();
     }
+
+    /// <summary>
+    /// Wire bytes as a string of one char per byte: <see cref="SendError"/> writes it back byte for byte, so an -ERR
+    /// quotes a subject exactly as the client sent it (as nats-server does), whatever its encoding.
+    /// </summary>
+    private static string WireText(ReadOnlySpan<byte> bytes) => Encoding.Latin1.GetString(bytes);
 
     /// <summary>allow_responses: called when a message with a reply subject is delivered to this client.</summary>
     public void AllowResponse(ReadOnlySpan<byte> reply, ResponsePermission permission)
@@ -458,9 +528,10 @@ internal sealed class NatsClient
         _touched.Add(Outbound);
     }
 
+    /// <summary>Sends -ERR with the text one byte per char (see <see cref="WireText"/>); the fixed texts are ASCII.</summary>
     public void SendError(string text)
     {
-        Outbound.TryWrite(Encoding.ASCII.GetBytes($"-ERR '{text}'\r\n"));
+        Outbound.TryWrite(Encoding.Latin1.GetBytes($"-ERR '{text}'\r\n"));
         Outbound.Signal();
     }
 

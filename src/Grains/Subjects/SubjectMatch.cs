@@ -28,6 +28,13 @@ internal static class SubjectMatch
         return Matches(subject, buffer[..written]);
     }
 
+    /// <summary>
+    /// True for a subject with an empty token (<c>a..b</c>, <c>.a</c>, <c>a.</c>, or empty): nats-server's sublist
+    /// matches such a subject against nothing.
+    /// </summary>
+    public static bool HasEmptyToken(ReadOnlySpan<byte> subject)
+        => subject.IsEmpty || subject[0] == '.' || subject[^1] == '.' || subject.IndexOf(".."u8) >= 0;
+
     /// <summary>True when some token is exactly <c>*</c> or <c>&gt;</c>.</summary>
     public static bool HasWildcards(ReadOnlySpan<char> pattern)
     {

@@ -169,7 +169,7 @@ internal static class ConfigApplier
             var subject = String(value, key);
             if (subject.Contains(' '))
                 throw new ConfigException($"{value.File}:{value.Line}: \"{key}\": queue permissions (\"{subject}\") are not supported");
-            if (!SubjectRules.IsValidSubscribeSubject(System.Text.Encoding.Latin1.GetBytes(subject)))
+            if (!SubjectRules.IsValidSubscribeSubject(System.Text.Encoding.UTF8.GetBytes(subject)))
                 throw Invalid(value, key, "a subject");
             subjects.Add(subject);
         }

@@ -15,6 +15,10 @@ public sealed class AuthenticationTests
         { "connect without token", "CONNECT {" + C + "}\r\nPING\r\n" },
         { "wrong token", "CONNECT {" + C + ",\"auth_token\":\"x\"}\r\nPING\r\n" },
         { "right token", "CONNECT {" + C + ",\"auth_token\":\"s3cret\"}\r\nPING\r\n" },
+        { "publish before connect fails before its payload", "PUB foo 5\r\n" },
+        { "first byte of a non-CONNECT fails", "P" },
+        { "a second CONNECT is not authenticated again", "CONNECT {" + C + ",\"auth_token\":\"s3cret\"}\r\nCONNECT {" + C + "}\r\nPING\r\n" },
+        { "protocol checked after the token", "CONNECT {" + C + ",\"protocol\":2}\r\nPING\r\n" },
     };
 
     [SkippableFact]

@@ -87,5 +87,5 @@ public sealed class CoreProtocolDifferentialTests(ServersFixture servers)
         Assert.Equal(servers.Silo.Port, root.GetProperty("port").GetInt32());
     }
 
-    private static string Show(string s) => s.Length > 300 ? s[..300].Replace("\r", "\\r").Replace("\n", "\\n") + "..." : s.Replace("\r", "\\r").Replace("\n", "\\n");
+    internal static string Show(string s) => s.Length > 300 ? s[..300].Replace("\r", "\\r").Replace("\n", "\\n") + "..." : s.Replace("\r", "\\r").Replace("\n", "\\n");
 }

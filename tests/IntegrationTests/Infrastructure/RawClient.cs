@@ -11,8 +11,16 @@ public static class RawClient
     /// the answer ends with PONG (scripts end with PING), or <paramref name="quiet"/> passes without a byte.
     /// Returns the INFO line and the rest, with "&lt;EOF&gt;" appended when the server closed the connection.
     /// </summary>
-    public static async Task<(string Info, string Answer)> ExchangeAsync(int port, string script, TimeSpan? quiet = null)
+    public static Task<(string Info, string Answer)> ExchangeAsync(int port, string script, TimeSpan? quiet = null)
+        => ExchangeAsync(port, [script], quiet);
+
+    /// <summary>
+    /// As <see cref="ExchangeAsync(int, string, TimeSpan?)"/>, writing the script in parts with a pause between them,
+    /// so the server reads each part on its own (a control line split across reads, for instance).
+    /// </summary>
+    public static async Task<(string Info, string Answer)> ExchangeAsync(int port, IReadOnlyList<string> parts, TimeSpan? quiet = null)
     {
+        var script = string.Concat(parts);
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port);
         var stream = tcp.GetStream();
@@ -33,7 +41,12 @@ public static class RawClient
         var answer = new StringBuilder(all[(eol + 2)..]);
         try
         {
-            await stream.WriteAsync(Encoding.Latin1.GetBytes(script));
+            for (int i = 0; i < parts.Count; i++)
+            {
+                if (i > 0)
+                    await Task.Delay(50);
+                await stream.WriteAsync(Encoding.Latin1.GetBytes(parts[i]));
+            }
         }
         catch (IOException)
         {

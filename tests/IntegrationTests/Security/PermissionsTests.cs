@@ -59,19 +59,7 @@ public sealed class PermissionsTests
         var config = await WriteConfigAsync(Config);
         await using var reference = await NatsServerProcess.StartAsync("-c", config);
         await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
-        var failures = new List<string>();
-        foreach (var row in Scripts)
-        {
-            var name = (string)row[0];
-            var script = (string)row[1];
-            // Every script ends with PING: the exchange ends at the PONG (or the close), so a long quiet time costs
-            // nothing and keeps a loaded machine from cutting an answer short.
-            var expected = await RawClient.ExchangeAsync(reference.Port, script, TimeSpan.FromSeconds(5));
-            var actual = await RawClient.ExchangeAsync(silo.Port, script, TimeSpan.FromSeconds(5));
-            if (expected.Answer != actual.Answer)
-                failures.Add($"{name}:\n  nats-server: {Escape(expected.Answer)}\n  silo:        {Escape(actual.Answer)}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        await AssertSameAnswersAsync(reference.Port, silo.Port, Scripts);
         Assert.Contains("Publish Violation - User \"a\", Subject \"x.secret\"", silo.Output);
     }
 
@@ -112,21 +100,13 @@ public sealed class PermissionsTests
         await using var watch = await watcher.SubscribeCoreAsync<string>(">");
         await watcher.PingAsync();
 
-        await using var limited = new NatsConnection(new NatsOpts { Url = silo.Url, AuthOpts = new NatsAuthOpts { Username = "n", Password = "o" } });
-        var errors = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        limited.ServerError += (_, args) =>
-        {
-            errors.Writer.TryWrite(args.Error);
-            return ValueTask.CompletedTask;
-        };
-        await limited.ConnectAsync();
+        var (limited, errors) = await ConnectCollectingErrorsAsync(silo.Url, "n", "o");
+        await using var _ = limited;
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await limited.PublishAsync("x.secret", "must not arrive", cancellationToken: cts.Token);
         await using var denied = await limited.SubscribeCoreAsync<string>("z", cancellationToken: cts.Token);
-        var seenErrors = new List<string>();
-        while (seenErrors.Count < 2)
-            seenErrors.Add(await errors.Reader.ReadAsync(cts.Token));
+        var seenErrors = await ReadErrorsAsync(errors, 2, cts.Token);
         Assert.True(seenErrors.Count(e => e.Contains("Permissions Violation for Publish to \"x.secret\"")) == 1
                     && seenErrors.Count(e => e.Contains("Permissions Violation for Subscription to \"z\"")) == 1,
             string.Join(" | ", seenErrors));
@@ -146,6 +126,47 @@ public sealed class PermissionsTests
         Assert.False(watch.Msgs.TryRead(out var extra), $"unexpected {extra.Subject}");
         Assert.False(denied.Msgs.TryRead(out var leaked), $"denied subscription received {leaked.Subject}");
         Assert.Equal(NatsConnectionState.Open, limited.ConnectionState);
+    }
+
+    /// <summary>Sends each script to both servers and asserts the same answers, listing every script that differs.</summary>
+    internal static async Task AssertSameAnswersAsync(int referencePort, int siloPort, TheoryData<string, string> scripts)
+    {
+        var failures = new List<string>();
+        foreach (var row in scripts)
+        {
+            var name = (string)row[0];
+            var script = (string)row[1];
+            // Every script ends with PING: the exchange ends at the PONG (or the close), so a long quiet time costs
+            // nothing and keeps a loaded machine from cutting an answer short.
+            var expected = await RawClient.ExchangeAsync(referencePort, script, TimeSpan.FromSeconds(5));
+            var actual = await RawClient.ExchangeAsync(siloPort, script, TimeSpan.FromSeconds(5));
+            if (expected.Answer != actual.Answer)
+                failures.Add($"{name}:\n  nats-server: {Escape(expected.Answer)}\n  silo:        {Escape(actual.Answer)}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>A NATS.Net connection as a user, with the -ERR texts the server sends it.</summary>
+    internal static async Task<(NatsConnection Connection, System.Threading.Channels.ChannelReader<string> Errors)> ConnectCollectingErrorsAsync(
+        string url, string user, string password)
+    {
+        var connection = new NatsConnection(new NatsOpts { Url = url, AuthOpts = new NatsAuthOpts { Username = user, Password = password } });
+        var errors = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        connection.ServerError += (_, args) =>
+        {
+            errors.Writer.TryWrite(args.Error);
+            return ValueTask.CompletedTask;
+        };
+        await connection.ConnectAsync();
+        return (connection, errors.Reader);
+    }
+
+    internal static async Task<List<string>> ReadErrorsAsync(System.Threading.Channels.ChannelReader<string> errors, int count, CancellationToken cancellationToken)
+    {
+        var seen = new List<string>();
+        while (seen.Count < count)
+            seen.Add(await errors.ReadAsync(cancellationToken));
+        return seen;
     }
 
     internal static async Task<string> WriteConfigAsync(string text)

@@ -90,8 +90,10 @@ public class NatsParserTests
     [InlineData("PINGX\r\n", nameof(ClientOpKind.Ping))]
     [InlineData("PONG whatever\r\n", nameof(ClientOpKind.Pong))]
     [InlineData("+OK\r\n", nameof(ClientOpKind.Ignored))]
-    [InlineData("INFO {\"server_id\":\"x\"}\r\n", nameof(ClientOpKind.Ignored))]
-    [InlineData("info {}\r\n", nameof(ClientOpKind.Ignored))]
+    [InlineData("+OKX\r\n", nameof(ClientOpKind.Ignored))]
+    [InlineData("INFO {\"server_id\":\"x\"}\r\n", nameof(ClientOpKind.Info))]
+    [InlineData("info {}\r\n", nameof(ClientOpKind.Info))]
+    [InlineData("HMSG foo 1 1\r\n\r\n", nameof(ClientOpKind.HMsg))]
     public void Argumentless_and_ignored_ops(string wire, string kind)
         => Assert.Equal(Enum.Parse<ClientOpKind>(kind), Single(wire).Kind);
 
@@ -147,6 +149,13 @@ public class NatsParserTests
     [InlineData("\r\n")]
     [InlineData("PIN\r\n")]
     [InlineData("UNSUB\r\n")]
+    [InlineData("PUB\r\n")]
+    [InlineData("SUB\r\n")]
+    [InlineData("HPUB\r\n")]
+    [InlineData("-ERR\r\n")]
+    [InlineData("MSG foo 1 1\r\n")]
+    [InlineData("+O\r\n")]
+    [InlineData("HMSG foo 1\r\nx")]
     public void Unknown_op_is_an_unknown_protocol_operation(string wire)
         => Assert.Equal(ProtocolErrors.UnknownOperation, Fails(wire).Error);
 
@@ -185,21 +194,78 @@ public class NatsParserTests
         Assert.Equal(ProtocolErrors.MaxControlLineExceeded, run.Error);
     }
 
-    [Fact]
-    public void Control_line_at_the_limit_is_accepted_whole_or_split()
+    [Theory]
+    [InlineData("SUB ", " 1")]
+    [InlineData("PUB ", " 0\r\n")]
+    [InlineData("UNSUB ", "")]
+    [InlineData("CONNECT ", "")]
+    public void Limit_bounds_the_arguments_without_op_name_blanks_or_cr(string op, string tail)
     {
-        // The limit counts the line up to the LF, so a line of exactly the limit includes its CR.
-        var parser = ParserDriver.NewParser(maxControlLine: 32);
-        string line = "SUB " + new string('s', 32 - "SUB  1\r".Length) + " 1\r\n";
-        Assert.Equal(33, line.Length);
-        Assert.Equal(ClientOpKind.Sub, Assert.Single(ParserDriver.Run(line, parser).Ops).Kind);
-        var bytes = Encoding.ASCII.GetBytes(line);
-        for (int k = 1; k < bytes.Length; k++)
+        // nats-server 2.9.10: an argument of max_control_line bytes passes and one more fails, whole or split anywhere.
+        const int limit = 32;
+        foreach (var length in new[] { limit - 1, limit, limit + 1 })
         {
-            var run = ParserDriver.Run(ParserDriver.Split(bytes, k), ParserDriver.NewParser(maxControlLine: 32));
-            Assert.Equal(ClientOpKind.Sub, Assert.Single(run.Ops).Kind);
+            var args = new string('s', length - tail.TrimEnd('\r', '\n').Length) + tail.TrimEnd('\r', '\n');
+            var wire = Encoding.ASCII.GetBytes(op + " \t" + args + "\r\n" + (tail.EndsWith('\n') ? "\r\n" : ""));
+            for (int k = 0; k < wire.Length; k++)
+            {
+                var run = ParserDriver.Run(ParserDriver.Split(wire, k), ParserDriver.NewParser(maxControlLine: limit));
+                if (length > limit)
+                    Assert.Equal(ProtocolErrors.MaxControlLineExceeded, run.Error);
+                else
+                    Assert.True(run.Error is null && run.Ops.Count == 1, $"{op}{length} split at {k}: {run.Status} {run.Error}");
+            }
         }
     }
+
+    [Fact]
+    public void Partial_line_is_refused_once_its_arguments_pass_the_limit()
+    {
+        Assert.Equal(ParseStatus.NeedMoreData, ParserDriver.Run("SUB " + new string('a', 32), ParserDriver.NewParser(maxControlLine: 32)).Status);
+        Assert.Equal(ParseStatus.NeedMoreData, ParserDriver.Run("SUB " + new string('a', 31) + "\r", ParserDriver.NewParser(maxControlLine: 32)).Status);
+        Assert.Equal(ProtocolErrors.MaxControlLineExceeded, Fails("SUB " + new string('a', 33), ParserDriver.NewParser(maxControlLine: 32)).Error);
+    }
+
+    [Theory]
+    [InlineData("X")]
+    [InlineData("PX")]
+    [InlineData("PUX")]
+    [InlineData("PUBX")]
+    [InlineData("SUB\r")]
+    [InlineData("CONNEX")]
+    [InlineData("-ERR\r")]
+    public void Wrong_op_name_fails_before_the_line_ends(string partial)
+        => Assert.Equal(ProtocolErrors.UnknownOperation, Fails(partial).Error);
+
+    [Theory]
+    [InlineData("PING\r\n")]
+    [InlineData("SUB foo 1\r\n")]
+    [InlineData("P")]
+    public void Before_connect_an_op_not_starting_with_c_is_an_authorization_violation(string wire)
+    {
+        var parser = ParserDriver.NewParser();
+        parser.AwaitingConnect = true;
+        Assert.Equal(ProtocolErrors.AuthorizationViolation, Fails(wire, parser).Error);
+        parser = ParserDriver.NewParser();
+        parser.AwaitingConnect = true;
+        Assert.Equal(ClientOpKind.Connect, ParserDriver.Run("connect {}\r\n", parser).Ops[0].Kind);
+    }
+
+    [Fact]
+    public void Sub_and_unsub_split_on_cr_as_well_pub_does_not()
+    {
+        Assert.Equal(new ParsedOp(ClientOpKind.Sub, "foo", Queue: "bar", Sid: "1"), Single("SUB foo\rbar 1\r\n"));
+        Assert.Equal(new ParsedOp(ClientOpKind.Unsub, Sid: "1", Max: 5), Single("UNSUB 1\r5\r\n"));
+        Assert.Equal(new ParsedOp(ClientOpKind.Pub, "foo", "x\ry", Payload: "a"), Single("PUB foo x\ry 1\r\na\r\n"));
+    }
+
+    [Fact]
+    public void A_cr_inside_the_arguments_drops_the_last_byte_as_nats_server_does()
+        => Assert.Equal(new ParsedOp(ClientOpKind.Pub, "foo", "1\r", Payload: "a"), Single("PUB foo 1\r 10\na\r\n"));
+
+    [Fact]
+    public void Connect_needs_no_blank_after_its_name()
+        => Assert.Equal(new ParsedOp(ClientOpKind.Connect, Payload: "{}"), Single("CONNECT{}\r\n"));
 
     [Fact]
     public void Payload_over_the_maximum_is_refused_before_it_arrives()
@@ -231,10 +297,13 @@ public class NatsParserTests
     [InlineData("PUB foo 1x\r\n")]
     [InlineData("PUB foo 1234567890\r\n")]
     [InlineData("PUB foo\r\n")]
-    [InlineData("PUB\r\n")]
+    [InlineData("PUB \r\n")]
     [InlineData("PUB a b c 5\r\n")]
     [InlineData("SUB foo\r\n")]
-    [InlineData("SUB\r\n")]
+    [InlineData("SUB \r\n")]
+    [InlineData("UNSUB \r\n")]
+    [InlineData("-ERR 'x'\r\n")]
+    [InlineData("-ERR \r\n")]
     [InlineData("SUB a b c d\r\n")]
     [InlineData("UNSUB 1 2 3\r\n")]
     [InlineData("HPUB foo 5\r\n")]
@@ -345,5 +414,28 @@ public class NatsParserTests
         Assert.Equal(ParseStatus.Op, parser.TryParse(ref reader, out op));
         Assert.Equal(ClientOpKind.Ping, op.Kind);
         Assert.True(reader.End);
+    }
+
+    [Fact]
+    public void Parsing_publishes_and_subscribes_allocates_nothing()
+    {
+        var bytes = Encoding.UTF8.GetBytes("PUB 日本.東京 _INBOX.1 5\r\nhello\r\nSUB foo.* q 1\r\nPING\r\n");
+        var parser = ParserDriver.NewParser();
+        ParseAll(parser, bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            ParseAll(parser, bytes);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        static void ParseAll(NatsParser parser, byte[] bytes)
+        {
+            var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));
+            // No Assert in the loop: its comparer allocates.
+            while (!reader.End)
+            {
+                if (parser.TryParse(ref reader, out _) != ParseStatus.Op)
+                    throw new InvalidOperationException("parse failed");
+            }
+        }
     }
 }

@@ -89,7 +89,11 @@ internal static class ParserDriver
                 }
                 ops.Add(ParsedOp.From(op));
                 if (op.Kind == ClientOpKind.Connect && ConnectOptions.TryParse(op.Payload.ToArray()) is { } options)
+                {
+                    // As the connection does after an accepted CONNECT.
                     parser.HeadersEnabled = options.Headers;
+                    parser.AwaitingConnect = false;
+                }
             }
             leftover = Tail(buffer.Slice(reader.Position));
         }

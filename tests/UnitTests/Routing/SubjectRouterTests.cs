@@ -122,7 +122,7 @@ public class SubjectRouterTests
         var sub = Sub(pattern);
         router.Add(sub);
         Assert.Equal(matches, router.HasInterest(Encoding.ASCII.GetBytes(subject)));
-        Assert.Equal(matches, !router.Match(subject).IsEmpty);
+        Assert.Equal(matches, !router.Match(Encoding.UTF8.GetBytes(subject)).IsEmpty);
         Assert.Equal(matches, SubjectRouter.PatternMatches(pattern, subject));
     }
 
@@ -198,7 +198,7 @@ public class SubjectRouterTests
     }
 
     [Fact]
-    public void Latin1_and_long_subjects_route_byte_for_byte()
+    public void Accented_and_long_subjects_route_byte_for_byte()
     {
         var router = new SubjectRouter();
         var accented = Sub("caf\u00e9.*");
@@ -206,7 +206,7 @@ public class SubjectRouterTests
         var longLiteral = Sub("long." + longToken);
         router.Add(accented);
         router.Add(longLiteral);
-        Assert.Equal([accented], router.Match([(byte)'c', (byte)'a', (byte)'f', 0xE9, (byte)'.', (byte)'x']).Plain);
+        Assert.Equal([accented], router.Match([(byte)'c', (byte)'a', (byte)'f', 0xC3, 0xA9, (byte)'.', (byte)'x']).Plain);
         Assert.Equal([longLiteral], router.Match(Encoding.ASCII.GetBytes("long." + longToken)).Plain);
         Assert.True(router.Match(Encoding.ASCII.GetBytes("long." + longToken + "y")).IsEmpty);
     }
@@ -355,5 +355,69 @@ public class SubjectRouterTests
         Assert.Equal(all.Count, router.Count);
         foreach (var subject in AllSubjects(5))
             AssertMatch(router, all, subject, $"seed {seed} (UNITTEST_SEED) final:");
+    }
+
+    [Theory]
+    [InlineData("日本.>", "日本.東京")]
+    [InlineData("секрет.*", "секрет.x")]
+    [InlineData("caf\u00e9", "caf\u00e9")]
+    public void Configured_unicode_patterns_match_the_utf8_bytes_clients_send(string pattern, string subject)
+    {
+        var router = new SubjectRouter();
+        var sub = Sub(pattern);
+        router.Add(sub);
+        Assert.Equal([sub], router.Match(Encoding.UTF8.GetBytes(subject)).Plain);
+        // The same characters as Latin-1 bytes are another subject.
+        Assert.True(router.Match(Encoding.Latin1.GetBytes(subject)).IsEmpty);
+    }
+
+    [Fact]
+    public void Wire_subjects_keep_their_bytes_even_when_not_utf8()
+    {
+        var router = new SubjectRouter();
+        var sub = new Subscription([0xff, (byte)'.', 0xfe], null, [1], null, null);
+        router.Add(sub);
+        Assert.Equal([sub], router.Match([0xff, (byte)'.', 0xfe]).Plain);
+        Assert.True(router.Match([0xff, (byte)'.', 0xfd]).IsEmpty);
+        Assert.True(router.Remove(sub));
+        Assert.Equal(0, router.Count);
+    }
+
+    [Theory]
+    [InlineData("a..b")]
+    [InlineData(".a")]
+    [InlineData("a.")]
+    [InlineData(".")]
+    [InlineData("orders.secret.")]
+    public void Subjects_with_an_empty_token_match_nothing(string subject)
+    {
+        var router = new SubjectRouter();
+        foreach (var pattern in new[] { ">", "*.>", "a.>", "a.*.b", "orders.>", "orders.secret.>", "*" })
+            router.Add(Sub(pattern));
+        var bytes = Encoding.ASCII.GetBytes(subject);
+        // Twice: the second miss caches the (empty) result, which must stay empty.
+        Assert.True(router.Match(bytes).IsEmpty);
+        Assert.True(router.Match(bytes).IsEmpty);
+        Assert.True(router.Match(bytes).IsEmpty);
+    }
+
+    [Fact]
+    public void Matching_wire_bytes_allocates_nothing_cached_or_for_a_lone_subscriber()
+    {
+        var router = new SubjectRouter();
+        router.Add(Sub("日本.*"));
+        router.Add(Sub("_INBOX.abc.*"));
+        var cached = Encoding.UTF8.GetBytes("日本.東京");
+        router.Match(cached);
+        router.Match(cached);
+        var inboxes = Enumerable.Range(0, 1000).Select(i => Encoding.ASCII.GetBytes($"_INBOX.abc.{i}")).ToArray();
+        router.Match(inboxes[0]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1; i < inboxes.Length; i++)
+        {
+            router.Match(cached);
+            router.Match(inboxes[i]);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }

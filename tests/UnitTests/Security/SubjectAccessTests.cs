@@ -44,4 +44,27 @@ public class SubjectAccessTests
         Assert.True(access.CacheCount <= SubjectAccess.CacheLimit, $"{access.CacheCount} cached");
         Assert.False(access.IsAllowed("orders.secret"u8.ToArray()));
     }
+
+    [Fact]
+    public void Unicode_patterns_meet_utf8_wire_subjects()
+    {
+        var access = new SubjectAccess(null, ["секрет.>"]);
+        Assert.False(access.IsAllowed(Encoding.UTF8.GetBytes("секрет.x")));
+        Assert.True(access.IsAllowed(Encoding.UTF8.GetBytes("открыто.x")));
+        var allow = new SubjectAccess(["日本.>"], null);
+        Assert.True(allow.IsAllowed(Encoding.UTF8.GetBytes("日本.東京")));
+        Assert.False(allow.IsAllowed(Encoding.Latin1.GetBytes("日本.東京")));
+    }
+
+    [Fact]
+    public void A_subject_with_an_empty_token_matches_no_pattern_as_in_nats_server()
+    {
+        // It passes a deny list (it is then delivered and stored nowhere) and fails an allow list.
+        var deny = new SubjectAccess(null, ["orders.secret", "orders.>"]);
+        Assert.True(Allowed(deny, "orders.secret."));
+        Assert.True(Allowed(deny, "orders..x"));
+        var allow = new SubjectAccess(["orders.>", ">"], null);
+        Assert.False(Allowed(allow, "orders.secret."));
+        Assert.False(Allowed(allow, ".orders"));
+    }
 }

@@ -1,0 +1,178 @@
+using System.Net.Sockets;
+using System.Text;
+using CsCheck;
+using NATS.Client.Core;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
+using Platform.Fuzz;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Fuzz;
+
+/// <summary>
+/// Fuzzes a running silo: random and mutated JSON bodies to every $JS.API subject, and random protocol bytes on raw
+/// connections. After each case the silo must still answer PING on a separate connection and a known stream must
+/// still ack a publish. Protocol streams whose answers are deterministic are also sent to nats-server 2.9.10, which
+/// must answer them byte for byte the same. Bounded to a few seconds each; FUZZ_SECONDS runs them longer (README).
+/// </summary>
+public sealed class SiloFuzzTests : IAsyncLifetime
+{
+    private const string KnownStream = "KNOWN";
+    private const string KnownSubject = "fuzz.known";
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AliveTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Every API the silo serves, with {s} and {c} for a stream and a consumer name (never the known stream).</summary>
+    private static readonly string[] ApiSubjects =
+    [
+        "INFO", "STREAM.CREATE.{s}", "STREAM.UPDATE.{s}", "STREAM.INFO.{s}", "STREAM.DELETE.{s}", "STREAM.NAMES",
+        "STREAM.LIST", "STREAM.PURGE.{s}", "STREAM.MSG.GET.{s}", "STREAM.MSG.DELETE.{s}", "DIRECT.GET.{s}",
+        "DIRECT.GET.{s}.fz1.a", "CONSUMER.CREATE.{s}", "CONSUMER.CREATE.{s}.{c}", "CONSUMER.CREATE.{s}.{c}.fz1.a",
+        "CONSUMER.DURABLE.CREATE.{s}.{c}", "CONSUMER.INFO.{s}.{c}", "CONSUMER.DELETE.{s}.{c}", "CONSUMER.NAMES.{s}",
+        "CONSUMER.LIST.{s}", "CONSUMER.MSG.NEXT.{s}.{c}", "STREAM.CREATE", "CONSUMER.CREATE.{s}.{c}.>",
+    ];
+
+    private static readonly Gen<string> StreamName = Gen.OneOf("FZ1", "FZ2", "FZ1", "日本", "*", ">", "", "a.b", new string('S', 300));
+    private static readonly Gen<string> ConsumerName = Gen.OneOf("C1", "P1", "C1", "*", "日本", "");
+
+    private static readonly Gen<string> ApiSubject = Gen.Select(Gen.OneOf(ApiSubjects), StreamName, ConsumerName,
+        (template, stream, consumer) => "$JS.API." + template.Replace("{s}", stream).Replace("{c}", consumer));
+
+    private SiloProcess _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = await SiloProcess.StartAsync(jetStream: true);
+        await using var nats = new NatsConnection(new NatsOpts { Url = _silo.Url });
+        await nats.CreateJetStreamContext().CreateStreamAsync(new StreamConfig(KnownStream, [KnownSubject]));
+    }
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    [Fact]
+    public async Task Json_api_bodies_leave_the_silo_serving()
+    {
+        foreach (var body in FuzzCorpus.JsonApi)
+        {
+            foreach (var subject in new[] { "$JS.API.STREAM.CREATE.FZ1", "$JS.API.CONSUMER.CREATE.FZ1.C1", "$JS.API.STREAM.MSG.GET.FZ1", "$JS.API.STREAM.PURGE.FZ1" })
+                await ApiCaseAsync(subject, body);
+        }
+        await Gen.Select(ApiSubject, JsonGen.Body).SampleAsync(ApiCaseAsync, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(8), threads: 2);
+    }
+
+    [Fact]
+    public async Task Raw_protocol_streams_leave_the_silo_serving()
+    {
+        foreach (var wire in FuzzCorpus.Protocol)
+            await ProtocolCaseAsync(wire);
+        await ProtocolGen.Stream.SampleAsync(ProtocolCaseAsync, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 2);
+    }
+
+    [SkippableFact]
+    public async Task Raw_protocol_streams_get_the_answers_nats_server_gives()
+    {
+        Skip.If(NatsServerProcess.ExecutablePath is null, NatsServerProcess.SkipReason);
+        await using var reference = await NatsServerProcess.StartAsync();
+        await ProtocolGen.ComparableStream.SampleAsync(async wire =>
+        {
+            // A sentinel at the end (a message to ourselves, then PONG) ends both exchanges once everything before it
+            // was answered: scripts hold PINGs of their own, so the first PONG proves nothing. One case at a time, or
+            // a wildcard subscription of one case would see the other's messages.
+            byte[] script = [.. wire, .. "SUB zz.end 999\r\nPUB zz.end 3\r\nend\r\nPING\r\n"u8];
+            const string sentinel = "zz.end 999 3\r\nend\r\nPONG\r\n";
+            var expected = await ExchangeAsync(reference.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            var actual = await ExchangeAsync(_silo.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            if (expected.Answer != actual.Answer)
+                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}\nsilo:        {Show(actual.Answer)}");
+        }, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 1);
+    }
+
+    private async Task ApiCaseAsync(string subject, byte[] body)
+    {
+        var script = new List<byte>();
+        script.AddRange("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true}\r\nSUB r 1\r\n"u8);
+        script.AddRange(Encoding.UTF8.GetBytes($"PUB {subject} r {body.Length}\r\n"));
+        script.AddRange(body);
+        script.AddRange("\r\n"u8);
+        // Any answer is fine (a config, an error, a 503), and so is none: nats-server too is silent on subjects under
+        // $JS.API that no API serves. What matters is the silo afterwards.
+        await ExchangeAsync(_silo.Port, [.. script], "MSG r 1 ", AnswerTimeout);
+        await AssertAliveAsync($"after {subject}", body);
+    }
+
+    private async Task ProtocolCaseAsync(byte[] wire)
+    {
+        await ExchangeAsync(_silo.Port, wire, null, TimeSpan.FromMilliseconds(100));
+        await AssertAliveAsync("after a protocol stream", wire);
+    }
+
+    private async Task AssertAliveAsync(string context, byte[] input)
+    {
+        var (pong, _) = await ExchangeAsync(_silo.Port, "CONNECT {\"verbose\":false}\r\nPING\r\n"u8.ToArray(), "PONG\r\n", AliveTimeout);
+        if (!pong)
+            Assert.Fail($"the silo did not answer PING {context} {Describe(input)}, saved as {Save(input)}");
+        var publish = Encoding.ASCII.GetBytes("CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB r 1\r\n" +
+                                              $"PUB {KnownSubject} r 2\r\nok\r\n");
+        var (acked, answer) = await ExchangeAsync(_silo.Port, publish, $"{{\"stream\":\"{KnownStream}\", \"seq\":", AliveTimeout);
+        if (!acked)
+            Assert.Fail($"the known stream did not ack a publish {context} {Describe(input)}, saved as {Save(input)}: {answer}");
+    }
+
+    /// <summary>
+    /// Sends bytes on a new connection and reads until <paramref name="until"/> appears (true), the server closes,
+    /// or <paramref name="timeout"/> passes (with no <paramref name="until"/>: until that much quiet).
+    /// </summary>
+    private static async Task<(bool Seen, string Answer)> ExchangeAsync(int port, byte[] bytes, string? until, TimeSpan timeout)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        var stream = tcp.GetStream();
+        var received = new StringBuilder();
+        var buffer = new byte[16 * 1024];
+        using var deadline = new CancellationTokenSource(timeout);
+        // The INFO line differs between servers (ids, ports): it is not part of the answer.
+        bool infoSkipped = false;
+        try
+        {
+            await stream.WriteAsync(bytes, deadline.Token);
+            while (true)
+            {
+                using var quiet = until is null ? CancellationTokenSource.CreateLinkedTokenSource(deadline.Token) : null;
+                quiet?.CancelAfter(timeout);
+                int n = await stream.ReadAsync(buffer, quiet?.Token ?? deadline.Token);
+                if (n == 0)
+                    break;
+                received.Append(Encoding.Latin1.GetString(buffer, 0, n));
+                if (!infoSkipped && received.ToString().IndexOf("\r\n", StringComparison.Ordinal) is var eol and >= 0)
+                {
+                    received.Remove(0, eol + 2);
+                    infoSkipped = true;
+                }
+                if (until is not null && received.ToString().Contains(until, StringComparison.Ordinal))
+                    return (true, received.ToString());
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+        {
+        }
+        return (false, received.ToString());
+    }
+
+    /// <summary>Keeps a failing input whole (messages cut it short), to add to the corpus once fixed.</summary>
+    private static string Save(byte[] bytes)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "fuzz-findings");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16]);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static string Show(string answer) => answer.Length > 300 ? answer[..300] + "..." : answer.Replace("\r", "\\r").Replace("\n", "\\n");
+
+    private static string Describe(byte[] bytes)
+    {
+        var text = Encoding.Latin1.GetString(bytes, 0, Math.Min(bytes.Length, 300)).Replace("\r", "\\r").Replace("\n", "\\n");
+        return $"({bytes.Length} bytes) \"{text}{(bytes.Length > 300 ? "..." : "")}\"";
+    }
+}
