@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
@@ -76,9 +77,9 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
 
     private async Task HandleAsync(ApiRequest request)
     {
+        var tokens = request.Subject[Prefix.Length..].Split('.');
         try
         {
-            var tokens = request.Subject[Prefix.Length..].Split('.');
             responder.CountRequest();
             switch (tokens)
             {
@@ -97,11 +98,25 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
                 default: responder.UncountRequest(); break;
             }
         }
+        catch (StreamOfflineException) when (ResponseType(tokens) is { } type)
+        {
+            responder.ReplyError(request, type, ApiError.StreamOffline);
+        }
         catch (Exception ex)
         {
             logger.LogError(ex, "JetStream API request {Subject} failed", request.Subject);
         }
     }
+
+    /// <summary>The type of the response to a request, for answers given outside its handler; null when it has none.</summary>
+    private static string? ResponseType(string[] tokens) => tokens switch
+    {
+        ["CONSUMER", "CREATE" or "DURABLE", ..] => "consumer_create_response",
+        ["STREAM", "MSG", "GET" or "DELETE", ..] => $"stream_msg_{tokens[2].ToLowerInvariant()}_response",
+        ["STREAM", "CREATE" or "UPDATE" or "INFO" or "DELETE" or "PURGE" or "NAMES" or "LIST", ..]
+            or ["CONSUMER", "INFO" or "DELETE" or "NAMES" or "LIST", ..] => $"{tokens[0].ToLowerInvariant()}_{tokens[1].ToLowerInvariant()}_response",
+        _ => null,
+    };
 
     private async Task AccountInfo(ApiRequest request)
     {

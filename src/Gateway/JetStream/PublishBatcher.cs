@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
 using Platform.Grains.Streams;
 using Platform.Gateway.Server;
 
@@ -124,6 +125,11 @@ internal sealed class PublishRound
             {
                 _active[i].Acks = (await calls[i]).Value;
             }
+            catch (StreamOfflineException)
+            {
+                _active[i].Acks = null;
+                _active[i].Offline = true;
+            }
             catch (Exception ex)
             {
                 server.Logger.LogError(ex, "Publish batch to stream {Stream} failed", _active[i].Target.Name);
@@ -138,7 +144,8 @@ internal sealed class PublishRound
             if (replyLength == 0)
                 continue;
             ack.ResetWrittenCount();
-            var result = batch.Acks is { } acks ? acks[index] : new PublishAck(0, false, ApiError.StoreFailed("stream unavailable"));
+            var result = batch.Acks is { } acks ? acks[index]
+                : new PublishAck(0, false, batch.Offline ? ApiError.StreamOffline : ApiError.StoreFailed("stream unavailable"));
             WriteAck(ack, batch.Target, batch.Partition, result);
             latency?.Record(elapsed);
             server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, _touched);
@@ -187,6 +194,8 @@ internal sealed class PublishRound
         public StreamTarget Target { get; } = target;
         public int Count { get; private set; }
         public PublishAck[]? Acks { get; set; }
+        /// <summary>The call failed because the partition's home node is down: acks say so, as nats-server's do.</summary>
+        public bool Offline { get; set; }
 
         public int Add(ReadOnlySpan<byte> subject, int headerLength, in ReadOnlySequence<byte> message)
         {
@@ -211,6 +220,7 @@ internal sealed class PublishRound
             _length = 0;
             Count = 0;
             Acks = null;
+            Offline = false;
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Platform.Grains.Cluster;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -14,6 +15,7 @@ namespace Platform.Grains.Consumers;
 /// </summary>
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
+[StreamHomePlacement]
 internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain
 {
     private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);

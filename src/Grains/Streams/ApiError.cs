@@ -27,6 +27,7 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     /// What nats-server 2.9.10 answers when it cannot open a new stream's files (it had run out of descriptors); the
     /// silo answers it before it runs out, when its stream logs may not open another.
     /// </summary>
+    public static readonly ApiError StreamOffline = new(500, 10118, "stream is offline");
     public static readonly ApiError StoreCreateFailed = new(500, 10049, "error creating store for stream");
 
     public static ApiError WrongLastSequence(ulong last) => new(400, 10071, $"wrong last sequence: {last}");

@@ -1,3 +1,6 @@
+using Orleans.Concurrency;
+using Platform.Grains.Cluster;
+
 namespace Platform.Grains.Streams;
 
 /// <summary>
@@ -11,4 +14,10 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     [Alias("Update")] Task<StreamResult<StreamInfo>> Update(StreamConfig config);
     [Alias("Delete")] Task<bool> Delete(string name);
     [Alias("List")] Task<StreamConfig[]> List();
+
+    /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
+    [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);
+
+    /// <summary>The whole catalog if its version is above <paramref name="newerThan"/>, for a silo that joins or missed a change.</summary>
+    [Alias("Snapshot"), AlwaysInterleave] Task<CatalogSnapshot?> Snapshot(long newerThan);
 }

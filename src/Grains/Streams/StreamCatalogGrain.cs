@@ -1,23 +1,49 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+using Platform.Grains.Cluster;
 using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Streams;
 
 /// <summary>
-/// Knows every stream by name and keeps their subjects disjoint. Rebuilt at activation from the metadata the stream
-/// grains persist, so a restart brings every file stream back; memory streams are known only while the silo runs.
+/// Knows every stream by name, keeps their subjects disjoint and picks each stream partition's home node. Rebuilt at
+/// activation from the metadata the stream grains persist, so a restart brings every file stream back; memory streams
+/// are known only while the silo runs. Every change reaches every silo's <see cref="CatalogView"/> before the caller
+/// hears back, so each silo's capture table and placement agree with the catalog.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges changes) : Grain, IStreamCatalogGrain
+internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IClusterMembershipService membership, ILogger<StreamCatalogGrain> logger)
+    : Grain, IStreamCatalogGrain
 {
     private const int MaxPartitions = 64;
 
-    private readonly SortedDictionary<string, StreamConfig> _streams = new(StringComparer.Ordinal);
+    /// <summary>The grain storage that holds the catalog of a cluster, which outlives any one silo.</summary>
+    public const string StorageName = "platform-catalog";
+    private const string StateName = "catalog";
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private readonly SortedDictionary<string, CatalogEntry> _streams = new(StringComparer.Ordinal);
+    private long _version;
+    private IGrainStorage? _storage;
+    private GrainState<CatalogState>? _stored;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (node.Clustered)
+        {
+            _storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageName);
+            _stored = new GrainState<CatalogState>(new CatalogState());
+            await _storage.ReadStateAsync(StateName, GrainContext.GrainId, _stored);
+            var stored = _stored.State ?? new CatalogState();
+            foreach (var entry in stored.Streams)
+                _streams[entry.Config.Name] = entry;
+            _version = stored.Version;
+        }
+        // Alone, the streams in the store are the catalog; in a cluster, a node's existing streams join it once.
         foreach (var meta in store.LoadAll())
-            _streams[meta.Config.Name] = meta.Config;
-        return Task.CompletedTask;
+            if (!_streams.ContainsKey(meta.Config.Name))
+                _streams[meta.Config.Name] = new CatalogEntry(meta.Config, HomesFor(meta.Config, local: true));
+        await PublishAsync(null, null);
     }
 
     public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
@@ -27,13 +53,16 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
         bool exists = _streams.TryGetValue(config.Name, out var existing);
-        if (exists && !existing!.SameAs(config))
+        if (exists && !existing!.Config.SameAs(config))
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
         // nats-server counts a stream without max_bytes as one byte here, so a fully reserved server takes no more.
         if (!exists && Exceeds(config.Storage, Math.Max(config.MaxBytes, 1), except: null))
             return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+        // A stream that exists keeps its homes: its data is there.
+        var entry = exists ? existing! with { Config = config } : new CatalogEntry(config, HomesFor(config, local: false));
+        using var hint = Hint(entry);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
         if (result.Error is not null)
             return result;
@@ -48,8 +77,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
                 return partition;
             }
         }
-        _streams[config.Name] = config;
-        changes.OnSet(config);
+        _streams[config.Name] = entry;
+        await PublishAsync(entry, null);
         return result;
     }
 
@@ -59,31 +88,38 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
         config = config.WithDefaults();
         if (config.Sealed)
             config = config with { MaxAge = 0, Discard = DiscardPolicy.New, DenyDelete = true, DenyPurge = true, AllowRollupHeaders = false };
-        if (!_streams.ContainsKey(config.Name))
+        if (!_streams.TryGetValue(config.Name, out var existing))
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
-        if (config.MaxBytes > 0 && _streams[config.Name].Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
+        if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
             return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+        var entry = existing with { Config = config };
+        using var hint = Hint(entry);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
         if (result.Error is not null)
             return result;
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Update(config);
-        _streams[config.Name] = config;
-        changes.OnSet(config);
+        _streams[config.Name] = entry;
+        await PublishAsync(entry, null);
         return result;
     }
 
     public async Task<bool> Delete(string name)
     {
-        if (!_streams.Remove(name, out var config))
+        if (!_streams.TryGetValue(name, out var entry))
             return false;
+        var config = entry.Config;
+        using var hint = Hint(entry);
+        // Refused while a home is offline (the grain cannot activate), so the data left there is never orphaned.
+        await GrainFactory.GetGrain<IStreamGrain>(name).GetInfo(false, null);
+        _streams.Remove(name);
         // Publishes stop being captured before the stream's grains go.
-        changes.OnRemoved(name);
+        await PublishAsync(null, name);
         // The other partitions first: partition 0 removes the stream's directory last.
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();
@@ -91,7 +127,110 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
         return true;
     }
 
-    public Task<StreamConfig[]> List() => Task.FromResult(_streams.Values.ToArray());
+    public Task<StreamConfig[]> List()
+    {
+        var configs = new StreamConfig[_streams.Count];
+        int i = 0;
+        foreach (var entry in _streams.Values)
+            configs[i++] = entry.Config;
+        return Task.FromResult(configs);
+    }
+
+    public Task<CatalogEntry?> Get(string name) => Task.FromResult(_streams.GetValueOrDefault(name));
+
+    public Task<CatalogSnapshot?> Snapshot(long newerThan)
+        => Task.FromResult(_version > newerThan ? new CatalogSnapshot(_version, [.. _streams.Values]) : null);
+
+    /// <summary>
+    /// Homes for a new stream's partitions: each goes to the active node with the fewest partitions so far (ties by
+    /// name), so the partitions of one stream spread over the cluster. A silo alone, or a stream found in this silo's
+    /// store at start, is home here.
+    /// </summary>
+    private string[] HomesFor(StreamConfig config, bool local)
+    {
+        var homes = new string[StreamKeys.Count(config)];
+        if (local || !node.Clustered)
+        {
+            Array.Fill(homes, node.Name);
+            return homes;
+        }
+        var load = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var member in membership.CurrentSnapshot.Members.Values)
+            if (member.Status == SiloStatus.Active)
+                load[member.Name] = 0;
+        if (load.Count == 0)
+            load[node.Name] = 0;
+        foreach (var other in _streams.Values)
+            foreach (var home in other.Homes)
+                if (load.TryGetValue(home, out int n))
+                    load[home] = n + 1;
+        for (int p = 0; p < homes.Length; p++)
+        {
+            string least = "";
+            int fewest = int.MaxValue;
+            foreach (var (name, n) in load)
+                if (n < fewest)
+                    (least, fewest) = (name, n);
+            homes[p] = least;
+            load[least] = fewest + 1;
+        }
+        return homes;
+    }
+
+    /// <summary>Tells placement which entry the catalog's calls are about, for a stream no silo's view has yet.</summary>
+    private static RequestContextScope Hint(CatalogEntry entry)
+    {
+        RequestContext.Set(StreamHomeDirector.EntryHint, entry);
+        return default;
+    }
+
+    /// <summary>
+    /// Sends one change (or, with neither, only the version) to every active silo's view, and the whole catalog to
+    /// a view that missed earlier changes. A silo that cannot be reached is leaving; it reloads when it comes back.
+    /// </summary>
+    private async Task PublishAsync(CatalogEntry? set, string? removed)
+    {
+        long version = ++_version;
+        await SaveAsync();
+        var calls = new List<Task>();
+        foreach (var (address, member) in membership.CurrentSnapshot.Members)
+            if (member.Status == SiloStatus.Active)
+                calls.Add(PublishToAsync(address, version, set, removed));
+        await Task.WhenAll(calls);
+    }
+
+    /// <summary>
+    /// Writes the catalog of a cluster before anyone hears of a change. The write is conditional on the version this
+    /// activation read: should a second activation exist (Orleans allows it while membership settles), the one that
+    /// loses fails its change instead of overwriting the other's.
+    /// </summary>
+    private async Task SaveAsync()
+    {
+        if (_storage is null)
+            return;
+        _stored!.State = new CatalogState { Version = _version, Streams = [.. _streams.Values] };
+        await _storage.WriteStateAsync(StateName, GrainContext.GrainId, _stored);
+    }
+
+    private async Task PublishToAsync(SiloAddress silo, long version, CatalogEntry? set, string? removed)
+    {
+        var view = GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString());
+        try
+        {
+            if (set is null && removed is null || !await view.Apply(version, set, removed))
+                await view.Load(new CatalogSnapshot(version, [.. _streams.Values]));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("The catalog could not reach silo {Silo}: {Reason}", silo, ex.Message);
+        }
+    }
+
+    /// <summary>Removes the hint when the catalog's call is over, so it never reaches calls it is not about.</summary>
+    private readonly struct RequestContextScope : IDisposable
+    {
+        public void Dispose() => RequestContext.Remove(StreamHomeDirector.EntryHint);
+    }
 
     private static ApiError? Validate(StreamConfig config)
     {
@@ -123,8 +262,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
             return false;
         long reserved = 0;
         foreach (var (name, other) in _streams)
-            if (other.Storage == storage && other.MaxBytes > 0 && name != except)
-                reserved += other.MaxBytes;
+            if (other.Config.Storage == storage && other.Config.MaxBytes > 0 && name != except)
+                reserved += other.Config.MaxBytes;
         return reserved + bytes > limit;
     }
 
@@ -138,7 +277,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, CatalogChanges chang
             if (name == config.Name)
                 continue;
             foreach (var mine in config.Subjects)
-                foreach (var theirs in other.Subjects)
+                foreach (var theirs in other.Config.Subjects)
                     if (SubjectMatch.Overlaps(mine, theirs))
                         return name;
         }

@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
 using Platform.Grains.Storage;
 using Platform.Grains.Subjects;
@@ -13,6 +14,7 @@ namespace Platform.Grains.Streams;
 /// open only while it is used (<see cref="StreamLog"/>): activation reads the state it saved when it last closed, and
 /// the silo's <see cref="LogBudget"/> closes idle logs to bound the file descriptors they hold.
 /// </summary>
+[StreamHomePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILogger<StreamGrain> logger) : Grain, IStreamGrain
 {

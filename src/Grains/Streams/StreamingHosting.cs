@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.Placement;
+using Platform.Grains.Cluster;
 
 namespace Platform.Grains.Streams;
 
@@ -17,6 +19,12 @@ public sealed class StreamingOptions
     /// <summary>File descriptors the stream logs may hold open together (jetstream max_log_files); 0 derives it from
     /// the process's descriptor limit.</summary>
     public int MaxLogFiles { get; set; }
+
+    /// <summary>
+    /// Whether this silo is one node of a cluster: streams then live on the node the catalog picked as their home,
+    /// known by its silo name. Alone (the default), the silo is home to every stream.
+    /// </summary>
+    public bool Clustered { get; set; }
 }
 
 /// <summary>
@@ -48,6 +56,15 @@ public static class StreamingHosting
         });
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<CatalogChanges>();
+        services.TryAddSingleton<CatalogView>();
+        services.TryAddSingleton(sp => new ClusterNode(
+            sp.GetRequiredService<ILocalSiloDetails>().Name, sp.GetRequiredService<IOptions<StreamingOptions>>().Value.Clustered));
+        if (!services.Any(s => s.ServiceType == typeof(StreamHomeDirector)))
+        {
+            services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();
+            services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, CatalogViewSync>();
+        }
         return services;
     }
 }

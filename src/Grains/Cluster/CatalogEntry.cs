@@ -1,0 +1,22 @@
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Cluster;
+
+/// <summary>A stream as the catalog knows it: its configuration and the node that is home to each of its partitions.</summary>
+[GenerateSerializer, Immutable, Alias("platform.CatalogEntry")]
+public sealed record CatalogEntry([property: Id(0)] StreamConfig Config, [property: Id(1)] string[] Homes)
+{
+    public string HomeOf(int partition) => Homes[Math.Min(partition, Homes.Length - 1)];
+}
+
+/// <summary>The whole catalog at one version: what a silo loads when it joins or finds that it missed a change.</summary>
+[GenerateSerializer, Immutable, Alias("platform.CatalogSnapshot")]
+public sealed record CatalogSnapshot([property: Id(0)] long Version, [property: Id(1)] CatalogEntry[] Streams);
+
+/// <summary>What the catalog grain of a cluster stores.</summary>
+[GenerateSerializer, Alias("platform.CatalogState")]
+internal sealed class CatalogState
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public CatalogEntry[] Streams { get; set; } = [];
+}

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Cluster;
+
+/// <summary>
+/// This silo's copy of the stream catalog: where each stream partition lives (read by <see cref="StreamHomeDirector"/>
+/// on every activation) and the change feed the gateway's capture table follows (<see cref="CatalogChanges"/>).
+/// The catalog grain sends every change to every silo's view before it replies (<see cref="ICatalogViewGrain"/>); a
+/// view that sees a version gap, or joins late, reloads the whole catalog.
+/// </summary>
+internal sealed class CatalogView(CatalogChanges changes)
+{
+    private readonly ConcurrentDictionary<string, CatalogEntry> _streams = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private long _version = -1;
+
+    public long Version => Volatile.Read(ref _version);
+
+    public bool TryGet(string stream, out CatalogEntry entry) => _streams.TryGetValue(stream, out entry!);
+
+    /// <summary>Applies one change; false when the view missed earlier ones and must <see cref="Load"/> instead.</summary>
+    public bool Apply(long version, CatalogEntry? set, string? removed)
+    {
+        lock (_lock)
+        {
+            if (version <= _version)
+                return true;
+            if (version != _version + 1)
+                return false;
+            _version = version;
+            if (set is not null)
+            {
+                _streams[set.Config.Name] = set;
+                changes.OnSet(set.Config);
+            }
+            if (removed is not null && _streams.TryRemove(removed, out _))
+                changes.OnRemoved(removed);
+        }
+        return true;
+    }
+
+    public void Load(CatalogSnapshot snapshot)
+    {
+        lock (_lock)
+        {
+            if (snapshot.Version <= _version)
+                return;
+            _version = snapshot.Version;
+            var current = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in snapshot.Streams)
+            {
+                current.Add(entry.Config.Name);
+                _streams[entry.Config.Name] = entry;
+                changes.OnSet(entry.Config);
+            }
+            foreach (var name in _streams.Keys)
+                if (!current.Contains(name) && _streams.TryRemove(name, out _))
+                    changes.OnRemoved(name);
+        }
+    }
+}

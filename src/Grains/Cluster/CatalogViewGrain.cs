@@ -1,0 +1,15 @@
+using Orleans.Concurrency;
+
+namespace Platform.Grains.Cluster;
+
+[SiloPinnedPlacement, Reentrant, CollectionAgeLimit(AlwaysActive = true)]
+internal sealed class CatalogViewGrain(CatalogView view) : Grain, ICatalogViewGrain
+{
+    public Task<bool> Apply(long version, CatalogEntry? set, string? removed) => Task.FromResult(view.Apply(version, set, removed));
+
+    public Task Load(CatalogSnapshot snapshot)
+    {
+        view.Load(snapshot);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,17 @@
+namespace Platform.Grains.Cluster;
+
+/// <summary>
+/// The node that holds a stream partition's data is not in the cluster now (or holds other data than the catalog's),
+/// so the partition cannot activate anywhere: nats-server's 10118 "stream is offline".
+/// </summary>
+[GenerateSerializer, Alias("platform.StreamOfflineException")]
+public sealed class StreamOfflineException : Exception
+{
+    public StreamOfflineException(string stream, string reason) : base($"Stream {stream} is offline: {reason}")
+    {
+        Stream = stream;
+    }
+
+    [Id(0)]
+    public string Stream { get; }
+}

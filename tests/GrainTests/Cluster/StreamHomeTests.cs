@@ -1,0 +1,142 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using Platform.Grains.Cluster;
+using Platform.Grains.Streams;
+using Platform.GrainTests.Infrastructure;
+
+namespace Platform.GrainTests.Cluster;
+
+/// <summary>
+/// Three silos, each with its own store directory and one shared catalog store: stream partitions live on the home
+/// node the catalog picks, activate nowhere else, and are offline (never empty) while their home is away.
+/// </summary>
+public sealed class StreamHomeTests : IAsyncLifetime
+{
+    private readonly TempDirectory _root = new();
+    private InProcessTestCluster? _cluster;
+    private readonly SharedGrainStorage.Records _catalogRecords = new();
+
+    private InProcessTestCluster Cluster => _cluster!;
+    private IStreamCatalogGrain Catalog => Cluster.Client.GetGrain<IStreamCatalogGrain>(0);
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSilo((options, silo) =>
+        {
+            silo.AddPlatformStreaming(o =>
+            {
+                o.StoreDirectory = Path.Combine(_root.Path, options.SiloName);
+                o.Clustered = true;
+            });
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
+                new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+        _root.Dispose();
+    }
+
+    [Fact]
+    public async Task Partitions_of_one_stream_spread_over_the_nodes_and_their_data_stays_home()
+    {
+        var config = new StreamConfig { Name = "SPREAD", Subjects = ["spread.>"], Partitions = 3 }.WithDefaults();
+        Assert.Null((await Catalog.Create(config)).Error);
+
+        var homes = (await Catalog.Get("SPREAD"))!.Homes;
+        Assert.Equal(3, homes.Distinct().Count());
+        Assert.All(homes, home => Assert.Contains(Cluster.Silos, s => s.Name == home));
+
+        for (int p = 0; p < 3; p++)
+        {
+            var subject = SubjectOf(p, 3);
+            var acks = await new FrameBatch().Add(subject, "m" + p).AppendTo(Cluster.Client.GetGrain<IStreamGrain>(StreamKeys.Partition("SPREAD", p)));
+            Assert.Null(acks[0].Error);
+            foreach (var silo in Cluster.Silos)
+                Assert.Equal(silo.Name == homes[p], Directory.Exists(StoreOf(silo).PartitionDirectory("SPREAD", p)));
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_whose_home_is_down_is_offline_cannot_be_recreated_and_comes_back_whole()
+    {
+        // One stream per node (the catalog balances), so one of them lives on a node that can be restarted by name.
+        var configs = new List<StreamConfig>();
+        for (int i = 0; i < 3; i++)
+        {
+            var config = new StreamConfig { Name = $"H{i}", Subjects = [$"h{i}.>"] }.WithDefaults();
+            Assert.Null((await Catalog.Create(config)).Error);
+            configs.Add(config);
+        }
+        var primary = Cluster.Silos[0];
+        string? awayName = null;
+        StreamConfig? away = null;
+        foreach (var config in configs)
+        {
+            var home = (await Catalog.Get(config.Name))!.Homes[0];
+            if (home != primary.Name)
+                (awayName, away) = (home, config);
+        }
+        Assert.NotNull(away);
+        var awayGrain = Cluster.Client.GetGrain<IStreamGrain>(away!.Name);
+        for (int i = 0; i < 5; i++)
+            Assert.Null((await new FrameBatch().Add(away.Subjects[0].Replace(">", "x"), "kept" + i).AppendTo(awayGrain))[0].Error);
+
+        var awaySilo = Cluster.Silos.Single(s => s.Name == awayName);
+        await Cluster.StopSiloAsync(awaySilo);
+
+        await Assert.ThrowsAsync<StreamOfflineException>(() => Catalog.Create(away));
+        await Assert.ThrowsAsync<StreamOfflineException>(() => awayGrain.GetInfo(false, null));
+        await Assert.ThrowsAsync<StreamOfflineException>(() => new FrameBatch().Add(away.Subjects[0].Replace(">", "x"), "lost").AppendTo(awayGrain));
+        foreach (var silo in Cluster.Silos)
+            Assert.False(Directory.Exists(StoreOf(silo).PartitionDirectory(away.Name, 0)), $"{away.Name} has a directory on {silo.Name}");
+        foreach (var config in configs)
+            if (config != away)
+                Assert.Null((await Cluster.Client.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null)).Error);
+
+        Assert.Equal(awayName, (await Cluster.RestartSiloAsync(awaySilo))!.Name);
+        var info = await awayGrain.GetInfo(false, null);
+        Assert.Null(info.Error);
+        Assert.Equal(5UL, info.Value!.State.Messages);
+        Assert.Equal(5UL, info.Value.State.LastSequence);
+    }
+
+    [Fact]
+    public async Task Every_silo_knows_a_change_before_the_catalog_replies_and_a_joining_silo_catches_up()
+    {
+        var config = new StreamConfig { Name = "SEEN", Subjects = ["seen.>"] }.WithDefaults();
+        Assert.Null((await Catalog.Create(config)).Error);
+        foreach (var silo in Cluster.Silos)
+            Assert.True(ViewOf(silo).TryGet("SEEN", out _), $"{silo.Name} does not know SEEN");
+
+        var joined = await Cluster.StartAdditionalSiloAsync();
+        Assert.True(ViewOf(joined).TryGet("SEEN", out var entry));
+        Assert.Equal((await Catalog.Get("SEEN"))!.Homes, entry.Homes);
+
+        Assert.True(await Catalog.Delete("SEEN"));
+        foreach (var silo in Cluster.Silos)
+            Assert.False(ViewOf(silo).TryGet("SEEN", out _), $"{silo.Name} still knows SEEN");
+    }
+
+    private CatalogView ViewOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<CatalogView>();
+
+    private StreamStore StoreOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<StreamStore>();
+
+    private static string SubjectOf(int partition, int partitions)
+    {
+        for (int i = 0; ; i++)
+            if (StreamKeys.PartitionOf($"spread.{i}", partitions) == partition)
+                return $"spread.{i}";
+    }
+}
