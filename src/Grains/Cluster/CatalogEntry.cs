@@ -2,11 +2,16 @@ using Platform.Grains.Streams;
 
 namespace Platform.Grains.Cluster;
 
-/// <summary>A stream as the catalog knows it: its configuration and the node that is home to each of its partitions.</summary>
+/// <summary>
+/// A stream as the catalog knows it: its configuration, the node that is home to each of its partitions, and the
+/// identity of the data each home held when the partition was made there.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("platform.CatalogEntry")]
-public sealed record CatalogEntry([property: Id(0)] StreamConfig Config, [property: Id(1)] string[] Homes)
+public sealed record CatalogEntry([property: Id(0)] StreamConfig Config, [property: Id(1)] string[] Homes, [property: Id(2)] string[] DataIds)
 {
     public string HomeOf(int partition) => Homes[Math.Min(partition, Homes.Length - 1)];
+
+    public string DataIdOf(int partition) => DataIds[Math.Min(partition, DataIds.Length - 1)];
 }
 
 /// <summary>The whole catalog at one version: what a silo loads when it joins or finds that it missed a change.</summary>

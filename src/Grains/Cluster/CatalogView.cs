@@ -9,8 +9,11 @@ namespace Platform.Grains.Cluster;
 /// The catalog grain sends every change to every silo's view before it replies (<see cref="ICatalogViewGrain"/>); a
 /// view that sees a version gap, or joins late, reloads the whole catalog.
 /// </summary>
-internal sealed class CatalogView(CatalogChanges changes)
+internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
 {
+    /// <summary>Request-context key under which the catalog passes the <see cref="CatalogEntry"/> it is acting on.</summary>
+    internal const string EntryHint = "platform.catalog-entry";
+
     private readonly ConcurrentDictionary<string, CatalogEntry> _streams = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private long _version = -1;
@@ -18,6 +21,19 @@ internal sealed class CatalogView(CatalogChanges changes)
     public long Version => Volatile.Read(ref _version);
 
     public bool TryGet(string stream, out CatalogEntry entry) => _streams.TryGetValue(stream, out entry!);
+
+    /// <summary>
+    /// The catalog's entry for a stream: the one the catalog's own call carries (a create, which no view knows yet),
+    /// else this view's, else the catalog grain's; null for a stream the catalog does not know.
+    /// </summary>
+    public async ValueTask<CatalogEntry?> FindAsync(string stream, object? hint)
+    {
+        if (hint is CatalogEntry hinted && hinted.Config.Name == stream)
+            return hinted;
+        if (_streams.TryGetValue(stream, out var known))
+            return known;
+        return await grains.GetGrain<IStreamCatalogGrain>(0).Get(stream);
+    }
 
     /// <summary>Applies one change; false when the view missed earlier ones and must <see cref="Load"/> instead.</summary>
     public bool Apply(long version, CatalogEntry? set, string? removed)

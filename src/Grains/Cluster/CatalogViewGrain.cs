@@ -3,7 +3,7 @@ using Orleans.Concurrency;
 namespace Platform.Grains.Cluster;
 
 [SiloPinnedPlacement, Reentrant, CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class CatalogViewGrain(CatalogView view) : Grain, ICatalogViewGrain
+internal sealed class CatalogViewGrain(CatalogView view, ClusterNode node) : Grain, ICatalogViewGrain
 {
     public Task<bool> Apply(long version, CatalogEntry? set, string? removed) => Task.FromResult(view.Apply(version, set, removed));
 
@@ -12,4 +12,6 @@ internal sealed class CatalogViewGrain(CatalogView view) : Grain, ICatalogViewGr
         view.Load(snapshot);
         return Task.CompletedTask;
     }
+
+    public Task<string> DataId() => Task.FromResult(node.DataId);
 }

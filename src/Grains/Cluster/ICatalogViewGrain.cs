@@ -11,4 +11,7 @@ internal interface ICatalogViewGrain : IGrainWithStringKey
     [Alias("Apply")] Task<bool> Apply(long version, CatalogEntry? set, string? removed);
 
     [Alias("Load")] Task Load(CatalogSnapshot snapshot);
+
+    /// <summary>The identity of the data in this silo's store, recorded with each partition made here.</summary>
+    [Alias("DataId")] Task<string> DataId();
 }

@@ -10,20 +10,14 @@ namespace Platform.Grains.Cluster;
 /// from this silo's <see cref="CatalogView"/>, else from the catalog grain. A silo that is not clustered is home to
 /// every stream.
 /// </summary>
-internal sealed class StreamHomeDirector(CatalogView view, ClusterNode node, IClusterMembershipService membership, IGrainFactory grains)
-    : IPlacementDirector
+internal sealed class StreamHomeDirector(CatalogView view, ClusterNode node, IClusterMembershipService membership) : IPlacementDirector
 {
-    /// <summary>Request-context key under which the catalog passes the <see cref="CatalogEntry"/> it is acting on.</summary>
-    internal const string EntryHint = "platform.catalog-entry";
-
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         if (!node.Clustered)
             return context.LocalSilo;
         var (stream, partition) = PartitionOf(target.GrainIdentity.Key.ToString()!);
-        var entry = target.RequestContextData?.TryGetValue(EntryHint, out var hint) == true && hint is CatalogEntry hinted && hinted.Config.Name == stream
-            ? hinted
-            : view.TryGet(stream, out var known) ? known : await grains.GetGrain<IStreamCatalogGrain>(0).Get(stream);
+        var entry = await view.FindAsync(stream, target.RequestContextData?.GetValueOrDefault(CatalogView.EntryHint));
         // A stream the catalog does not know has no data anywhere: its grain only answers "not found", so it may
         // activate where it is asked for.
         if (entry is null)

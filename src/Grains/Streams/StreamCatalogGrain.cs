@@ -42,7 +42,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         // Alone, the streams in the store are the catalog; in a cluster, a node's existing streams join it once.
         foreach (var meta in store.LoadAll())
             if (!_streams.ContainsKey(meta.Config.Name))
-                _streams[meta.Config.Name] = new CatalogEntry(meta.Config, HomesFor(meta.Config, local: true));
+                _streams[meta.Config.Name] = LocalEntry(meta.Config);
         await PublishAsync(null, null);
     }
 
@@ -61,7 +61,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         if (Overlapping(config) is not null)
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         // A stream that exists keeps its homes: its data is there.
-        var entry = exists ? existing! with { Config = config } : new CatalogEntry(config, HomesFor(config, local: false));
+        var entry = exists ? existing! with { Config = config } : await NewEntryAsync(config);
         using var hint = Hint(entry);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
         if (result.Error is not null)
@@ -141,23 +141,38 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
     public Task<CatalogSnapshot?> Snapshot(long newerThan)
         => Task.FromResult(_version > newerThan ? new CatalogSnapshot(_version, [.. _streams.Values]) : null);
 
+    /// <summary>A stream found in this silo's store at start (or any stream of a silo alone) is at home here.</summary>
+    private CatalogEntry LocalEntry(StreamConfig config)
+    {
+        int partitions = StreamKeys.Count(config);
+        return new CatalogEntry(config, Enumerable.Repeat(node.Name, partitions).ToArray(), Enumerable.Repeat(node.DataId, partitions).ToArray());
+    }
+
     /// <summary>
     /// Homes for a new stream's partitions: each goes to the active node with the fewest partitions so far (ties by
-    /// name), so the partitions of one stream spread over the cluster. A silo alone, or a stream found in this silo's
-    /// store at start, is home here.
+    /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it.
     /// </summary>
-    private string[] HomesFor(StreamConfig config, bool local)
+    private async Task<CatalogEntry> NewEntryAsync(StreamConfig config)
     {
-        var homes = new string[StreamKeys.Count(config)];
-        if (local || !node.Clustered)
-        {
-            Array.Fill(homes, node.Name);
-            return homes;
-        }
-        var load = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var member in membership.CurrentSnapshot.Members.Values)
+        if (!node.Clustered)
+            return LocalEntry(config);
+        var silos = new SortedDictionary<string, SiloAddress>(StringComparer.Ordinal);
+        foreach (var (address, member) in membership.CurrentSnapshot.Members)
             if (member.Status == SiloStatus.Active)
-                load[member.Name] = 0;
+                silos[member.Name] = address;
+        var homes = PickHomes(StreamKeys.Count(config), silos.Keys);
+        var dataIds = new string[homes.Length];
+        for (int p = 0; p < homes.Length; p++)
+            dataIds[p] = homes[p] == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silos[homes[p]].ToParsableString()).DataId();
+        return new CatalogEntry(config, homes, dataIds);
+    }
+
+    private string[] PickHomes(int partitions, IEnumerable<string> nodes)
+    {
+        var homes = new string[partitions];
+        var load = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in nodes)
+            load[name] = 0;
         if (load.Count == 0)
             load[node.Name] = 0;
         foreach (var other in _streams.Values)
@@ -180,7 +195,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
     /// <summary>Tells placement which entry the catalog's calls are about, for a stream no silo's view has yet.</summary>
     private static RequestContextScope Hint(CatalogEntry entry)
     {
-        RequestContext.Set(StreamHomeDirector.EntryHint, entry);
+        RequestContext.Set(CatalogView.EntryHint, entry);
         return default;
     }
 
@@ -229,7 +244,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
     /// <summary>Removes the hint when the catalog's call is over, so it never reaches calls it is not about.</summary>
     private readonly struct RequestContextScope : IDisposable
     {
-        public void Dispose() => RequestContext.Remove(StreamHomeDirector.EntryHint);
+        public void Dispose() => RequestContext.Remove(CatalogView.EntryHint);
     }
 
     private static ApiError? Validate(StreamConfig config)

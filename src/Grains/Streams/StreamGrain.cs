@@ -16,7 +16,8 @@ namespace Platform.Grains.Streams;
 /// </summary>
 [StreamHomePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILogger<StreamGrain> logger) : Grain, IStreamGrain
+internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ClusterNode node, CatalogView catalog, ILogger<StreamGrain> logger)
+    : Grain, IStreamGrain
 {
     private readonly SortedDictionary<string, ConsumerConfig> _consumers = new(StringComparer.Ordinal);
     /// <summary>Interest retention: how many consumers still have to ack each message.</summary>
@@ -46,6 +47,11 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Placement brought the grain to the partition's home; the data there must still be the data the catalog
+        // recorded. A wiped or replaced store would otherwise serve the stream empty, acking what no one else holds.
+        if (node.Clustered && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { } entry
+            && entry.DataIdOf(Partition) != node.DataId)
+            throw new StreamOfflineException(Name, $"its data is missing on {node.Name} (the store there holds other data)");
         if (store.LoadMeta(Name) is { } meta)
         {
             Attach(meta.Config, meta.Created);

@@ -25,6 +25,9 @@ public sealed class StreamingOptions
     /// known by its silo name. Alone (the default), the silo is home to every stream.
     /// </summary>
     public bool Clustered { get; set; }
+
+    /// <summary>The identity of the data in <see cref="StoreDirectory"/> (a clustered node's store records one).</summary>
+    public string DataId { get; set; } = "";
 }
 
 /// <summary>
@@ -48,6 +51,7 @@ public static class StreamingHosting
             .Validate(o => !string.IsNullOrWhiteSpace(o.StoreDirectory), "StreamingOptions.StoreDirectory is required")
             .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
             .Validate(o => o.MaxLogFiles >= 0, "StreamingOptions.MaxLogFiles cannot be negative")
+            .Validate(o => !o.Clustered || !string.IsNullOrEmpty(o.DataId), "A clustered node needs StreamingOptions.DataId")
             .ValidateOnStart();
         services.TryAddSingleton(sp =>
         {
@@ -57,8 +61,11 @@ public static class StreamingHosting
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
-        services.TryAddSingleton(sp => new ClusterNode(
-            sp.GetRequiredService<ILocalSiloDetails>().Name, sp.GetRequiredService<IOptions<StreamingOptions>>().Value.Clustered));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StreamingOptions>>().Value;
+            return new ClusterNode(sp.GetRequiredService<ILocalSiloDetails>().Name, options.DataId, options.Clustered);
+        });
         if (!services.Any(s => s.ServiceType == typeof(StreamHomeDirector)))
         {
             services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();

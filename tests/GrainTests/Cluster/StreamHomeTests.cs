@@ -16,6 +16,8 @@ public sealed class StreamHomeTests : IAsyncLifetime
     private readonly TempDirectory _root = new();
     private InProcessTestCluster? _cluster;
     private readonly SharedGrainStorage.Records _catalogRecords = new();
+    /// <summary>Each silo's data id, as its store would record it; a test that wipes a store gives it a new one.</summary>
+    private readonly Dictionary<string, string> _dataIds = [];
 
     private InProcessTestCluster Cluster => _cluster!;
     private IStreamCatalogGrain Catalog => Cluster.Client.GetGrain<IStreamCatalogGrain>(0);
@@ -30,6 +32,8 @@ public sealed class StreamHomeTests : IAsyncLifetime
             {
                 o.StoreDirectory = Path.Combine(_root.Path, options.SiloName);
                 o.Clustered = true;
+                lock (_dataIds)
+                    o.DataId = _dataIds.TryGetValue(options.SiloName, out var id) ? id : _dataIds[options.SiloName] = Guid.NewGuid().ToString("N");
             });
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
@@ -110,6 +114,41 @@ public sealed class StreamHomeTests : IAsyncLifetime
         Assert.Null(info.Error);
         Assert.Equal(5UL, info.Value!.State.Messages);
         Assert.Equal(5UL, info.Value.State.LastSequence);
+    }
+
+    [Fact]
+    public async Task A_stream_whose_home_comes_back_with_a_wiped_store_stays_offline_and_nothing_is_created_there()
+    {
+        var (config, awaySilo) = await CreateAwayFromPrimaryAsync("W");
+        var grain = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        Assert.Null((await new FrameBatch().Add(config.Subjects[0].Replace(">", "x"), "acked").AppendTo(grain))[0].Error);
+        var store = StoreOf(awaySilo);
+        var directory = store.PartitionDirectory(config.Name, 0);
+
+        await Cluster.StopSiloAsync(awaySilo);
+        Directory.Delete(Path.Combine(_root.Path, awaySilo.Name), recursive: true);
+        lock (_dataIds)
+            _dataIds[awaySilo.Name] = Guid.NewGuid().ToString("N");
+        await Cluster.RestartSiloAsync(awaySilo);
+
+        var offline = await Assert.ThrowsAsync<StreamOfflineException>(() => grain.GetInfo(false, null));
+        Assert.Contains("missing", offline.Message);
+        await Assert.ThrowsAsync<StreamOfflineException>(() => new FrameBatch().Add(config.Subjects[0].Replace(">", "x"), "lost").AppendTo(grain));
+        await Assert.ThrowsAsync<StreamOfflineException>(() => Catalog.Create(config));
+        Assert.False(Directory.Exists(directory));
+    }
+
+    /// <summary>Creates streams until one lives on a silo other than the primary (which cannot be restarted).</summary>
+    private async Task<(StreamConfig Config, InProcessSiloHandle Home)> CreateAwayFromPrimaryAsync(string prefix)
+    {
+        for (int i = 0; ; i++)
+        {
+            var config = new StreamConfig { Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"] }.WithDefaults();
+            Assert.Null((await Catalog.Create(config)).Error);
+            var home = (await Catalog.Get(config.Name))!.Homes[0];
+            if (home != Cluster.Silos[0].Name)
+                return (config, Cluster.Silos.Single(s => s.Name == home));
+        }
     }
 
     [Fact]
