@@ -18,7 +18,11 @@ public static class PlatformStreamsHosting
         Action<ISiloPersistentStreamConfigurator>? configureStreams = null)
     {
         silo.Services.Configure<PlatformStreamOptions>(name, o => configure?.Invoke(o));
-        return silo.AddPersistentStreams(name, LogAdapterFactory.Create, s => configureStreams?.Invoke(s));
+        return silo.AddPersistentStreams(name, LogAdapterFactory.Create, s =>
+        {
+            s.ConfigurePartitionBalancing((services, _) => ActivatorUtilities.CreateInstance<StreamHomeQueueBalancer>(services));
+            configureStreams?.Invoke(s);
+        });
     }
 
     /// <summary>The client side: produce to and subscribe through the provider from an external Orleans client.</summary>

@@ -76,7 +76,11 @@ public sealed class StreamStore
         bool known = true;
         for (int p = 0; p < StreamKeys.Count(config); p++)
         {
-            if (StreamLog.LoadState(PartitionDirectory(config.Name, p)) is { } state)
+            // In a cluster, a partition whose home is another node has no directory here and nothing to count.
+            var directory = PartitionDirectory(config.Name, p);
+            if (!Directory.Exists(directory))
+                continue;
+            if (StreamLog.LoadState(directory) is { } state)
                 Usage.Set(StreamKeys.Partition(config.Name, p), config.Storage, (long)state.Bytes);
             else
                 known = false;

@@ -3,7 +3,10 @@ using Orleans.Storage;
 using Orleans.TestingHost;
 using Platform.Grains.Cluster;
 using Platform.Grains.Streams;
+using Orleans.Runtime;
+using Platform.Grains.Streaming;
 using Platform.GrainTests.Infrastructure;
+using Platform.GrainTests.Streaming;
 
 namespace Platform.GrainTests.Cluster;
 
@@ -37,7 +40,11 @@ public sealed class StreamHomeTests : IAsyncLifetime
             });
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            silo.AddMemoryGrainStorage("PubSubStore");
+            silo.AddPlatformStreams("platform", o => o.Namespaces.Add("probe"),
+                s => s.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
         });
+        builder.ConfigureClient(client => client.AddPlatformStreams("platform", o => o.Namespaces.Add("probe")));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -166,6 +173,19 @@ public sealed class StreamHomeTests : IAsyncLifetime
         Assert.True(await Catalog.Delete("SEEN"));
         foreach (var silo in Cluster.Silos)
             Assert.False(ViewOf(silo).TryGet("SEEN", out _), $"{silo.Name} still knows SEEN");
+    }
+
+    [Fact]
+    public async Task The_orleans_stream_provider_reads_each_namespace_on_its_streams_home()
+    {
+        var stream = Cluster.Client.GetStreamProvider("platform").GetStream<TestEvent>(StreamId.Create("probe", "k1"));
+        await stream.OnNextAsync(new TestEvent(1, "first"));
+        var home = (await Catalog.Get("probe"))!.Homes[0];
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!HomeProbeGrain.Silos.ContainsKey("k1") && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal(home, HomeProbeGrain.Silos["k1"]);
     }
 
     private CatalogView ViewOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<CatalogView>();

@@ -76,3 +76,28 @@ public sealed class ImplicitGrain : Grain, IImplicitGrain, IStreamSubscriptionOb
         });
     }
 }
+
+[Alias("tests.IHomeProbeGrain")]
+public interface IHomeProbeGrain : IGrainWithStringKey
+{
+}
+
+/// <summary>
+/// An implicit subscriber of namespace "probe" that activates where the pulling agent calls it from, so it records on
+/// which silo the agent of its queue runs (<see cref="Silos"/>, keyed by stream key).
+/// </summary>
+[ImplicitStreamSubscription("probe"), Orleans.Placement.PreferLocalPlacement]
+public sealed class HomeProbeGrain(ILocalSiloDetails silo) : Grain, IHomeProbeGrain, IStreamSubscriptionObserver
+{
+    public static readonly ConcurrentDictionary<string, string> Silos = new();
+
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        var key = this.GetPrimaryKeyString();
+        await handleFactory.Create<TestEvent>().ResumeAsync((_, _) =>
+        {
+            Silos[key] = silo.Name;
+            return Task.CompletedTask;
+        });
+    }
+}

@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+using Platform.Grains.Cluster;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Streaming;
+
+/// <summary>
+/// Gives each namespace's queue to the silo that is home to its stream (partition 0), so the pulling agent reads its
+/// log where the log is. Alone, a silo takes every queue. Listeners hear again when membership or the catalog
+/// changes, since either can move a queue.
+/// </summary>
+internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueBalancer
+{
+    private readonly CatalogView _catalog;
+    private readonly CatalogChanges _changes;
+    private readonly ClusterNode _node;
+    private LogQueueMapper? _mapper;
+
+    public StreamHomeQueueBalancer(CatalogView catalog, CatalogChanges changes, ClusterNode node, IServiceProvider services,
+        ILogger<StreamHomeQueueBalancer> logger)
+        : base(services, logger)
+    {
+        _catalog = catalog;
+        _changes = changes;
+        _node = node;
+    }
+
+    public override Task Initialize(IStreamQueueMapper queueMapper)
+    {
+        _mapper = (LogQueueMapper)queueMapper;
+        _changes.Set += OnCatalogSet;
+        _changes.Removed += OnCatalogRemoved;
+        return base.Initialize(queueMapper);
+    }
+
+    public override Task Shutdown()
+    {
+        _changes.Set -= OnCatalogSet;
+        _changes.Removed -= OnCatalogRemoved;
+        return base.Shutdown();
+    }
+
+    public override IEnumerable<QueueId> GetMyQueues()
+    {
+        var mine = new List<QueueId>();
+        foreach (var queue in _mapper!.GetAllQueues())
+            if (!_node.Clustered || (_catalog.TryGet(_mapper.NamespaceOf(queue), out var entry) && entry.HomeOf(0) == _node.Name))
+                mine.Add(queue);
+        return mine;
+    }
+
+    protected override void OnClusterMembershipChange(HashSet<SiloAddress> activeSilos) => _ = NotifyListeners();
+
+    private void OnCatalogSet(StreamConfig config) => OnCatalogChanged(config.Name);
+
+    private void OnCatalogRemoved(string stream) => OnCatalogChanged(stream);
+
+    private void OnCatalogChanged(string stream)
+    {
+        if (_node.Clustered)
+            _ = NotifyListeners();
+    }
+}
