@@ -11,6 +11,7 @@ using Platform.Gateway;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Security;
 using Platform.Gateway.Server;
+using Platform.Grains.Storage;
 using Platform.Grains.Streaming;
 using Platform.Silo.Configuration;
 
@@ -82,8 +83,8 @@ internal static class Program
             if (settings.Nats.JetStream)
             {
                 // Orleans streams over the platform's streams need the stream store, so they come with JetStream.
-                // Explicit subscriptions live in memory: after a restart, grains resubscribe (implicit ones need nothing).
-                silo.AddMemoryGrainStorage("PubSubStore");
+                // Explicit subscriptions are kept in the store, so they outlive a restart as the streams do.
+                silo.AddFileGrainStorage("PubSubStore", Path.Combine(settings.Nats.StoreDirectory, "jetstream", "grain-state"));
                 silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, o => o.Namespaces.AddRange(settings.OrleansStreamNamespaces));
             }
         });

@@ -21,6 +21,8 @@ public interface ISubscriberGrain : IGrainWithStringKey
     /// <summary>Resumes the existing subscription at the sequence: Orleans applies it at the next delivery handshake.</summary>
     [Alias("Rewind")] Task Rewind(long fromSequence);
     [Alias("Received")] Task<Received[]> GetReceived();
+    /// <summary>How many subscriptions the provider's pub-sub holds for this grain on the stream.</summary>
+    [Alias("CountSubscriptions")] Task<int> CountSubscriptions(string ns, string key);
 }
 
 /// <summary>An explicit subscriber that records what it gets with its tokens.</summary>
@@ -43,6 +45,9 @@ public sealed class SubscriberGrain : Grain, ISubscriberGrain
     public async Task Rewind(long fromSequence) => _handle = await _handle!.ResumeAsync(OnNext, new EventSequenceTokenV2(fromSequence));
 
     public Task<Received[]> GetReceived() => Task.FromResult(_received.ToArray());
+
+    public async Task<int> CountSubscriptions(string ns, string key)
+        => (await this.GetStreamProvider("platform").GetStream<TestEvent>(StreamId.Create(ns, key)).GetAllSubscriptionHandles()).Count;
 
     private Task OnNext(TestEvent e, StreamSequenceToken? token)
     {
