@@ -156,6 +156,9 @@ SCENARIOS=(
   "jslatency|JetStream publish-ack latency at a fixed rate (50% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE} --duration {SECS}"
   "jspubsub|JetStream publish with a concurrent pull consumer, explicit acks, 1 stream, 128 B, window 256, batch 500|js-pubsub --streams 1 --pubs 1 --subs 1 --size 128 --window 256 --batch 500 --duration {SECS}"
   "jsconsume|Consume a 100,000-message backlog, 1 stream, 1 pull consumer, batch 500, explicit acks, 128 B|js-consume --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
+  "jsfetch1|Fetch(1) then ack, in a loop (a Go worker's pull loop), 20,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 20000 --batch 1"
+  "jsfetch10|Fetch(10) then ack each, in a loop, 50,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 50000 --batch 10"
+  "jsfetch500|Fetch(500) then ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
   "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
 # Memory readings (VmRSS, not the peak): idle is taken SETTLE seconds after the server is ready, before any load;

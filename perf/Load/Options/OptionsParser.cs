@@ -19,6 +19,7 @@ internal static class OptionsParser
           js-pub-sync   JetStream publish, one ack awaited before the next publish
           js-pubsub     JetStream publish with concurrent pull consumers acking explicitly
           js-consume    pre-fill a backlog, then pull-consume it with explicit acks
+          js-fetch      the same with a fetch-then-ack loop (--batch per request), as a Go worker with Fetch(n)
 
         flags:
           --url URL        server to load (default nats://127.0.0.1:4222)

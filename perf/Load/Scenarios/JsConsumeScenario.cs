@@ -8,13 +8,14 @@ namespace Platform.Load.Scenarios;
 /// pull-consume everything with explicit acks and time only that. The consumers are created before the pre-fill,
 /// so a server without consumer support fails in a second rather than after filling a store.
 /// </summary>
-internal sealed class JsConsumeScenario : IScenario
+/// <remarks>With <c>fetch</c> ("js-fetch") each consumer pulls in a request-then-ack loop instead of a pipelined consume.</remarks>
+internal sealed class JsConsumeScenario(bool fetch = false) : IScenario
 {
-    public string Name => "js-consume";
+    public string Name => fetch ? "js-fetch" : "js-consume";
 
     public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
 
-    private static async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
+    private async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
@@ -28,7 +29,7 @@ internal sealed class JsConsumeScenario : IScenario
         await using (ctx.Progress("consume"))
         {
             start = Clock.Now;
-            await consumers.StartAsync(o, stamped: false);
+            await consumers.StartAsync(o, stamped: false, fetch);
             // The backlog is bounded, so is the wait: --max-time at most, or --drain without progress.
             await DrainWaiter.UntilAsync(() => ctx.Counters.Done >= stored, () => ctx.Counters.Done,
                 TimeSpan.FromSeconds(o.MaxTime), ctx.Limits.Drain, hard);
@@ -45,7 +46,7 @@ internal sealed class JsConsumeScenario : IScenario
             Completed = consumed,
             Errors = errors,
             ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
-            Measures = $"backlog messages consumed and acked ({consumers.Count} pull consumer(s), batch {o.Batch})",
+            Measures = $"backlog messages {(fetch ? "fetched" : "consumed")} and acked ({consumers.Count} pull consumer(s), batch {o.Batch})",
             LatencyMeasures = "backlog consume: messages were stored before timing began",
             Message = string.Join("; ", new[]
             {

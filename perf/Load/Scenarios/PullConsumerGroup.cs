@@ -36,7 +36,12 @@ internal sealed class PullConsumerGroup : IAsyncDisposable
         new(await ClientSet.OpenAsync(o, "jssub", CountFor(o), hard), counters, hard);
 
     /// <summary>Looks up each consumer and starts consuming; a lookup failure means the consumer API is missing.</summary>
-    public async Task StartAsync(LoadOptions o, bool stamped)
+    /// <param name="fetch">
+    /// Pull as a worker loop does (nats.go's <c>Fetch(n)</c>, NATS.Net's <c>FetchAsync</c>): one request of --batch
+    /// messages, ack them, then the next request, so every request waits a full round trip. Otherwise the client's
+    /// <c>ConsumeAsync</c> keeps requests pipelined.
+    /// </param>
+    public async Task StartAsync(LoadOptions o, bool stamped, bool fetch = false)
     {
         var consumers = new INatsJSConsumer[Count];
         for (var s = 0; s < Count; s++)
@@ -52,8 +57,44 @@ internal sealed class PullConsumerGroup : IAsyncDisposable
                     $"the server's consumer API failed (CONSUMER.INFO {stream}.{StreamSetup.ConsumerName}): {ex.GetType().Name}: {ex.Message}", ex);
             }
         }
+        if (fetch)
+        {
+            var fetchOpts = new NatsJSFetchOpts { MaxMsgs = o.Batch, Expires = TimeSpan.FromSeconds(5) };
+            _loops = consumers.Select((c, s) => Task.Run(() => FetchAsync(c, fetchOpts, s, stamped))).ToArray();
+            return;
+        }
         var opts = new NatsJSConsumeOpts { MaxMsgs = o.Batch };
         _loops = consumers.Select((c, s) => Task.Run(() => ConsumeAsync(c, opts, s, stamped))).ToArray();
+    }
+
+    private async Task FetchAsync(INatsJSConsumer consumer, NatsJSFetchOpts opts, int index, bool stamped)
+    {
+        var ct = _stop.Token;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await foreach (var msg in consumer.FetchAsync<byte[]>(opts, cancellationToken: ct))
+                    await ReceivedAsync(msg, index, stamped, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is NatsException or TimeoutException)
+        {
+            _counters.NoteError($"fetch failed: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private async ValueTask ReceivedAsync(INatsJSMsg<byte[]> msg, int index, bool stamped, CancellationToken ct)
+    {
+        var now = Clock.Now;
+        if (stamped && Payload.TryReadStamp(msg.Data, out var sentTick))
+            _latencies[index].RecordSince(sentTick, now);
+        await msg.AckAsync(cancellationToken: ct);
+        _lastReceive[index] = now;
+        _counters.AddDone();
     }
 
     private async Task ConsumeAsync(INatsJSConsumer consumer, NatsJSConsumeOpts opts, int index, bool stamped)
@@ -62,14 +103,7 @@ internal sealed class PullConsumerGroup : IAsyncDisposable
         try
         {
             await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: ct))
-            {
-                var now = Clock.Now;
-                if (stamped && Payload.TryReadStamp(msg.Data, out var sentTick))
-                    _latencies[index].RecordSince(sentTick, now);
-                await msg.AckAsync(cancellationToken: ct);
-                _lastReceive[index] = now;
-                _counters.AddDone();
-            }
+                await ReceivedAsync(msg, index, stamped, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

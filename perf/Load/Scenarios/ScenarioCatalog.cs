@@ -12,6 +12,7 @@ internal static class ScenarioCatalog
         ["js-pub-sync"] = () => new JsPubSyncScenario(),
         ["js-pubsub"] = () => new JsPubSubScenario(),
         ["js-consume"] = () => new JsConsumeScenario(),
+        ["js-fetch"] = () => new JsConsumeScenario(fetch: true),
         ["js-push"] = () => new JsPushConsumeScenario(),
     };
 
