@@ -63,6 +63,30 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         // A stream that exists keeps its homes: its data is there.
         var entry = exists ? existing! with { Config = config } : await NewEntryAsync(config);
         using var hint = Hint(entry);
+        if (!exists)
+        {
+            // The homes are stored before any data is made there: a catalog that fails here leaves nothing behind,
+            // and one that fails later leaves a stream it knows of, never data on a node it does not name.
+            _streams[config.Name] = entry;
+            await SaveAsync();
+        }
+        var result = await CreatePartitionsAsync(config);
+        if (result.Error is not null)
+        {
+            if (!exists)
+            {
+                _streams.Remove(config.Name);
+                await SaveAsync();
+            }
+            return result;
+        }
+        _streams[config.Name] = entry;
+        await PublishAsync(entry, null);
+        return result;
+    }
+
+    private async Task<StreamResult<StreamInfo>> CreatePartitionsAsync(StreamConfig config)
+    {
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
         if (result.Error is not null)
             return result;
@@ -77,8 +101,6 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
                 return partition;
             }
         }
-        _streams[config.Name] = entry;
-        await PublishAsync(entry, null);
         return result;
     }
 
@@ -115,8 +137,9 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
             return false;
         var config = entry.Config;
         using var hint = Hint(entry);
-        // Refused while a home is offline (the grain cannot activate), so the data left there is never orphaned.
-        await GrainFactory.GetGrain<IStreamGrain>(name).GetInfo(false, null);
+        // Refused while any home is offline (its grain cannot activate), so no data is left behind unowned.
+        for (int p = 0; p < StreamKeys.Count(config); p++)
+            await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).GetInfo(false, null);
         _streams.Remove(name);
         // Publishes stop being captured before the stream's grains go.
         await PublishAsync(null, name);
@@ -224,7 +247,16 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         if (_storage is null)
             return;
         _stored!.State = new CatalogState { Version = _version, Streams = [.. _streams.Values] };
-        await _storage.WriteStateAsync(StateName, GrainContext.GrainId, _stored);
+        try
+        {
+            await _storage.WriteStateAsync(StateName, GrainContext.GrainId, _stored);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation changed the catalog: this one's view is stale, so it goes and the next call reloads.
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private async Task PublishToAsync(SiloAddress silo, long version, CatalogEntry? set, string? removed)

@@ -159,6 +159,22 @@ public sealed class StreamHomeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_catalog_that_lost_a_race_for_its_store_fails_the_change_and_reloads()
+    {
+        var first = new StreamConfig { Name = "RACE1", Subjects = ["race1.>"] }.WithDefaults();
+        Assert.Null((await Catalog.Create(first)).Error);
+        // Another activation (Orleans allows two while membership settles) wrote the catalog since this one read it.
+        foreach (var key in _catalogRecords.Keys)
+            _catalogRecords[key] = (_catalogRecords[key].Data, "someone-else");
+
+        var second = new StreamConfig { Name = "RACE2", Subjects = ["race2.>"] }.WithDefaults();
+        await Assert.ThrowsAnyAsync<Exception>(() => Catalog.Create(second));
+        // The stale activation went away; the next one reads the store and carries on.
+        Assert.Null((await Catalog.Create(second)).Error);
+        Assert.NotNull(await Catalog.Get("RACE1"));
+    }
+
+    [Fact]
     public async Task Every_silo_knows_a_change_before_the_catalog_replies_and_a_joining_silo_catches_up()
     {
         var config = new StreamConfig { Name = "SEEN", Subjects = ["seen.>"] }.WithDefaults();
