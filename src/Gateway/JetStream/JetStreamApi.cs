@@ -124,8 +124,9 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         ulong memory = 0, storage = 0;
         foreach (var config in configs)
         {
-            var info = await GetInfoAsync(config.Name);
-            if (info.Value is null) continue;
+            // A stream whose home is away stores nothing this account can reach now.
+            var info = await GetOnlineInfoAsync(config.Name);
+            if (info?.Value is null) continue;
             if (config.Storage == StorageType.Memory) memory += info.Value.State.Bytes;
             else storage += info.Value.State.Bytes;
         }
@@ -252,19 +253,46 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         }
         var names = new List<string>();
         var infos = new List<StreamInfo>();
+        var missing = new List<string>();
         foreach (var config in await Catalog.List())
         {
             if (paging.Subject is not null && !CapturesAny(config, paging.Subject))
                 continue;
             if (!withInfo)
                 names.Add(config.Name);
-            else if ((await GetInfoAsync(config.Name)).Value is { } info)
+            else if (await GetOnlineInfoAsync(config.Name) is not { } online)
+                missing.Add(config.Name);
+            else if (online.Value is { } info)
                 infos.Add(info);
         }
         int limit = withInfo ? 256 : 1024;
         int offset = paging.Offset;
-        responder.Reply(request, type, w => WritePage(w, withInfo, withInfo ? infos.Count : names.Count, offset, limit,
-            names.Skip(offset).Take(limit).ToList(), infos.Skip(offset).Take(limit).ToList()));
+        responder.Reply(request, type, w =>
+        {
+            WritePage(w, withInfo, withInfo ? infos.Count : names.Count, offset, limit,
+                names.Skip(offset).Take(limit).ToList(), infos.Skip(offset).Take(limit).ToList());
+            // As nats-server lists the streams whose servers did not answer.
+            if (missing.Count > 0)
+            {
+                w.WriteStartArray("missing");
+                foreach (var name in missing)
+                    w.WriteStringValue(name);
+                w.WriteEndArray();
+            }
+        });
+    }
+
+    /// <summary>The stream's info, or null while a home of it is offline.</summary>
+    private async Task<StreamResult<StreamInfo>?> GetOnlineInfoAsync(string name)
+    {
+        try
+        {
+            return await GetInfoAsync(name);
+        }
+        catch (StreamOfflineException)
+        {
+            return null;
+        }
     }
 
     private static void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<StreamInfo> infos)
