@@ -15,6 +15,13 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     [Alias("Delete")] Task<bool> Delete(string name);
     [Alias("List")] Task<StreamConfig[]> List();
 
+    /// <summary>
+    /// Gives a partition whose home is gone for good (offline, or back with a wiped store) a new home on
+    /// <paramref name="toNode"/>, where it starts empty: what the old home held is given up, so this is never done
+    /// for the operator. Refused while the partition is online.
+    /// </summary>
+    [Alias("MoveHome")] Task<StreamResult<CatalogEntry>> MoveHome(string stream, int partition, string toNode);
+
     /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
     [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);
 

@@ -159,6 +159,53 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         return Task.FromResult(configs);
     }
 
+    public async Task<StreamResult<CatalogEntry>> MoveHome(string stream, int partition, string toNode)
+    {
+        if (!_streams.TryGetValue(stream, out var entry) || partition < 0 || partition >= entry.Homes.Length)
+            return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
+        var silo = ActiveSilo(toNode);
+        if (silo is null)
+            return StreamResult<CatalogEntry>.Fail(ApiError.InvalidConfig($"node {toNode} is not active in the cluster"));
+        using (Hint(entry))
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition)).GetInfo(false, null);
+                return StreamResult<CatalogEntry>.Fail(ApiError.InvalidConfig("the partition is online: its home holds its data"));
+            }
+            catch (StreamOfflineException)
+            {
+            }
+        }
+        var homes = (string[])entry.Homes.Clone();
+        var dataIds = (string[])entry.DataIds.Clone();
+        homes[partition] = toNode;
+        dataIds[partition] = await DataIdOfAsync(toNode, silo);
+        var moved = entry with { Homes = homes, DataIds = dataIds };
+        _streams[stream] = moved;
+        await SaveAsync();
+        using (Hint(moved))
+        {
+            var created = await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition)).Create(moved.Config);
+            if (created.Error is { } error)
+                return StreamResult<CatalogEntry>.Fail(error);
+        }
+        logger.LogWarning("Stream {Stream} partition {Partition} moved to {Node}, starting empty", stream, partition, toNode);
+        await PublishAsync(moved, null);
+        return StreamResult<CatalogEntry>.Ok(moved);
+    }
+
+    private async Task<string> DataIdOfAsync(string name, SiloAddress silo)
+        => name == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString()).DataId();
+
+    private SiloAddress? ActiveSilo(string name)
+    {
+        foreach (var (address, member) in membership.CurrentSnapshot.Members)
+            if (member.Status == SiloStatus.Active && member.Name == name)
+                return address;
+        return null;
+    }
+
     public Task<CatalogEntry?> Get(string name) => Task.FromResult(_streams.GetValueOrDefault(name));
 
     public Task<CatalogSnapshot?> Snapshot(long newerThan)
@@ -186,7 +233,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
         var homes = PickHomes(StreamKeys.Count(config), silos.Keys);
         var dataIds = new string[homes.Length];
         for (int p = 0; p < homes.Length; p++)
-            dataIds[p] = homes[p] == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silos[homes[p]].ToParsableString()).DataId();
+            dataIds[p] = await DataIdOfAsync(homes[p], silos[homes[p]]);
         return new CatalogEntry(config, homes, dataIds);
     }
 

@@ -143,6 +143,16 @@ public sealed class StreamHomeTests : IAsyncLifetime
         await Assert.ThrowsAsync<StreamOfflineException>(() => new FrameBatch().Add(config.Subjects[0].Replace(">", "x"), "lost").AppendTo(grain));
         await Assert.ThrowsAsync<StreamOfflineException>(() => Catalog.Create(config));
         Assert.False(Directory.Exists(directory));
+
+        // Only the operator gives the lost data up: the partition then starts empty on the node named.
+        var primary = Cluster.Silos[0];
+        var moved = await Catalog.MoveHome(config.Name, 0, primary.Name);
+        Assert.Null(moved.Error);
+        Assert.Equal(primary.Name, moved.Value!.Homes[0]);
+        Assert.Null((await new FrameBatch().Add(config.Subjects[0].Replace(">", "x"), "after").AppendTo(grain))[0].Error);
+        Assert.Equal(1UL, (await grain.GetInfo(false, null)).Value!.State.Messages);
+        Assert.True(Directory.Exists(StoreOf(primary).PartitionDirectory(config.Name, 0)));
+        Assert.NotNull((await Catalog.MoveHome(config.Name, 0, awaySilo.Name)).Error);
     }
 
     /// <summary>Creates streams until one lives on a silo other than the primary (which cannot be restarted).</summary>
