@@ -37,6 +37,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     /// <summary>The last collect found new messages but max_ack_pending left no room: only acks can unblock it.</summary>
     private bool _blockedByAckPending;
     private bool _dirty;
+    /// <summary>Creates in progress: while one runs, the activation is about to hold a consumer.</summary>
+    private int _creates;
     private bool _reportAcks;
     /// <summary>Messages that reached max_deliver since the last fetch returned: the gateway publishes the advisories.</summary>
     private List<ulong>? _exhausted;
@@ -100,6 +102,19 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks)
     {
+        _creates++;
+        try
+        {
+            return await CreateOrUpdate(stream, config, reportAcks);
+        }
+        finally
+        {
+            _creates--;
+        }
+    }
+
+    private async Task<StreamResult<ConsumerInfo>> CreateOrUpdate(string stream, ConsumerConfig config, bool reportAcks)
+    {
         if (_config is not null)
         {
             if (config.AckPolicy != _config.AckPolicy)
@@ -161,9 +176,24 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
 
-    public async Task<ConsumerInfo?> Info() => _config is null ? null : await BuildInfo();
+    public async Task<ConsumerInfo?> Info() => NoSuchConsumer() ? null : await BuildInfo();
 
-    public Task<ConsumerConfig?> GetConfig() => Task.FromResult(_config);
+    public Task<ConsumerConfig?> GetConfig() => Task.FromResult(NoSuchConsumer() ? null : _config);
+
+    /// <summary>
+    /// Whether this activation is for a consumer that does not exist (a lookup, pull or ack for any name a client
+    /// sends activates one): then it goes once the call is over, rather than stay for the life of the silo.
+    /// </summary>
+    private bool NoSuchConsumer()
+    {
+        if (_config is not null)
+            return false;
+        // A create in progress (the grain is reentrant) is about to make the consumer: the activation must stay.
+        if (_creates == 0)
+            DeactivateOnIdle();
+        return true;
+    }
+
 
     public Task<ulong> AckFloor() => Task.FromResult(_config is null ? ulong.MaxValue : _ackFloorStreamSeq);
 
@@ -203,7 +233,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
 
     public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait)
     {
-        if (_config is null)
+        if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
         _activeFetches++;
         _lastActivityTicks = Environment.TickCount64;
@@ -446,7 +476,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     public async Task Ack(Immutable<AckOp[]> acks, bool durable)
     {
         var config = _config;
-        if (config is null || config.AckPolicy == AckPolicy.None)
+        if (NoSuchConsumer() || config!.AckPolicy == AckPolicy.None)
             return;
         long now = Environment.TickCount64;
         _lastActivityTicks = now;
