@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NATS.Client.Core;
+using Platform.IntegrationTests.Infrastructure;
+using Platform.IntegrationTests.Monitoring;
+using Xunit.Abstractions;
+
+namespace Platform.IntegrationTests.Cluster;
+
+/// <summary>A real PostgreSQL for the cluster tests of one class; not started when PostgreSQL is missing.</summary>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    public PostgresProcess? Postgres { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        if (PostgresProcess.SkipReason is null)
+            Postgres = await PostgresProcess.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Postgres is not null)
+            await Postgres.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Three silo processes on loopback joined through a real PostgreSQL membership table: they become Active, advertise
+/// each other to NATS clients (connect_urls), drop a silo killed with SIGKILL within failure detection, and its NATS
+/// clients move to another silo. Each test has its own cluster name, so they share one database.
+/// </summary>
+public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
+{
+    /// <summary>
+    /// Orleans' failure detection tuned down for tests through the silo's configuration (README, Cluster): probes time
+    /// out after 1 s and two missed probes make a silo suspect, so a killed silo is declared dead within seconds
+    /// (defaults: 5 s and 3, plus the table refresh).
+    /// </summary>
+    private static readonly Dictionary<string, string> FastFailureDetection = new()
+    {
+        ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
+        ["Orleans__Membership__NumMissedProbesLimit"] = "2",
+        ["Orleans__Membership__TableRefreshTimeout"] = "00:00:02",
+    };
+
+    private PostgresProcess Postgres => fixture.Postgres!;
+
+    private Task<SiloProcess> StartNodeAsync(string cluster, string name, string? dataDirectory = null)
+        => SiloProcess.StartAsync(jetStream: true, dataDirectory, port: 0, FastFailureDetection,
+            "-n", name, "--cluster_name", cluster, "--cluster_store", Postgres.Url);
+
+    private async Task<SiloProcess[]> StartClusterAsync(string cluster)
+        => await Task.WhenAll(StartNodeAsync(cluster, "a"), StartNodeAsync(cluster, "b"), StartNodeAsync(cluster, "c"));
+
+    private Task<List<string>> ActiveAsync(string cluster)
+        => Postgres.QueryAsync($"SELECT SiloName FROM OrleansMembershipTable WHERE DeploymentId = '{cluster}' AND Status = 3 ORDER BY SiloName");
+
+    /// <summary>connect_urls of the INFO a new connection to <paramref name="port"/> gets, sorted.</summary>
+    private static async Task<List<string>> ConnectUrlsAsync(int port)
+    {
+        var (info, _) = await RawClient.ExchangeAsync(port, "PING\r\n");
+        using var json = JsonDocument.Parse(info["INFO ".Length..]);
+        if (!json.RootElement.TryGetProperty("connect_urls", out var urls))
+            return [];
+        return urls.EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static List<string> UrlsOf(params SiloProcess[] silos)
+        => silos.Select(s => $"127.0.0.1:{s.Port}").Order(StringComparer.Ordinal).ToList();
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout)
+                Assert.Fail($"not within {timeout.TotalSeconds} s: {await describe()}");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task WaitForAdvertisedAsync(SiloProcess[] silos, List<string> expected, TimeSpan timeout)
+    {
+        foreach (var silo in silos)
+        {
+            await WaitUntilAsync(async () => (await ConnectUrlsAsync(silo.Port)).SequenceEqual(expected), timeout,
+                async () => $"silo on {silo.Port} advertises [{string.Join(", ", await ConnectUrlsAsync(silo.Port))}], expected [{string.Join(", ", expected)}]");
+        }
+    }
+
+    private static async Task DisposeAllAsync(IEnumerable<SiloProcess> silos)
+    {
+        foreach (var silo in silos)
+            await silo.DisposeAsync();
+    }
+
+    [SkippableFact]
+    public async Task Three_silos_become_active_in_postgres_and_advertise_each_other()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        var watch = Stopwatch.StartNew();
+        var silos = await StartClusterAsync("three");
+        try
+        {
+            output.WriteLine($"3 silos started in {watch.ElapsedMilliseconds} ms");
+            await WaitUntilAsync(async () => (await ActiveAsync("three")).Count == 3, TimeSpan.FromSeconds(30),
+                async () => $"active: {string.Join(", ", await ActiveAsync("three"))}");
+            Assert.Equal(["a", "b", "c"], await ActiveAsync("three"));
+
+            var all = UrlsOf(silos);
+            await WaitForAdvertisedAsync(silos, all, TimeSpan.FromSeconds(15));
+            output.WriteLine($"all advertised after {watch.ElapsedMilliseconds} ms");
+
+            var (info, _) = await RawClient.ExchangeAsync(silos[0].Port, "PING\r\n");
+            using (var json = JsonDocument.Parse(info["INFO ".Length..]))
+            {
+                Assert.Equal("three", json.RootElement.GetProperty("cluster").GetString());
+                // As nats-server: the server's own URL first, then the others.
+                Assert.Equal($"127.0.0.1:{silos[0].Port}", json.RootElement.GetProperty("connect_urls")[0].GetString());
+            }
+
+            var varz = await MonitorHttp.GetJsonAsync(silos[1].HttpPort, "/varz");
+            var cluster = varz.GetProperty("cluster");
+            Assert.Equal("three", cluster.GetProperty("name").GetString());
+            Assert.Equal("127.0.0.1", cluster.GetProperty("addr").GetString());
+            Assert.True(cluster.GetProperty("cluster_port").GetInt32() > 0);
+            Assert.Equal(3, cluster.GetProperty("urls").GetArrayLength());
+            Assert.Contains($"127.0.0.1:{cluster.GetProperty("cluster_port").GetInt32()}", cluster.GetProperty("urls").EnumerateArray().Select(u => u.GetString()));
+            Assert.Equal(2, varz.GetProperty("routes").GetInt32());
+            Assert.Equal(all, varz.GetProperty("connect_urls").EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal).ToList());
+        }
+        finally
+        {
+            await DisposeAllAsync(silos);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_killed_silo_leaves_connect_urls_its_clients_fail_over_and_its_wiped_store_comes_back_as_new_data()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        var silos = (await StartClusterAsync("failover")).ToList();
+        try
+        {
+            var (a, b, c) = (silos[0], silos[1], silos[2]);
+            await WaitForAdvertisedAsync([a, b, c], UrlsOf(a, b, c), TimeSpan.FromSeconds(30));
+            var dataIdBefore = NodeStoreTests.DataId(c.DataDirectory);
+
+            // Given only c's URL, the client learns the others from INFO.
+            await using var nats = new NatsConnection(new NatsOpts
+            {
+                Url = c.Url,
+                Name = "failover",
+                ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+                ReconnectWaitMax = TimeSpan.FromMilliseconds(300),
+            });
+            await nats.ConnectAsync();
+            Assert.Equal(UrlsOf(a, b, c), nats.ServerInfo!.ClientConnectUrls!.Order(StringComparer.Ordinal).ToList());
+
+            var watch = Stopwatch.StartNew();
+            c.Kill();
+            await WaitForAdvertisedAsync([a, b], UrlsOf(a, b), TimeSpan.FromSeconds(30));
+            output.WriteLine($"killed silo dropped from connect_urls after {watch.ElapsedMilliseconds} ms");
+            await WaitUntilAsync(async () => (await ActiveAsync("failover")).SequenceEqual(["a", "b"]), TimeSpan.FromSeconds(30),
+                async () => $"active: {string.Join(", ", await ActiveAsync("failover"))}");
+
+            await WaitUntilAsync(() => Task.FromResult(nats.ConnectionState == NatsConnectionState.Open && nats.ServerInfo!.Port != c.Port),
+                TimeSpan.FromSeconds(30), () => Task.FromResult($"client state {nats.ConnectionState} on port {nats.ServerInfo?.Port}"));
+            Assert.Contains(nats.ServerInfo!.Port, new[] { a.Port, b.Port });
+            output.WriteLine($"client reconnected to {nats.ServerInfo.Port} after {watch.ElapsedMilliseconds} ms");
+            await using (var sub = await nats.SubscribeCoreAsync<string>("after.failover"))
+            {
+                await nats.PublishAsync("after.failover", "still here");
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                Assert.Equal("still here", (await sub.Msgs.ReadAsync(cts.Token)).Data);
+            }
+
+            // The same node name on a wiped store: a new data id, and a member again.
+            Directory.Delete(c.DataDirectory, recursive: true);
+            var restarted = await StartNodeAsync("failover", "c", c.DataDirectory);
+            silos.Add(restarted);
+            Assert.NotEqual(dataIdBefore, NodeStoreTests.DataId(restarted.DataDirectory));
+            Assert.Contains("(new store)", restarted.Output);
+            await WaitForAdvertisedAsync([a, b, restarted], UrlsOf(a, b, restarted), TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await DisposeAllAsync(silos);
+        }
+    }
+}
