@@ -89,6 +89,48 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
         }
     }
 
+    /// <summary>A raw connection that has sent CONNECT with a given protocol and reads whole lines from then on.</summary>
+    private sealed class LineClient : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpClient _tcp;
+        private readonly StreamReader _reader;
+        private Task<string?>? _pending;
+
+        private LineClient(System.Net.Sockets.TcpClient tcp, StreamReader reader, ulong clientId)
+        {
+            _tcp = tcp;
+            _reader = reader;
+            ClientId = clientId;
+        }
+
+        public ulong ClientId { get; }
+
+        public static async Task<LineClient> ConnectAsync(int port, int protocol)
+        {
+            var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", port);
+            var reader = new StreamReader(tcp.GetStream(), System.Text.Encoding.ASCII);
+            var info = (await reader.ReadLineAsync())!;
+            using var json = JsonDocument.Parse(info["INFO ".Length..]);
+            await tcp.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes($"CONNECT {{\"verbose\":false,\"protocol\":{protocol}}}\r\nPING\r\n"));
+            Assert.Equal("PONG", await reader.ReadLineAsync());
+            return new LineClient(tcp, reader, json.RootElement.GetProperty("client_id").GetUInt64());
+        }
+
+        /// <summary>The next line, or null when none comes within <paramref name="timeout"/> (the read stays pending).</summary>
+        public async Task<string?> ReadLineAsync(TimeSpan timeout)
+        {
+            _pending ??= _reader.ReadLineAsync();
+            if (await Task.WhenAny(_pending, Task.Delay(timeout)) != _pending)
+                return null;
+            var line = await _pending;
+            _pending = null;
+            return line;
+        }
+
+        public void Dispose() => _tcp.Dispose();
+    }
+
     private static async Task DisposeAllAsync(IEnumerable<SiloProcess> silos)
     {
         foreach (var silo in silos)
@@ -158,10 +200,22 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             await nats.ConnectAsync();
             Assert.Equal(UrlsOf(a, b, c), nats.ServerInfo!.ClientConnectUrls!.Order(StringComparer.Ordinal).ToList());
 
+            // Raw clients on a: the one that sent protocol 1 is told of the change at once (async INFO), the other is not.
+            using var asyncInfo = await LineClient.ConnectAsync(a.Port, protocol: 1);
+            using var noAsyncInfo = await LineClient.ConnectAsync(a.Port, protocol: 0);
+
             var watch = Stopwatch.StartNew();
             c.Kill();
             await WaitForAdvertisedAsync([a, b], UrlsOf(a, b), TimeSpan.FromSeconds(30));
             output.WriteLine($"killed silo dropped from connect_urls after {watch.ElapsedMilliseconds} ms");
+            var line = await asyncInfo.ReadLineAsync(TimeSpan.FromSeconds(10));
+            Assert.StartsWith("INFO ", line);
+            using (var json = JsonDocument.Parse(line!["INFO ".Length..]))
+            {
+                Assert.Equal(UrlsOf(a, b), json.RootElement.GetProperty("connect_urls").EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal).ToList());
+                Assert.Equal(asyncInfo.ClientId, json.RootElement.GetProperty("client_id").GetUInt64());
+            }
+            Assert.Null(await noAsyncInfo.ReadLineAsync(TimeSpan.FromMilliseconds(500)));
             await WaitUntilAsync(async () => (await ActiveAsync("failover")).SequenceEqual(["a", "b"]), TimeSpan.FromSeconds(30),
                 async () => $"active: {string.Join(", ", await ActiveAsync("failover"))}");
 
