@@ -62,7 +62,8 @@ public sealed class PostgresProcess : IAsyncDisposable
     {
         var bin = BinDirectory ?? throw new InvalidOperationException(SkipReason);
         var runAs = Environment.UserName == "root" ? "postgres" : null;
-        var root = Path.Combine(Path.GetTempPath(), "pg-test-" + Guid.NewGuid().ToString("N"));
+        // The postgres user must reach the directory: /tmp rather than a TMPDIR that may sit under /root.
+        var root = Path.Combine(runAs is null ? Path.GetTempPath() : "/tmp", "pg-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         if (runAs is not null)
             await RunAsync("chown", [runAs, root], null, TimeSpan.FromSeconds(10));
