@@ -25,6 +25,8 @@ internal sealed class ClusterPeers(
     /// </summary>
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
 
+    private readonly HashSet<SiloAddress> _duplicateReported = [];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         ClusterView? last = null;
@@ -59,6 +61,9 @@ internal sealed class ClusterPeers(
         {
             if (member.Status != SiloStatus.Active || address.Equals(self))
                 continue;
+            // Names are how stores and stream homes are told apart; the store lock cannot see a copy on another disk.
+            if (member.Name == node.Name && _duplicateReported.Add(address))
+                logger.LogError("Node name {Name} is also used by active silo {Silo}: every silo of a cluster needs its own -n", node.Name, address);
             var url = metadata.GetSiloMetadata(address).Metadata.GetValueOrDefault(ClusterHosting.ClientUrlKey);
             others.Add((Endpoint(address), url));
         }
