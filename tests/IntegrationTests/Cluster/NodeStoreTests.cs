@@ -75,6 +75,20 @@ public sealed class NodeStoreTests
     }
 
     [Fact]
+    public async Task In_a_cluster_a_store_written_by_one_node_name_is_refused_to_another()
+    {
+        int closed = SiloProcess.FreePort();
+        var data = Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
+        string[] cluster = ["-p", "-1", "-m", "0", "--cluster_name", "c", "-sd", data, "--cluster_store", $"postgres://platform@127.0.0.1:{closed}/postgres"];
+        // Node a opens (and names) the store before it finds the membership store down.
+        var first = await SiloProcess.RunToExitAsync([.. cluster, "-n", "a"]);
+        Assert.Contains("cluster membership store unavailable", first.Output);
+        var other = await SiloProcess.RunToExitAsync([.. cluster, "-n", "b"]);
+        Assert.Equal(1, other.ExitCode);
+        Assert.Contains($"store directory {data} belongs to node \"a\", not \"b\"", other.Output);
+    }
+
+    [Fact]
     public async Task An_unreachable_membership_store_stops_the_start_with_its_reason()
     {
         int closed = SiloProcess.FreePort();
