@@ -38,6 +38,23 @@ CREATE TABLE IF NOT EXISTS OrleansMembershipTable
     PRIMARY KEY (DeploymentId, Address, Port, Generation)
 );
 
+-- Moves the cluster's table version on if it is still p_version; false when another write came first.
+CREATE OR REPLACE FUNCTION platform_membership_bump(p_deployment varchar, p_version integer)
+RETURNS boolean LANGUAGE plpgsql AS $body$
+BEGIN
+    UPDATE OrleansMembershipVersionTable SET Version = Version + 1, Timestamp = now()
+    WHERE DeploymentId = p_deployment AND Version = p_version;
+    RETURN FOUND;
+END
+$body$;
+
+-- Undoes a bump whose row change found nothing to change (the row lock is still ours: nobody saw the step).
+CREATE OR REPLACE FUNCTION platform_membership_unbump(p_deployment varchar)
+RETURNS integer LANGUAGE sql AS $body$
+    UPDATE OrleansMembershipVersionTable SET Version = Version - 1 WHERE DeploymentId = p_deployment;
+    SELECT 0;
+$body$;
+
 -- Adds a silo row and moves the version on, both or neither.
 CREATE OR REPLACE FUNCTION platform_membership_insert(
     p_deployment varchar, p_address varchar, p_port integer, p_generation integer, p_silo_name varchar,
@@ -45,9 +62,7 @@ CREATE OR REPLACE FUNCTION platform_membership_insert(
     p_version integer)
 RETURNS integer LANGUAGE plpgsql AS $body$
 BEGIN
-    UPDATE OrleansMembershipVersionTable SET Version = Version + 1, Timestamp = now()
-    WHERE DeploymentId = p_deployment AND Version = p_version;
-    IF NOT FOUND THEN
+    IF NOT platform_membership_bump(p_deployment, p_version) THEN
         RETURN 0;   -- someone else wrote first: the caller re-reads and retries
     END IF;
     INSERT INTO OrleansMembershipTable
@@ -56,9 +71,7 @@ BEGIN
         (p_deployment, p_address, p_port, p_generation, p_silo_name, p_host_name, p_status, p_proxy_port, p_start, p_alive)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
-        -- The row exists already: undo the version step (the row lock is still ours, nobody saw it).
-        UPDATE OrleansMembershipVersionTable SET Version = Version - 1 WHERE DeploymentId = p_deployment;
-        RETURN 0;
+        RETURN platform_membership_unbump(p_deployment);   -- the row exists already
     END IF;
     RETURN 1;
 END
@@ -70,17 +83,14 @@ CREATE OR REPLACE FUNCTION platform_membership_update(
     p_suspect_times varchar, p_alive timestamptz, p_version integer)
 RETURNS integer LANGUAGE plpgsql AS $body$
 BEGIN
-    UPDATE OrleansMembershipVersionTable SET Version = Version + 1, Timestamp = now()
-    WHERE DeploymentId = p_deployment AND Version = p_version;
-    IF NOT FOUND THEN
+    IF NOT platform_membership_bump(p_deployment, p_version) THEN
         RETURN 0;
     END IF;
     UPDATE OrleansMembershipTable
     SET Status = p_status, SuspectTimes = p_suspect_times, IAmAliveTime = p_alive
     WHERE DeploymentId = p_deployment AND Address = p_address AND Port = p_port AND Generation = p_generation;
     IF NOT FOUND THEN
-        UPDATE OrleansMembershipVersionTable SET Version = Version - 1 WHERE DeploymentId = p_deployment;
-        RETURN 0;
+        RETURN platform_membership_unbump(p_deployment);   -- no such silo row
     END IF;
     RETURN 1;
 END

@@ -7,24 +7,6 @@ using Xunit.Abstractions;
 
 namespace Platform.IntegrationTests.Cluster;
 
-/// <summary>A real PostgreSQL for the cluster tests of one class; not started when PostgreSQL is missing.</summary>
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    public PostgresProcess? Postgres { get; private set; }
-
-    public async Task InitializeAsync()
-    {
-        if (PostgresProcess.SkipReason is null)
-            Postgres = await PostgresProcess.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Postgres is not null)
-            await Postgres.DisposeAsync();
-    }
-}
-
 /// <summary>
 /// Three silo processes on loopback joined through a real PostgreSQL membership table: they become Active, advertise
 /// each other to NATS clients (connect_urls), drop a silo killed with SIGKILL within failure detection, and its NATS
