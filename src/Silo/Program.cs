@@ -11,8 +11,8 @@ using Platform.Gateway;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Security;
 using Platform.Gateway.Server;
-using Platform.Grains.Node;
 using Platform.Grains.Streaming;
+using Platform.Grains.Node;
 using Platform.Silo.Cluster;
 using Platform.Silo.Configuration;
 
