@@ -13,6 +13,8 @@ using Platform.Gateway.Security;
 using Platform.Gateway.Server;
 using Platform.Grains.Storage;
 using Platform.Grains.Streaming;
+using Platform.Grains.Node;
+using Platform.Silo.Cluster;
 using Platform.Silo.Configuration;
 
 namespace Platform.Silo;
@@ -45,13 +47,42 @@ internal static class Program
                 CommandLine.Apply(args, settings);
             }
             LoadTls(settings);
-            return await RunAsync(builder, settings, started);
+            ValidateCluster(settings);
+            // Before anything touches the store: a second process on it must stop here, not share the logs.
+            using var store = NodeStore.Open(settings.Nats.StoreDirectory, settings.Nats.ServerName ?? "",
+                settings.Cluster.Enabled ? settings.Cluster.Name : null);
+            return await RunAsync(builder, settings, store, started);
         }
         catch (ConfigException ex)
         {
             Console.Error.WriteLine($"nats-server: {ex.Message}");
             return 1;
         }
+        catch (NodeStoreException ex)
+        {
+            Console.Error.WriteLine($"nats-server: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode needs a cluster name and a node name: the node name is how the cluster (and the stream catalog)
+    /// knows whose store is whose, so two silos must never share one, and a silo without one could not be told apart.
+    /// </summary>
+    private static void ValidateCluster(SiloSettings settings)
+    {
+        var cluster = settings.Cluster;
+        if (!cluster.Enabled)
+        {
+            if (cluster.Name is not null || cluster.Host is not null)
+                throw new ConfigException("cluster settings need a membership store (cluster { membership: \"postgres://...\" } or --cluster_store)");
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(cluster.Name))
+            throw new ConfigException("cluster mode needs a cluster name (cluster { name: ... } or --cluster_name)");
+        if (string.IsNullOrWhiteSpace(settings.Nats.ServerName))
+            throw new ConfigException("cluster mode needs a unique node name for each silo (-n, --name or server_name)");
+        MembershipStore.ConnectionString(cluster.Membership!);
     }
 
     /// <summary>
@@ -72,14 +103,26 @@ internal static class Program
         }
     }
 
-    private static async Task<int> RunAsync(WebApplicationBuilder builder, SiloSettings settings, Stopwatch started)
+    private static async Task<int> RunAsync(WebApplicationBuilder builder, SiloSettings settings, NodeStore store, Stopwatch started)
     {
         using var fileLogger = ConfigureLogging(builder, settings);
         var siloPort = settings.SiloPort < 0 ? FreePort() : settings.SiloPort;
         var orleansGatewayPort = settings.OrleansGatewayPort < 0 ? FreePort() : settings.OrleansGatewayPort;
+        var node = store.Identity;
+        string clientUrl = "";
+        if (settings.Cluster.Enabled)
+        {
+            // The other silos learn this client port through Orleans' silo metadata, which is fixed before Orleans
+            // starts and so before Kestrel binds: a "any free port" request is resolved here.
+            if (settings.Nats.Port < 0)
+                settings.Nats.Port = FreePort();
+            clientUrl = ClusterHosting.ClientUrl(settings, settings.Nats.Port);
+            await EnsureMembershipSchemaAsync(settings.Cluster);
+        }
+        builder.Services.AddSingleton(node);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, orleansGatewayPort);
+            silo.UseClustering(settings, node, builder.Configuration, siloPort, orleansGatewayPort, clientUrl);
             if (settings.Nats.JetStream)
             {
                 // Orleans streams over the platform's streams need the stream store, so they come with JetStream.
@@ -102,6 +145,9 @@ internal static class Program
         if (endpoints.HttpPort != 0)
             log.LogInformation("Starting http monitor on {Host}:{Port}", host, endpoints.HttpPort);
         log.LogInformation("Orleans silo on port {SiloPort}, client gateway on port {GatewayPort}", siloPort, orleansGatewayPort);
+        log.LogInformation("Node {Name}, data id {DataId}{Created}", node.Name.Length > 0 ? node.Name : "(unnamed)", node.DataId, store.Created ? " (new store)" : "");
+        if (node.IsCluster)
+            log.LogInformation("Cluster {Cluster}: membership in PostgreSQL, advertising {ClientUrl}", node.ClusterName, clientUrl);
         if (settings.Nats.JetStream)
             log.LogInformation("JetStream enabled, store directory {StoreDirectory}", Path.GetFullPath(settings.Nats.StoreDirectory));
         var portsFile = WritePortsFile(settings, endpoints);
@@ -117,6 +163,20 @@ internal static class Program
         if (portsFile is not null)
             File.Delete(portsFile);
         return 0;
+    }
+
+    /// <summary>The membership tables, created if absent; a store that cannot be reached stops the start, bounded.</summary>
+    private static async Task EnsureMembershipSchemaAsync(ClusterSettings cluster)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await MembershipStore.EnsureSchemaAsync(MembershipStore.ConnectionString(cluster.Membership!), timeout.Token);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            throw new ConfigException($"cluster membership store unavailable: {ex.Message}");
+        }
     }
 
     /// <summary>SIGUSR2: lame duck mode, then the host's normal shutdown (the same path as SIGTERM).</summary>

@@ -7,8 +7,10 @@ namespace Platform.Gateway.Monitoring;
 
 /// <summary>
 /// /varz: nats-server's server overview with its field names and order. Fields are filled only where the silo can
-/// say something true: the empty cluster/gateway/leaf/mqtt/websocket blocks are what nats-server shows when none is
-/// configured, which is always the silo's case. Left out: go (not a Go binary),
+/// say something true: the empty gateway/leaf/mqtt/websocket blocks are what nats-server shows when none is
+/// configured, which is always the silo's case. In cluster mode "cluster" describes the Orleans silo port (the silos'
+/// counterpart of nats-server's route port), its "urls" are the active silos' silo endpoints, "routes" the other
+/// active silos, and "connect_urls" the client URLs INFO advertises. Left out: go (not a Go binary),
 /// system_account (there is no $SYS account), and the jetstream reservations (see <see cref="Jsz"/>).
 /// </summary>
 internal static class Varz
@@ -35,6 +37,14 @@ internal static class Varz
             w.WriteNumber("proto", 1);
             w.WriteString("host", options.Host);
             w.WriteNumber("port", context.Endpoints.NatsPort);
+            var cluster = server.Cluster;
+            if (cluster is not null)
+            {
+                w.WriteStartArray("connect_urls");
+                foreach (var url in cluster.ConnectUrls)
+                    w.WriteStringValue(url);
+                w.WriteEndArray();
+            }
             if (options.AuthRequired)
                 w.WriteBoolean("auth_required", true);
             if (options.Tls is { } tls)
@@ -54,7 +64,19 @@ internal static class Varz
             w.WriteNumber("max_control_line", options.MaxControlLine);
             w.WriteNumber("max_payload", options.MaxPayload);
             w.WriteNumber("max_pending", options.MaxPending);
-            foreach (var none in new[] { "cluster", "gateway", "leaf", "mqtt", "websocket" })
+            w.WriteStartObject("cluster");
+            if (cluster is not null)
+            {
+                w.WriteString("name", cluster.Name);
+                w.WriteString("addr", cluster.Address);
+                w.WriteNumber("cluster_port", cluster.Port);
+                w.WriteStartArray("urls");
+                foreach (var url in cluster.SiloUrls)
+                    w.WriteStringValue(url);
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+            foreach (var none in new[] { "gateway", "leaf", "mqtt", "websocket" })
             {
                 w.WriteStartObject(none);
                 w.WriteEndObject();
@@ -80,7 +102,7 @@ internal static class Varz
             w.WriteNumber("cpu", cpu);
             w.WriteNumber("connections", server.ClientCount);
             w.WriteNumber("total_connections", server.TotalConnections);
-            w.WriteNumber("routes", 0);
+            w.WriteNumber("routes", cluster?.Peers ?? 0);
             w.WriteNumber("remotes", 0);
             w.WriteNumber("leafnodes", 0);
             w.WriteNumber("in_msgs", server.InMsgs);

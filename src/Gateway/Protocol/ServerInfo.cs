@@ -52,10 +52,18 @@ internal sealed class ServerInfo
     public string ServerId { get; }
     public string ServerName { get; }
 
+    /// <summary>The cluster fields that follow the client's, as nats-server orders them; empty for a single silo.</summary>
+    private string _cluster = "";
+
+    /// <summary>Sets "cluster" and "connect_urls" (every silo's client host:port) for INFOs rendered from now on.</summary>
+    public void SetCluster(string name, IReadOnlyList<string> connectUrls)
+        => Volatile.Write(ref _cluster, $",\"cluster\":{JsonSerializer.Serialize(name)},\"connect_urls\":{JsonSerializer.Serialize(connectUrls)}");
+
     public byte[] Render(ulong clientId, IPAddress? clientIp, bool lameDuck = false)
     {
         var ldm = lameDuck ? ",\"ldm\":true" : "";
-        var suffix = Encoding.UTF8.GetBytes($",\"client_id\":{clientId},\"client_ip\":\"{clientIp}\"{ldm}}} \r\n");
+        var cluster = Volatile.Read(ref _cluster);
+        var suffix = Encoding.UTF8.GetBytes($",\"client_id\":{clientId},\"client_ip\":\"{clientIp}\"{cluster}{ldm}}} \r\n");
         var line = new byte[5 + _prefix.Length + suffix.Length];
         "INFO "u8.CopyTo(line);
         _prefix.CopyTo(line, 5);

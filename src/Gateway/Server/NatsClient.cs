@@ -566,6 +566,15 @@ internal sealed class NatsClient
         Outbound.Signal();
     }
 
+    /// <summary>A changed INFO (connect_urls), to clients that understand async INFO; as nats-server, others get none.</summary>
+    public void SendAsyncInfo()
+    {
+        if (IsClosed || !ConnectReceived || Protocol < 1)
+            return;
+        Outbound.TryWrite(_server.Info.Render(Id, RemoteEndPoint?.Address, _server.LameDuck));
+        Outbound.Signal();
+    }
+
     /// <summary>Lame duck mode: the INFO with "ldm":true, to clients that understand async INFO.</summary>
     public void SendLameDuckInfo()
     {

@@ -52,8 +52,41 @@ internal sealed class NatsServer
             if (_info is { } info)
                 return info;
             lock (_clients)
-                return _info ??= new ServerInfo(Options, _listenPort());
+            {
+                if (_info is null)
+                {
+                    var created = new ServerInfo(Options, _listenPort());
+                    if (_cluster is { } cluster)
+                        created.SetCluster(cluster.Name, cluster.ConnectUrls);
+                    _info = created;
+                }
+                return _info;
+            }
         }
+    }
+
+    private ClusterView? _cluster;
+
+    /// <summary>The cluster as last published by the membership watcher; null when the silo runs alone.</summary>
+    public ClusterView? Cluster => Volatile.Read(ref _cluster);
+
+    /// <summary>
+    /// A new view of the cluster: new connections get its connect_urls in their INFO, and when the list changed the
+    /// clients that accept async INFO (CONNECT protocol 1) get one at once, as nats-server sends when routes come and go.
+    /// </summary>
+    public void UpdateCluster(ClusterView view)
+    {
+        ClusterView? previous;
+        lock (_clients)
+        {
+            previous = _cluster;
+            Volatile.Write(ref _cluster, view);
+            _info?.SetCluster(view.Name, view.ConnectUrls);
+        }
+        if (previous is not null && previous.ConnectUrls.SequenceEqual(view.ConnectUrls))
+            return;
+        foreach (var client in _clients.Values)
+            client.SendAsyncInfo();
     }
 
     /// <summary>The JetStream side of the gateway, when enabled: sees every publish first.</summary>

@@ -21,6 +21,13 @@ internal static class CommandLine
             --orleans_streams <ns>[,<ns>...] With -js: Orleans stream namespaces served by the "platform" stream
                                              provider (each is the platform stream of that name)
 
+        Cluster Options:
+            --cluster_name <name>            Cluster name; with --cluster_store the silo joins that Orleans cluster
+            --cluster_store <url>            Membership store: postgres://user:pass@host:port/db (or an Npgsql
+                                             connection string); turns cluster mode on, then -n is required
+            --cluster <url>                  Orleans silo endpoint, nats://host:port (same as --silo_port with a host)
+            --client_advertise <host:port>   NATS client URL advertised to clients of other silos (connect_urls)
+
         JetStream Options:
             -js, --jetstream                 Enable JetStream functionality
             -sd, --store_dir <dir>           Set the storage directory (default: ./data)
@@ -87,6 +94,14 @@ internal static class CommandLine
                 case "silo_port": settings.SiloPort = Int(flag, Value()); break;
                 case "orleans_gateway_port": settings.OrleansGatewayPort = Int(flag, Value()); break;
                 case "orleans_streams": settings.OrleansStreamNamespaces = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
+                case "cluster_name": settings.Cluster.Name = Value(); break;
+                case "cluster_store": settings.Cluster.Membership = Value(); break;
+                case "cluster":
+                    var (clusterHost, clusterPort) = ClusterUrl(flag, Value());
+                    settings.Cluster.Host = clusterHost;
+                    settings.SiloPort = clusterPort;
+                    break;
+                case "client_advertise": settings.ClientAdvertise = Value(); break;
                 case "js" or "jetstream": nats.JetStream = !hasInline || Bool(flag, inlineValue); break;
                 case "sd" or "store_dir": nats.StoreDirectory = Value(); break;
                 case "user": nats.Username = Value(); break;
@@ -118,6 +133,15 @@ internal static class CommandLine
             }
         }
         return Outcome.Run;
+    }
+
+    /// <summary>nats-server's --cluster form: nats://host:port (the scheme is optional).</summary>
+    internal static (string Host, int Port) ClusterUrl(string flag, string value)
+    {
+        var text = value.Contains("://", StringComparison.Ordinal) ? value : "nats://" + value;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Port <= 0 || uri.Host.Length == 0)
+            throw new ConfigException($"invalid value \"{value}\" for flag {flag}: expected nats://host:port");
+        return (uri.Host, uri.Port);
     }
 
     private static int Int(string flag, string value)

@@ -44,6 +44,8 @@ internal static class ConfigApplier
                 case "debug": settings.Debug = Bool(item, key); break;
                 case "trace": settings.Trace = Bool(item, key); break;
                 case "log_file": settings.LogFile = String(item, key); break;
+                case "client_advertise": settings.ClientAdvertise = String(item, key); break;
+                case "cluster": ApplyCluster(Map(item, key), settings.Cluster, settings); break;
                 case "authorization": ApplyAuthorization(Map(item, key), settings); break;
                 case "tls": nats.Tls = Tls(item, key); break;
                 case "jetstream":
@@ -244,6 +246,31 @@ internal static class ConfigApplier
         if (item.Value is string text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction))
             return fraction > 0 ? TimeSpan.FromSeconds(fraction) : throw Invalid(item, "tls.timeout", "seconds above zero");
         return PositiveDuration(item, "tls.timeout");
+    }
+
+    /// <summary>
+    /// <c>cluster { name, membership, listen | host, port }</c>. There are no <c>routes</c>: silos find each other
+    /// through the membership store, so nats-server's route keys are refused rather than silently ignored.
+    /// </summary>
+    private static void ApplyCluster(Dictionary<string, object> map, ClusterSettings cluster, SiloSettings settings)
+    {
+        foreach (var (key, raw) in map)
+        {
+            var item = (ConfigValue)raw;
+            switch (key.ToLowerInvariant())
+            {
+                case "name": cluster.Name = String(item, key); break;
+                case "membership" or "store": cluster.Membership = String(item, $"cluster.{key}"); break;
+                case "listen":
+                    var (host, port) = HostPort(item, $"cluster.{key}");
+                    if (host.Length > 0) cluster.Host = host;
+                    settings.SiloPort = port;
+                    break;
+                case "host" or "net": cluster.Host = String(item, $"cluster.{key}"); break;
+                case "port": settings.SiloPort = (int)Number(item, $"cluster.{key}"); break;
+                default: throw Unsupported(item, $"cluster.{key}");
+            }
+        }
     }
 
     private static void ApplyJetStream(Dictionary<string, object> map, SiloSettings settings)

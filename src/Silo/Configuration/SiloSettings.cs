@@ -10,8 +10,12 @@ internal sealed class SiloSettings
     public int SiloPort { get; set; } = 11111;
     /// <summary>Orleans client gateway port; -1 picks a free one.</summary>
     public int OrleansGatewayPort { get; set; } = 30000;
+    /// <summary>The cluster block; off unless a membership store is given.</summary>
+    public ClusterSettings Cluster { get; } = new();
     /// <summary>--orleans_streams: namespaces of the Orleans stream provider "platform" (with JetStream only).</summary>
     public string[] OrleansStreamNamespaces { get; set; } = [];
+    /// <summary>client_advertise: the host:port other silos' clients are told (connect_urls); default the bound one.</summary>
+    public string? ClientAdvertise { get; set; }
     public string? PortsFileDirectory { get; set; }
     public string? ConfigFile { get; set; }
     public string? LogFile { get; set; }

@@ -1,0 +1,81 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Platform.Grains.Node;
+using Platform.Silo.Configuration;
+
+namespace Platform.Silo.Cluster;
+
+/// <summary>
+/// Orleans clustering for the silo executable: localhost clustering when it runs alone (as before), or membership in
+/// PostgreSQL when a cluster is configured. Everything cluster-specific the host needs is decided here.
+/// </summary>
+internal static class ClusterHosting
+{
+    /// <summary>Silo metadata key under which each silo publishes its NATS client host:port to the others.</summary>
+    public const string ClientUrlKey = "platform.nats.client";
+
+    /// <summary>The configuration section bound to Orleans' <see cref="ClusterMembershipOptions"/> (failure detection
+    /// timeouts), e.g. environment variable <c>Orleans__Membership__ProbeTimeout=00:00:01</c>.</summary>
+    public const string MembershipSection = "Orleans:Membership";
+
+    public static void UseClustering(this ISiloBuilder silo, SiloSettings settings, NodeIdentity node, IConfiguration configuration,
+        int siloPort, int gatewayPort, string clientUrl)
+    {
+        if (!settings.Cluster.Enabled)
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort);
+            return;
+        }
+        var cluster = settings.Cluster;
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.Name!;
+            o.ServiceId = cluster.Name!;
+        });
+        silo.Configure<SiloOptions>(o => o.SiloName = node.Name);
+        var (address, anyAddress) = SiloAddress(settings);
+        silo.ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: anyAddress);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = MembershipStore.Invariant;
+            o.ConnectionString = MembershipStore.ConnectionString(cluster.Membership!);
+        });
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
+        silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl });
+        silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));
+    }
+
+    /// <summary>
+    /// The address the other silos reach this one on: cluster.host, else the client address; a wildcard address
+    /// listens everywhere and advertises this host's first address.
+    /// </summary>
+    public static (IPAddress Address, bool AnyAddress) SiloAddress(SiloSettings settings)
+    {
+        var host = settings.Cluster.Host ?? settings.Nats.Host;
+        if (IsAnyAddress(host))
+        {
+            var addresses = Dns.GetHostAddresses(Dns.GetHostName());
+            var first = Array.Find(addresses, a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+            return (first ?? IPAddress.Loopback, true);
+        }
+        if (IPAddress.TryParse(host, out var ip))
+            return (ip, false);
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            return (IPAddress.Loopback, false);
+        return (Dns.GetHostAddresses(host)[0], false);
+    }
+
+    /// <summary>The client host:port other silos advertise for this one: client_advertise, else the bound address.</summary>
+    public static string ClientUrl(SiloSettings settings, int natsPort)
+    {
+        if (settings.ClientAdvertise is { } advertise)
+            return advertise.Contains(':') ? advertise : $"{advertise}:{natsPort}";
+        var host = IsAnyAddress(settings.Nats.Host) ? SiloAddress(settings).Address.ToString() : settings.Nats.Host;
+        return $"{host}:{natsPort}";
+    }
+
+    private static bool IsAnyAddress(string host) => host is "0.0.0.0" or "::" or "[::]" or "";
+}
