@@ -11,9 +11,9 @@ using Platform.Gateway;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Security;
 using Platform.Gateway.Server;
+using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Streaming;
-using Platform.Grains.Node;
 using Platform.Silo.Cluster;
 using Platform.Silo.Configuration;
 
@@ -126,8 +126,12 @@ internal static class Program
             if (settings.Nats.JetStream)
             {
                 // Orleans streams over the platform's streams need the stream store, so they come with JetStream.
-                // Explicit subscriptions are kept in the store, so they outlive a restart as the streams do.
-                silo.AddFileGrainStorage("PubSubStore", Path.Combine(settings.Nats.StoreDirectory, "jetstream", "grain-state"));
+                // Explicit subscriptions outlive a restart as the streams do: in the store of a silo alone, in the
+                // cluster's database when pub-sub grains may live on any silo.
+                if (settings.Cluster.Enabled)
+                    silo.AddPostgresGrainStorage("PubSubStore", MembershipStore.ConnectionString(settings.Cluster.Membership!));
+                else
+                    silo.AddFileGrainStorage("PubSubStore", Path.Combine(settings.Nats.StoreDirectory, "jetstream", "grain-state"));
                 silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, o => o.Namespaces.AddRange(settings.OrleansStreamNamespaces));
             }
         });
@@ -165,13 +169,16 @@ internal static class Program
         return 0;
     }
 
-    /// <summary>The membership tables, created if absent; a store that cannot be reached stops the start, bounded.</summary>
+    /// <summary>The membership and grain state tables, created if absent; a store that cannot be reached stops the start, bounded.</summary>
     private static async Task EnsureMembershipSchemaAsync(ClusterSettings cluster)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            await MembershipStore.EnsureSchemaAsync(MembershipStore.ConnectionString(cluster.Membership!), timeout.Token);
+            var connectionString = MembershipStore.ConnectionString(cluster.Membership!);
+            await MembershipStore.EnsureSchemaAsync(connectionString, timeout.Token);
+            await using var database = Npgsql.NpgsqlDataSource.Create(connectionString);
+            await PostgresGrainStorage.EnsureSchemaAsync(database, timeout.Token);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
         {

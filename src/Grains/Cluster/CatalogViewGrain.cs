@@ -1,9 +1,10 @@
 using Orleans.Concurrency;
+using Platform.Grains.Node;
 
 namespace Platform.Grains.Cluster;
 
 [SiloPinnedPlacement, Reentrant, CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class CatalogViewGrain(CatalogView view, ClusterNode node) : Grain, ICatalogViewGrain
+internal sealed class CatalogViewGrain(CatalogView view, NodeIdentity node) : Grain, ICatalogViewGrain
 {
     public Task<bool> Apply(long version, CatalogEntry? set, string? removed) => Task.FromResult(view.Apply(version, set, removed));
 

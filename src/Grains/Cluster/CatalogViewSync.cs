@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Cluster;
@@ -8,7 +9,7 @@ namespace Platform.Grains.Cluster;
 /// then: the catalog sends changes only to the silos active when they happen, so a silo that joins, or that the
 /// catalog could not reach for a moment, catches up here.
 /// </summary>
-internal sealed class CatalogViewSync(CatalogView view, ClusterNode node, IGrainFactory grains, ILogger<CatalogViewSync> logger)
+internal sealed class CatalogViewSync(CatalogView view, NodeIdentity node, IGrainFactory grains, ILogger<CatalogViewSync> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(10);
@@ -16,7 +17,7 @@ internal sealed class CatalogViewSync(CatalogView view, ClusterNode node, IGrain
 
     public void Participate(ISiloLifecycle lifecycle)
     {
-        if (!node.Clustered)
+        if (!node.IsCluster)
             return;
         lifecycle.Subscribe(nameof(CatalogViewSync), ServiceLifecycleStage.Active, OnStartAsync, OnStopAsync);
     }

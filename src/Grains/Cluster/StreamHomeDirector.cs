@@ -1,4 +1,5 @@
 using Orleans.Runtime.Placement;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Cluster;
@@ -10,11 +11,11 @@ namespace Platform.Grains.Cluster;
 /// from this silo's <see cref="CatalogView"/>, else from the catalog grain. A silo that is not clustered is home to
 /// every stream.
 /// </summary>
-internal sealed class StreamHomeDirector(CatalogView view, ClusterNode node, IClusterMembershipService membership) : IPlacementDirector
+internal sealed class StreamHomeDirector(CatalogView view, NodeIdentity node, IClusterMembershipService membership) : IPlacementDirector
 {
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
-        if (!node.Clustered)
+        if (!node.IsCluster)
             return context.LocalSilo;
         var (stream, partition) = PartitionOf(target.GrainIdentity.Key.ToString()!);
         var entry = await view.FindAsync(stream, target.RequestContextData?.GetValueOrDefault(CatalogView.EntryHint));

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Streaming;
@@ -14,10 +15,10 @@ internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueB
 {
     private readonly CatalogView _catalog;
     private readonly CatalogChanges _changes;
-    private readonly ClusterNode _node;
+    private readonly NodeIdentity _node;
     private LogQueueMapper? _mapper;
 
-    public StreamHomeQueueBalancer(CatalogView catalog, CatalogChanges changes, ClusterNode node, IServiceProvider services,
+    public StreamHomeQueueBalancer(CatalogView catalog, CatalogChanges changes, NodeIdentity node, IServiceProvider services,
         ILogger<StreamHomeQueueBalancer> logger)
         : base(services, logger)
     {
@@ -45,7 +46,7 @@ internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueB
     {
         var mine = new List<QueueId>();
         foreach (var queue in _mapper!.GetAllQueues())
-            if (!_node.Clustered || (_catalog.TryGet(_mapper.NamespaceOf(queue), out var entry) && entry.HomeOf(0) == _node.Name))
+            if (!_node.IsCluster || (_catalog.TryGet(_mapper.NamespaceOf(queue), out var entry) && entry.HomeOf(0) == _node.Name))
                 mine.Add(queue);
         return mine;
     }
@@ -58,7 +59,7 @@ internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueB
 
     private void OnCatalogChanged(string stream)
     {
-        if (_node.Clustered)
+        if (_node.IsCluster)
             _ = NotifyListeners();
     }
 }

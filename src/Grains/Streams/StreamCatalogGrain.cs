@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Streams;
@@ -13,7 +14,7 @@ namespace Platform.Grains.Streams;
 /// hears back, so each silo's capture table and placement agree with the catalog.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IClusterMembershipService membership, ILogger<StreamCatalogGrain> logger)
+internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, IClusterMembershipService membership, ILogger<StreamCatalogGrain> logger)
     : Grain, IStreamCatalogGrain
 {
     private const int MaxPartitions = 64;
@@ -29,7 +30,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (node.Clustered)
+        if (node.IsCluster)
         {
             _storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageName);
             _stored = new GrainState<CatalogState>(new CatalogState());
@@ -224,7 +225,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, ClusterNode node, IC
     /// </summary>
     private async Task<CatalogEntry> NewEntryAsync(StreamConfig config)
     {
-        if (!node.Clustered)
+        if (!node.IsCluster)
             return LocalEntry(config);
         var silos = new SortedDictionary<string, SiloAddress>(StringComparer.Ordinal);
         foreach (var (address, member) in membership.CurrentSnapshot.Members)

@@ -1,8 +1,9 @@
-using Orleans.Concurrency;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
+using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Subjects;
 
@@ -16,7 +17,7 @@ namespace Platform.Grains.Streams;
 /// </summary>
 [StreamHomePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ClusterNode node, CatalogView catalog, ILogger<StreamGrain> logger)
+internal sealed class StreamGrain(StreamStore store, StreamSignals signals, NodeIdentity node, CatalogView catalog, ILogger<StreamGrain> logger)
     : Grain, IStreamGrain
 {
     private readonly SortedDictionary<string, ConsumerConfig> _consumers = new(StringComparer.Ordinal);
@@ -49,7 +50,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Clus
     {
         // Placement brought the grain to the partition's home; the data there must still be the data the catalog
         // recorded. A wiped or replaced store would otherwise serve the stream empty, acking what no one else holds.
-        if (node.Clustered && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { } entry
+        if (node.IsCluster && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { } entry
             && entry.DataIdOf(Partition) != node.DataId)
             throw new StreamOfflineException(Name, $"its data is missing on {node.Name} (the store there holds other data)");
         if (store.LoadMeta(Name) is { } meta)

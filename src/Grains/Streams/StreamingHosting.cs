@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime.Placement;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 
 namespace Platform.Grains.Streams;
 
@@ -19,15 +20,6 @@ public sealed class StreamingOptions
     /// <summary>File descriptors the stream logs may hold open together (jetstream max_log_files); 0 derives it from
     /// the process's descriptor limit.</summary>
     public int MaxLogFiles { get; set; }
-
-    /// <summary>
-    /// Whether this silo is one node of a cluster: streams then live on the node the catalog picked as their home,
-    /// known by its silo name. Alone (the default), the silo is home to every stream.
-    /// </summary>
-    public bool Clustered { get; set; }
-
-    /// <summary>The identity of the data in <see cref="StoreDirectory"/> (a clustered node's store records one).</summary>
-    public string DataId { get; set; } = "";
 }
 
 /// <summary>
@@ -51,7 +43,6 @@ public static class StreamingHosting
             .Validate(o => !string.IsNullOrWhiteSpace(o.StoreDirectory), "StreamingOptions.StoreDirectory is required")
             .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
             .Validate(o => o.MaxLogFiles >= 0, "StreamingOptions.MaxLogFiles cannot be negative")
-            .Validate(o => !o.Clustered || !string.IsNullOrEmpty(o.DataId), "A clustered node needs StreamingOptions.DataId")
             .ValidateOnStart();
         services.TryAddSingleton(sp =>
         {
@@ -61,11 +52,9 @@ public static class StreamingHosting
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<StreamingOptions>>().Value;
-            return new ClusterNode(sp.GetRequiredService<ILocalSiloDetails>().Name, options.DataId, options.Clustered);
-        });
+        // The silo executable registers the identity its store holds; a host that does not is one silo alone.
+        services.TryAddSingleton(sp => new NodeIdentity(sp.GetRequiredService<ILocalSiloDetails>().Name, "",
+            sp.GetRequiredService<IOptions<StreamingOptions>>().Value.StoreDirectory, clusterName: null));
         if (!services.Any(s => s.ServiceType == typeof(StreamHomeDirector)))
         {
             services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Platform.Grains.Node;
+using Platform.Grains.Streams;
 using Platform.Silo.Configuration;
 
 namespace Platform.Silo.Cluster;
@@ -43,6 +44,8 @@ internal static class ClusterHosting
             o.Invariant = MembershipStore.Invariant;
             o.ConnectionString = MembershipStore.ConnectionString(cluster.Membership!);
         });
+        // The stream catalog outlives any one silo: it lives in the cluster's database, written only if unchanged since read.
+        silo.AddPostgresGrainStorage(StreamCatalogGrain.StorageName, MembershipStore.ConnectionString(cluster.Membership!));
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
         silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl });
         silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 using Orleans.Runtime;
 using Platform.Grains.Streaming;
@@ -31,13 +32,12 @@ public sealed class StreamHomeTests : IAsyncLifetime
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((options, silo) =>
         {
-            silo.AddPlatformStreaming(o =>
-            {
-                o.StoreDirectory = Path.Combine(_root.Path, options.SiloName);
-                o.Clustered = true;
-                lock (_dataIds)
-                    o.DataId = _dataIds.TryGetValue(options.SiloName, out var id) ? id : _dataIds[options.SiloName] = Guid.NewGuid().ToString("N");
-            });
+            var store = Path.Combine(_root.Path, options.SiloName);
+            string dataId;
+            lock (_dataIds)
+                dataId = _dataIds.TryGetValue(options.SiloName, out var id) ? id : _dataIds[options.SiloName] = Guid.NewGuid().ToString("N");
+            silo.Services.AddSingleton(new NodeIdentity(options.SiloName, dataId, store, "homes"));
+            silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             silo.AddMemoryGrainStorage("PubSubStore");
