@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
@@ -14,7 +15,8 @@ namespace Platform.Gateway.JetStream;
 /// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
 /// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
 /// </summary>
-internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains, StreamStore store, ILogger<JetStreamApi> logger) : IInternalSubscriber
+internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains,
+    StreamStore store, NodeIdentity node, CatalogView catalog, ILogger<JetStreamApi> logger) : IInternalSubscriber
 {
     private const string Prefix = "$JS.API.";
 
@@ -295,7 +297,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         }
     }
 
-    private static void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<StreamInfo> infos)
+    private void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<StreamInfo> infos)
     {
         w.WriteNumber("total", total);
         w.WriteNumber("offset", offset);
@@ -473,11 +475,19 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         return false;
     }
 
-    private static void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
+    private void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
     {
         WriteStreamConfig(w, info.Config);
         w.WriteString("created", ApiJson.Time(info.Created));
         WriteStreamState(w, info);
+        // In a cluster, as nats-server: the cluster's name and the server that holds the stream (partition 0's home).
+        if (node.IsCluster && catalog.TryGet(info.Config.Name, out var entry))
+        {
+            w.WriteStartObject("cluster");
+            w.WriteString("name", node.ClusterName);
+            w.WriteString("leader", entry.HomeOf(0));
+            w.WriteEndObject();
+        }
     }
 
     internal static void WriteStreamConfig(Utf8JsonWriter w, StreamConfig config)

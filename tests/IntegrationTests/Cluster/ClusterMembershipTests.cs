@@ -14,29 +14,15 @@ namespace Platform.IntegrationTests.Cluster;
 /// </summary>
 public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
 {
-    /// <summary>
-    /// Orleans' failure detection tuned down for tests through the silo's configuration (README, Cluster): a probe every
-    /// 2 s and two missed probes make a silo suspect, so a killed silo is declared dead within seconds (defaults: 5 s
-    /// and 3, plus the table refresh). Not lower: a silo starved of CPU by the other tests must not be declared dead.
-    /// </summary>
-    private static readonly Dictionary<string, string> FastFailureDetection = new()
-    {
-        ["Orleans__Membership__ProbeTimeout"] = "00:00:02",
-        ["Orleans__Membership__NumMissedProbesLimit"] = "2",
-        ["Orleans__Membership__TableRefreshTimeout"] = "00:00:02",
-    };
-
     private PostgresProcess Postgres => fixture.Postgres!;
 
     private Task<SiloProcess> StartNodeAsync(string cluster, string name, string? dataDirectory = null)
-        => SiloProcess.StartAsync(jetStream: true, dataDirectory, port: 0, FastFailureDetection,
-            "-n", name, "--cluster_name", cluster, "--cluster_store", Postgres.Url);
+        => SiloCluster.StartNodeAsync(Postgres, cluster, name, dataDirectory);
 
     private async Task<SiloProcess[]> StartClusterAsync(string cluster)
         => await Task.WhenAll(StartNodeAsync(cluster, "a"), StartNodeAsync(cluster, "b"), StartNodeAsync(cluster, "c"));
 
-    private Task<List<string>> ActiveAsync(string cluster)
-        => Postgres.QueryAsync($"SELECT SiloName FROM OrleansMembershipTable WHERE DeploymentId = '{cluster}' AND Status = 3 ORDER BY SiloName");
+    private Task<List<string>> ActiveAsync(string cluster) => SiloCluster.ActiveAsync(Postgres, cluster);
 
     /// <summary>connect_urls of the INFO a new connection to <paramref name="port"/> gets, sorted.</summary>
     private static async Task<List<string>> ConnectUrlsAsync(int port)
@@ -51,16 +37,8 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
     private static List<string> UrlsOf(params SiloProcess[] silos)
         => silos.Select(s => $"127.0.0.1:{s.Port}").Order(StringComparer.Ordinal).ToList();
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > timeout)
-                Assert.Fail($"not within {timeout.TotalSeconds} s: {await describe()}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
+        => SiloCluster.WaitUntilAsync(condition, timeout, describe);
 
     private async Task WaitForAdvertisedAsync(SiloProcess[] silos, List<string> expected, TimeSpan timeout)
     {
@@ -137,11 +115,7 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             $"varz.routes={varz.GetProperty("routes").GetInt32()}");
     }
 
-    private static async Task DisposeAllAsync(IEnumerable<SiloProcess> silos)
-    {
-        foreach (var silo in silos)
-            await silo.DisposeAsync();
-    }
+    private static Task DisposeAllAsync(IEnumerable<SiloProcess> silos) => SiloCluster.DisposeAllAsync(silos);
 
     [SkippableFact]
     public async Task Three_silos_become_active_in_postgres_and_advertise_each_other()

@@ -1,0 +1,137 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Platform.Grains.Storage;
+using Platform.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Platform.IntegrationTests.Cluster;
+
+/// <summary>
+/// Streams in a cluster of three silo processes on a real PostgreSQL: each lives on its home node only, publishes
+/// through any silo are acked by the home, and while the home is killed (or back with a wiped store) the stream is
+/// offline (nats-server's 10118) rather than re-created empty anywhere else.
+/// </summary>
+public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
+{
+    private const int StreamOffline = 10118;
+    private PostgresProcess Postgres => fixture.Postgres!;
+
+    [SkippableFact]
+    public async Task Streams_live_at_home_and_are_offline_never_empty_while_their_home_is_away()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        const string cluster = "homes";
+        var silos = (await Task.WhenAll(
+            SiloCluster.StartNodeAsync(Postgres, cluster, "a"),
+            SiloCluster.StartNodeAsync(Postgres, cluster, "b"),
+            SiloCluster.StartNodeAsync(Postgres, cluster, "c"))).ToList();
+        var clients = new List<NatsConnection>();
+        try
+        {
+            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            foreach (var silo in silos)
+                clients.Add(await ConnectAsync(silo));
+            var js = clients.Select(c => new NatsJSContext(c)).ToArray();
+
+            // Three streams created through one silo: the catalog puts one on each node.
+            var homes = new Dictionary<string, string>();
+            for (int i = 0; i < 3; i++)
+            {
+                var created = await js[0].CreateStreamAsync(new StreamConfig($"H{i}", [$"h{i}.>"]));
+                homes[$"H{i}"] = created.Info.Cluster!.Leader!;
+                Assert.Equal(cluster, created.Info.Cluster.Name);
+            }
+            Assert.Equal(["a", "b", "c"], homes.Values.Order(StringComparer.Ordinal));
+            foreach (var (stream, home) in homes)
+                foreach (var silo in silos)
+                    Assert.Equal(NodeOf(silos, silo) == home, Directory.Exists(StreamDirectory(silo, stream)));
+
+            // Publishes through every silo are acked by the home, in order.
+            foreach (var stream in homes.Keys)
+            {
+                for (int i = 0; i < 9; i++)
+                {
+                    var ack = await js[i % 3].PublishAsync($"{stream.ToLowerInvariant()}.m", $"m{i}");
+                    Assert.Null(ack.Error);
+                    Assert.Equal((ulong)i + 1, ack.Seq);
+                }
+            }
+
+            // Kill -9 the home of a stream that a is not home to.
+            var away = homes.First(h => h.Value != "a").Key;
+            var victim = silos.Single(s => NodeOf(silos, s) == homes[away]);
+            var survivors = silos.Where(s => s != victim).ToList();
+            var survivorJs = js[silos.IndexOf(survivors[0])];
+            victim.Kill();
+            await SiloCluster.WaitForActiveAsync(Postgres, cluster, survivors.Select(s => NodeOf(silos, s)).Order(StringComparer.Ordinal).ToArray(),
+                TimeSpan.FromSeconds(60));
+
+            var offlineAck = await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "lost");
+            Assert.Equal(StreamOffline, offlineAck.Error?.ErrCode);
+            var info = await Assert.ThrowsAsync<NatsJSApiException>(() => survivorJs.GetStreamAsync(away).AsTask());
+            Assert.Equal(StreamOffline, info.Error.ErrCode);
+            var recreate = await Assert.ThrowsAsync<NatsJSApiException>(() => survivorJs.CreateStreamAsync(new StreamConfig(away, [$"{away.ToLowerInvariant()}.>"])).AsTask());
+            Assert.Equal(StreamOffline, recreate.Error.ErrCode);
+            foreach (var silo in survivors)
+                Assert.False(Directory.Exists(StreamDirectory(silo, away)), $"{away} appeared on {NodeOf(silos, silo)}");
+            foreach (var stream in homes.Keys.Where(s => homes[s] != homes[away]))
+                Assert.Null((await survivorJs.PublishAsync($"{stream.ToLowerInvariant()}.m", "still served")).Error);
+            output.WriteLine($"{away} offline while {homes[away]} is down; the others serve on");
+
+            // Back with its store: every acked message, and the sequence goes on.
+            var restarted = await SiloCluster.StartNodeAsync(Postgres, cluster, homes[away], victim.DataDirectory);
+            silos[silos.IndexOf(victim)] = restarted;
+            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            var back = await RetryAsync(() => survivorJs.GetStreamAsync(away).AsTask());
+            Assert.Equal(9L, back.Info.State.Messages);
+            Assert.Equal(10UL, (await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "after")).Seq);
+
+            // Back with a wiped store: offline ("data missing"), never empty.
+            restarted.Kill();
+            Directory.Delete(restarted.DataDirectory, recursive: true);
+            var wiped = await SiloCluster.StartNodeAsync(Postgres, cluster, homes[away], restarted.DataDirectory);
+            silos[silos.IndexOf(restarted)] = wiped;
+            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            var missing = await Assert.ThrowsAsync<NatsJSApiException>(() => survivorJs.GetStreamAsync(away).AsTask());
+            Assert.Equal(StreamOffline, missing.Error.ErrCode);
+            Assert.Equal(StreamOffline, (await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "lost")).Error?.ErrCode);
+            Assert.False(Directory.Exists(StreamDirectory(wiped, away)));
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+            await SiloCluster.DisposeAllAsync(silos);
+        }
+    }
+
+    private static async Task<NatsConnection> ConnectAsync(SiloProcess silo)
+    {
+        var nats = new NatsConnection(new NatsOpts { Url = silo.Url, RequestTimeout = TimeSpan.FromSeconds(10) });
+        await nats.ConnectAsync();
+        return nats;
+    }
+
+    /// <summary>The node name a silo was started with (its -n argument).</summary>
+    private static string NodeOf(List<SiloProcess> silos, SiloProcess silo) => ((char)('a' + silos.IndexOf(silo))).ToString();
+
+    private static string StreamDirectory(SiloProcess silo, string stream)
+        => StorePaths.Child(Path.Combine(silo.DataDirectory, "jetstream", "streams"), stream);
+
+    /// <summary>Right after a node rejoins, the other silos may still see it as suspect for a moment.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (NatsJSApiException ex) when (ex.Error.ErrCode == StreamOffline && attempt < 50)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+}
