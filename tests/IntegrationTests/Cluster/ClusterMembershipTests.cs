@@ -17,12 +17,12 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
     private PostgresProcess Postgres => fixture.Postgres!;
 
     private Task<SiloProcess> StartNodeAsync(string cluster, string name, string? dataDirectory = null)
-        => SiloCluster.StartNodeAsync(Postgres, cluster, name, dataDirectory);
+        => ProcessCluster.StartNodeAsync(Postgres, cluster, name, dataDirectory);
 
     private async Task<SiloProcess[]> StartClusterAsync(string cluster)
         => await Task.WhenAll(StartNodeAsync(cluster, "a"), StartNodeAsync(cluster, "b"), StartNodeAsync(cluster, "c"));
 
-    private Task<List<string>> ActiveAsync(string cluster) => SiloCluster.ActiveAsync(Postgres, cluster);
+    private Task<List<string>> ActiveAsync(string cluster) => ProcessCluster.ActiveAsync(Postgres, cluster);
 
     /// <summary>connect_urls of the INFO a new connection to <paramref name="port"/> gets, sorted.</summary>
     private static async Task<List<string>> ConnectUrlsAsync(int port)
@@ -38,7 +38,7 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
         => silos.Select(s => $"127.0.0.1:{s.Port}").Order(StringComparer.Ordinal).ToList();
 
     private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
-        => SiloCluster.WaitUntilAsync(condition, timeout, describe);
+        => ProcessCluster.WaitUntilAsync(condition, timeout, describe);
 
     private async Task WaitForAdvertisedAsync(SiloProcess[] silos, List<string> expected, TimeSpan timeout)
     {
@@ -115,7 +115,7 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             $"varz.routes={varz.GetProperty("routes").GetInt32()}");
     }
 
-    private static Task DisposeAllAsync(IEnumerable<SiloProcess> silos) => SiloCluster.DisposeAllAsync(silos);
+    private static Task DisposeAllAsync(IEnumerable<SiloProcess> silos) => ProcessCluster.DisposeAllAsync(silos);
 
     [SkippableFact]
     public async Task Three_silos_become_active_in_postgres_and_advertise_each_other()

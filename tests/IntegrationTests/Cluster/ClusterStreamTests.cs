@@ -23,13 +23,13 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
         Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
         const string cluster = "homes";
         var silos = (await Task.WhenAll(
-            SiloCluster.StartNodeAsync(Postgres, cluster, "a"),
-            SiloCluster.StartNodeAsync(Postgres, cluster, "b"),
-            SiloCluster.StartNodeAsync(Postgres, cluster, "c"))).ToList();
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "a"),
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "b"),
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "c"))).ToList();
         var clients = new List<NatsConnection>();
         try
         {
-            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            await ProcessCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
             foreach (var silo in silos)
                 clients.Add(await ConnectAsync(silo));
             var js = clients.Select(c => new NatsJSContext(c)).ToArray();
@@ -64,7 +64,7 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
             var survivors = silos.Where(s => s != victim).ToList();
             var survivorJs = js[silos.IndexOf(survivors[0])];
             victim.Kill();
-            await SiloCluster.WaitForActiveAsync(Postgres, cluster, survivors.Select(s => NodeOf(silos, s)).Order(StringComparer.Ordinal).ToArray(),
+            await ProcessCluster.WaitForActiveAsync(Postgres, cluster, survivors.Select(s => NodeOf(silos, s)).Order(StringComparer.Ordinal).ToArray(),
                 TimeSpan.FromSeconds(60));
 
             var offlineAck = await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "lost");
@@ -80,9 +80,9 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
             output.WriteLine($"{away} offline while {homes[away]} is down; the others serve on");
 
             // Back with its store: every acked message, and the sequence goes on.
-            var restarted = await SiloCluster.StartNodeAsync(Postgres, cluster, homes[away], victim.DataDirectory);
+            var restarted = await ProcessCluster.StartNodeAsync(Postgres, cluster, homes[away], victim.DataDirectory);
             silos[silos.IndexOf(victim)] = restarted;
-            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            await ProcessCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
             var back = await RetryAsync(() => survivorJs.GetStreamAsync(away).AsTask());
             Assert.Equal(9L, back.Info.State.Messages);
             Assert.Equal(10UL, (await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "after")).Seq);
@@ -90,9 +90,9 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
             // Back with a wiped store: offline ("data missing"), never empty.
             restarted.Kill();
             Directory.Delete(restarted.DataDirectory, recursive: true);
-            var wiped = await SiloCluster.StartNodeAsync(Postgres, cluster, homes[away], restarted.DataDirectory);
+            var wiped = await ProcessCluster.StartNodeAsync(Postgres, cluster, homes[away], restarted.DataDirectory);
             silos[silos.IndexOf(restarted)] = wiped;
-            await SiloCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            await ProcessCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
             var missing = await Assert.ThrowsAsync<NatsJSApiException>(() => survivorJs.GetStreamAsync(away).AsTask());
             Assert.Equal(StreamOffline, missing.Error.ErrCode);
             Assert.Equal(StreamOffline, (await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "lost")).Error?.ErrCode);
@@ -102,7 +102,7 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
         {
             foreach (var client in clients)
                 await client.DisposeAsync();
-            await SiloCluster.DisposeAllAsync(silos);
+            await ProcessCluster.DisposeAllAsync(silos);
         }
     }
 

@@ -2,8 +2,8 @@ using System.Diagnostics;
 
 namespace Platform.IntegrationTests.Infrastructure;
 
-/// <summary>Silo processes joined into one cluster through a real PostgreSQL membership table.</summary>
-internal static class SiloCluster
+/// <summary>Silo processes joined into one cluster through a real PostgreSQL membership table (helpers the cluster tests share).</summary>
+internal static class ProcessCluster
 {
     /// <summary>
     /// Orleans' failure detection tuned down for tests through the silo's configuration (README, Cluster): a probe every
