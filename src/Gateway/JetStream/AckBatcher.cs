@@ -124,14 +124,21 @@ internal sealed class AckCollector(ConsumerApi api, Advisories advisories) : IIn
     {
         if (publisher is null || !TryParseSubject(subject, out var consumerKey, out ulong deliveries, out ulong sseq, out ulong cseq))
             return;
-        if (api.Find(consumerKey) is not { } consumer)
-            return;
         var body = message.Slice(headerLength);
         Span<byte> small = stackalloc byte[256];
         Span<byte> bytes = body.Length <= small.Length ? small[..(int)body.Length] : new byte[body.Length];
         body.CopyTo(bytes);
         if (AckBatcher.ParseKind(bytes, out var delay, out var rest) is not { } kind)
             return;
+        if (api.Find(consumerKey) is not { } consumer)
+        {
+            // Not served from this silo: in a cluster, the silo that serves a push consumer delivers to subscribers on
+            // every silo, and their acks come here. Looked up once; from then on Find knows it.
+            if (kind != AckKind.Next)
+                _ = api.AckUnservedAsync(Encoding.UTF8.GetString(consumerKey), new AckOp(kind, sseq, cseq, delay),
+                    reply.IsEmpty ? null : Encoding.Latin1.GetString(reply));
+            return;
+        }
         var batcher = publisher.Acks ??= new AckBatcher();
         batcher.Add(consumer, new AckOp(kind, sseq, cseq, delay), reply, rest);
         if (kind == AckKind.Nak)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Platform.Grains.Consumers;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
@@ -151,7 +152,34 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         responder.Reply(request, type, w => WriteInfo(w, info));
     }
 
-    private ConsumerHandle Register(string stream, string name, ConsumerConfig config)
+    /// <summary>
+    /// Applies an ack for a consumer this gateway does not serve, if the consumer exists, and registers it for the acks
+    /// that follow (without serving its push delivery, which stays where it runs). Answers an AckSync once it is durable.
+    /// </summary>
+    public async Task AckUnservedAsync(string streamDotConsumer, AckOp op, string? reply)
+    {
+        int dot = streamDotConsumer.IndexOf('.');
+        if (dot <= 0)
+            return;
+        var (stream, name) = (streamDotConsumer[..dot], streamDotConsumer[(dot + 1)..]);
+        try
+        {
+            var grain = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name));
+            if (await grain.GetConfig() is not { } config)
+                return;
+            Register(stream, name, config, servePush: false);
+            await grain.Ack(new Immutable<AckOp[]>([op]), durable: reply is not null);
+            if (reply is not null)
+                server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
+        }
+        catch (Exception ex)
+        {
+            // Not answered: the message is redelivered after ack_wait, as with an ack that never arrived.
+            logger.LogDebug("Ack for consumer {Stream}/{Consumer} failed: {Reason}", stream, name, ex.Message);
+        }
+    }
+
+    private ConsumerHandle Register(string stream, string name, ConsumerConfig config, bool servePush = true)
     {
         var key = stream + "." + name;
         var handle = _consumers.AddOrUpdate(key,
@@ -161,7 +189,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
                 existing.Config = config;
                 return existing;
             });
-        if (config.IsPush && handle.Push is null)
+        if (servePush && config.IsPush && handle.Push is null)
         {
             var push = new PushDelivery(server, responder, handle.Grain, handle.Writer, config, logger);
             handle.Push = push;

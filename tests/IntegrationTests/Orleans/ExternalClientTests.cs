@@ -97,6 +97,31 @@ public sealed class ExternalClientTests
         Assert.Equal(1, (await js.GetStreamAsync("ORLCAP")).Info.State.Messages);
     }
 
+    [Fact]
+    public async Task A_nats_client_acks_a_consumer_that_this_gateway_never_served()
+    {
+        await using var silo = await SiloProcess.StartAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        await js.CreateStreamAsync(new StreamConfig("UNSERVED", ["unserved.>"]));
+        (await js.PublishAsync("unserved.a", "one")).EnsureSuccess();
+
+        // Made and fetched through grains only, as a consumer served by another silo of a cluster is.
+        using var client = await ConnectAsync(silo);
+        var grains = client.Services.GetRequiredService<IClusterClient>();
+        var created = await grains.GetGrain<Grains.Streams.IStreamGrain>("UNSERVED").AddConsumer(
+            new Grains.Consumers.ConsumerConfig { DurableName = "remote", AckPolicy = Grains.Consumers.AckPolicy.Explicit }.WithDefaults());
+        Assert.Null(created.Error);
+        var consumer = grains.GetGrain<Grains.Consumers.IConsumerGrain>(Grains.Consumers.ConsumerKey.Of("UNSERVED", "remote"));
+        Assert.Equal(1, (await consumer.Fetch(1, 0, TimeSpan.FromSeconds(1))).Value.Count);
+
+        // An AckSync through NATS: answered once applied, and the ack floor moves.
+        var reply = await nats.RequestAsync<string, string>("$JS.ACK.UNSERVED.remote.1.1.1.0.0", "+ACK",
+            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(10) });
+        Assert.True(string.IsNullOrEmpty(reply.Data));
+        Assert.Equal(1ul, await consumer.AckFloor());
+    }
+
     /// <summary>An Orleans client host connected to the silo process's gateway port, as a separate service would run it.</summary>
     private static async Task<IHost> ConnectAsync(SiloProcess silo)
     {
