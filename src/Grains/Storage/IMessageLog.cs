@@ -130,6 +130,8 @@ public readonly record struct SubjectState([property: Id(0)] ulong Count, [prope
 /// <summary>
 /// How an open learned the log's state: from a checkpoint (then <paramref name="RecordsScanned"/> are the messages
 /// appended after it and <paramref name="JournalEntries"/> the removals applied to it) or by reading every message,
-/// and then <paramref name="FullScanReason"/> says why.
+/// and then <paramref name="FullScanReason"/> says why. <paramref name="Elapsed"/> is that part;
+/// <paramref name="EngineOpen"/> the engine's own open before it (ZoneTree replaying its WAL: bounded by what was not
+/// merged yet, not by the size of the log).
 /// </summary>
-internal readonly record struct LogRecovery(bool FromCheckpoint, ulong RecordsScanned, ulong JournalEntries, TimeSpan Elapsed, string? FullScanReason);
+internal readonly record struct LogRecovery(bool FromCheckpoint, ulong RecordsScanned, ulong JournalEntries, TimeSpan Elapsed, string? FullScanReason, TimeSpan EngineOpen = default);

@@ -112,6 +112,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             DeleteDirectory(_treeDirectory);
         Directory.CreateDirectory(_treeDirectory);
 
+        long opening = Stopwatch.GetTimestamp();
         _tree = new ZoneTreeFactory<ulong, byte[]>()
             .SetDataDirectory(_treeDirectory)
             .SetComparer(new UInt64ComparerAscending())
@@ -137,6 +138,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             .SetIsDeletedDelegate(IsDeleted)
             .SetIsRangeDeletedDelegate(IsRangeDeleted)
             .OpenOrCreate();
+        var engineOpen = Stopwatch.GetElapsedTime(opening);
         _checkpointThreshold = options.CheckpointEveryChanges;
         if (!options.InMemory)
             _checkpointPath = RecoveryCheckpoint.PathIn(_treeDirectory);
@@ -145,7 +147,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             var metadata = _tree.TryGet(LogMetadata.Key, out var stored) ? LogMetadata.Decode(stored) : new LogMetadata(1, 0);
             Volatile.Write(ref _floor, metadata.Floor);
             _removals = metadata.Removals;
-            Recovery = Recover(metadata);
+            Recovery = Recover(metadata) with { EngineOpen = engineOpen };
             _maintainer = _tree.CreateMaintainer();
         }
         catch
@@ -392,7 +394,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             {
                 _journal.BeginMessages(_checkpointBase);
                 _journal.AddMessage(sequence, RecordCodec.StoredSize(value, _options.InMemory), RecordCodec.GetSubject(value));
-                journaled = WriteJournal();
+                WriteJournal();
+                journaled = true;
             }
             Remove(sequence, value);
             FinishRemoval(lastRemoved: sequence == _lastLive, journaled);
@@ -689,7 +692,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             foreach (var (sequence, value) in doomed)
                 if (sequence <= _checkpointBase)
                     _journal.AddMessage(sequence, RecordCodec.StoredSize(value, _options.InMemory), RecordCodec.GetSubject(value));
-            journaled = WriteJournal();
+            WriteJournal();
+            journaled = true;
         }
         bool lastRemoved = false;
         foreach (var (sequence, value) in doomed)
@@ -764,14 +768,13 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     /// Writes the entry built in <see cref="_journal"/> as the next removal, ahead of the removal's own writes; the
     /// metadata record written after them carries the new count.
     /// </summary>
-    private bool WriteJournal()
+    private void WriteJournal()
     {
         _removals++;
         _sinceCheckpoint += _journal.Count + 1;
         Write(RemovalJournal.KeyOf(_removals), _journal.ToArray());
         if (_sinceCheckpoint >= _checkpointThreshold)
             StartCheckpoint();
-        return true;
     }
 
     private void FinishRemoval(bool lastRemoved, bool journaled = false)

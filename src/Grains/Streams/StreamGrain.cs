@@ -106,9 +106,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
             _lastTimestamp = Math.Max(_lastTimestamp, log.State.LastTimestampNanos);
             var recovery = log.Recovery;
             if (recovery.RecordsScanned + recovery.JournalEntries > 0)
-                logger.LogInformation("Recovered log of stream {Stream} in {Ms:F0} ms: {How}, {Records} messages read, {Entries} journaled removals",
+                logger.LogInformation("Recovered log of stream {Stream} in {Ms:F0} ms: {How}, {Records} messages read, {Entries} journaled removals; engine open {EngineMs:F0} ms",
                     Key, recovery.Elapsed.TotalMilliseconds, recovery.FromCheckpoint ? "from its checkpoint" : $"full scan ({recovery.FullScanReason})",
-                    recovery.RecordsScanned, recovery.JournalEntries);
+                    recovery.RecordsScanned, recovery.JournalEntries, recovery.EngineOpen.TotalMilliseconds);
             StartMsgIdRecovery(log);
         }
         return lease;
