@@ -930,30 +930,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             _deleted.Clear();
         }
         ulong highest = covered;
-        using (var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false))
-        {
-            iterator.Seek(covered + 1);
-            while (iterator.Next() && !RemovalJournal.IsKey(iterator.CurrentKey))
-            {
-                ulong sequence = iterator.CurrentKey;
-                var value = iterator.CurrentValue;
-                if (_messages == 0)
-                {
-                    _first = sequence;
-                    _firstTimestamp = RecordCodec.GetTimestampNanos(value);
-                }
-                else
-                {
-                    for (ulong gap = highest + 1; gap < sequence; gap++)
-                        _deleted.Add(gap);
-                }
-                highest = sequence;
-                _messages++;
-                _bytes += RecordCodec.StoredSize(value, _options.InMemory);
-                _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
-                scanned++;
-            }
-        }
+        scanned = CountFrom(covered + 1, ref highest);
         _last = Math.Max(Math.Max(highest, covered), Math.Max(metadata.Last, metadata.Floor - 1));
         if (_messages == 0)
         {
@@ -1122,31 +1099,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     {
         ClearState();
         ulong highest = 0;
-        using (var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false))
-        {
-            iterator.Seek(Math.Max(from, 1));
-            while (iterator.Next() && !RemovalJournal.IsKey(iterator.CurrentKey))
-            {
-                ulong sequence = iterator.CurrentKey;
-                var value = iterator.CurrentValue;
-                if (_messages == 0)
-                {
-                    _first = sequence;
-                    _firstTimestamp = RecordCodec.GetTimestampNanos(value);
-                }
-                else
-                {
-                    for (ulong gap = highest + 1; gap < sequence; gap++)
-                        _deleted.Add(gap);
-                }
-                highest = sequence;
-                _lastLive = sequence;
-                _messages++;
-                _bytes += RecordCodec.StoredSize(value, _options.InMemory);
-                _lastTimestamp = RecordCodec.GetTimestampNanos(value);
-                _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
-            }
-        }
+        CountFrom(Math.Max(from, 1), ref highest);
         _last = Math.Max(highest, lastKnown);
         if (_messages == 0)
         {
@@ -1156,6 +1109,40 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         for (ulong gap = highest + 1; gap <= _last && gap > highest; gap++)
             _deleted.Add(gap);
         return _messages;
+    }
+
+    /// <summary>
+    /// Adds the live records from <paramref name="from"/> on to the in-memory state, the gaps between them (and after
+    /// <paramref name="highest"/>, the last sequence already accounted for) as deletions; returns how many it read.
+    /// </summary>
+    private ulong CountFrom(ulong from, ref ulong highest)
+    {
+        ulong read = 0;
+        using var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false);
+        iterator.Seek(from);
+        while (iterator.Next() && !RemovalJournal.IsKey(iterator.CurrentKey))
+        {
+            ulong sequence = iterator.CurrentKey;
+            var value = iterator.CurrentValue;
+            if (_messages == 0)
+            {
+                _first = sequence;
+                _firstTimestamp = RecordCodec.GetTimestampNanos(value);
+            }
+            else
+            {
+                for (ulong gap = highest + 1; gap < sequence; gap++)
+                    _deleted.Add(gap);
+            }
+            highest = sequence;
+            _lastLive = sequence;
+            _messages++;
+            _bytes += RecordCodec.StoredSize(value, _options.InMemory);
+            _lastTimestamp = RecordCodec.GetTimestampNanos(value);
+            _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
+            read++;
+        }
+        return read;
     }
 
     /// <summary>Turns a subject's lower/upper bounds back into its exact first/last sequence.</summary>
