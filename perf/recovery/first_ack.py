@@ -33,4 +33,4 @@ acked = time.time()
 while b"\r\n" not in buf[buf.index(b"MSG _INBOX.probe"):] or buf.count(b"\r\n", buf.index(b"MSG _INBOX.probe")) < 2:
     buf += sock.recv(65536)
 body = buf[buf.index(b"MSG _INBOX.probe"):].split(b"\r\n")[1]
-print(f"accepted {accepted - started:.3f} acked {acked - started:.3f} ack {body.decode(errors='replace')}")
+print(f"accepted {accepted - started:.3f} acked {acked - started:.3f} (+{acked - accepted:.3f} after accepting) ack {body.decode(errors='replace')}")
