@@ -1,5 +1,7 @@
+using System.Reflection;
 using System.Text;
 using Platform.Grains.Storage;
+using ZoneTree;
 
 namespace Platform.StorageCrashWriter;
 
@@ -45,9 +47,71 @@ internal static class Scenarios
                 RemoveSome(log, 3);
                 Append(log, 20);
                 break;
+            case "interrupted-delete":
+                // A delete stopped after its journal entry and its tree delete, before its metadata write.
+                Append(log, 200);
+                await log.CheckpointAsync();
+                RemoveSome(log, 1);
+                Interrupt(log, 50, deleted: true);
+                break;
+            case "interrupted-delete-before-its-write":
+                // The same, stopped before the tree delete: recovery finishes it.
+                Append(log, 200);
+                await log.CheckpointAsync();
+                RemoveSome(log, 1);
+                Interrupt(log, log.State.FirstSequence, deleted: false);
+                break;
+            case "interrupted-range":
+                // Retention stopped after its journal entry, before its metadata write (which is the removal).
+                Append(log, 200);
+                await log.CheckpointAsync();
+                RemoveSome(log, 1);
+                InterruptRange(log, log.State.FirstSequence + 20);
+                Append(log, 10);
+                break;
             default:
                 throw new ArgumentException($"no scenario {name}");
         }
+    }
+
+    /// <summary>
+    /// Does the first writes of a delete of <paramref name="sequence"/> as the log would (journal entry, then the tree
+    /// delete if <paramref name="deleted"/>) and stops there, as a crash between them would. Reaches into the log by
+    /// reflection: nothing in it may offer to stop halfway.
+    /// </summary>
+    private static void Interrupt(ZoneTreeMessageLog log, ulong sequence, bool deleted)
+    {
+        Assert(log.TryGet(sequence, out var record), $"no message {sequence} to delete");
+        var journal = new RemovalJournal.Writer();
+        journal.BeginMessages(CheckpointBase(log));
+        journal.AddMessage(sequence, record.Size, record.SubjectBytes);
+        var tree = Tree(log);
+        tree.Upsert(RemovalJournal.KeyOf(Removals(tree) + 1), journal.ToArray());
+        if (deleted)
+            tree.ForceDelete(sequence);
+    }
+
+    private static void InterruptRange(ZoneTreeMessageLog log, ulong floor)
+    {
+        var journal = new RemovalJournal.Writer();
+        journal.BeginRange(CheckpointBase(log), floor);
+        var tree = Tree(log);
+        tree.Upsert(RemovalJournal.KeyOf(Removals(tree) + 1), journal.ToArray());
+    }
+
+    private static IZoneTree<ulong, byte[]> Tree(ZoneTreeMessageLog log) =>
+        (IZoneTree<ulong, byte[]>)typeof(ZoneTreeMessageLog).GetField("_tree", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(log)!;
+
+    private static ulong CheckpointBase(ZoneTreeMessageLog log) =>
+        (ulong)typeof(ZoneTreeMessageLog).GetField("_checkpointBase", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(log)!;
+
+    private static ulong Removals(IZoneTree<ulong, byte[]> tree) =>
+        tree.TryGet(LogMetadata.Key, out var metadata) ? LogMetadata.Decode(metadata).Removals : 0;
+
+    private static void Assert(bool condition, string message)
+    {
+        if (!condition)
+            throw new InvalidOperationException(message);
     }
 
     private static void Append(IMessageLog log, int count)

@@ -83,6 +83,24 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(scanned.View.Text, recovered.Text);
     }
 
+    /// <summary>
+    /// A crash in the middle of a removal, after its journal entry but before the metadata write that counts it: a
+    /// delete is finished (whether or not its tree delete was written), a range removal had not happened yet.
+    /// </summary>
+    [Theory]
+    [InlineData("interrupted-delete")]
+    [InlineData("interrupted-delete-before-its-write")]
+    [InlineData("interrupted-range")]
+    public async Task A_removal_the_crash_interrupted_is_recovered_from_the_checkpoint(string scenario)
+    {
+        await KillAfterScenarioAsync(scenario);
+        var (recovered, recovery) = await OpenAsync();
+        Assert.True(recovery.FromCheckpoint, recovery.ToString());
+        Assert.True(recovery.JournalEntries > 0, recovery.ToString());
+        var scanned = await OpenAsync(withoutCheckpoint: true);
+        Assert.Equal(scanned.View.Text, recovered.Text);
+    }
+
     [Theory]
     [InlineData("truncated")]
     [InlineData("flipped")]
