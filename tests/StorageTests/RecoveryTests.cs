@@ -61,12 +61,9 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     public async Task Removals_a_newer_checkpoint_includes_are_not_applied_twice()
     {
         await KillAfterScenarioAsync("two-checkpoints");
-        var (recovered, recovery) = await OpenAsync();
-        Assert.True(recovery.FromCheckpoint, recovery.ToString());
+        var recovery = await RecoverAsFullScanWouldAsync(fromCheckpoint: true);
         Assert.True(recovery.JournalEntries > 0, recovery.ToString());
         Assert.Equal(50UL, recovery.RecordsScanned);
-        var scanned = await OpenAsync(withoutCheckpoint: true);
-        Assert.Equal(scanned.View.Text, recovered.Text);
     }
 
     /// <summary>
@@ -77,10 +74,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     public async Task A_checkpoint_that_never_reached_the_disk_makes_the_open_scan_in_full()
     {
         await KillAfterScenarioAsync("lost-checkpoint");
-        var (recovered, recovery) = await OpenAsync();
-        Assert.False(recovery.FromCheckpoint, recovery.ToString());
-        var scanned = await OpenAsync(withoutCheckpoint: true);
-        Assert.Equal(scanned.View.Text, recovered.Text);
+        await RecoverAsFullScanWouldAsync(fromCheckpoint: false);
     }
 
     /// <summary>
@@ -94,11 +88,8 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     public async Task A_removal_the_crash_interrupted_is_recovered_from_the_checkpoint(string scenario)
     {
         await KillAfterScenarioAsync(scenario);
-        var (recovered, recovery) = await OpenAsync();
-        Assert.True(recovery.FromCheckpoint, recovery.ToString());
+        var recovery = await RecoverAsFullScanWouldAsync(fromCheckpoint: true);
         Assert.True(recovery.JournalEntries > 0, recovery.ToString());
-        var scanned = await OpenAsync(withoutCheckpoint: true);
-        Assert.Equal(scanned.View.Text, recovered.Text);
     }
 
     [Theory]
@@ -116,10 +107,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
             "flipped" => Flip(bytes, bytes.Length / 3),
             _ => [],
         });
-        var (recovered, recovery) = await OpenAsync();
-        Assert.False(recovery.FromCheckpoint, recovery.ToString());
-        var scanned = await OpenAsync(withoutCheckpoint: true);
-        Assert.Equal(scanned.View.Text, recovered.Text);
+        await RecoverAsFullScanWouldAsync(fromCheckpoint: false);
 
         static byte[] Flip(byte[] bytes, int at)
         {
@@ -160,6 +148,16 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     /// <summary>Runs one of the crash writer's Scenarios and SIGKILLs it once it is through.</summary>
     private Task KillAfterScenarioAsync(string name) =>
         CrashWriter.RunAndKillAsync([_directory.Path, "--scenario", name], line => line == "done", TimeSpan.Zero, _ => { });
+
+    /// <summary>Opens the log as it is, then again without its checkpoint: both must tell the same state.</summary>
+    private async Task<LogRecovery> RecoverAsFullScanWouldAsync(bool fromCheckpoint)
+    {
+        var (recovered, recovery) = await OpenAsync();
+        Assert.True(recovery.FromCheckpoint == fromCheckpoint, recovery.ToString());
+        var scanned = await OpenAsync(withoutCheckpoint: true);
+        Assert.Equal(scanned.View.Text, recovered.Text);
+        return recovery;
+    }
 
     private async Task<(LogView View, LogRecovery Recovery)> OpenAsync(bool withoutCheckpoint = false)
     {
