@@ -138,7 +138,18 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
     private async ValueTask AwaitMsgIdsAsync(IMessageLog log)
     {
         var recovery = _msgIdRecovery!;
-        var window = await recovery;
+        MsgIdWindow window;
+        try
+        {
+            window = await recovery;
+        }
+        catch (Exception ex) when (_msgIdRecovery == recovery)
+        {
+            // Publishing with ids without them would store duplicates: fail these, and read again for the next ones.
+            _msgIdRecovery = null;
+            StartMsgIdRecovery(log);
+            throw new IOException("Reading the stored msg ids back failed.", ex);
+        }
         if (_msgIdRecovery != recovery)
             return;
         _msgIdRecovery = null;
@@ -347,7 +358,18 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, ILog
         using (lease)
         {
             if (_msgIdRecovery is not null && UsesMsgIds(frames.Value.AsSpan(0, length), count))
-                await AwaitMsgIdsAsync(lease.Log);
+            {
+                try
+                {
+                    await AwaitMsgIdsAsync(lease.Log);
+                }
+                catch (IOException ex)
+                {
+                    logger.LogError(ex, "Append to stream {Stream} failed", _config.Name);
+                    Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
+                    return acks.AsImmutable();
+                }
+            }
             await AppendAsync(lease.Log, frames.Value, length, acks);
         }
         return acks.AsImmutable();
