@@ -176,3 +176,10 @@ echo "| scenario | server | rep | status | msgs/s | p99 µs | peak RSS MB | idle
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'\t' 'function mb(x) { return x == "" ? "–" : sprintf("%.0f", x / 1024) }
   NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "" ? "–" : sprintf("%.0f", $5)), ($6 == "" ? "–" : sprintf("%.0f", $6)), mb($7), mb($17), mb($18), ($8 == "" ? "–" : $8), ($14 == "" ? "–" : $14), ($15 == "" ? "–" : $15) }' "$RUNS"
+
+# The recovery measurement has its own script (perf/recovery/run.sh); its last figures ride along with every table.
+recovery="$(dirname "$0")/../recovery/RESULTS.md"
+if [[ -f "$recovery" ]]; then
+  echo
+  cat "$recovery"
+fi

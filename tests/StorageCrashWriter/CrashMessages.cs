@@ -11,6 +11,8 @@ internal static class CrashMessages
 {
     public static byte[] Subject(ulong sequence) => Encoding.ASCII.GetBytes($"crash.s{sequence % 7}");
 
+    public static byte[] SubjectFor(string subject) => Encoding.UTF8.GetBytes(subject);
+
     public static byte[] Headers(ulong sequence) =>
         sequence % 3 == 0 ? Encoding.ASCII.GetBytes($"NATS/1.0\r\nSeq: {sequence}\r\n\r\n") : [];
 

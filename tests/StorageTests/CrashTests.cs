@@ -22,7 +22,6 @@ public sealed class CrashTests(ITestOutputHelper output)
     private async Task KillRepeatedlyAsync(int rounds, bool retain)
     {
         using var directory = new TempDirectory();
-        string writer = LocateWriter();
         int seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
@@ -30,7 +29,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         for (int round = 1; round <= rounds; round++)
         {
             var killAfter = TimeSpan.FromMilliseconds(random.Next(0, 1500));
-            var (acked, floor) = await RunAndKillAsync(writer, directory.Path, killAfter, retain);
+            var (acked, floor) = await RunAndKillAsync(directory.Path, killAfter, retain);
             highestFloor = Math.Max(highestFloor, floor);
 
             var opening = Stopwatch.StartNew();
@@ -82,71 +81,18 @@ public sealed class CrashTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs the writer until <paramref name="killAfter"/> past its first ack, SIGKILLs it, returns the highest ack and floor it printed.</summary>
-    private static async Task<(ulong Acked, ulong Floor)> RunAndKillAsync(string writer, string directory, TimeSpan killAfter, bool retain)
+    private static async Task<(ulong Acked, ulong Floor)> RunAndKillAsync(string directory, TimeSpan killAfter, bool retain)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(writer);
-        start.ArgumentList.Add(directory);
-        if (retain)
-            start.ArgumentList.Add("--retain");
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash writer");
-        var firstAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ulong acked = 0, floor = 0;
-        var stdout = Task.Run(async () =>
-        {
-            while (await process.StandardOutput.ReadLineAsync() is { } line)
+        await CrashWriter.RunAndKillAsync(retain ? [directory, "--retain"] : [directory],
+            line => line.StartsWith("acked ", StringComparison.Ordinal), killAfter, line =>
             {
+                // Lines the writer printed before dying are still in the pipe; they count as acks too.
                 if (line.StartsWith("acked ", StringComparison.Ordinal))
-                {
                     acked = ulong.Parse(line.AsSpan(6));
-                    firstAck.TrySetResult();
-                }
                 else if (line.StartsWith("floor ", StringComparison.Ordinal))
-                {
                     floor = ulong.Parse(line.AsSpan(6));
-                }
-            }
-        });
-        var stderr = process.StandardError.ReadToEndAsync();
-
-        var started = await Task.WhenAny(firstAck.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
-        if (started != firstAck.Task)
-            Assert.Fail($"the writer did not start acking: {await DrainAsync(process, stderr)}");
-        await Task.Delay(killAfter);
-        if (process.HasExited)
-            Assert.Fail($"the writer stopped by itself: {await DrainAsync(process, stderr)}");
-
-        process.Kill();
-        await process.WaitForExitAsync();
-        // Lines the writer printed before dying are still in the pipe; they count as acks too.
-        await stdout;
-        await stderr;
+            });
         return (acked, floor);
-    }
-
-    private static async Task<string> DrainAsync(Process process, Task<string> stderr)
-    {
-        if (!process.HasExited)
-            process.Kill();
-        await process.WaitForExitAsync();
-        return $"exit {process.ExitCode}, stderr: {await stderr}";
-    }
-
-    /// <summary>The writer is built next to the tests (bin/&lt;configuration&gt;/&lt;framework&gt;) by the project reference.</summary>
-    private static string LocateWriter()
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name;
-        string configuration = output.Parent!.Name;
-        var testsDirectory = output.Parent.Parent!.Parent!.Parent!;
-        string path = Path.Combine(testsDirectory.FullName, "StorageCrashWriter", "bin", configuration, framework, "Platform.StorageCrashWriter.dll");
-        Assert.True(File.Exists(path), $"crash writer not built at {path}");
-        return path;
     }
 }

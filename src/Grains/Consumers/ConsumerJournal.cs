@@ -105,7 +105,7 @@ internal sealed class ConsumerJournal : IDisposable
             throw new IOException("The consumer journal failed; it is usable again after the next snapshot.");
         var payload = _buffer.AsSpan(RecordHeaderLength, _recordLength - RecordHeaderLength);
         BinaryPrimitives.WriteUInt32LittleEndian(_buffer, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(4), Checksum(payload));
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(4), Checksum.Crc32C(payload));
         try
         {
             RandomAccess.Write(_file, _buffer.AsSpan(0, _recordLength), _length);
@@ -164,7 +164,7 @@ internal sealed class ConsumerJournal : IDisposable
             if (length <= 0 || length > bytes.Length - offset - RecordHeaderLength)
                 break;
             var payload = bytes.Slice(offset + RecordHeaderLength, length);
-            if (Checksum(payload) != checksum || Decode(payload) is not { } record)
+            if (Checksum.Crc32C(payload) != checksum || Decode(payload) is not { } record)
                 break;
             records.Add(record);
             offset += RecordHeaderLength + length;
@@ -202,17 +202,6 @@ internal sealed class ConsumerJournal : IDisposable
             default:
                 return null;
         }
-    }
-
-    private static uint Checksum(ReadOnlySpan<byte> bytes)
-    {
-        uint crc = 0;
-        int i = 0;
-        for (; i + 8 <= bytes.Length; i += 8)
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]));
-        for (; i < bytes.Length; i++)
-            crc = BitOperations.Crc32C(crc, bytes[i]);
-        return crc;
     }
 }
 

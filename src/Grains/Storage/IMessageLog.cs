@@ -19,6 +19,9 @@ internal interface IMessageLog : IAsyncDisposable
 {
     LogState State { get; }
 
+    /// <summary>How the open learned the log's state (diagnostics: recovery after a crash reads only what changed since the last checkpoint).</summary>
+    LogRecovery Recovery { get; }
+
     /// <summary>How many file descriptors the log holds open now; it grows with the data on disk.</summary>
     int OpenFiles { get; }
 
@@ -103,6 +106,11 @@ internal sealed record MessageLogOptions
     public LogSyncPolicy SyncPolicy { get; init; } = LogSyncPolicy.Interval;
     /// <summary>nats-server's default sync_interval is 2 minutes.</summary>
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// A recovery checkpoint is written once this many appends and journaled removals happened since the last one (or
+    /// as many as the checkpoint holds, if more); recovery after a crash reads about this many messages. Tests lower it.
+    /// </summary>
+    public long CheckpointEveryChanges { get; init; } = 100_000;
 }
 
 [GenerateSerializer, Immutable]
@@ -118,3 +126,12 @@ public readonly record struct LogState(
 
 [GenerateSerializer, Immutable]
 public readonly record struct SubjectState([property: Id(0)] ulong Count, [property: Id(1)] ulong First, [property: Id(2)] ulong Last);
+
+/// <summary>
+/// How an open learned the log's state: from a checkpoint (then <paramref name="RecordsScanned"/> are the messages
+/// appended after it and <paramref name="JournalEntries"/> the removals applied to it) or by reading every message,
+/// and then <paramref name="FullScanReason"/> says why. <paramref name="Elapsed"/> is that part;
+/// <paramref name="EngineOpen"/> the engine's own open before it (ZoneTree replaying its WAL: bounded by what was not
+/// merged yet, not by the size of the log).
+/// </summary>
+internal readonly record struct LogRecovery(bool FromCheckpoint, ulong RecordsScanned, ulong JournalEntries, TimeSpan Elapsed, string? FullScanReason, TimeSpan EngineOpen = default);

@@ -43,37 +43,75 @@ internal sealed class SubjectIndex
     }
 
     /// <summary>Accounts for a removed message; returns false when the subject was not indexed (which means a bug).</summary>
-    public bool OnRemove(ReadOnlySpan<byte> subject, ulong sequence)
+    public bool OnRemove(ReadOnlySpan<byte> subject, ulong sequence) => OnRemove(subject, sequence, out _);
+
+    /// <summary>Accounts for a removed message and hands out the index's own string for its subject (no allocation).</summary>
+    public bool OnRemove(ReadOnlySpan<byte> subject, ulong sequence, out string key)
     {
         if (subject.Length <= StackLimit)
         {
             Span<char> chars = stackalloc char[subject.Length];
             if (Ascii.ToUtf16(subject, chars, out int written) == OperationStatus.Done)
-                return RemoveFrom(_byChars, chars[..written], sequence);
+            {
+                if (!_byChars.TryGetValue(chars[..written], out key!, out var entry))
+                    return false;
+                Remove(key, entry, sequence);
+                return true;
+            }
         }
-        return RemoveFrom(_entries, Encoding.UTF8.GetString(subject), sequence);
-    }
-
-    private bool RemoveFrom(Dictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> lookup, ReadOnlySpan<char> key, ulong sequence)
-    {
-        if (!lookup.TryGetValue(key, out var entry))
+        key = Encoding.UTF8.GetString(subject);
+        if (!_entries.TryGetValue(key, out var found))
             return false;
-        if (entry.Count <= 1)
-            lookup.Remove(key);
-        else
-            Decrement(entry, sequence);
+        Remove(key, found, sequence);
         return true;
     }
 
-    private bool RemoveFrom(Dictionary<string, Entry> map, string key, ulong sequence)
+    /// <summary>
+    /// Recovery: <paramref name="count"/> messages of the subject below <paramref name="floor"/> went (a journaled range
+    /// removal). Its first becomes a stale lower bound; its last cannot have gone unless all of it did.
+    /// </summary>
+    public bool Subtract(ReadOnlySpan<byte> subject, ulong count, ulong floor)
     {
-        if (!map.TryGetValue(key, out var entry))
+        var key = Encoding.UTF8.GetString(subject);
+        if (!_entries.TryGetValue(key, out var entry) || entry.Count < count)
             return false;
+        if (entry.Count == count)
+        {
+            _entries.Remove(key);
+            return true;
+        }
+        entry.Count -= count;
+        if (entry.First < floor)
+        {
+            entry.First = floor;
+            entry.FirstStale = true;
+        }
+        return true;
+    }
+
+    public RecoveryCheckpoint.SubjectEntry[] Snapshot()
+    {
+        var entries = new RecoveryCheckpoint.SubjectEntry[_entries.Count];
+        int i = 0;
+        foreach (var (subject, entry) in _entries)
+            entries[i++] = new RecoveryCheckpoint.SubjectEntry(subject, entry.Count, entry.First, entry.Last, entry.FirstStale, entry.LastStale);
+        return entries;
+    }
+
+    public void Load(RecoveryCheckpoint.SubjectEntry[] entries)
+    {
+        _entries.Clear();
+        _entries.EnsureCapacity(entries.Length);
+        foreach (var entry in entries)
+            _entries[entry.Subject] = new Entry { Count = entry.Count, First = entry.First, Last = entry.Last, FirstStale = entry.FirstStale, LastStale = entry.LastStale };
+    }
+
+    private void Remove(string key, Entry entry, ulong sequence)
+    {
         if (entry.Count <= 1)
-            map.Remove(key);
+            _entries.Remove(key);
         else
             Decrement(entry, sequence);
-        return true;
     }
 
     private static void Decrement(Entry entry, ulong sequence)

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using Platform.Grains.Subjects;
 using ZoneTree;
@@ -10,9 +12,18 @@ namespace Platform.Grains.Storage;
 
 /// <summary>
 /// <see cref="IMessageLog"/> on one ZoneTree per stream partition: key = sequence, value = one encoded record
-/// (<see cref="RecordCodec"/>). Counts, bytes, per-subject state and the deleted sequences are kept in memory and
-/// rebuilt by scanning the log on open; the only state the records cannot tell lives in <see cref="LogMetadata"/>.
+/// (<see cref="RecordCodec"/>). Counts, bytes, per-subject state and the deleted sequences are kept in memory; the
+/// only state the records cannot tell lives in <see cref="LogMetadata"/>.
 /// </summary>
+/// <remarks>
+/// <para>Recovery: a file log saves its derived state now and then (<see cref="RecoveryCheckpoint"/>, in the
+/// background once enough changed, and on close) and journals what each later removal took from it
+/// (<see cref="RemovalJournal"/>). Opening it reads the checkpoint, applies the journal and scans only the messages
+/// appended after the checkpoint, so a crash costs time in proportion to what changed since the last checkpoint,
+/// not to the size of the log. Whatever does not add up (no checkpoint, a corrupt one, a journal with a gap or
+/// relative to a checkpoint that never reached the disk, a first sequence that disagrees with the metadata) falls
+/// back to scanning every message, which is always right.</para>
+/// </remarks>
 /// <remarks>
 /// <para>Invariant (under <see cref="_lock"/>): every sequence in [first, last] is either live in the tree or in
 /// <see cref="_deleted"/>; an empty log has first = last + 1 and no deleted sequences.</para>
@@ -72,6 +83,25 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private volatile bool _disposed;
     private Exception? _failure;
 
+    private readonly string? _checkpointPath;
+    private readonly RemovalJournal.Writer _journal = new();
+    // Per subject, what a range removal takes from the messages the checkpoint covers; reused, keyed by the index's strings.
+    private readonly Dictionary<string, (ulong Count, ulong Bytes)> _rangeRemoved = new(StringComparer.Ordinal);
+    // What a filtered purge found, before it removes it; reused.
+    private readonly List<(ulong Sequence, byte[] Value)> _doomed = [];
+    // How many removals were journaled (entries 1..this); the metadata record carries it.
+    private ulong _removals;
+    // The last sequence of the newest checkpoint snapshot: removals journal their effect on messages up to it. 0: none yet.
+    private ulong _checkpointBase;
+    // The removal count of the newest checkpoint on disk: merges drop journal entries up to it (read by IsDeleted).
+    private ulong _journalCovered;
+    private long _sinceCheckpoint;
+    // A checkpoint is due once this many appends and journaled removals happened since the last one (by default a
+    // memtable's worth, 100k), or as many as the checkpoint itself holds (subjects and deleted sequences) if that is
+    // more: writing checkpoints then costs a bounded share of the writes, and recovery reads about that much.
+    private long _checkpointThreshold;
+    private Task _checkpointWrite = Task.CompletedTask;
+
     private PatternCache? _patternCache;
 
     private ZoneTreeMessageLog(MessageLogOptions options)
@@ -82,6 +112,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             DeleteDirectory(_treeDirectory);
         Directory.CreateDirectory(_treeDirectory);
 
+        long opening = Stopwatch.GetTimestamp();
         _tree = new ZoneTreeFactory<ulong, byte[]>()
             .SetDataDirectory(_treeDirectory)
             .SetComparer(new UInt64ComparerAscending())
@@ -107,17 +138,28 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             .SetIsDeletedDelegate(IsDeleted)
             .SetIsRangeDeletedDelegate(IsRangeDeleted)
             .OpenOrCreate();
+        var engineOpen = Stopwatch.GetElapsedTime(opening);
+        _checkpointThreshold = options.CheckpointEveryChanges;
+        if (!options.InMemory)
+            _checkpointPath = RecoveryCheckpoint.PathIn(_treeDirectory);
         try
         {
             var metadata = _tree.TryGet(LogMetadata.Key, out var stored) ? LogMetadata.Decode(stored) : new LogMetadata(1, 0);
             Volatile.Write(ref _floor, metadata.Floor);
-            Rebuild(metadata.Floor, Math.Max(metadata.Last, metadata.Floor - 1));
+            _removals = metadata.Removals;
+            Recovery = Recover(metadata) with { EngineOpen = engineOpen };
             _maintainer = _tree.CreateMaintainer();
         }
         catch
         {
             _tree.Dispose();
             throw;
+        }
+        // Whatever the open had to read is read again after the next crash until a checkpoint includes it.
+        if (Recovery.RecordsScanned + Recovery.JournalEntries > 0)
+        {
+            lock (_lock)
+                StartCheckpoint();
         }
 
         if (!options.InMemory)
@@ -128,6 +170,9 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
                 _syncLoop = Task.Run(() => SyncPeriodicallyAsync(options.SyncInterval, _stop.Token));
         }
     }
+
+    /// <summary>How the last open learned the log's state; for diagnostics and tests.</summary>
+    public LogRecovery Recovery { get; }
 
     /// <summary>Opens (or creates) the log in <see cref="MessageLogOptions.Directory"/>; throws <see cref="IOException"/> if another log has it open.</summary>
     public static ZoneTreeMessageLog Open(MessageLogOptions options)
@@ -207,6 +252,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             _bytes += size;
             _lastTimestamp = timestampNanos;
             _subjects.OnAppend(subject, sequence);
+            if (++_sinceCheckpoint >= _checkpointThreshold)
+                StartCheckpoint();
         }
         _groupCommit?.MarkWritten();
         return sequence;
@@ -238,7 +285,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     public bool TryGet(ulong sequence, out LogRecord record)
     {
         ThrowIfDisposed();
-        if (sequence != LogMetadata.Key && _tree.TryGet(sequence, out var value))
+        if (sequence != LogMetadata.Key && !RemovalJournal.IsKey(sequence) && _tree.TryGet(sequence, out var value))
         {
             record = new LogRecord(sequence, value);
             return true;
@@ -342,8 +389,16 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             ThrowIfUnusable();
             if (sequence < _first || sequence > _last || _deleted.Contains(sequence) || !_tree.TryGet(sequence, out var value))
                 return false;
+            bool journaled = false;
+            if (sequence <= _checkpointBase)
+            {
+                _journal.BeginMessages(_checkpointBase);
+                _journal.AddMessage(sequence, RecordCodec.StoredSize(value, _options.InMemory), RecordCodec.GetSubject(value));
+                WriteJournal();
+                journaled = true;
+            }
             Remove(sequence, value);
-            FinishRemoval(lastRemoved: sequence == _lastLive);
+            FinishRemoval(lastRemoved: sequence == _lastLive, journaled);
         }
         _groupCommit?.MarkWritten();
         return true;
@@ -481,6 +536,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_syncLoop is not null)
             await _syncLoop.ConfigureAwait(false);
+        // A checkpoint being written must be done before the final one replaces it, or the directory goes.
+        await _checkpointWrite.ConfigureAwait(false);
         try
         {
             if (!keep)
@@ -495,6 +552,14 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
                 _maintainer.EvictToDisk();
                 await _maintainer.WaitForBackgroundThreadsAsync().ConfigureAwait(false);
                 _tree.Maintenance.SaveMetaData();
+                // The next open then reads the state instead of any message.
+                if (_checkpointPath is not null && Volatile.Read(ref _failure) is null)
+                {
+                    RecoveryCheckpoint final;
+                    lock (_lock)
+                        final = Capture();
+                    TryWriteCheckpoint(final);
+                }
             }
         }
         finally
@@ -514,15 +579,22 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         if (sequence <= _first)
             return 0;
         ulong before = _messages;
+        // Messages the checkpoint covers may go: journal what leaves of them before the floor moves (PersistMetadata).
+        // A floor past the checkpoint's last sequence takes all of them, which the entry says by its floor alone.
+        bool journal = _first <= _checkpointBase;
         if (sequence > _last)
         {
             ClearState();
             _last = sequence - 1;
             _first = sequence;
+            if (journal)
+                JournalRange(sequence);
         }
-        else if (sequence - _first <= _last - sequence)
+        else if (sequence - _first <= _last - sequence || (journal && sequence <= _checkpointBase))
         {
-            ForgetRange(_first, sequence);
+            ForgetRange(_first, sequence, journal);
+            if (journal)
+                JournalRange(sequence);
             while (_deleted.Count > 0 && _deleted.Min < sequence)
                 _deleted.Remove(_deleted.Min);
             _first = sequence;
@@ -535,6 +607,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         {
             // Most of the log goes: recounting what stays is cheaper than subtracting what leaves.
             Rebuild(sequence, _last);
+            if (journal)
+                JournalRange(sequence);
         }
         PersistMetadata();
         ulong removed = before - _messages;
@@ -593,26 +667,42 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             return 0;
 
         var pattern = Encoding.UTF8.GetBytes(filter);
-        ulong removed = 0;
-        bool lastRemoved = false;
+        // Found first and removed after: the journal entry, listing those the checkpoint covers, must precede the deletes.
+        var doomed = _doomed;
         using (var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: true))
         {
             iterator.Seek(start);
-            while (removed < toRemove && iterator.Next())
+            while ((ulong)doomed.Count < toRemove && iterator.Next())
             {
                 ulong sequence = iterator.CurrentKey;
                 if (sequence > end)
                     break;
                 var value = iterator.CurrentValue;
-                if (!SubjectMatch.Matches(RecordCodec.GetSubject(value), pattern))
-                    continue;
-                Remove(sequence, value);
-                lastRemoved |= sequence == _lastLive;
-                removed++;
+                if (SubjectMatch.Matches(RecordCodec.GetSubject(value), pattern))
+                    doomed.Add((sequence, value));
             }
         }
-        if (removed > 0)
-            FinishRemoval(lastRemoved);
+        if (doomed.Count == 0)
+            return 0;
+        ulong removed = (ulong)doomed.Count;
+        bool journaled = false;
+        if (doomed[0].Sequence <= _checkpointBase)
+        {
+            _journal.BeginMessages(_checkpointBase);
+            foreach (var (sequence, value) in doomed)
+                if (sequence <= _checkpointBase)
+                    _journal.AddMessage(sequence, RecordCodec.StoredSize(value, _options.InMemory), RecordCodec.GetSubject(value));
+            WriteJournal();
+            journaled = true;
+        }
+        bool lastRemoved = false;
+        foreach (var (sequence, value) in doomed)
+        {
+            Remove(sequence, value);
+            lastRemoved |= sequence == _lastLive;
+        }
+        doomed.Clear();
+        FinishRemoval(lastRemoved, journaled);
         return removed;
     }
 
@@ -639,24 +729,64 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         _subjects.OnRemove(RecordCodec.GetSubject(value), sequence);
     }
 
-    /// <summary>Subtracts the live messages in [from, to) from the in-memory state, before the floor hides them.</summary>
-    private void ForgetRange(ulong from, ulong to)
+    /// <summary>
+    /// Subtracts the live messages in [from, to) from the in-memory state, before the floor hides them; with
+    /// <paramref name="journal"/>, also sums per subject what leaves of the messages the checkpoint covers.
+    /// </summary>
+    private void ForgetRange(ulong from, ulong to, bool journal)
     {
+        _rangeRemoved.Clear();
         using var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false);
         iterator.Seek(from);
         while (iterator.Next() && iterator.CurrentKey < to)
-            Forget(iterator.CurrentKey, iterator.CurrentValue);
+        {
+            ulong sequence = iterator.CurrentKey;
+            var value = iterator.CurrentValue;
+            ulong size = RecordCodec.StoredSize(value, _options.InMemory);
+            _messages--;
+            _bytes -= size;
+            if (_subjects.OnRemove(RecordCodec.GetSubject(value), sequence, out var subject) && journal && sequence <= _checkpointBase)
+            {
+                ref var removed = ref CollectionsMarshal.GetValueRefOrAddDefault(_rangeRemoved, subject, out _);
+                removed = (removed.Count + 1, removed.Bytes + size);
+            }
+        }
     }
 
-    private void FinishRemoval(bool lastRemoved)
+    /// <summary>Journals a removal of everything below <paramref name="floor"/>, with the per-subject sums <see cref="ForgetRange"/> left.</summary>
+    private void JournalRange(ulong floor)
+    {
+        _journal.BeginRange(_checkpointBase, floor);
+        if (floor <= _checkpointBase)
+            foreach (var (subject, removed) in _rangeRemoved)
+                _journal.AddSubject(subject, removed.Count, removed.Bytes);
+        _rangeRemoved.Clear();
+        WriteJournal();
+    }
+
+    /// <summary>
+    /// Writes the entry built in <see cref="_journal"/> as the next removal, ahead of the removal's own writes; the
+    /// metadata record written after them carries the new count.
+    /// </summary>
+    private void WriteJournal()
+    {
+        _removals++;
+        _sinceCheckpoint += _journal.Count + 1;
+        Write(RemovalJournal.KeyOf(_removals), _journal.ToArray());
+        if (_sinceCheckpoint >= _checkpointThreshold)
+            StartCheckpoint();
+    }
+
+    private void FinishRemoval(bool lastRemoved, bool journaled = false)
     {
         bool firstMoved = AdvanceFirst();
         if (firstMoved)
             _firstTimestamp = TimestampOf(_first);
         if (lastRemoved)
             FindLastLive();
-        // The records alone tell a gap in the middle; a moved first or a deleted newest message needs the metadata.
-        if (firstMoved || lastRemoved)
+        // The records alone tell a gap in the middle; a moved first or a deleted newest message needs the metadata,
+        // and so does a journaled removal (its count).
+        if (firstMoved || lastRemoved || journaled)
             PersistMetadata();
     }
 
@@ -681,7 +811,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     private void PersistMetadata()
     {
-        Write(LogMetadata.Key, new LogMetadata(_first, _last).Encode());
+        Write(LogMetadata.Key, new LogMetadata(_first, _last, _removals).Encode());
         // Only after the floor is in the WAL: readers and merges stop seeing what lies below it from here on.
         Volatile.Write(ref _floor, _first);
     }
@@ -700,46 +830,319 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         }
     }
 
+    // ---- recovery and checkpoints ----
+
+    /// <summary>Learns the in-memory state on open: from the checkpoint if it adds up, else by reading every message.</summary>
+    private LogRecovery Recover(LogMetadata metadata)
+    {
+        long started = Stopwatch.GetTimestamp();
+        string why = "no checkpoint";
+        if (_checkpointPath is not null && File.Exists(_checkpointPath))
+        {
+            ulong scanned = 0, entries = 0;
+            var checkpoint = RecoveryCheckpoint.TryRead(_checkpointPath);
+            why = checkpoint is null ? "the checkpoint is damaged" : RecoverFrom(checkpoint, metadata, out scanned, out entries) ?? "";
+            if (checkpoint is not null && why.Length == 0)
+            {
+                _checkpointBase = checkpoint.Covered;
+                _journalCovered = checkpoint.Removals;
+                _sinceCheckpoint = (long)(scanned + entries);
+                return new LogRecovery(true, scanned, entries, Stopwatch.GetElapsedTime(started), null);
+            }
+        }
+
+        ulong read = Rebuild(metadata.Floor, Math.Max(metadata.Last, metadata.Floor - 1));
+        _removals = metadata.Removals;
+        _sinceCheckpoint = (long)read;
+        if (_checkpointPath is not null)
+        {
+            // A checkpoint that did not add up now may seem to later (say, once the tree holds its sequences again),
+            // when removals made until the next checkpoint are not journaled against it: it must go.
+            File.Delete(_checkpointPath);
+            // A removal the crash interrupted before it counted itself in the metadata: the scan saw what it did.
+            ulong interrupted = RemovalJournal.KeyOf(metadata.Removals + 1);
+            if (_tree.TryGet(interrupted, out _))
+                _tree.ForceDelete(interrupted);
+        }
+        return new LogRecovery(false, read, 0, Stopwatch.GetElapsedTime(started), why);
+    }
+
+    /// <summary>
+    /// Checkpoint, then the journal after it, then the messages after it; false (with the state half-built, for
+    /// <see cref="Rebuild"/> to clear) as soon as anything does not add up.
+    /// </summary>
+    private string? RecoverFrom(RecoveryCheckpoint checkpoint, LogMetadata metadata, out ulong scanned, out ulong entries)
+    {
+        scanned = entries = 0;
+        ulong covered = checkpoint.Covered;
+        if (checkpoint.Removals > metadata.Removals || checkpoint.First == 0 || checkpoint.LastLive > covered)
+            return "the checkpoint is ahead of the log's metadata";
+        _first = checkpoint.First;
+        _last = covered;
+        _lastLive = checkpoint.LastLive;
+        _messages = checkpoint.Messages;
+        _bytes = checkpoint.Bytes;
+        _firstTimestamp = checkpoint.FirstTimestampNanos;
+        _lastTimestamp = checkpoint.LastTimestampNanos;
+        _deleted.Clear();
+        _deleted.UnionWith(checkpoint.Deleted);
+        _subjects.Load(checkpoint.Subjects);
+
+        // The journal: every entry after the checkpoint's count up to the metadata's, each against this checkpoint's
+        // base, plus at most one a crash interrupted.
+        ulong next = checkpoint.Removals + 1;
+        byte[]? interrupted = null;
+        using (var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false))
+        {
+            iterator.Seek(RemovalJournal.KeyOf(next));
+            while (iterator.Next())
+            {
+                var value = iterator.CurrentValue;
+                if (RemovalJournal.NumberOf(iterator.CurrentKey) != next || interrupted is not null
+                    || !RemovalJournal.Entry.TryRead(value, out var entry) || entry.Base != covered)
+                    return "the removal journal does not continue the checkpoint (a gap, or entries against a checkpoint that never reached the disk)";
+                if (next > metadata.Removals)
+                {
+                    if (entry.Kind == RemovalKind.Messages && !ApplyJournaled(entry))
+                        return "a journaled removal does not fit the checkpoint";
+                    // A range removal takes effect with its metadata write, which the crash prevented: nothing to undo.
+                    interrupted = value;
+                }
+                else if (!ApplyJournaled(entry))
+                {
+                    return "a journaled removal does not fit the checkpoint";
+                }
+                next++;
+                entries++;
+            }
+        }
+        if (next <= metadata.Removals)
+            return "journaled removals are missing";
+        // Before anything reads the tree for the newest live message: it must not find one the removal already took.
+        if (interrupted is not null)
+            FinishInterrupted(interrupted);
+
+        // The messages appended after the checkpoint; the gaps among them are deletions.
+        if (_messages == 0)
+        {
+            if (_subjects.Count != 0 || _bytes != 0)
+                return "the checkpoint's counts disagree";
+            _deleted.Clear();
+        }
+        ulong highest = covered;
+        scanned = CountFrom(covered + 1, ref highest);
+        _last = Math.Max(Math.Max(highest, covered), Math.Max(metadata.Last, metadata.Floor - 1));
+        if (_messages == 0)
+        {
+            ClearState();
+            _first = _last + 1;
+        }
+        else
+        {
+            for (ulong gap = highest + 1; gap <= _last && gap > highest; gap++)
+                _deleted.Add(gap);
+            if (!_tree.TryGet(_first, out var firstRecord))
+                return "the first message is missing";
+            _firstTimestamp = RecordCodec.GetTimestampNanos(firstRecord);
+            FindLastLive();
+            if (_lastLive < _first)
+                return "no live message where the checkpoint has some";
+        }
+        // The floor moves with the first sequence, under the same lock and in the same write as the removal count:
+        // unless an interrupted removal moved it further, they agree.
+        if (interrupted is null ? _first != metadata.Floor : _first < metadata.Floor)
+            return "the first sequence disagrees with the log's floor";
+        if (interrupted is not null && RemovalJournal.Entry.TryRead(interrupted, out var finished) && finished.Kind == RemovalKind.Messages)
+        {
+            // Counted from now on: later opens read it as a complete entry.
+            _removals++;
+            PersistMetadata();
+        }
+        return null;
+    }
+
+    /// <summary>Subtracts one journaled removal from the checkpoint's state (the messages up to its base only).</summary>
+    private bool ApplyJournaled(RemovalJournal.Entry entry)
+    {
+        var items = entry.Items;
+        if (entry.Kind == RemovalKind.Range)
+        {
+            ulong floor = entry.Floor;
+            if (floor > _last)
+            {
+                ClearState();
+                _first = floor;
+                return true;
+            }
+            while (items.TryReadSubject(out var subject, out ulong count, out ulong bytes))
+            {
+                if (count > _messages || bytes > _bytes || !_subjects.Subtract(subject, count, floor))
+                    return false;
+                _messages -= count;
+                _bytes -= bytes;
+            }
+            while (_deleted.Count > 0 && _deleted.Min < floor)
+                _deleted.Remove(_deleted.Min);
+            _first = Math.Max(_first, floor);
+            AdvanceFirst();
+            return true;
+        }
+        while (items.TryReadMessage(out ulong sequence, out ulong size, out var subject))
+        {
+            // Each one was live when it went, in the checkpoint's view as much as in the log's.
+            if (sequence < _first || sequence > _last || _messages == 0 || size > _bytes || !_deleted.Add(sequence) || !_subjects.OnRemove(subject, sequence))
+                return false;
+            _messages--;
+            _bytes -= size;
+        }
+        AdvanceFirst();
+        return true;
+    }
+
+    /// <summary>
+    /// Completes a removal of chosen messages the crash interrupted (already subtracted from the state) by deleting
+    /// what it had not deleted yet; the removal was never acknowledged, so finishing it is as right as undoing it,
+    /// and needs nothing but its entry. An interrupted range removal had done nothing (its metadata write is the
+    /// removal): its entry goes.
+    /// </summary>
+    private void FinishInterrupted(byte[] interrupted)
+    {
+        RemovalJournal.Entry.TryRead(interrupted, out var entry);
+        if (entry.Kind == RemovalKind.Messages)
+        {
+            var items = entry.Items;
+            while (items.TryReadMessage(out ulong sequence, out _, out _))
+                if (_tree.TryGet(sequence, out _))
+                    _tree.ForceDelete(sequence);
+        }
+        else
+        {
+            _tree.ForceDelete(RemovalJournal.KeyOf(_removals + 1));
+        }
+    }
+
+    /// <summary>Writes a checkpoint now (or lets the one being written finish); for tests that need one at a known point.</summary>
+    internal Task CheckpointAsync()
+    {
+        lock (_lock)
+        {
+            StartCheckpoint();
+            return _checkpointWrite;
+        }
+    }
+
+    /// <summary>Starts writing a checkpoint in the background unless one is being written. Call under the lock.</summary>
+    private void StartCheckpoint()
+    {
+        if (_checkpointPath is null || !_checkpointWrite.IsCompleted)
+            return;
+        _checkpointWrite = Task.Run(() =>
+        {
+            RecoveryCheckpoint checkpoint;
+            lock (_lock)
+            {
+                if (_disposed || Volatile.Read(ref _failure) is not null)
+                    return;
+                checkpoint = Capture();
+            }
+            TryWriteCheckpoint(checkpoint);
+        });
+    }
+
+    /// <summary>
+    /// The state as a checkpoint, under the lock (a copy of the subject index and the deleted set: the only part of a
+    /// checkpoint that holds up appends, and in proportion to the state, not the log). From here on removals journal
+    /// their effect on messages up to its last sequence.
+    /// </summary>
+    private RecoveryCheckpoint Capture()
+    {
+        var deleted = new ulong[_deleted.Count];
+        _deleted.CopyTo(deleted);
+        var checkpoint = new RecoveryCheckpoint
+        {
+            Covered = _last,
+            Removals = _removals,
+            First = _first,
+            LastLive = _lastLive,
+            Messages = _messages,
+            Bytes = _bytes,
+            FirstTimestampNanos = _firstTimestamp,
+            LastTimestampNanos = _lastTimestamp,
+            Deleted = deleted,
+            Subjects = _subjects.Snapshot(),
+        };
+        _checkpointBase = _last;
+        _sinceCheckpoint = 0;
+        _checkpointThreshold = Math.Max(_options.CheckpointEveryChanges, deleted.Length + checkpoint.Subjects.Length);
+        return checkpoint;
+    }
+
+    /// <summary>Serialises and saves a captured checkpoint, outside the lock; once it is on disk merges may drop the journal it includes.</summary>
+    private void TryWriteCheckpoint(RecoveryCheckpoint checkpoint)
+    {
+        try
+        {
+            checkpoint.Write(_checkpointPath!);
+            Volatile.Write(ref _journalCovered, checkpoint.Removals);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not fatal: removals from now on are journaled against a base the file on disk does not have, so a crash
+            // before the next checkpoint is written makes the next open scan every message.
+        }
+    }
+
     // ---- rebuilding and lookups ----
 
-    /// <summary>Recomputes all in-memory state from the live records at or after <paramref name="from"/>.</summary>
-    private void Rebuild(ulong from, ulong lastKnown)
+    /// <summary>Recomputes all in-memory state from the live records at or after <paramref name="from"/>; returns how many it read.</summary>
+    private ulong Rebuild(ulong from, ulong lastKnown)
     {
         ClearState();
         ulong highest = 0;
-        using (var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false))
-        {
-            iterator.Seek(Math.Max(from, 1));
-            while (iterator.Next())
-            {
-                ulong sequence = iterator.CurrentKey;
-                var value = iterator.CurrentValue;
-                if (_messages == 0)
-                {
-                    _first = sequence;
-                    _firstTimestamp = RecordCodec.GetTimestampNanos(value);
-                }
-                else
-                {
-                    for (ulong gap = highest + 1; gap < sequence; gap++)
-                        _deleted.Add(gap);
-                }
-                highest = sequence;
-                _lastLive = sequence;
-                _messages++;
-                _bytes += RecordCodec.StoredSize(value, _options.InMemory);
-                _lastTimestamp = RecordCodec.GetTimestampNanos(value);
-                _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
-            }
-        }
+        CountFrom(Math.Max(from, 1), ref highest);
         _last = Math.Max(highest, lastKnown);
         if (_messages == 0)
         {
             _first = _last + 1;
-            return;
+            return 0;
         }
         for (ulong gap = highest + 1; gap <= _last && gap > highest; gap++)
             _deleted.Add(gap);
+        return _messages;
+    }
+
+    /// <summary>
+    /// Adds the live records from <paramref name="from"/> on to the in-memory state, the gaps between them (and after
+    /// <paramref name="highest"/>, the last sequence already accounted for) as deletions; returns how many it read.
+    /// </summary>
+    private ulong CountFrom(ulong from, ref ulong highest)
+    {
+        ulong read = 0;
+        using var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false);
+        iterator.Seek(from);
+        while (iterator.Next() && !RemovalJournal.IsKey(iterator.CurrentKey))
+        {
+            ulong sequence = iterator.CurrentKey;
+            var value = iterator.CurrentValue;
+            if (_messages == 0)
+            {
+                _first = sequence;
+                _firstTimestamp = RecordCodec.GetTimestampNanos(value);
+            }
+            else
+            {
+                for (ulong gap = highest + 1; gap < sequence; gap++)
+                    _deleted.Add(gap);
+            }
+            highest = sequence;
+            _lastLive = sequence;
+            _messages++;
+            _bytes += RecordCodec.StoredSize(value, _options.InMemory);
+            _lastTimestamp = RecordCodec.GetTimestampNanos(value);
+            _subjects.OnAppend(RecordCodec.GetSubject(value), sequence);
+            read++;
+        }
+        return read;
     }
 
     /// <summary>Turns a subject's lower/upper bounds back into its exact first/last sequence.</summary>
@@ -836,9 +1239,12 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     // ---- engine hooks and plumbing ----
 
-    // Key 0 is the metadata record, never below the floor. An empty array is how ForceDelete marks a deletion.
+    // Key 0 is the metadata record, never below the floor. An empty array is how ForceDelete marks a deletion. Journal
+    // entries a checkpoint on disk includes are no longer needed: merges drop them.
     private bool IsDeleted(in ulong key, in byte[] value) =>
-        value is null || value.Length == 0 || (key != LogMetadata.Key && key < Volatile.Read(ref _floor));
+        value is null || value.Length == 0 || (RemovalJournal.IsKey(key)
+            ? RemovalJournal.NumberOf(key) <= Volatile.Read(ref _journalCovered)
+            : key != LogMetadata.Key && key < Volatile.Read(ref _floor));
 
     private bool IsRangeDeleted(in ulong firstKey, in byte[] firstValue, in ulong lastKey, in byte[] lastValue) =>
         firstKey != LogMetadata.Key && lastKey < Volatile.Read(ref _floor);

@@ -27,6 +27,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
 
     private readonly Dictionary<string, ulong> _msgIds = new(StringComparer.Ordinal);
     private readonly Queue<(long Timestamp, string Id)> _msgIdExpiry = new();
+    /// <summary>The msg ids of the duplicate window, being read from the log in the background; null once merged.</summary>
+    private Task<MsgIdWindow>? _msgIdRecovery;
     private StreamConfig? _config;
     private StreamSubjects? _subjects;
     private DateTime _created;
@@ -111,21 +113,92 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             if (_config!.FirstSeq > 0 && log.State.LastSequence == 0)
                 log.SetNextSequence(_config.FirstSeq);
             _lastTimestamp = Math.Max(_lastTimestamp, log.State.LastTimestampNanos);
-            RebuildMsgIds(log);
+            var recovery = log.Recovery;
+            if (recovery.RecordsScanned + recovery.JournalEntries > 0)
+                logger.LogInformation("Recovered log of stream {Stream} in {Ms:F0} ms: {How}, {Records} messages read, {Entries} journaled removals; engine open {EngineMs:F0} ms",
+                    Key, recovery.Elapsed.TotalMilliseconds, recovery.FromCheckpoint ? "from its checkpoint" : $"full scan ({recovery.FullScanReason})",
+                    recovery.RecordsScanned, recovery.JournalEntries, recovery.EngineOpen.TotalMilliseconds);
+            StartMsgIdRecovery(log);
         }
         return lease;
     }
 
     /// <summary>
     /// Reloads the msg ids stored within the duplicate window, as nats-server does on recovery: a publisher that
-    /// retries across a restart must get a duplicate ack, not a second copy.
+    /// retries across a restart must get a duplicate ack, not a second copy. A window can hold millions of messages
+    /// (a second or more to read), so it is read on the thread pool under its own lease, and only publishes that
+    /// carry Nats-Msg-Id or Nats-Expected-Last-Msg-Id wait for it (<see cref="AwaitMsgIdsAsync"/>); the grain is not
+    /// reentrant, so they wait inside their append turn and order is kept.
     /// </summary>
-    private void RebuildMsgIds(IMessageLog log)
+    private void StartMsgIdRecovery(IMessageLog log)
     {
         var state = log.State;
         long cutoff = (DateTime.UtcNow.Ticks - UnixEpochTicks) * 100 - _config!.DuplicateWindow;
-        if (state.Messages == 0 || state.LastTimestampNanos < cutoff)
+        if (state.Messages == 0 || state.LastTimestampNanos < cutoff || !_log!.TryUse(out var lease))
             return;
+        _msgIdRecovery = Task.Run(() =>
+        {
+            using (lease)
+                return ReadMsgIds(lease.Log, state, cutoff);
+        });
+    }
+
+    /// <summary>Takes in the msg ids read in the background, waiting for them if need be.</summary>
+    private async ValueTask AwaitMsgIdsAsync(IMessageLog log)
+    {
+        var recovery = _msgIdRecovery!;
+        MsgIdWindow window;
+        try
+        {
+            window = await recovery;
+        }
+        catch (Exception ex) when (_msgIdRecovery == recovery)
+        {
+            // Publishing with ids without them would store duplicates: fail these, and read again for the next ones.
+            _msgIdRecovery = null;
+            StartMsgIdRecovery(log);
+            throw new IOException("Reading the stored msg ids back failed.", ex);
+        }
+        if (_msgIdRecovery != recovery)
+            return;
+        _msgIdRecovery = null;
+        // Publishes with ids waited for this, so every id known now is newer than the window's.
+        foreach (var (id, sequence) in window.Ids)
+            _msgIds.TryAdd(id, sequence);
+        var newer = _msgIdExpiry.ToArray();
+        _msgIdExpiry.Clear();
+        foreach (var entry in window.Expiry)
+            _msgIdExpiry.Enqueue(entry);
+        foreach (var entry in newer)
+            _msgIdExpiry.Enqueue(entry);
+        // Appends since then set the last msg id themselves.
+        if (log.State.LastSequence == window.LastSequence)
+            _lastMsgId = window.LastMsgId;
+    }
+
+    /// <summary>Whether any message of the batch needs the msg ids (dedup or Nats-Expected-Last-Msg-Id).</summary>
+    private static bool UsesMsgIds(ReadOnlySpan<byte> frames, int count)
+    {
+        int offset = 0;
+        for (int i = 0; i < count; i++)
+        {
+            PublishFrames.Read(frames, ref offset, out _, out var headers, out _);
+            if (headers.IsEmpty)
+                continue;
+            var hdr = new PublishHeaders(headers);
+            if (!hdr.MsgId.IsEmpty || !hdr.ExpectedLastMsgId.IsEmpty)
+                return true;
+        }
+        return false;
+    }
+
+    private sealed record MsgIdWindow(Dictionary<string, ulong> Ids, Queue<(long Timestamp, string Id)> Expiry, string? LastMsgId, ulong LastSequence);
+
+    private static MsgIdWindow ReadMsgIds(IMessageLog log, LogState state, long cutoff)
+    {
+        var ids = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        var expiry = new Queue<(long Timestamp, string Id)>();
+        string? lastMsgId = null;
         // Timestamps rise with sequences, so the window's first message can be found by bisection.
         ulong low = state.FirstSequence, high = state.LastSequence + 1;
         while (low < high)
@@ -137,24 +210,27 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                 high = middle;
         }
         var batch = new List<LogRecord>(256);
-        for (ulong from = low; ; from = batch[^1].Sequence + 1)
+        for (ulong from = low; from <= state.LastSequence; from = batch[^1].Sequence + 1)
         {
             batch.Clear();
             if (log.Read(from, 256, 0, null, batch) == 0)
-                return;
+                break;
             foreach (var record in batch)
             {
+                if (record.Sequence > state.LastSequence)
+                    break;
                 var msgId = new PublishHeaders(record.Headers).MsgId;
                 string? id = msgId.IsEmpty ? null : Encoding.UTF8.GetString(msgId);
                 if (id is not null && record.TimestampNanos >= cutoff)
                 {
-                    _msgIds[id] = record.Sequence;
-                    _msgIdExpiry.Enqueue((record.TimestampNanos, id));
+                    ids[id] = record.Sequence;
+                    expiry.Enqueue((record.TimestampNanos, id));
                 }
                 if (record.Sequence == state.LastSequence)
-                    _lastMsgId = id;
+                    lastMsgId = id;
             }
         }
+        return new MsgIdWindow(ids, expiry, lastMsgId, state.LastSequence);
     }
 
     public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
@@ -247,6 +323,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _config = null;
         _msgIds.Clear();
         _msgIdExpiry.Clear();
+        _msgIdRecovery = null;
         _lastMsgId = null;
     }
 
@@ -288,7 +365,22 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             return acks.AsImmutable();
         }
         using (lease)
+        {
+            if (_msgIdRecovery is not null && UsesMsgIds(frames.Value.AsSpan(0, length), count))
+            {
+                try
+                {
+                    await AwaitMsgIdsAsync(lease.Log);
+                }
+                catch (IOException ex)
+                {
+                    logger.LogError(ex, "Append to stream {Stream} failed", _config.Name);
+                    Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
+                    return acks.AsImmutable();
+                }
+            }
             await AppendAsync(lease.Log, frames.Value, length, acks);
+        }
         return acks.AsImmutable();
     }
 

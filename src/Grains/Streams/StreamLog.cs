@@ -133,7 +133,10 @@ internal sealed class StreamLog : IAsyncDisposable
             IMessageLog log;
             try
             {
-                log = ZoneTreeMessageLog.Open(_options);
+                // On the thread pool: replaying the engine's WAL and reading what changed since the last checkpoint
+                // takes up to a second after a crash, which must not hold a scheduler thread (the caller's grain turn
+                // just waits; nothing else runs in that grain meanwhile).
+                log = await Task.Run(() => ZoneTreeMessageLog.Open(_options)).ConfigureAwait(false);
                 // From now on the saved state may fall behind the log: a crash must make the next start scan it.
                 File.Delete(StatePath(_options.Directory));
             }
