@@ -428,7 +428,7 @@ internal sealed class NatsClient
                 return;
             }
         }
-        _server.Router.Add(sub);
+        _server.Subscribe(sub);
         Acknowledge();
     }
 
@@ -599,7 +599,7 @@ internal sealed class NatsClient
         foreach (var sub in subs)
         {
             sub.Closed = true;
-            _server.Router.Remove(sub);
+            _server.RemoveSubscription(sub);
         }
         Outbound.Close();
         _closing.Cancel();

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.Cluster;
+
+/// <summary>
+/// The routes of this silo's gateway to every other active silo, kept in step with Orleans membership: a route opens
+/// when a silo becomes active (and sends it a snapshot of this silo's interest), and closes when the silo shuts down or
+/// is declared dead, dropping everything it announced. A lone silo has no routes, and then no publish does any
+/// cross-silo work: route subscriptions are what sends messages elsewhere, and there are none.
+/// </summary>
+internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService membership, ILocalSiloDetails local,
+    IGrainFactory grains, ILogger<ClusterRoutes> logger) : IHostedService
+{
+    private readonly Dictionary<SiloAddress, Route> _peers = [];
+    /// <summary>Silos seen leaving: a silo address carries its start generation, so one that left never comes back.</summary>
+    private readonly HashSet<SiloAddress> _gone = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watch = Task.CompletedTask;
+
+    public NatsServer Server => server;
+    public IGrainFactory Grains => grains;
+    public SiloAddress Self => local.SiloAddress;
+    public ILogger Logger => logger;
+
+    /// <summary>The open routes, for monitoring.</summary>
+    public IReadOnlyList<Route> Peers
+    {
+        get { lock (_peers) return [.. _peers.Values]; }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _watch = Task.Run(WatchAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _watch;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Route[] routes;
+        lock (_peers)
+        {
+            routes = [.. _peers.Values];
+            _peers.Clear();
+        }
+        foreach (var route in routes)
+            await CloseAsync(route);
+    }
+
+    private async Task WatchAsync()
+    {
+        await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stopping.Token))
+        {
+            foreach (var (silo, member) in snapshot.Members)
+            {
+                if (silo.Equals(Self))
+                    continue;
+                if (member.Status == SiloStatus.Active)
+                    Open(silo);
+                else if (member.Status.IsTerminating())
+                    await LeaveAsync(silo);
+            }
+            Route[] missing;
+            lock (_peers)
+                missing = [.. _peers.Values.Where(r => !snapshot.Members.ContainsKey(r.Silo))];
+            foreach (var route in missing)
+                await LeaveAsync(route.Silo);
+        }
+    }
+
+    /// <summary>The route to <paramref name="silo"/>, opened if needed; null for a silo that left.</summary>
+    private Route? Open(SiloAddress silo)
+    {
+        lock (_peers)
+        {
+            if (_peers.TryGetValue(silo, out var route))
+                return route;
+            if (_gone.Contains(silo) || _stopping.IsCancellationRequested)
+                return null;
+            route = new Route(this, silo);
+            _peers[silo] = route;
+            // Deltas flow into the outbox from here on; the first batch the route sends is a snapshot taken after this.
+            server.Interest.Attach(route);
+            route.Start();
+            logger.LogInformation("Route to {Silo} opened", silo);
+            return route;
+        }
+    }
+
+    private async Task LeaveAsync(SiloAddress silo)
+    {
+        Route? route;
+        lock (_peers)
+        {
+            _gone.Add(silo);
+            if (!_peers.Remove(silo, out route))
+                return;
+        }
+        logger.LogInformation("Route to {Silo} closed: the silo left the cluster", silo);
+        await CloseAsync(route);
+    }
+
+    private async Task CloseAsync(Route route)
+    {
+        server.Interest.Detach(route);
+        await route.CloseAsync();
+    }
+
+    /// <summary>
+    /// A batch from <paramref name="origin"/>. It may come before this silo's membership view has the sender active, so
+    /// the route opens here too; a batch from a silo that left is dropped.
+    /// </summary>
+    public void Receive(SiloAddress origin, ReadOnlyMemory<byte> frames) => Open(origin)?.Receive(frames, server);
+}

@@ -1,0 +1,207 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.Cluster;
+
+/// <summary>
+/// The link to one other silo, both ways: what this silo sends there (messages its clients published that the peer
+/// has interest in, and this silo's interest changes) and the interest the peer announced here, kept as route
+/// subscriptions in the subject router so a publish is matched once for local and remote subscribers alike.
+/// </summary>
+/// <remarks>
+/// Orleans promises no order between two calls, so a route keeps one call in flight: frames accumulate in the outbox
+/// while a batch travels, and the next call carries all of them. That is nats-server's route connection (one ordered
+/// stream per peer) built from calls, and what makes request/reply work: a requester's SUB of a new inbox is written
+/// into the responder silo's outbox before the request is, so the responder's silo knows the inbox when it delivers
+/// the request. A failed call loses its batch, as a broken route connection does; the next call then starts with a
+/// reset and a snapshot of this silo's interest, so the peer's view never drifts.
+/// </remarks>
+internal sealed class Route
+{
+    /// <summary>Frames a route may hold while its batch travels; past it messages are dropped and interest resent.</summary>
+    private const long MaxPending = 64L * 1024 * 1024;
+
+    private readonly ClusterRoutes _routes;
+    private readonly Dictionary<string, Subscription> _remote = new(StringComparer.Ordinal);
+    private volatile bool _resync = true;
+    private volatile bool _closed;
+    private Task _sender = Task.CompletedTask;
+
+    public Route(ClusterRoutes routes, SiloAddress silo)
+    {
+        _routes = routes;
+        Silo = silo;
+    }
+
+    public SiloAddress Silo { get; }
+    public OutboundBuffer Outbox { get; } = new(MaxPending);
+    public long Dropped => Interlocked.Read(ref _dropped);
+    private long _dropped;
+
+    /// <summary>Route subscriptions the peer announced, for monitoring.</summary>
+    public int RemoteInterest { get { lock (_remote) return _remote.Count; } }
+
+    public void Start() => _sender = Task.Run(SendLoopAsync);
+
+    /// <summary>Stops sending and drops everything the peer announced: its clients are gone with it.</summary>
+    public async Task CloseAsync()
+    {
+        _closed = true;
+        Outbox.Close();
+        DropRemoteInterest();
+        await _sender;
+    }
+
+    /// <summary>Appends one message for the peer; called on the publisher's read loop.</summary>
+    public bool TrySend(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visible, ReadOnlySpan<byte> reply, ReadOnlySpan<byte[]> queues,
+        int headerLength, in ReadOnlySequence<byte> message)
+    {
+        if (_closed)
+            return false;
+        int size = RouteFrames.MessageSize(subject.Length, visible.Length, reply.Length, queues, message.Length);
+        var span = Outbox.BeginFrame(size);
+        if (span.IsEmpty)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+        int written = RouteFrames.WriteMessage(span, subject, visible, reply, queues, headerLength, message);
+        Outbox.EndFrame(written, isMessage: true, (int)message.Length);
+        return true;
+    }
+
+    /// <summary>Appends an interest change; called under <see cref="LocalInterest"/>'s lock, so deltas keep its order.</summary>
+    public void SendInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight)
+    {
+        if (_closed)
+            return;
+        var span = Outbox.BeginFrame(RouteFrames.InterestSize(subject.Length, queue.Length));
+        if (span.IsEmpty)
+        {
+            // A lost delta would leave the peer's view wrong for good: the next batch resends all of it instead.
+            _resync = true;
+            return;
+        }
+        Outbox.EndFrame(RouteFrames.WriteInterest(span, subject, queue, weight), isMessage: false, 0);
+        Outbox.Signal();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var grain = _routes.Grains.GetGrain<IRouteGrain>(RouteGrain.KeyOf(Silo));
+        var self = _routes.Self;
+        int failures = 0;
+        while (!_closed)
+        {
+            if (_resync)
+            {
+                _resync = false;
+                try
+                {
+                    await grain.Deliver(new RouteBatch { Origin = self, Frames = _routes.Server.Interest.Snapshot() });
+                    failures = 0;
+                }
+                catch (Exception ex)
+                {
+                    if (_closed)
+                        break;
+                    _resync = true;
+                    await BackOffAsync(ex, ++failures);
+                }
+                continue;
+            }
+            bool more = await Outbox.WaitAsync(CancellationToken.None);
+            var pending = Outbox.Take();
+            if (pending.Count == 0)
+            {
+                if (!more)
+                    break;
+                continue;
+            }
+            try
+            {
+                await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() });
+                Outbox.Release(pending);
+                failures = 0;
+            }
+            catch (Exception ex)
+            {
+                // Orleans may still hold the frames when a call fails, so the buffer is not reused.
+                Outbox.Release(pending, reuse: false);
+                if (_closed)
+                    break;
+                _resync = true;
+                await BackOffAsync(ex, ++failures);
+            }
+        }
+    }
+
+    private async Task BackOffAsync(Exception ex, int failures)
+    {
+        _routes.Logger.LogWarning("Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures)));
+    }
+
+    /// <summary>Applies a batch the peer sent: interest first as it comes, messages to local subscribers only.</summary>
+    public void Receive(ReadOnlyMemory<byte> frames, NatsServer server)
+    {
+        // One set per batch, not per message: the writers of every client this batch reached are woken once each.
+        var touched = new HashSet<OutboundBuffer>();
+        int offset = 0;
+        while (RouteFrames.TryRead(frames, ref offset, out var frame))
+        {
+            switch (frame.Kind)
+            {
+                case RouteFrames.Reset:
+                    DropRemoteInterest();
+                    break;
+                case RouteFrames.Interest:
+                    ApplyInterest(frame.Subject.Span, frame.Queues.Span, frame.Weight, server);
+                    break;
+                case RouteFrames.Message:
+                    server.DeliverRouted(frame.Subject.Span, frame.VisibleSubject.Span, frame.Reply.Span, frame.Queues.Span,
+                        frame.HeaderLength, new ReadOnlySequence<byte>(frame.Body), touched);
+                    break;
+            }
+        }
+        OutboundBuffer.SignalAll(touched);
+    }
+
+    private void ApplyInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight, NatsServer server)
+    {
+        var key = LocalInterest.KeyOf(subject, queue.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(queue));
+        lock (_remote)
+        {
+            if (_closed)
+                return;
+            if (_remote.TryGetValue(key, out var existing))
+            {
+                if (weight > 0 && existing.Weight == weight)
+                    return;
+                _remote.Remove(key);
+                server.Router.Remove(existing);
+            }
+            if (weight <= 0)
+                return;
+            var sub = new Subscription(subject, queue, weight, this);
+            _remote[key] = sub;
+            server.Router.Add(sub);
+        }
+    }
+
+    private void DropRemoteInterest()
+    {
+        lock (_remote)
+        {
+            foreach (var sub in _remote.Values)
+            {
+                sub.Closed = true;
+                _routes.Server.Router.Remove(sub);
+            }
+            _remote.Clear();
+        }
+    }
+}
