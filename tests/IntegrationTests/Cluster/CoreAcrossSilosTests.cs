@@ -2,13 +2,16 @@ using Platform.IntegrationTests.Infrastructure;
 
 namespace Platform.IntegrationTests.Cluster;
 
-/// <summary>Three silos in one process, one NATS system: the expected observations are nats-server's (see the differential tests).</summary>
+/// <summary>
+/// Three silos in one process, one NATS system: the expected observations are nats-server's (see the differential
+/// tests). Route calls are jittered so that order and request/reply do not lean on Orleans happening to keep order.
+/// </summary>
 public sealed class CoreAcrossSilosTests(CoreAcrossSilosTests.Fixture fixture) : IClassFixture<CoreAcrossSilosTests.Fixture>
 {
     public sealed class Fixture : IAsyncLifetime
     {
         public SiloCluster Cluster { get; private set; } = null!;
-        public async Task InitializeAsync() => Cluster = await SiloCluster.StartAsync(3);
+        public async Task InitializeAsync() => Cluster = await SiloCluster.StartAsync(3, jitter: true);
         public async Task DisposeAsync() => await Cluster.DisposeAsync();
     }
 
