@@ -19,6 +19,8 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
     private readonly HashSet<SiloAddress> _gone = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _watch = Task.CompletedTask;
+    /// <summary>The open routes as an array that readers take without a lock (publishers check it once per read).</summary>
+    private volatile Route[] _open = [];
 
     public NatsServer Server => server;
     public IGrainFactory Grains => grains;
@@ -31,8 +33,20 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
         get { lock (_peers) return [.. _peers.Values]; }
     }
 
+    /// <summary>A route past its high-water mark, if any; null on a lone silo without a look at anything else.</summary>
+    public Route? Congested()
+    {
+        foreach (var route in _open)
+        {
+            if (route.Congested)
+                return route;
+        }
+        return null;
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        server.Routes = this;
         _watch = Task.Run(WatchAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -52,6 +66,7 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
         {
             routes = [.. _peers.Values];
             _peers.Clear();
+            _open = [];
         }
         foreach (var route in routes)
             await CloseAsync(route);
@@ -89,6 +104,7 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
                 return null;
             route = new Route(this, silo);
             _peers[silo] = route;
+            _open = [.. _peers.Values];
             // Deltas flow into the outbox from here on; the first batch the route sends is a snapshot taken after this.
             server.Interest.Attach(route);
             route.Start();
@@ -105,6 +121,7 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
             _gone.Add(silo);
             if (!_peers.Remove(silo, out route))
                 return;
+            _open = [.. _peers.Values];
         }
         logger.LogInformation("Route to {Silo} closed: the silo left the cluster", silo);
         await CloseAsync(route);

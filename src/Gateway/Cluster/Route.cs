@@ -21,23 +21,31 @@ namespace Platform.Gateway.Cluster;
 /// </remarks>
 internal sealed class Route
 {
-    /// <summary>Frames a route may hold while its batch travels; past it messages are dropped and interest resent.</summary>
-    private const long MaxPending = 64L * 1024 * 1024;
+    /// <summary>
+    /// Past this (an eighth of max_pending, which bounds a route as it does a client, as in nats-server), publishers
+    /// wait at the end of their read for the route to take a batch; past max_pending messages are dropped.
+    /// </summary>
+    private readonly long _highWater;
 
     private readonly ClusterRoutes _routes;
     private readonly Dictionary<string, Subscription> _remote = new(StringComparer.Ordinal);
     private volatile bool _resync = true;
     private volatile bool _closed;
     private Task _sender = Task.CompletedTask;
+    private readonly object _roomGate = new();
+    private TaskCompletionSource? _room;
 
     public Route(ClusterRoutes routes, SiloAddress silo)
     {
         _routes = routes;
         Silo = silo;
+        long maxPending = routes.Server.Options.MaxPending;
+        Outbox = new OutboundBuffer(maxPending);
+        _highWater = maxPending / 8;
     }
 
     public SiloAddress Silo { get; }
-    public OutboundBuffer Outbox { get; } = new(MaxPending);
+    public OutboundBuffer Outbox { get; }
     public long Dropped => Interlocked.Read(ref _dropped);
     private long _dropped;
 
@@ -46,11 +54,43 @@ internal sealed class Route
 
     public void Start() => _sender = Task.Run(SendLoopAsync);
 
+    /// <summary>Whether the frames waiting for this route are past the high-water mark.</summary>
+    public bool Congested => Outbox.PendingBytes > _highWater;
+
+    /// <summary>
+    /// Completes once the route is below its high-water mark (or closed). A publisher's read loop awaits it, as
+    /// nats-server stalls a producer whose messages a slow connection cannot take, so a fast publisher slows down to
+    /// what the peer takes rather than losing messages.
+    /// </summary>
+    public Task WaitForRoomAsync()
+    {
+        lock (_roomGate)
+        {
+            if (_closed || !Congested)
+                return Task.CompletedTask;
+            return (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private void SignalRoom()
+    {
+        TaskCompletionSource? room;
+        lock (_roomGate)
+        {
+            if (!_closed && Congested)
+                return;
+            room = _room;
+            _room = null;
+        }
+        room?.TrySetResult();
+    }
+
     /// <summary>Stops sending and drops everything the peer announced: its clients are gone with it.</summary>
     public async Task CloseAsync()
     {
         _closed = true;
         Outbox.Close();
+        SignalRoom();
         DropRemoteInterest();
         await _sender;
     }
@@ -125,12 +165,14 @@ internal sealed class Route
             {
                 await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() });
                 Outbox.Release(pending);
+                SignalRoom();
                 failures = 0;
             }
             catch (Exception ex)
             {
                 // Orleans may still hold the frames when a call fails, so the buffer is not reused.
                 Outbox.Release(pending, reuse: false);
+                SignalRoom();
                 if (_closed)
                     break;
                 _resync = true;

@@ -212,6 +212,8 @@ internal sealed class NatsClient
             OutboundBuffer.SignalAll(_touched);
             if (_server.Interceptor is { } interceptor)
                 await interceptor.EndOfReadAsync(this);
+            if (_server.Routes?.Congested() is { } route)
+                await route.WaitForRoomAsync().WaitAsync(_closing.Token);
             if (stop || result.IsCompleted)
                 break;
         }

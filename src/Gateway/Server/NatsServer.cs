@@ -42,6 +42,9 @@ internal sealed class NatsServer
 
     /// <summary>This silo's client interest, announced to the other silos of a cluster.</summary>
     public Cluster.LocalInterest Interest { get; } = new();
+
+    /// <summary>The routes to the other silos, once the cluster side has started.</summary>
+    public Cluster.ClusterRoutes? Routes { get; set; }
     public DateTime StartTime { get; }
 
     private Func<int> _listenPort = () => 0;

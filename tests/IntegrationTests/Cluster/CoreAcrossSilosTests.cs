@@ -36,6 +36,50 @@ public sealed class CoreAcrossSilosTests(CoreAcrossSilosTests.Fixture fixture) :
         => Assert.Equal(Expected.Order, await CoreClusterScript.OrderAsync(fixture.Cluster));
 }
 
+/// <summary>A route holds a bounded backlog; a publisher that outruns it waits.</summary>
+public sealed class RouteBackpressureTests
+{
+    /// <summary>
+    /// 40 MB published as fast as the client can, ten times what a route may hold (max_pending 4 MB), over jittered
+    /// route calls: the publisher's silo stops reading it while the route is behind, so nothing is dropped.
+    /// </summary>
+    [Fact]
+    public async Task A_publisher_faster_than_the_route_is_slowed_down_not_dropped()
+    {
+        const int messages = 40_000;
+        await using var cluster = await SiloCluster.StartAsync(2, jitter: true, maxPending: 4 * 1024 * 1024);
+        await using var pub = await CoreClusterScript.ConnectAsync(cluster.Urls[0]);
+        await using var subConnection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts
+        {
+            Url = cluster.Urls[1],
+            SubPendingChannelCapacity = messages,
+        });
+        await using var sub = await subConnection.SubscribeCoreAsync<byte[]>("bulk.x");
+        await CoreClusterScript.WaitForInterestAsync(pub, subConnection);
+        var received = Task.Run(async () =>
+        {
+            int count = 0;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                while (count < messages)
+                {
+                    await sub.Msgs.ReadAsync(timeout.Token);
+                    count++;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return count;
+        });
+        var payload = new byte[1024];
+        for (int i = 0; i < messages; i++)
+            await pub.PublishAsync("bulk.x", payload);
+        Assert.Equal(messages, await received);
+    }
+}
+
 /// <summary>A silo leaving takes its interest with it; each test gets a cluster of its own since it stops a silo.</summary>
 public sealed class SiloLeavingTests
 {

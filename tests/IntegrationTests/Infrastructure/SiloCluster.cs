@@ -38,9 +38,10 @@ public sealed class SiloCluster : ICoreCluster
     /// <summary>
     /// Starts <paramref name="silos"/> silos. With <paramref name="jitter"/>, every route call between silos is held
     /// back a random 0-3 ms before it leaves: Orleans promises no order between calls, and on one machine it happens to
-    /// keep it, so the jitter makes the reordering it allows actually happen.
+    /// keep it, so the jitter makes the reordering it allows actually happen. <paramref name="maxPending"/> is each
+    /// gateway's max_pending, which also bounds what a route holds.
     /// </summary>
-    public static async Task<SiloCluster> StartAsync(int silos = 3, bool jitter = false)
+    public static async Task<SiloCluster> StartAsync(int silos = 3, bool jitter = false, long maxPending = 64L * 1024 * 1024)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         // The default writes a log file per silo into the working directory.
@@ -56,7 +57,7 @@ public sealed class SiloCluster : ICoreCluster
         }
         builder.ConfigureSiloHost((_, host) =>
         {
-            var endpoints = host.Services.AddNatsGatewayServices(new NatsOptions { Host = "127.0.0.1", Port = -1, HttpPort = 0 });
+            var endpoints = host.Services.AddNatsGatewayServices(new NatsOptions { Host = "127.0.0.1", Port = -1, HttpPort = 0, MaxPending = maxPending });
             host.Services.AddHostedService(sp => new NatsListener(sp, endpoints));
         });
         var cluster = builder.Build();
