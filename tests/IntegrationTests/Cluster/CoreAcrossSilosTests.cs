@@ -56,23 +56,7 @@ public sealed class RouteBackpressureTests
         });
         await using var sub = await subConnection.SubscribeCoreAsync<byte[]>("bulk.x");
         await CoreClusterScript.WaitForInterestAsync(pub, subConnection);
-        var received = Task.Run(async () =>
-        {
-            int count = 0;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                while (count < messages)
-                {
-                    await sub.Msgs.ReadAsync(timeout.Token);
-                    count++;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            return count;
-        });
+        var received = CoreClusterScript.ReceiveAsync(sub, messages);
         var payload = new byte[1024];
         for (int i = 0; i < messages; i++)
             await pub.PublishAsync("bulk.x", payload);

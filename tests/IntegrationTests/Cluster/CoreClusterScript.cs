@@ -149,31 +149,38 @@ internal static class CoreClusterScript
         await using var subConnection = await ConnectAsync(cluster.Urls[1]);
         await using var sub = await subConnection.SubscribeCoreAsync<int>("order.x");
         await WaitForInterestAsync(pub, subConnection);
-        var received = Task.Run(async () =>
+        int expected = 0, outOfOrder = 0;
+        var received = ReceiveAsync(sub, messages, data =>
         {
-            int expected = 0, outOfOrder = 0, count = 0;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            try
-            {
-                while (count < messages)
-                {
-                    var msg = await sub.Msgs.ReadAsync(timeout.Token);
-                    if (msg.Data != expected)
-                        outOfOrder++;
-                    expected = msg.Data + 1;
-                    count++;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            return (count, outOfOrder);
+            if (data != expected)
+                outOfOrder++;
+            expected = data + 1;
         });
         for (int i = 0; i < messages; i++)
             await pub.PublishAsync("order.x", i);
-        var (got, wrong) = await received;
-        return $"{got}/{messages} received, {wrong} out of order";
+        int got = await received;
+        return $"{got}/{messages} received, {outOfOrder} out of order";
     }
+
+    /// <summary>Reads until <paramref name="messages"/> arrived or 20 s passed, in the background; returns how many arrived.</summary>
+    public static Task<int> ReceiveAsync<T>(INatsSub<T> sub, int messages, Action<T>? each = null) => Task.Run(async () =>
+    {
+        int count = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (count < messages)
+            {
+                var msg = await sub.Msgs.ReadAsync(timeout.Token);
+                each?.Invoke(msg.Data!);
+                count++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return count;
+    });
 
     /// <summary>
     /// A node with a queue member stops: once the publisher's node has dropped that node's interest, every message goes

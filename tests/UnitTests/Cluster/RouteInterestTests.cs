@@ -29,16 +29,23 @@ public class RouteInterestTests
     private static Subscription ClientSub(string subject, string? queue = null)
         => new(subject, queue, Encoding.ASCII.GetBytes(Interlocked.Increment(ref _nextSid).ToString()), null, null);
 
-    private static List<string> Sent(Route route)
+    /// <summary>Interest and reset frames as text: "subject[ queue]=weight" or "reset".</summary>
+    private static List<string> Describe(ReadOnlyMemory<byte> batch)
     {
-        var pending = route.Outbox.Take();
         var frames = new List<string>();
         int offset = 0;
-        while (RouteFrames.TryRead(pending.AsMemory(), ref offset, out var frame))
+        while (RouteFrames.TryRead(batch, ref offset, out var frame))
         {
             var queue = frame.Queues.IsEmpty ? "" : " " + Encoding.UTF8.GetString(frame.Queues.Span);
             frames.Add(frame.Kind == RouteFrames.Reset ? "reset" : $"{Encoding.UTF8.GetString(frame.Subject.Span)}{queue}={frame.Weight}");
         }
+        return frames;
+    }
+
+    private static List<string> Sent(Route route)
+    {
+        var pending = route.Outbox.Take();
+        var frames = Describe(pending.AsMemory());
         if (pending.Count > 0)
             route.Outbox.Release(pending);
         return frames;
@@ -75,13 +82,7 @@ public class RouteInterestTests
         server.Interest.Add(ClientSub("jobs", "w"));
         server.Interest.Add(gone);
         server.Interest.Remove(gone);
-        var snapshot = new List<string>();
-        int offset = 0;
-        while (RouteFrames.TryRead(server.Interest.Snapshot(), ref offset, out var frame))
-        {
-            var queue = frame.Queues.IsEmpty ? "" : " " + Encoding.UTF8.GetString(frame.Queues.Span);
-            snapshot.Add(frame.Kind == RouteFrames.Reset ? "reset" : $"{Encoding.UTF8.GetString(frame.Subject.Span)}{queue}={frame.Weight}");
-        }
+        var snapshot = Describe(server.Interest.Snapshot());
         Assert.Equal(["reset", "jobs w=2", "x.>=1"], [snapshot[0], .. snapshot.Skip(1).Order()]);
     }
 
