@@ -15,11 +15,18 @@ internal sealed class RouteFanout
     private Route[] _routes = new Route[4];
     private List<byte[]>[] _queues = [[], [], [], []];
     private int _count;
+    private bool _inUse;
 
-    /// <summary>The calling thread's fanout, empty.</summary>
+    /// <summary>
+    /// The calling thread's fanout, empty. A delivery can publish in turn on the same thread (an internal subscriber
+    /// answering at once); that nested publish gets a fanout of its own rather than clearing the outer one.
+    /// </summary>
     public static RouteFanout Begin()
     {
         var fanout = t_current ??= new RouteFanout();
+        if (fanout._inUse)
+            fanout = new RouteFanout();
+        fanout._inUse = true;
         fanout._count = 0;
         return fanout;
     }
@@ -50,6 +57,7 @@ internal sealed class RouteFanout
             queues.Clear();
         }
         _count = 0;
+        _inUse = false;
         return sent;
     }
 

@@ -123,6 +123,36 @@ public class RouteInterestTests
         Assert.Equal(1, handler.Calls);
     }
 
+    /// <summary>
+    /// An internal subscriber that publishes while the message is being delivered (on the same thread) must not make the
+    /// message it got skip the silos it was bound for.
+    /// </summary>
+    [Fact]
+    public void A_publish_made_during_a_delivery_leaves_the_outer_message_bound_for_its_silos()
+    {
+        var (server, route) = NewRoute();
+        var frames = new byte[256];
+        int p = RouteFrames.WriteInterest(frames, "req"u8, default, 1);
+        p += RouteFrames.WriteInterest(frames.AsSpan(p), "answer"u8, default, 1);
+        route.Receive(frames.AsMemory(0, p), server);
+        // Added after the peer's interest, so it comes after the route entry in the match and answers mid-fanout.
+        server.Router.Add(new Subscription("req", null, [], null, new Answerer(server)));
+        server.Deliver("req"u8, default, 0, new ReadOnlySequence<byte>("q"u8.ToArray()), null, null);
+        var pending = route.Outbox.Take();
+        var subjects = new List<string>();
+        int offset = 0;
+        while (RouteFrames.TryRead(pending.AsMemory(), ref offset, out var frame))
+            subjects.Add(Encoding.UTF8.GetString(frame.Subject.Span));
+        Assert.Equal(["answer", "req"], subjects);
+    }
+
+    private sealed class Answerer(NatsServer server) : IInternalSubscriber
+    {
+        public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
+            in ReadOnlySequence<byte> message, NatsClient? publisher)
+            => server.Deliver("answer"u8, default, 0, new ReadOnlySequence<byte>("a"u8.ToArray()), null, null);
+    }
+
     private sealed class Recorder : IInternalSubscriber
     {
         public int Calls;
