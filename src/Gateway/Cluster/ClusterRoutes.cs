@@ -72,7 +72,24 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
             await CloseAsync(route);
     }
 
+    /// <summary>Follows membership until the host stops; a failure of the update stream is logged and the watch resumes.</summary>
     private async Task WatchAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await FollowAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Following cluster membership failed; resuming");
+                await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token);
+            }
+        }
+    }
+
+    private async Task FollowAsync()
     {
         await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stopping.Token))
         {

@@ -181,9 +181,11 @@ internal sealed class Route
         }
     }
 
+    /// <summary>Waits longer after each failure in a row (up to a second); only the first of a row is a warning.</summary>
     private async Task BackOffAsync(Exception ex, int failures)
     {
-        _routes.Logger.LogWarning("Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
+        _routes.Logger.Log(failures == 1 ? LogLevel.Warning : LogLevel.Debug,
+            "Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
         await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures)));
     }
 
