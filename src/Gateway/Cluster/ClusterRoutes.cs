@@ -27,12 +27,6 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
     public SiloAddress Self => local.SiloAddress;
     public ILogger Logger => logger;
 
-    /// <summary>The open routes, for monitoring.</summary>
-    public IReadOnlyList<Route> Peers
-    {
-        get { lock (_peers) return [.. _peers.Values]; }
-    }
-
     /// <summary>A route past its high-water mark, if any; null on a lone silo without a look at anything else.</summary>
     public Route? Congested()
     {

@@ -46,11 +46,8 @@ internal sealed class Route
 
     public SiloAddress Silo { get; }
     public OutboundBuffer Outbox { get; }
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Messages dropped because the outbox was full, since the last batch reported them.</summary>
     private long _dropped;
-
-    /// <summary>Route subscriptions the peer announced, for monitoring.</summary>
-    public int RemoteInterest { get { lock (_remote) return _remote.Count; } }
 
     public void Start() => _sender = Task.Run(SendLoopAsync);
 
@@ -141,7 +138,8 @@ internal sealed class Route
                 _resync = false;
                 try
                 {
-                    await grain.Deliver(new RouteBatch { Origin = self, Frames = _routes.Server.Interest.Snapshot() });
+                    await grain.Deliver(new RouteBatch { Origin = self, Frames = PendingThenSnapshot() });
+                    SignalRoom();
                     failures = 0;
                 }
                 catch (Exception ex)
@@ -167,6 +165,8 @@ internal sealed class Route
                 Outbox.Release(pending);
                 SignalRoom();
                 failures = 0;
+                if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+                    _routes.Logger.LogWarning("Route to {Silo}: {Dropped} messages dropped, the route was full", Silo, dropped);
             }
             catch (Exception ex)
             {
@@ -179,6 +179,22 @@ internal sealed class Route
                 await BackOffAsync(ex, ++failures);
             }
         }
+    }
+
+    /// <summary>
+    /// What the outbox holds, then a reset and the current interest. The snapshot is taken after the frames it follows,
+    /// so it supersedes every delta among them, including a stale one whose successor was lost (an outbox that was full,
+    /// a failed call); deltas written after it follow it in the next batch.
+    /// </summary>
+    internal byte[] PendingThenSnapshot()
+    {
+        var pending = Outbox.Take();
+        var snapshot = _routes.Server.Interest.Snapshot();
+        if (pending.Count == 0)
+            return snapshot;
+        byte[] frames = [.. pending.AsSpan(), .. snapshot];
+        Outbox.Release(pending);
+        return frames;
     }
 
     /// <summary>Waits longer after each failure in a row (up to a second); only the first of a row is a warning.</summary>

@@ -15,9 +15,9 @@ public class RouteInterestTests
 {
     private static int _nextSid;
 
-    private static (NatsServer Server, Route Route) NewRoute()
+    private static (NatsServer Server, Route Route) NewRoute(long maxPending = 64L * 1024 * 1024)
     {
-        var server = new NatsServer(new NatsOptions(), NullLoggerFactory.Instance);
+        var server = new NatsServer(new NatsOptions { MaxPending = maxPending }, NullLoggerFactory.Instance);
         // Not started: nothing is sent, the frames stay in the outbox to be read here.
         var routes = new ClusterRoutes(server, null!, null!, null!, NullLogger<ClusterRoutes>.Instance);
         var route = new Route(routes, SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11111), 1));
@@ -84,6 +84,27 @@ public class RouteInterestTests
         server.Interest.Remove(gone);
         var snapshot = Describe(server.Interest.Snapshot());
         Assert.Equal(["reset", "jobs w=2", "x.>=1"], [snapshot[0], .. snapshot.Skip(1).Order()]);
+    }
+
+    /// <summary>
+    /// A delta that found the outbox full is lost; the resync must leave the peer with the current interest, not with the
+    /// stale delta still queued before it.
+    /// </summary>
+    [Fact]
+    public void After_a_lost_delta_the_peer_ends_with_the_current_interest()
+    {
+        // Room for three interest frames of a three-letter subject (12 bytes each), not four.
+        var (server, route) = NewRoute(maxPending: 40);
+        var foo = ClientSub("foo");
+        server.Interest.Add(foo);
+        server.Interest.Add(ClientSub("bar"));
+        server.Interest.Add(ClientSub("baz"));
+        server.Interest.Remove(foo);
+        var (peer, fromServer) = NewRoute();
+        fromServer.Receive(route.PendingThenSnapshot(), peer);
+        Assert.True(peer.Router.Match("foo"u8).IsEmpty);
+        Assert.False(peer.Router.Match("bar"u8).IsEmpty);
+        Assert.False(peer.Router.Match("baz"u8).IsEmpty);
     }
 
     [Fact]
