@@ -9,6 +9,7 @@ using Orleans.Hosting;
 using Platform.Gateway.Cluster;
 using Platform.Gateway.JetStream;
 using Platform.Gateway.Monitoring;
+using Platform.Grains.Cluster;
 using Platform.Grains.Streams;
 using Platform.Gateway.Server;
 
@@ -63,7 +64,6 @@ public static class GatewayHosting
         // Core NATS across the silos of a cluster; with one silo the routes stay empty.
         services.AddSingleton<ClusterRoutes>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterRoutes>());
-        services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         if (options.JetStream)
         {
             services.AddPlatformStreaming(o => o.FromNats(options));
@@ -74,6 +74,9 @@ public static class GatewayHosting
             services.AddSingleton<JetStreamApi>();
             services.AddHostedService<JetStreamStartup>();
         }
+        // The route grain's placement; the streaming services register the same director when JetStream is on.
+        if (!services.Any(s => s.IsKeyedService && Equals(s.ServiceKey, typeof(SiloPinnedPlacement))))
+            services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         return endpoints;
     }
 

@@ -1,3 +1,5 @@
+using Platform.Grains.Cluster;
+
 namespace Platform.Gateway.Cluster;
 
 /// <summary>

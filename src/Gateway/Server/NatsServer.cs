@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Platform.Gateway.Cluster;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Security;
@@ -41,10 +42,10 @@ internal sealed class NatsServer
     public SubjectRouter Router { get; } = new();
 
     /// <summary>This silo's client interest, announced to the other silos of a cluster.</summary>
-    public Cluster.LocalInterest Interest { get; } = new();
+    public LocalInterest Interest { get; } = new();
 
     /// <summary>The routes to the other silos, once the cluster side has started.</summary>
-    public Cluster.ClusterRoutes? Routes { get; set; }
+    public ClusterRoutes? Routes { get; set; }
     public DateTime StartTime { get; }
 
     private Func<int> _listenPort = () => 0;
@@ -177,13 +178,13 @@ internal sealed class NatsServer
         bool delivered = false;
         bool echo = publisher is null || publisher.Echo;
         // Other silos' interest sits in the router as route subscriptions; a lone silo has none, so this stays null.
-        Cluster.RouteFanout? fanout = null;
+        RouteFanout? fanout = null;
         foreach (var sub in match.Plain)
         {
             if (sub.Route is { } route)
             {
                 if (!sub.Closed)
-                    (fanout ??= Cluster.RouteFanout.Begin()).Add(route);
+                    (fanout ??= RouteFanout.Begin()).Add(route);
                 continue;
             }
             if (!echo && sub.Client == publisher)
@@ -202,7 +203,7 @@ internal sealed class NatsServer
                     continue;
                 if (sub.Route is { } route)
                 {
-                    (fanout ??= Cluster.RouteFanout.Begin()).AddQueue(route, sub.QueueKey!);
+                    (fanout ??= RouteFanout.Begin()).AddQueue(route, sub.QueueKey!);
                     break;
                 }
                 delivered |= DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, publisher, touched);
@@ -234,7 +235,7 @@ internal sealed class NatsServer
             return;
         foreach (var group in match.QueueGroups)
         {
-            if (!Cluster.RouteFrames.NamesQueue(queues, group[0].Queue!))
+            if (!RouteFrames.NamesQueue(queues, group[0].Queue!))
                 continue;
             int start = group.Length == 1 ? 0 : Random.Shared.Next(group.Length);
             for (int i = 0; i < group.Length; i++)
