@@ -63,7 +63,15 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
             _open = [];
         }
         foreach (var route in routes)
-            await CloseAsync(route);
+            Close(route);
+        try
+        {
+            // A call in flight to a silo that hangs would otherwise hold the stop until Orleans' response timeout.
+            await Task.WhenAll(routes.Select(r => r.Sender)).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>Follows membership until the host stops; a failure of the update stream is logged and the watch resumes.</summary>
@@ -94,13 +102,13 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
                 if (member.Status == SiloStatus.Active)
                     Open(silo);
                 else if (member.Status.IsTerminating())
-                    await LeaveAsync(silo);
+                    Leave(silo);
             }
             Route[] missing;
             lock (_peers)
                 missing = [.. _peers.Values.Where(r => !snapshot.Members.ContainsKey(r.Silo))];
             foreach (var route in missing)
-                await LeaveAsync(route.Silo);
+                Leave(route.Silo);
         }
     }
 
@@ -124,7 +132,7 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
         }
     }
 
-    private async Task LeaveAsync(SiloAddress silo)
+    private void Leave(SiloAddress silo)
     {
         Route? route;
         lock (_peers)
@@ -135,13 +143,13 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
             _open = [.. _peers.Values];
         }
         logger.LogInformation("Route to {Silo} closed: the silo left the cluster", silo);
-        await CloseAsync(route);
+        Close(route);
     }
 
-    private async Task CloseAsync(Route route)
+    private void Close(Route route)
     {
         server.Interest.Detach(route);
-        await route.CloseAsync();
+        route.Close();
     }
 
     /// <summary>

@@ -82,15 +82,20 @@ internal sealed class Route
         room?.TrySetResult();
     }
 
-    /// <summary>Stops sending and drops everything the peer announced: its clients are gone with it.</summary>
-    public async Task CloseAsync()
+    /// <summary>
+    /// Stops sending and drops everything the peer announced: its clients are gone with it. A call still in flight ends
+    /// on its own (<see cref="Sender"/>); membership changes do not wait for it.
+    /// </summary>
+    public void Close()
     {
         _closed = true;
         Outbox.Close();
         SignalRoom();
         DropRemoteInterest();
-        await _sender;
     }
+
+    /// <summary>The send loop, which ends after <see cref="Close"/> once its call in flight returns.</summary>
+    public Task Sender => _sender;
 
     /// <summary>Appends one message for the peer; called on the publisher's read loop.</summary>
     public bool TrySend(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visible, ReadOnlySpan<byte> reply, ReadOnlySpan<byte[]> queues,
