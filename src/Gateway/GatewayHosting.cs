@@ -5,8 +5,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using Orleans.Hosting;
+using Platform.Gateway.Cluster;
 using Platform.Gateway.JetStream;
 using Platform.Gateway.Monitoring;
+using Platform.Grains.Cluster;
 using Platform.Grains.Streams;
 using Platform.Gateway.Server;
 
@@ -17,30 +20,7 @@ public static class GatewayHosting
 {
     public static GatewayEndpoints AddNatsGateway(this WebApplicationBuilder builder, NatsOptions options)
     {
-        var endpoints = new GatewayEndpoints(options);
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(endpoints);
-        builder.Services.AddSingleton(sp =>
-        {
-            var server = ActivatorUtilities.CreateInstance<NatsServer>(sp);
-            server.SetListenPortProvider(() => endpoints.NatsPort);
-            return server;
-        });
-        builder.Services.AddHostedService<Housekeeping>();
-        builder.Services.AddSingleton<GatewayMetrics>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans")
-            .AddPrometheusExporter());
-        if (options.JetStream)
-        {
-            builder.Services.AddPlatformStreaming(o => o.FromNats(options));
-            builder.Services.AddSingleton<ApiResponder>();
-            builder.Services.AddSingleton<Advisories>();
-            builder.Services.AddSingleton<ConsumerApi>();
-            builder.Services.AddSingleton<StreamCapture>();
-            builder.Services.AddSingleton<JetStreamApi>();
-            builder.Services.AddHostedService<JetStreamStartup>();
-        }
+        var endpoints = builder.Services.AddNatsGatewayServices(options);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = ResolveAddress(options.Host);
@@ -58,6 +38,45 @@ public static class GatewayHosting
                 });
             }
         });
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Everything of the gateway but its listeners, for a host that binds them itself (tests host one gateway in each
+    /// silo of an in-process cluster). The silo's Orleans services must be in the same collection.
+    /// </summary>
+    public static GatewayEndpoints AddNatsGatewayServices(this IServiceCollection services, NatsOptions options)
+    {
+        var endpoints = new GatewayEndpoints(options);
+        services.AddSingleton(options);
+        services.AddSingleton(endpoints);
+        services.AddSingleton(sp =>
+        {
+            var server = ActivatorUtilities.CreateInstance<NatsServer>(sp);
+            server.SetListenPortProvider(() => endpoints.NatsPort);
+            return server;
+        });
+        services.AddHostedService<Housekeeping>();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
+        // Core NATS across the silos of a cluster; with one silo the routes stay empty.
+        services.AddSingleton<ClusterRoutes>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterRoutes>());
+        if (options.JetStream)
+        {
+            services.AddPlatformStreaming(o => o.FromNats(options));
+            services.AddSingleton<ApiResponder>();
+            services.AddSingleton<Advisories>();
+            services.AddSingleton<ConsumerApi>();
+            services.AddSingleton<StreamCapture>();
+            services.AddSingleton<JetStreamApi>();
+            services.AddHostedService<JetStreamStartup>();
+        }
+        // The route grain's placement; the streaming services register the same director when JetStream is on.
+        if (!services.Any(s => s.IsKeyedService && Equals(s.ServiceKey, typeof(SiloPinnedPlacement))))
+            services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         return endpoints;
     }
 

@@ -277,6 +277,13 @@ internal sealed class SubjectRouter
             if (!queues.TryGetValue(name, out var group))
                 queues[name] = group = [];
             group.AddRange(members);
+            // A route entry stands for all of that silo's members, so it appears once per member, as in nats-server's
+            // sublist: a random pick over the group then spreads messages evenly over every member in the cluster.
+            foreach (var member in members)
+            {
+                for (int i = 1; i < member.Weight; i++)
+                    group.Add(member);
+            }
         }
     }
 

@@ -26,6 +26,18 @@ internal sealed class Subscription
     {
     }
 
+    /// <summary>
+    /// Another silo's interest in a subject (and queue group), as its route announced it: what a route subscription is
+    /// in nats-server's sublist. <paramref name="weight"/> is the number of that silo's members of the queue group.
+    /// </summary>
+    public Subscription(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight, Cluster.Route route)
+        : this(subject.ToArray(), System.Text.Encoding.UTF8.GetString(subject), queue.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(queue), [], null, null)
+    {
+        Route = route;
+        QueueKey = queue.IsEmpty ? null : queue.ToArray();
+        Weight = weight;
+    }
+
     private Subscription(byte[] key, string subject, string? queue, byte[] sid, NatsClient? client, IInternalSubscriber? handler)
     {
         Key = key;
@@ -52,6 +64,15 @@ internal sealed class Subscription
     public byte[] Sid { get; }
     public NatsClient? Client { get; }
     public IInternalSubscriber? Handler { get; }
+
+    /// <summary>For another silo's interest: the route to that silo; null for local subscriptions.</summary>
+    public Cluster.Route? Route { get; }
+
+    /// <summary>A route subscription's queue group name as wire bytes, written into every message sent to the group.</summary>
+    public byte[]? QueueKey { get; }
+
+    /// <summary>How many members of the queue group this entry stands for: 1 locally, the remote count for a route.</summary>
+    public int Weight { get; } = 1;
 
     /// <summary>Auto-unsubscribe after this many deliveries in total; 0 for none.</summary>
     public long Max { get; set; }

@@ -212,6 +212,8 @@ internal sealed class NatsClient
             OutboundBuffer.SignalAll(_touched);
             if (_server.Interceptor is { } interceptor)
                 await interceptor.EndOfReadAsync(this);
+            if (_server.Routes?.Congested() is { } route)
+                await route.WaitForRoomAsync().WaitAsync(_closing.Token);
             if (stop || result.IsCompleted)
                 break;
         }
@@ -428,7 +430,7 @@ internal sealed class NatsClient
                 return;
             }
         }
-        _server.Router.Add(sub);
+        _server.Subscribe(sub);
         Acknowledge();
     }
 
@@ -608,7 +610,7 @@ internal sealed class NatsClient
         foreach (var sub in subs)
         {
             sub.Closed = true;
-            _server.Router.Remove(sub);
+            _server.RemoveSubscription(sub);
         }
         Outbound.Close();
         _closing.Cancel();

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Platform.Gateway.Cluster;
 using Platform.Gateway.Protocol;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Security;
@@ -39,6 +40,12 @@ internal sealed class NatsServer
     public System.Diagnostics.Metrics.Histogram<double>? PublishAckLatency { get; set; }
     public ILogger Logger { get; }
     public SubjectRouter Router { get; } = new();
+
+    /// <summary>This silo's client interest, announced to the other silos of a cluster.</summary>
+    public LocalInterest Interest { get; } = new();
+
+    /// <summary>The routes to the other silos, once the cluster side has started.</summary>
+    public ClusterRoutes? Routes { get; set; }
     public DateTime StartTime { get; }
 
     private Func<int> _listenPort = () => 0;
@@ -203,25 +210,91 @@ internal sealed class NatsServer
             return false;
         bool delivered = false;
         bool echo = publisher is null || publisher.Echo;
+        // Other silos' interest sits in the router as route subscriptions; a lone silo has none, so this stays null.
+        RouteFanout? fanout = null;
         foreach (var sub in match.Plain)
         {
+            if (sub.Route is { } route)
+            {
+                if (!sub.Closed)
+                    (fanout ??= RouteFanout.Begin()).Add(route);
+                continue;
+            }
             if (!echo && sub.Client == publisher)
                 continue;
             delivered |= DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, publisher, touched);
         }
         foreach (var group in match.QueueGroups)
         {
+            // One pick over the members of the whole cluster (a route entry appears once per remote member): a remote
+            // pick sends the message to that silo naming the group, and that silo delivers to one of its members.
             int start = group.Length == 1 ? 0 : Random.Shared.Next(group.Length);
             for (int i = 0; i < group.Length; i++)
             {
                 var sub = group[(start + i) % group.Length];
                 if (sub.Closed || (!echo && sub.Client == publisher))
                     continue;
+                if (sub.Route is { } route)
+                {
+                    (fanout ??= RouteFanout.Begin()).AddQueue(route, sub.QueueKey!);
+                    break;
+                }
                 delivered |= DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, publisher, touched);
                 break;
             }
         }
+        if (fanout is not null)
+            delivered |= fanout.Send(subject, visibleSubject, reply, headerLength, message, touched);
         return delivered;
+    }
+
+    /// <summary>
+    /// A message another silo matched and sent here: delivered to this silo's clients only (never to internal
+    /// subscribers, which every silo's own publishes reach, and never on to a third silo: one hop), to every plain
+    /// subscription and to one member of each queue group the sender picked this silo for.
+    /// </summary>
+    public void DeliverRouted(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visibleSubject, ReadOnlySpan<byte> reply,
+        ReadOnlySpan<byte> queues, int headerLength, in ReadOnlySequence<byte> message, HashSet<OutboundBuffer> touched)
+    {
+        var match = Router.Match(subject);
+        if (match.IsEmpty)
+            return;
+        foreach (var sub in match.Plain)
+        {
+            if (sub.Client is not null)
+                DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, null, touched);
+        }
+        if (queues.IsEmpty)
+            return;
+        foreach (var group in match.QueueGroups)
+        {
+            if (!RouteFrames.NamesQueue(queues, group[0].Queue!))
+                continue;
+            int start = group.Length == 1 ? 0 : Random.Shared.Next(group.Length);
+            for (int i = 0; i < group.Length; i++)
+            {
+                var sub = group[(start + i) % group.Length];
+                if (sub.Client is null || sub.Closed)
+                    continue;
+                if (DeliverTo(sub, subject, visibleSubject, reply, headerLength, message, null, touched))
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Adds a subscription to the router and, for a client's, to the interest other silos see.</summary>
+    public void Subscribe(Subscription sub)
+    {
+        Router.Add(sub);
+        if (sub.Client is not null)
+            Interest.Add(sub);
+    }
+
+    /// <summary>Removes a subscription from the router and, once, from the interest other silos see.</summary>
+    public void RemoveSubscription(Subscription sub)
+    {
+        if (Router.Remove(sub) && sub.Client is not null)
+            Interest.Remove(sub);
     }
 
     /// <summary>The 503 no-responders status, sent only to the requester's own subscription on the reply subject.</summary>
@@ -276,7 +349,7 @@ internal sealed class NatsServer
     public void Unsubscribe(Subscription sub)
     {
         sub.Closed = true;
-        Router.Remove(sub);
+        RemoveSubscription(sub);
         sub.Client?.ForgetSubscription(sub);
     }
 }

@@ -122,6 +122,32 @@ internal sealed class OutboundBuffer
         }
     }
 
+    /// <summary>
+    /// Starts an append of up to <paramref name="size"/> bytes that the caller writes itself (a route's frames), holding
+    /// the append lock until <see cref="EndFrame"/>, so frames from concurrent writers never interleave. An empty span
+    /// means closed or over max_pending: nothing is held and EndFrame must not be called.
+    /// </summary>
+    public Span<byte> BeginFrame(int size)
+    {
+        Monitor.Enter(_gate);
+        if (Reserve(size))
+            return _buffer.AsSpan(_length, size);
+        Monitor.Exit(_gate);
+        return default;
+    }
+
+    /// <summary>Ends what <see cref="BeginFrame"/> started, keeping <paramref name="written"/> bytes.</summary>
+    public void EndFrame(int written, bool isMessage, int messageBytes)
+    {
+        _length += written;
+        if (isMessage)
+        {
+            _messages++;
+            _messageBytes += messageBytes;
+        }
+        Monitor.Exit(_gate);
+    }
+
     /// <summary>Wakes the writer loop. Publishers call it once per read, not once per message.</summary>
     public void Signal() => _signal.Writer.TryWrite(true);
 
@@ -152,11 +178,17 @@ internal sealed class OutboundBuffer
         }
     }
 
-    public void Release(ArraySegment<byte> written)
+    /// <summary>
+    /// Hands back what <see cref="Take"/> gave. With <paramref name="reuse"/> false the array is left to the collector,
+    /// for a send that failed and may still be reading it.
+    /// </summary>
+    public void Release(ArraySegment<byte> written, bool reuse = true)
     {
         lock (_gate)
         {
             _inFlight = 0;
+            if (!reuse)
+                return;
             if (_spare is null && written.Array!.Length <= KeepLimit && !_closed)
                 _spare = written.Array;
             else

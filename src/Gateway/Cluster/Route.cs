@@ -1,0 +1,272 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Platform.Gateway.Routing;
+using Platform.Gateway.Server;
+
+namespace Platform.Gateway.Cluster;
+
+/// <summary>
+/// The link to one other silo, both ways: what this silo sends there (messages its clients published that the peer
+/// has interest in, and this silo's interest changes) and the interest the peer announced here, kept as route
+/// subscriptions in the subject router so a publish is matched once for local and remote subscribers alike.
+/// </summary>
+/// <remarks>
+/// Orleans promises no order between two calls, so a route keeps one call in flight: frames accumulate in the outbox
+/// while a batch travels, and the next call carries all of them. That is nats-server's route connection (one ordered
+/// stream per peer) built from calls, and what makes request/reply work: a requester's SUB of a new inbox is written
+/// into the responder silo's outbox before the request is, so the responder's silo knows the inbox when it delivers
+/// the request. A failed call loses its batch, as a broken route connection does; the next call then starts with a
+/// reset and a snapshot of this silo's interest, so the peer's view never drifts.
+/// </remarks>
+internal sealed class Route
+{
+    /// <summary>
+    /// Past this (an eighth of max_pending, which bounds a route as it does a client, as in nats-server), publishers
+    /// wait at the end of their read for the route to take a batch; past max_pending messages are dropped.
+    /// </summary>
+    private readonly long _highWater;
+
+    private readonly ClusterRoutes _routes;
+    private readonly Dictionary<string, Subscription> _remote = new(StringComparer.Ordinal);
+    private volatile bool _resync = true;
+    private volatile bool _closed;
+    private Task _sender = Task.CompletedTask;
+    private readonly object _roomGate = new();
+    private TaskCompletionSource? _room;
+
+    public Route(ClusterRoutes routes, SiloAddress silo)
+    {
+        _routes = routes;
+        Silo = silo;
+        long maxPending = routes.Server.Options.MaxPending;
+        Outbox = new OutboundBuffer(maxPending);
+        _highWater = maxPending / 8;
+    }
+
+    public SiloAddress Silo { get; }
+    public OutboundBuffer Outbox { get; }
+    /// <summary>Messages dropped because the outbox was full, since the last batch reported them.</summary>
+    private long _dropped;
+
+    public void Start() => _sender = Task.Run(SendLoopAsync);
+
+    /// <summary>Whether the frames waiting for this route are past the high-water mark.</summary>
+    public bool Congested => Outbox.PendingBytes > _highWater;
+
+    /// <summary>
+    /// Completes once the route is below its high-water mark (or closed). A publisher's read loop awaits it, as
+    /// nats-server stalls a producer whose messages a slow connection cannot take, so a fast publisher slows down to
+    /// what the peer takes rather than losing messages.
+    /// </summary>
+    public Task WaitForRoomAsync()
+    {
+        lock (_roomGate)
+        {
+            if (_closed || !Congested)
+                return Task.CompletedTask;
+            return (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private void SignalRoom()
+    {
+        TaskCompletionSource? room;
+        lock (_roomGate)
+        {
+            if (!_closed && Congested)
+                return;
+            room = _room;
+            _room = null;
+        }
+        room?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Stops sending and drops everything the peer announced: its clients are gone with it. A call still in flight ends
+    /// on its own (<see cref="Sender"/>); membership changes do not wait for it.
+    /// </summary>
+    public void Close()
+    {
+        _closed = true;
+        Outbox.Close();
+        SignalRoom();
+        DropRemoteInterest();
+    }
+
+    /// <summary>The send loop, which ends after <see cref="Close"/> once its call in flight returns.</summary>
+    public Task Sender => _sender;
+
+    /// <summary>Appends one message for the peer; called on the publisher's read loop.</summary>
+    public bool TrySend(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> visible, ReadOnlySpan<byte> reply, ReadOnlySpan<byte[]> queues,
+        int headerLength, in ReadOnlySequence<byte> message)
+    {
+        if (_closed)
+            return false;
+        int size = RouteFrames.MessageSize(subject.Length, visible.Length, reply.Length, queues, message.Length);
+        var span = Outbox.BeginFrame(size);
+        if (span.IsEmpty)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+        int written = RouteFrames.WriteMessage(span, subject, visible, reply, queues, headerLength, message);
+        Outbox.EndFrame(written, isMessage: true, (int)message.Length);
+        return true;
+    }
+
+    /// <summary>Appends an interest change; called under <see cref="LocalInterest"/>'s lock, so deltas keep its order.</summary>
+    public void SendInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight)
+    {
+        if (_closed)
+            return;
+        var span = Outbox.BeginFrame(RouteFrames.InterestSize(subject.Length, queue.Length));
+        if (span.IsEmpty)
+        {
+            // A lost delta would leave the peer's view wrong for good: the next batch resends all of it instead.
+            _resync = true;
+            return;
+        }
+        Outbox.EndFrame(RouteFrames.WriteInterest(span, subject, queue, weight), isMessage: false, 0);
+        Outbox.Signal();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var grain = _routes.Grains.GetGrain<IRouteGrain>(RouteGrain.KeyOf(Silo));
+        var self = _routes.Self;
+        int failures = 0;
+        while (!_closed)
+        {
+            if (_resync)
+            {
+                _resync = false;
+                try
+                {
+                    await grain.Deliver(new RouteBatch { Origin = self, Frames = PendingThenSnapshot() });
+                    SignalRoom();
+                    failures = 0;
+                }
+                catch (Exception ex)
+                {
+                    if (_closed)
+                        break;
+                    _resync = true;
+                    await BackOffAsync(ex, ++failures);
+                }
+                continue;
+            }
+            bool more = await Outbox.WaitAsync(CancellationToken.None);
+            var pending = Outbox.Take();
+            if (pending.Count == 0)
+            {
+                if (!more)
+                    break;
+                continue;
+            }
+            try
+            {
+                await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() });
+                Outbox.Release(pending);
+                SignalRoom();
+                failures = 0;
+                if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+                    _routes.Logger.LogWarning("Route to {Silo}: {Dropped} messages dropped, the route was full", Silo, dropped);
+            }
+            catch (Exception ex)
+            {
+                // Orleans may still hold the frames when a call fails, so the buffer is not reused.
+                Outbox.Release(pending, reuse: false);
+                SignalRoom();
+                if (_closed)
+                    break;
+                _resync = true;
+                await BackOffAsync(ex, ++failures);
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the outbox holds, then a reset and the current interest. The snapshot is taken after the frames it follows,
+    /// so it supersedes every delta among them, including a stale one whose successor was lost (an outbox that was full,
+    /// a failed call); deltas written after it follow it in the next batch.
+    /// </summary>
+    internal byte[] PendingThenSnapshot()
+    {
+        var pending = Outbox.Take();
+        var snapshot = _routes.Server.Interest.Snapshot();
+        if (pending.Count == 0)
+            return snapshot;
+        byte[] frames = [.. pending.AsSpan(), .. snapshot];
+        Outbox.Release(pending);
+        return frames;
+    }
+
+    /// <summary>Waits longer after each failure in a row (up to a second); only the first of a row is a warning.</summary>
+    private async Task BackOffAsync(Exception ex, int failures)
+    {
+        _routes.Logger.Log(failures == 1 ? LogLevel.Warning : LogLevel.Debug,
+            "Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures)));
+    }
+
+    /// <summary>Applies a batch the peer sent: interest first as it comes, messages to local subscribers only.</summary>
+    public void Receive(ReadOnlyMemory<byte> frames, NatsServer server)
+    {
+        // One set per batch, not per message: the writers of every client this batch reached are woken once each.
+        var touched = new HashSet<OutboundBuffer>();
+        int offset = 0;
+        while (RouteFrames.TryRead(frames, ref offset, out var frame))
+        {
+            switch (frame.Kind)
+            {
+                case RouteFrames.Reset:
+                    DropRemoteInterest();
+                    break;
+                case RouteFrames.Interest:
+                    ApplyInterest(frame.Subject.Span, frame.Queues.Span, frame.Weight, server);
+                    break;
+                case RouteFrames.Message:
+                    server.DeliverRouted(frame.Subject.Span, frame.VisibleSubject.Span, frame.Reply.Span, frame.Queues.Span,
+                        frame.HeaderLength, new ReadOnlySequence<byte>(frame.Body), touched);
+                    break;
+            }
+        }
+        OutboundBuffer.SignalAll(touched);
+    }
+
+    private void ApplyInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight, NatsServer server)
+    {
+        var key = LocalInterest.KeyOf(subject, queue.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(queue));
+        lock (_remote)
+        {
+            if (_closed)
+                return;
+            if (_remote.TryGetValue(key, out var existing))
+            {
+                if (weight > 0 && existing.Weight == weight)
+                    return;
+                _remote.Remove(key);
+                server.Router.Remove(existing);
+            }
+            if (weight <= 0)
+                return;
+            var sub = new Subscription(subject, queue, weight, this);
+            _remote[key] = sub;
+            server.Router.Add(sub);
+        }
+    }
+
+    private void DropRemoteInterest()
+    {
+        lock (_remote)
+        {
+            foreach (var sub in _remote.Values)
+            {
+                sub.Closed = true;
+                _routes.Server.Router.Remove(sub);
+            }
+            _remote.Clear();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.TestingHost;
+using Platform.Gateway;
+using Platform.Gateway.Cluster;
+using Platform.Gateway.Server;
+
+namespace Platform.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Several silos in this process (Orleans' InProcessTestCluster: in-memory transport and membership), each hosting the
+/// NATS gateway on its own free port, so real NATS clients talk to each silo over TCP while the silos reach each
+/// other through Orleans. Until clusters of silo processes exist, this is how core NATS across silos is tested.
+/// </summary>
+public sealed class SiloCluster : ICoreCluster
+{
+    private readonly InProcessTestCluster _cluster;
+    private readonly List<InProcessSiloHandle> _silos;
+
+    private SiloCluster(InProcessTestCluster cluster)
+    {
+        _cluster = cluster;
+        _silos = [.. cluster.Silos];
+        Urls = [.. _silos.Select(s => $"nats://127.0.0.1:{s.SiloHost.Services.GetRequiredService<GatewayEndpoints>().NatsPort}")];
+    }
+
+    public IReadOnlyList<string> Urls { get; }
+
+    /// <summary>
+    /// Starts <paramref name="silos"/> silos. With <paramref name="jitter"/>, every route call between silos is held
+    /// back a random 0-3 ms before it leaves: Orleans promises no order between calls, and on one machine it happens to
+    /// keep it, so the jitter makes the reordering it allows actually happen. <paramref name="maxPending"/> is each
+    /// gateway's max_pending, which also bounds what a route holds.
+    /// </summary>
+    public static async Task<SiloCluster> StartAsync(int silos = 3, bool jitter = false, long maxPending = 64L * 1024 * 1024)
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        // The default writes a log file per silo into the working directory.
+        builder.Options.ConfigureFileLogging = false;
+        if (jitter)
+        {
+            builder.ConfigureSilo((_, silo) => silo.AddOutgoingGrainCallFilter(async call =>
+            {
+                if (call.InterfaceMethod?.DeclaringType == typeof(IRouteGrain))
+                    await Task.Delay(Random.Shared.Next(4));
+                await call.Invoke();
+            }));
+        }
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            var endpoints = host.Services.AddNatsGatewayServices(new NatsOptions { Host = "127.0.0.1", Port = -1, HttpPort = 0, MaxPending = maxPending });
+            host.Services.AddHostedService(sp => new NatsListener(sp, endpoints));
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new SiloCluster(cluster);
+    }
+
+    /// <summary>The services of silo <paramref name="node"/>, for what a client cannot see (its routes).</summary>
+    internal IServiceProvider Services(int node) => _silos[node].SiloHost.Services;
+
+    /// <summary>A graceful stop: the silo leaves the membership (shutting down, then dead) and its gateway closes.</summary>
+    public Task StopNodeAsync(int node) => _cluster.StopSiloAsync(_silos[node]);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Kestrel on one free port with the gateway's connection handler, in a host that is not a web host (the test
+    /// cluster builds plain hosts); the silo executable does the same through WebApplication.
+    /// </summary>
+    private sealed class NatsListener(IServiceProvider services, GatewayEndpoints endpoints) : IHostedService
+    {
+        private KestrelServer? _server;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var options = new KestrelServerOptions { ApplicationServices = services };
+            options.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.UseConnectionHandler<NatsConnectionHandler>();
+                endpoints.Nats = listen;
+            });
+            var loggers = services.GetRequiredService<ILoggerFactory>();
+            var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);
+            _server = new KestrelServer(Options.Create(options), transport, loggers);
+            await _server.StartAsync(new NoRequests(), cancellationToken);
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_server is null)
+                return;
+            services.GetRequiredService<NatsServer>().BeginShutdown();
+            await _server.StopAsync(cancellationToken);
+            _server.Dispose();
+        }
+    }
+
+    /// <summary>The NATS endpoint never runs HTTP; Kestrel only needs an application to start.</summary>
+    private sealed class NoRequests : IHttpApplication<object>
+    {
+        public object CreateContext(IFeatureCollection contextFeatures) => new();
+        public Task ProcessRequestAsync(object context) => Task.CompletedTask;
+        public void DisposeContext(object context, Exception? exception)
+        {
+        }
+    }
+}
