@@ -106,6 +106,73 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
         }
     }
 
+    [SkippableFact]
+    public async Task Pull_and_push_consumers_serve_clients_on_any_silo()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        const string cluster = "consumers";
+        var silos = (await Task.WhenAll(
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "a"),
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "b"),
+            ProcessCluster.StartNodeAsync(Postgres, cluster, "c"))).ToList();
+        var clients = new List<NatsConnection>();
+        try
+        {
+            await ProcessCluster.WaitForActiveAsync(Postgres, cluster, ["a", "b", "c"], TimeSpan.FromSeconds(60));
+            foreach (var silo in silos)
+                clients.Add(await ConnectAsync(silo));
+            var js = clients.Select(c => new NatsJSContext(c)).ToArray();
+            await js[0].CreateStreamAsync(new StreamConfig("WORK", ["work.>"]));
+            for (int i = 0; i < 50; i++)
+                Assert.Null((await js[i % 3].PublishAsync("work.item", $"w{i}")).Error);
+
+            // A pull consumer made through one silo, fetched and acked through another.
+            var pull = await js[1].CreateOrUpdateConsumerAsync("WORK", new ConsumerConfig("pull") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            var remote = await js[2].GetConsumerAsync("WORK", "pull");
+            var pulled = new List<string>();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                while (pulled.Count < 50)
+                {
+                    await foreach (var msg in remote.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(5) }, cancellationToken: timeout.Token))
+                    {
+                        pulled.Add(msg.Data!);
+                        await msg.AckAsync(new AckOpts { DoubleAck = true }, timeout.Token);
+                    }
+                }
+            }
+            Assert.Equal(Enumerable.Range(0, 50).Select(i => $"w{i}"), pulled);
+            Assert.Equal(50ul, (await js[0].GetConsumerAsync("WORK", "pull")).Info.AckFloor.StreamSeq);
+
+            // A push consumer made through one silo, its subscriber and acks on another.
+            await using var push = await clients[2].SubscribeCoreAsync<string>("deliver.work");
+            await js[1].CreateOrUpdateConsumerAsync("WORK", new ConsumerConfig("push")
+            {
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                DeliverSubject = "deliver.work",
+            });
+            var pushed = new List<string>();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                while (pushed.Count < 50)
+                {
+                    var msg = await push.Msgs.ReadAsync(timeout.Token);
+                    pushed.Add(msg.Data!);
+                    await clients[2].PublishAsync(msg.ReplyTo!, "+ACK", cancellationToken: timeout.Token);
+                }
+            }
+            Assert.Equal(Enumerable.Range(0, 50).Select(i => $"w{i}"), pushed);
+            await ProcessCluster.WaitUntilAsync(async () => (await js[0].GetConsumerAsync("WORK", "push")).Info.AckFloor.StreamSeq == 50,
+                TimeSpan.FromSeconds(10), async () => $"push ack floor {(await js[0].GetConsumerAsync("WORK", "push")).Info.AckFloor.StreamSeq}");
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+            await ProcessCluster.DisposeAllAsync(silos);
+        }
+    }
+
     private static async Task<NatsConnection> ConnectAsync(SiloProcess silo)
     {
         var nats = new NatsConnection(new NatsOpts { Url = silo.Url, RequestTimeout = TimeSpan.FromSeconds(10) });
