@@ -27,6 +27,9 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
     public SiloAddress Self => local.SiloAddress;
     public ILogger Logger => logger;
 
+    /// <summary>The routes open now (monitoring's /routez).</summary>
+    public Route[] OpenRoutes => _open;
+
     /// <summary>A route past its high-water mark, if any; null on a lone silo without a look at anything else.</summary>
     public Route? Congested()
     {

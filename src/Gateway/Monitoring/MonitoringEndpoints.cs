@@ -29,6 +29,7 @@ internal static class MonitoringEndpoints
         Map(app, context, "/varz", Varz.Handle);
         Map(app, context, "/connz", Connz.Handle);
         Map(app, context, "/subsz", Subsz.Handle);
+        Map(app, context, "/routez", Routez.Handle);
         // nats-server serves /subsz under its older name too, and counts both as /subsz.
         Map(app, context, "/subscriptionsz", Subsz.Handle, countAs: "/subsz");
         Map(app, context, "/jsz", Jsz.Handle);
