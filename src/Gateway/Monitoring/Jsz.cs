@@ -71,6 +71,16 @@ internal static class Jsz
             w.WriteNumber("consumers", snapshot.Consumers);
             w.WriteNumber("messages", snapshot.Messages);
             w.WriteNumber("bytes", snapshot.Bytes);
+            if (server.Cluster is { } cluster)
+            {
+                // nats-server's meta group: the catalog, which runs on one node (its leader) for the whole cluster.
+                w.WriteStartObject("meta_cluster");
+                w.WriteString("name", cluster.Name);
+                if (js.Catalog.Leader.Length > 0)
+                    w.WriteString("leader", js.Catalog.Leader);
+                w.WriteNumber("cluster_size", cluster.SiloUrls.Count);
+                w.WriteEndObject();
+            }
             if (!showAccount)
                 return;
             w.WriteStartArray("account_details");
@@ -178,6 +188,9 @@ internal sealed class JetStreamSnapshot
         var configs = await js.Grains.GetGrain<IStreamCatalogGrain>(0).List();
         foreach (var config in configs.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
+            // In a cluster each silo reports the streams it holds, as each nats-server reports its own.
+            if (js.Node.IsCluster && (!js.Catalog.TryGet(config.Name, out var entry) || entry.HomeOf(0) != js.Node.Name))
+                continue;
             if (config.MaxBytes > 0)
             {
                 if (config.Storage == StorageType.Memory)

@@ -155,7 +155,7 @@ internal sealed class MonitoringContext(NatsServer server, GatewayEndpoints endp
 
 /// <summary>The JetStream services monitoring reads; resolved only when -js registered them.</summary>
 internal sealed record JetStreamServices(IGrainFactory Grains, JetStreamApi Api, ApiResponder Responder, ConsumerApi Consumers, string StoreDirectory,
-    Platform.Grains.Streams.StoreLimits Limits)
+    Platform.Grains.Streams.StoreLimits Limits, Platform.Grains.Node.NodeIdentity Node, Platform.Grains.Cluster.CatalogView Catalog)
 {
     public static JetStreamServices From(IServiceProvider services) => new(
         services.GetRequiredService<IGrainFactory>(),
@@ -163,5 +163,7 @@ internal sealed record JetStreamServices(IGrainFactory Grains, JetStreamApi Api,
         services.GetRequiredService<ApiResponder>(),
         services.GetRequiredService<ConsumerApi>(),
         Path.GetFullPath(Path.Combine(services.GetRequiredService<NatsServer>().Options.StoreDirectory, "jetstream")),
-        services.GetRequiredService<Platform.Grains.Streams.StreamStore>().Limits);
+        services.GetRequiredService<Platform.Grains.Streams.StreamStore>().Limits,
+        services.GetRequiredService<Platform.Grains.Node.NodeIdentity>(),
+        services.GetRequiredService<Platform.Grains.Cluster.CatalogView>());
 }

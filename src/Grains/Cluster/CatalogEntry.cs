@@ -14,9 +14,12 @@ public sealed record CatalogEntry([property: Id(0)] StreamConfig Config, [proper
     public string DataIdOf(int partition) => DataIds[Math.Min(partition, DataIds.Length - 1)];
 }
 
-/// <summary>The whole catalog at one version: what a silo loads when it joins or finds that it missed a change.</summary>
+/// <summary>
+/// The whole catalog at one version: what a silo loads when it joins or finds that it missed a change. Leader is the
+/// node the catalog runs on, nats-server's meta leader.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("platform.CatalogSnapshot")]
-public sealed record CatalogSnapshot([property: Id(0)] long Version, [property: Id(1)] CatalogEntry[] Streams);
+public sealed record CatalogSnapshot([property: Id(0)] long Version, [property: Id(1)] CatalogEntry[] Streams, [property: Id(2)] string Leader);
 
 /// <summary>What the catalog grain of a cluster stores.</summary>
 [GenerateSerializer, Alias("platform.CatalogState")]

@@ -20,6 +20,9 @@ internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
 
     public long Version => Volatile.Read(ref _version);
 
+    /// <summary>The node the catalog ran on at its last change (nats-server's meta leader); empty until one arrives.</summary>
+    public string Leader { get; private set; } = "";
+
     public bool TryGet(string stream, out CatalogEntry entry) => _streams.TryGetValue(stream, out entry!);
 
     /// <summary>
@@ -36,10 +39,11 @@ internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
     }
 
     /// <summary>Applies one change; false when the view missed earlier ones and must <see cref="Load"/> instead.</summary>
-    public bool Apply(long version, CatalogEntry? set, string? removed)
+    public bool Apply(long version, CatalogEntry? set, string? removed, string leader)
     {
         lock (_lock)
         {
+            Leader = leader;
             if (version <= _version)
                 return true;
             if (version != _version + 1)
@@ -60,6 +64,7 @@ internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
     {
         lock (_lock)
         {
+            Leader = snapshot.Leader;
             if (snapshot.Version <= _version)
                 return;
             _version = snapshot.Version;

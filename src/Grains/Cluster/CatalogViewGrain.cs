@@ -6,7 +6,8 @@ namespace Platform.Grains.Cluster;
 [SiloPinnedPlacement, Reentrant, CollectionAgeLimit(AlwaysActive = true)]
 internal sealed class CatalogViewGrain(CatalogView view, NodeIdentity node) : Grain, ICatalogViewGrain
 {
-    public Task<bool> Apply(long version, CatalogEntry? set, string? removed) => Task.FromResult(view.Apply(version, set, removed));
+    public Task<bool> Apply(long version, CatalogEntry? set, string? removed, string leader)
+        => Task.FromResult(view.Apply(version, set, removed, leader));
 
     public Task Load(CatalogSnapshot snapshot)
     {

@@ -8,7 +8,7 @@ namespace Platform.Grains.Cluster;
 internal interface ICatalogViewGrain : IGrainWithStringKey
 {
     /// <summary>Applies one change; false when the view missed earlier changes and needs <see cref="Load"/>.</summary>
-    [Alias("Apply")] Task<bool> Apply(long version, CatalogEntry? set, string? removed);
+    [Alias("Apply")] Task<bool> Apply(long version, CatalogEntry? set, string? removed, string leader);
 
     [Alias("Load")] Task Load(CatalogSnapshot snapshot);
 

@@ -210,7 +210,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     public Task<CatalogEntry?> Get(string name) => Task.FromResult(_streams.GetValueOrDefault(name));
 
     public Task<CatalogSnapshot?> Snapshot(long newerThan)
-        => Task.FromResult(_version > newerThan ? new CatalogSnapshot(_version, [.. _streams.Values]) : null);
+        => Task.FromResult(_version > newerThan ? new CatalogSnapshot(_version, [.. _streams.Values], node.Name) : null);
 
     /// <summary>A stream found in this silo's store at start (or any stream of a silo alone) is at home here.</summary>
     private CatalogEntry LocalEntry(StreamConfig config)
@@ -312,8 +312,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var view = GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString());
         try
         {
-            if (set is null && removed is null || !await view.Apply(version, set, removed))
-                await view.Load(new CatalogSnapshot(version, [.. _streams.Values]));
+            if (set is null && removed is null || !await view.Apply(version, set, removed, node.Name))
+                await view.Load(new CatalogSnapshot(version, [.. _streams.Values], node.Name));
         }
         catch (Exception ex)
         {

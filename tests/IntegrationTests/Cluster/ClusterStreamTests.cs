@@ -3,6 +3,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Platform.Grains.Storage;
 using Platform.IntegrationTests.Infrastructure;
+using Platform.IntegrationTests.Monitoring;
 using Xunit.Abstractions;
 
 namespace Platform.IntegrationTests.Cluster;
@@ -46,6 +47,19 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
             foreach (var (stream, home) in homes)
                 foreach (var silo in silos)
                     Assert.Equal(NodeOf(silos, silo) == home, Directory.Exists(StreamDirectory(silo, stream)));
+            // /jsz: each silo reports the stream it holds, and the one meta group (the catalog) with its leader.
+            var leaders = new HashSet<string>();
+            foreach (var silo in silos)
+            {
+                var jsz = await MonitorHttp.GetJsonAsync(silo.HttpPort, "/jsz");
+                Assert.Equal(1, jsz.GetProperty("streams").GetInt32());
+                var meta = jsz.GetProperty("meta_cluster");
+                Assert.Equal(cluster, meta.GetProperty("name").GetString());
+                Assert.Equal(3, meta.GetProperty("cluster_size").GetInt32());
+                leaders.Add(meta.GetProperty("leader").GetString()!);
+            }
+            Assert.Single(leaders);
+            Assert.Contains(leaders.Single(), new[] { "a", "b", "c" });
 
             // Publishes through every silo are acked by the home, in order.
             foreach (var stream in homes.Keys)
