@@ -74,6 +74,9 @@ internal sealed class PublishBatcher
 /// <summary>The captures of one read: per-stream batches, and the publish order with each message's reply subject.</summary>
 internal sealed class PublishRound
 {
+    private static readonly PublishAck OfflineAck = new(0, false, ApiError.StreamOffline);
+    private static readonly PublishAck UnavailableAck = new(0, false, ApiError.StoreFailed("stream unavailable"));
+
     private readonly Dictionary<(StreamTarget, int), StreamBatch> _batches = [];
     private readonly List<StreamBatch> _active = [];
     /// <summary>Publish order across streams: which batch, and which reply (empty when none was asked for).</summary>
@@ -127,13 +130,12 @@ internal sealed class PublishRound
             }
             catch (StreamOfflineException)
             {
-                _active[i].Acks = null;
-                _active[i].Offline = true;
+                _active[i].Failure = OfflineAck;
             }
             catch (Exception ex)
             {
                 server.Logger.LogError(ex, "Publish batch to stream {Stream} failed", _active[i].Target.Name);
-                _active[i].Acks = null;
+                _active[i].Failure = UnavailableAck;
             }
         }
         var latency = server.PublishAckLatency;
@@ -144,8 +146,7 @@ internal sealed class PublishRound
             if (replyLength == 0)
                 continue;
             ack.ResetWrittenCount();
-            var result = batch.Acks is { } acks ? acks[index]
-                : new PublishAck(0, false, batch.Offline ? ApiError.StreamOffline : ApiError.StoreFailed("stream unavailable"));
+            var result = batch.Acks is { } acks ? acks[index] : batch.Failure!.Value;
             WriteAck(ack, batch.Target, batch.Partition, result);
             latency?.Record(elapsed);
             server.Deliver(_replies.AsSpan(replyStart, replyLength), default, 0, new ReadOnlySequence<byte>(ack.WrittenMemory), null, _touched);
@@ -194,8 +195,8 @@ internal sealed class PublishRound
         public StreamTarget Target { get; } = target;
         public int Count { get; private set; }
         public PublishAck[]? Acks { get; set; }
-        /// <summary>The call failed because the partition's home node is down: acks say so, as nats-server's do.</summary>
-        public bool Offline { get; set; }
+        /// <summary>The ack every message of a failed call gets (the home node down, or the call failed).</summary>
+        public PublishAck? Failure { get; set; }
 
         public int Add(ReadOnlySpan<byte> subject, int headerLength, in ReadOnlySequence<byte> message)
         {
@@ -220,7 +221,7 @@ internal sealed class PublishRound
             _length = 0;
             Count = 0;
             Acks = null;
-            Offline = false;
+            Failure = null;
         }
     }
 }

@@ -24,10 +24,7 @@ internal sealed class StreamHomeDirector(CatalogView view, NodeIdentity node, IC
         if (entry is null)
             return context.LocalSilo;
         var home = entry.HomeOf(partition);
-        foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active && member.Name == home)
-                return address;
-        throw new StreamOfflineException(stream, $"its home node {home} is not in the cluster");
+        return membership.Find(home) ?? throw new StreamOfflineException(stream, $"its home node {home} is not in the cluster");
     }
 
     private static (string Stream, int Partition) PartitionOf(string key)

@@ -164,7 +164,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     {
         if (!_streams.TryGetValue(stream, out var entry) || partition < 0 || partition >= entry.Homes.Length)
             return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
-        var silo = ActiveSilo(toNode);
+        var silo = membership.Find(toNode);
         if (silo is null)
             return StreamResult<CatalogEntry>.Fail(ApiError.InvalidConfig($"node {toNode} is not active in the cluster"));
         using (Hint(entry))
@@ -199,14 +199,6 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     private async Task<string> DataIdOfAsync(string name, SiloAddress silo)
         => name == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString()).DataId();
 
-    private SiloAddress? ActiveSilo(string name)
-    {
-        foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active && member.Name == name)
-                return address;
-        return null;
-    }
-
     public Task<CatalogEntry?> Get(string name) => Task.FromResult(_streams.GetValueOrDefault(name));
 
     public Task<CatalogSnapshot?> Snapshot(long newerThan)
@@ -227,10 +219,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     {
         if (!node.IsCluster)
             return LocalEntry(config);
-        var silos = new SortedDictionary<string, SiloAddress>(StringComparer.Ordinal);
-        foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active)
-                silos[member.Name] = address;
+        var silos = membership.ByName();
         var homes = PickHomes(StreamKeys.Count(config), silos.Keys);
         var dataIds = new string[homes.Length];
         for (int p = 0; p < homes.Length; p++)
@@ -279,9 +268,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         long version = ++_version;
         await SaveAsync();
         var calls = new List<Task>();
-        foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active)
-                calls.Add(PublishToAsync(address, version, set, removed));
+        foreach (var silo in membership.ByName().Values)
+            calls.Add(PublishToAsync(silo, version, set, removed));
         await Task.WhenAll(calls);
     }
 
