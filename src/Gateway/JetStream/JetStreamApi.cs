@@ -100,7 +100,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
                 default: responder.UncountRequest(); break;
             }
         }
-        catch (StreamOfflineException) when (ResponseType(tokens) is { } type)
+        catch (Exception ex) when (StreamOfflineException.Is(ex) && ResponseType(tokens) is { } type)
         {
             responder.ReplyError(request, type, ApiError.StreamOffline);
         }
@@ -291,7 +291,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
         {
             return await GetInfoAsync(name);
         }
-        catch (StreamOfflineException)
+        catch (Exception ex) when (StreamOfflineException.Is(ex))
         {
             return null;
         }

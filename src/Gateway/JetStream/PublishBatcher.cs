@@ -128,7 +128,7 @@ internal sealed class PublishRound
             {
                 _active[i].Acks = (await calls[i]).Value;
             }
-            catch (StreamOfflineException)
+            catch (Exception ex) when (StreamOfflineException.Is(ex))
             {
                 _active[i].Failure = OfflineAck;
             }

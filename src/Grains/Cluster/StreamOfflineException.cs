@@ -14,4 +14,10 @@ public sealed class StreamOfflineException : Exception
 
     [Id(0)]
     public string Stream { get; }
+
+    /// <summary>
+    /// Whether a failed call means the stream is offline: placement refused it, or the call went to the home's
+    /// activation just as the home died, before this silo's membership view dropped it.
+    /// </summary>
+    public static bool Is(Exception exception) => exception is StreamOfflineException or SiloUnavailableException;
 }

@@ -174,7 +174,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
                 await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition)).GetInfo(false, null);
                 return StreamResult<CatalogEntry>.Fail(ApiError.InvalidConfig("the partition is online: its home holds its data"));
             }
-            catch (StreamOfflineException)
+            catch (Exception ex) when (StreamOfflineException.Is(ex))
             {
             }
         }

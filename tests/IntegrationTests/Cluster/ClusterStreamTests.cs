@@ -71,6 +71,10 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
         victim.Kill();
         await ProcessCluster.WaitForActiveAsync(Postgres, cluster, survivors.Select(s => NodeOf(silos, s)).Order(StringComparer.Ordinal).ToArray(),
             TimeSpan.FromSeconds(60));
+        // The table says so first; each survivor acts on it once its own membership view has dropped the victim.
+        foreach (var survivor in survivors)
+            await ProcessCluster.WaitUntilAsync(async () => await ConnectUrlCountAsync(survivor) == 2, TimeSpan.FromSeconds(30),
+                async () => $"{NodeOf(silos, survivor)} still advertises {await ConnectUrlCountAsync(survivor)} silos");
 
         var offlineAck = await survivorJs.PublishAsync($"{away.ToLowerInvariant()}.m", "lost");
         Assert.Equal(StreamOffline, offlineAck.Error?.ErrCode);
@@ -194,6 +198,13 @@ public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelpe
                 await client.DisposeAsync();
             await ProcessCluster.DisposeAllAsync(Silos);
         }
+    }
+
+    private static async Task<int> ConnectUrlCountAsync(SiloProcess silo)
+    {
+        var (info, _) = await RawClient.ExchangeAsync(silo.Port, "PING\r\n");
+        using var json = System.Text.Json.JsonDocument.Parse(info["INFO ".Length..]);
+        return json.RootElement.TryGetProperty("connect_urls", out var urls) ? urls.GetArrayLength() : 0;
     }
 
     /// <summary>The node name a silo was started with (its -n argument).</summary>
