@@ -24,25 +24,6 @@ public sealed class LogBudgetTests : IDisposable
             log.Append(Encoding.UTF8.GetBytes(subject), default, payload, 0);
     }
 
-    /// <summary>The descriptors the process has open on files under <paramref name="directory"/>.</summary>
-    private static int DescriptorsUnder(string directory)
-    {
-        int count = 0;
-        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            try
-            {
-                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith(directory + "/", StringComparison.Ordinal))
-                    count++;
-            }
-            catch (IOException)
-            {
-                // Closed between the listing and the read.
-            }
-        }
-        return count;
-    }
-
     [Fact]
     public async Task Open_files_is_what_the_process_really_holds_for_a_log()
     {
@@ -50,24 +31,24 @@ public sealed class LogBudgetTests : IDisposable
         await using (var log = ZoneTreeMessageLog.Open(file))
         {
             Assert.Equal(3, log.OpenFiles);
-            Assert.Equal(3, DescriptorsUnder(file.Directory));
+            Assert.Equal(3, OpenDescriptors.Under(file.Directory));
             // Past a memtable (100k records) the log writes disk parts: each is a header and a data file, kept open.
             Append(log, "big", 250_000);
         }
         await using (var log = ZoneTreeMessageLog.Open(file))
         {
             Assert.True(log.OpenFiles > 3, $"no disk part after 250k records ({log.OpenFiles} files)");
-            Assert.Equal(DescriptorsUnder(file.Directory), log.OpenFiles);
+            Assert.Equal(OpenDescriptors.Under(file.Directory), log.OpenFiles);
             Assert.Equal(log.OpenFiles, ZoneTreeMessageLog.EstimateOpenFiles(file));
         }
-        Assert.Equal(0, DescriptorsUnder(file.Directory));
+        Assert.Equal(0, OpenDescriptors.Under(file.Directory));
 
         var memory = Options("memory", inMemory: true);
         await using (var log = ZoneTreeMessageLog.Open(memory))
         {
             Append(log, "m", 10);
             Assert.Equal(1, log.OpenFiles);
-            Assert.Equal(1, DescriptorsUnder(memory.Directory));
+            Assert.Equal(1, OpenDescriptors.Under(memory.Directory));
         }
     }
 
@@ -85,7 +66,7 @@ public sealed class LogBudgetTests : IDisposable
                 Append(lease.Log, $"s.{i}", i + 1);
             Assert.InRange(budget.OpenLogs, 1, 3);
             Assert.InRange(budget.Used, 3, 9);
-            Assert.InRange(DescriptorsUnder(_directory.Path), 3, 9);
+            Assert.InRange(OpenDescriptors.Under(_directory.Path), 3, 9);
         }
         for (int i = 0; i < 8; i++)
         {
@@ -96,12 +77,12 @@ public sealed class LogBudgetTests : IDisposable
             lease.Log.Read(1, 100, 0, null, records);
             Assert.Equal(i + 1, records.Count);
             Assert.All(records, r => Assert.Equal($"s.{i}", r.Subject));
-            Assert.InRange(DescriptorsUnder(_directory.Path), 3, 9);
+            Assert.InRange(OpenDescriptors.Under(_directory.Path), 3, 9);
         }
         foreach (var log in logs)
             await log.DisposeAsync();
         Assert.Equal(0, budget.OpenLogs);
-        Assert.Equal(0, DescriptorsUnder(_directory.Path));
+        Assert.Equal(0, OpenDescriptors.Under(_directory.Path));
         // Every log saved its state on close: the next activation knows it without opening the log.
         for (int i = 0; i < 8; i++)
             Assert.Equal((ulong)(i + 1), StreamLog.LoadState(Options($"s{i}").Directory)?.Messages);

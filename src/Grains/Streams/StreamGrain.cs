@@ -85,13 +85,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _created = created;
-        _log = new StreamLog(new MessageLogOptions
-        {
-            Directory = store.PartitionDirectory(config.Name, Partition),
-            InMemory = config.Storage == StorageType.Memory,
-            SyncPolicy = store.Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
-            SyncInterval = store.Sync.Interval,
-        }, store.LogBudget);
+        var options = store.LogOptions(config, Partition);
+        _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));
         store.OpenLogs.Register(Key, _log);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
         if (_log.TryGetState(out var saved))

@@ -32,11 +32,14 @@ internal sealed class StreamLog : IAsyncDisposable
     private bool _hasState;
     private bool _gone;
     private long _measuredAt;
+    /// <summary>The log as the silo's start opened it (<see cref="LogPreopener"/>): the first open takes it instead of opening again.</summary>
+    private Task<IMessageLog>? _preopened;
 
-    public StreamLog(MessageLogOptions options, LogBudget budget)
+    public StreamLog(MessageLogOptions options, LogBudget budget, Task<IMessageLog>? preopened = null)
     {
         _options = options;
         _budget = budget;
+        _preopened = preopened;
         if (!options.InMemory && LoadState(options.Directory) is { } saved)
         {
             _closedState = saved;
@@ -136,7 +139,8 @@ internal sealed class StreamLog : IAsyncDisposable
                 // On the thread pool: replaying the engine's WAL and reading what changed since the last checkpoint
                 // takes up to a second after a crash, which must not hold a scheduler thread (the caller's grain turn
                 // just waits; nothing else runs in that grain meanwhile).
-                log = await Task.Run(() => ZoneTreeMessageLog.Open(_options)).ConfigureAwait(false);
+                log = await TakePreopenedAsync().ConfigureAwait(false)
+                      ?? await Task.Run(() => ZoneTreeMessageLog.Open(_options)).ConfigureAwait(false);
                 // From now on the saved state may fall behind the log: a crash must make the next start scan it.
                 File.Delete(StatePath(_options.Directory));
             }
@@ -157,6 +161,21 @@ internal sealed class StreamLog : IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>The pre-opened log, once; null if there is none or it failed to open (the caller then opens it itself).</summary>
+    private async Task<IMessageLog?> TakePreopenedAsync()
+    {
+        if (Interlocked.Exchange(ref _preopened, null) is not { } preopened)
+            return null;
+        try
+        {
+            return await preopened.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            return null;
         }
     }
 
@@ -264,7 +283,10 @@ internal sealed class StreamLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes the log away for good once the readers that hold leases on it (stream cache cursors) are done.</summary>
+    /// <summary>
+    /// Takes the log away for good once the readers that hold leases on it (stream cache cursors) are done; a
+    /// pre-opened log nobody used is taken too, so it is closed (or dropped) like one that was used.
+    /// </summary>
     private async Task<IMessageLog?> DetachAsync()
     {
         while (true)
@@ -275,14 +297,22 @@ internal sealed class StreamLog : IAsyncDisposable
                 if (_leases == 0)
                 {
                     var log = _log;
-                    if (log is not null)
-                        _closedState = log.State;
                     _log = null;
+                    if (log is null)
+                        break;
+                    _closedState = log.State;
                     return log;
                 }
             }
             await Task.Delay(1).ConfigureAwait(false);
         }
+        var unused = await TakePreopenedAsync().ConfigureAwait(false);
+        if (unused is not null)
+        {
+            lock (_lock)
+                _closedState = unused.State;
+        }
+        return unused;
     }
 
     private static string StatePath(string directory) => Path.Combine(directory, StateFileName);

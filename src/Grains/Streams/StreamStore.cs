@@ -48,6 +48,18 @@ public sealed class StreamStore
 
     public string PartitionDirectory(string name, int partition) => Path.Combine(StreamDirectory(name), $"p{partition}");
 
+    /// <summary>How a partition's log opens: where, in memory or on disk, and how it syncs.</summary>
+    internal MessageLogOptions LogOptions(StreamConfig config, int partition) => new()
+    {
+        Directory = PartitionDirectory(config.Name, partition),
+        InMemory = config.Storage == StorageType.Memory,
+        SyncPolicy = Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
+        SyncInterval = Sync.Interval,
+    };
+
+    /// <summary>The logs a crash left open, opening while the silo starts.</summary>
+    internal LogPreopener Preopener { get; } = new();
+
     public StreamMeta? LoadMeta(string name) => LoadMetaFrom(StreamDirectory(name));
 
     private static StreamMeta? LoadMetaFrom(string directory)

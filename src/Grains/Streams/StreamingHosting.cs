@@ -60,6 +60,7 @@ public static class StreamingHosting
             services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();
             services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, CatalogViewSync>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LogPreopenerLifecycle>();
         }
         return services;
     }
