@@ -149,6 +149,10 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             _removals = metadata.Removals;
             Recovery = Recover(metadata) with { EngineOpen = engineOpen };
             _maintainer = _tree.CreateMaintainer();
+            // Frozen memtables the open replayed from the WAL would otherwise wait for the next memtable to fill before
+            // they merge, and every crash until then would replay them again (~100k records each, most of an open).
+            if (_tree.Maintenance.ReadOnlySegmentsCount > 0)
+                _maintainer.StartMerge();
         }
         catch
         {
