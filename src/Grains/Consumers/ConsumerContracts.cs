@@ -76,4 +76,10 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// power loss), and fail otherwise. Other acks are written too but may be lost with the process.
     /// </param>
     [Alias("Ack")] Task Ack(Immutable<AckOp[]> acks, bool durable);
+
+    /// <summary>
+    /// A client answered a push consumer's flow control request on a silo that does not run its delivery loop: the
+    /// answer goes to the loop, which runs where this grain is.
+    /// </summary>
+    [Alias("FlowControlAnswered")] Task FlowControlAnswered(string subject);
 }

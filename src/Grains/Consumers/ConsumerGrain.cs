@@ -16,7 +16,8 @@ namespace Platform.Grains.Consumers;
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
 [StreamHomePlacement]
-internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain
+internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, ILogger<ConsumerGrain> logger)
+    : Grain, IConsumerGrain
 {
     private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
 
@@ -87,12 +88,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             // A fresh snapshot folds the replayed journal in and starts a new one for this activation.
             _dirty = true;
             SaveIfDirty();
+            pushConsumers.Activated(_stream, _name, _config!);
         }
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        pushConsumers.Deactivated(_stream, _name);
         _timer?.Dispose();
         SaveIfDirty();
         _journal?.Dispose();
@@ -126,6 +129,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             _config = config;
             _dirty = true;
             SaveIfDirty();
+            pushConsumers.Activated(_stream, _name, config);
             return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
         }
         _stream = stream;
@@ -172,6 +176,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
         }
         StartTimer();
+        pushConsumers.Activated(_stream, _name, config);
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
@@ -216,6 +221,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             return false;
         var partitionKey = StreamKey;
         _config = null;
+        pushConsumers.Deactivated(_stream, _name);
         _timer?.Dispose();
         _timer = null;
         _pending.Clear();
@@ -229,6 +235,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         signals.Poke(partitionKey);
         DeactivateOnIdle();
         return true;
+    }
+
+    public Task FlowControlAnswered(string subject)
+    {
+        if (!NoSuchConsumer())
+            pushConsumers.FlowControlAnswered(_stream, _name, subject);
+        return Task.CompletedTask;
     }
 
     public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait)
