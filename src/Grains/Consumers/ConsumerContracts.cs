@@ -82,4 +82,13 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// answer goes to the loop, which runs where this grain is.
     /// </summary>
     [Alias("FlowControlAnswered")] Task FlowControlAnswered(string subject);
+
+    /// <summary>
+    /// Its stream moves to another node: delivery stops here and the state is saved whole (false if it could not be),
+    /// so the files the move copies are the consumer's state; acks until <see cref="EndMove"/> are refused.
+    /// </summary>
+    [Alias("BeginMove")] Task<bool> BeginMove();
+
+    /// <summary>Moved, this activation goes without writing again; else delivery resumes here.</summary>
+    [Alias("EndMove")] Task EndMove(bool moved);
 }

@@ -47,6 +47,10 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     /// <summary>Deliveries and acks since the snapshot of <see cref="_generation"/>; open once the consumer is persisted.</summary>
     private ConsumerJournal? _journal;
     private ulong _generation;
+    /// <summary>The stream is moving to another node with this consumer's files: no delivery, no ack, no save here.</summary>
+    private bool _moving;
+    /// <summary>Saved for the move: the files are being copied and must not change.</summary>
+    private bool _frozen;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
     {
@@ -237,6 +241,51 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return true;
     }
 
+    public async Task<bool> BeginMove()
+    {
+        if (NoSuchConsumer())
+            return false;
+        _moving = true;
+        pushConsumers.Deactivated(_stream, _name);
+        // A delivery being collected finishes (and is journaled) before the files are taken.
+        await _collect.WaitAsync();
+        _collect.Release();
+        _timer?.Dispose();
+        _timer = null;
+        _dirty = true;
+        bool saved = SaveIfDirty();
+        _frozen = true;
+        _journal?.Dispose();
+        _journal = null;
+        Wake();
+        return saved;
+    }
+
+    public Task EndMove(bool moved)
+    {
+        if (!_moving)
+            return Task.CompletedTask;
+        if (moved)
+        {
+            // The state went with the files; nothing more is written here, and the next call activates the new home.
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
+        _moving = false;
+        _frozen = false;
+        _dirty = true;
+        SaveIfDirty();
+        StartTimer();
+        pushConsumers.Activated(_stream, _name, _config!);
+        return Task.CompletedTask;
+    }
+
+    private void ThrowIfMoving()
+    {
+        if (_moving)
+            throw new StreamOfflineException(_stream, "it is moving to another node");
+    }
+
     public Task FlowControlAnswered(string subject)
     {
         if (!NoSuchConsumer())
@@ -248,6 +297,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     {
         if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
+        ThrowIfMoving();
         _activeFetches++;
         _lastActivityTicks = Environment.TickCount64;
         _lastActive = DateTime.UtcNow;
@@ -295,6 +345,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         await _collect.WaitAsync();
         try
         {
+            ThrowIfMoving();
             var config = _config;
             if (config is null || maxMessages <= 0)
                 return Empty(config is null ? FetchStatus.Deleted : FetchStatus.Ok);
@@ -491,6 +542,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         var config = _config;
         if (NoSuchConsumer() || config!.AckPolicy == AckPolicy.None)
             return;
+        // Not applied: the message is redelivered from the new home after ack_wait, as with an ack that never came.
+        ThrowIfMoving();
         long now = Environment.TickCount64;
         _lastActivityTicks = now;
         List<ulong>? done = _reportAcks ? [] : null;
@@ -617,7 +670,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     /// <summary>False when the state had to be written and could not be.</summary>
     private bool SaveIfDirty()
     {
-        if (!_dirty || !Persisted)
+        if (!_dirty || !Persisted || _frozen)
             return true;
         _dirty = false;
         var pending = new PendingSnapshot[_pending.Count];

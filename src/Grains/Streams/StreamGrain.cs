@@ -40,6 +40,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     private IGrainTimer? _ageTimer;
     private IGrainTimer? _interestTimer;
     private static readonly TimeSpan InterestSweepPeriod = TimeSpan.FromSeconds(1);
+    /// <summary>The catalog is moving this partition to another node: its log is closed and stays closed here.</summary>
+    private bool _moving;
 
     /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
     private string Key => this.GetPrimaryKeyString();
@@ -105,6 +107,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     /// </summary>
     private async ValueTask<StreamLog.Lease> UseLogAsync()
     {
+        ThrowIfMoving();
         var lease = await _log!.UseAsync();
         if (!_recovered)
         {
@@ -267,6 +270,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         if (config.Storage != _config.Storage)
             return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
         if (_config.Sealed && !config.Sealed)
@@ -288,6 +292,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return false;
+        ThrowIfMoving();
         _ageTimer?.Dispose();
         _ageTimer = null;
         _interestTimer?.Dispose();
@@ -303,6 +308,52 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         logger.LogInformation("Deleted stream {Stream}", name);
         DeactivateOnIdle();
         return true;
+    }
+
+    public async Task<StreamResult<bool>> BeginMove()
+    {
+        if (_config is null)
+            return StreamResult<bool>.Fail(ApiError.StreamNotFound);
+        // A memory stream's messages are only in this process: there are no files to carry.
+        if (_config.Storage == StorageType.Memory)
+            return StreamResult<bool>.Fail(ApiError.InvalidConfig("memory streams can not be moved"));
+        _moving = true;
+        _ageTimer?.Dispose();
+        _ageTimer = null;
+        _interestTimer?.Dispose();
+        _interestTimer = null;
+        // Closing waits for the readers that hold the log and writes its state: the files are then the whole log.
+        if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Key, _log);
+            await _log.DisposeAsync();
+        }
+        logger.LogInformation("Stream {Stream} closed for its move", Key);
+        return StreamResult<bool>.Ok(true);
+    }
+
+    public Task EndMove(bool moved)
+    {
+        if (!_moving)
+            return Task.CompletedTask;
+        if (moved)
+        {
+            // The new home holds the data now; this activation goes, and the catalog removes the files after it.
+            store.Usage.Set(Key, _config!.Storage, 0);
+            _log = null;
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
+        _moving = false;
+        Attach(_config!, _created);
+        logger.LogWarning("Stream {Stream} stays: its move did not complete", Key);
+        return Task.CompletedTask;
+    }
+
+    private void ThrowIfMoving()
+    {
+        if (_moving)
+            throw new StreamOfflineException(Name, "it is moving to another node");
     }
 
     /// <summary>Drops the log and everything this grain knew of the stream (delete, or a create that could not open its log).</summary>
@@ -348,6 +399,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
         var acks = new PublishAck[count];
+        if (_moving)
+        {
+            // Not stored here, where the copy is already taken: the publisher tries again once the new home serves.
+            Array.Fill(acks, new PublishAck(0, false, ApiError.StreamOffline));
+            return acks.AsImmutable();
+        }
         if (_config is null || _log is null)
         {
             Array.Fill(acks, new PublishAck(0, false, ApiError.StreamNotFound));
@@ -895,6 +952,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         if (ConsumerRules.Check(_config, config) is { } invalid)
             return StreamResult<ConsumerInfo>.Fail(invalid);
         var name = config.Name!;
