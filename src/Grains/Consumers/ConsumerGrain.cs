@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -16,7 +17,8 @@ namespace Platform.Grains.Consumers;
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
 [StreamHomePlacement]
-internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, ILogger<ConsumerGrain> logger)
+internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, CatalogView catalog, NodeIdentity node,
+    ILogger<ConsumerGrain> logger)
     : Grain, IConsumerGrain
 {
     private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
@@ -82,9 +84,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private IStreamGrain StreamRoot => GrainFactory.GetGrain<IStreamGrain>(_stream);
     private bool Persisted => _config is { } c && !c.MemoryStorage && c.IsDurable;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_stream, _name) = ConsumerKey.Parse(this.GetPrimaryKeyString());
+        // Consumers live with their stream's partition 0; elsewhere this one's state is not there.
+        await catalog.EnsureHomeAsync(node, _stream, 0);
         if (ConsumerStore.Load(store, _stream, _name) is { } snapshot)
         {
             Restore(snapshot);
@@ -94,12 +98,12 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             SaveIfDirty();
             pushConsumers.Activated(_stream, _name, _config!);
         }
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        pushConsumers.Deactivated(_stream, _name);
+        // The delivery loop stays (a delete or a move stops it): its next fetch brings the consumer back, here at home,
+        // whatever made Orleans deactivate it.
         _timer?.Dispose();
         SaveIfDirty();
         _journal?.Dispose();
@@ -185,9 +189,21 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
 
-    public async Task<ConsumerInfo?> Info() => NoSuchConsumer() ? null : await BuildInfo();
+    public async Task<ConsumerInfo?> Info()
+    {
+        if (NoSuchConsumer())
+            return null;
+        ThrowIfMoving();
+        return await BuildInfo();
+    }
 
-    public Task<ConsumerConfig?> GetConfig() => Task.FromResult(NoSuchConsumer() ? null : _config);
+    public Task<ConsumerConfig?> GetConfig()
+    {
+        if (NoSuchConsumer())
+            return Task.FromResult<ConsumerConfig?>(null);
+        ThrowIfMoving();
+        return Task.FromResult(_config);
+    }
 
     /// <summary>
     /// Whether this activation is for a consumer that does not exist (a lookup, pull or ack for any name a client

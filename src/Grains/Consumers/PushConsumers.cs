@@ -1,10 +1,11 @@
 namespace Platform.Grains.Consumers;
 
 /// <summary>
-/// The push consumers whose grain is active on this silo. The gateway of this silo runs a delivery loop for exactly
-/// these: one activation of a consumer means one loop, on the silo of that activation (its stream's home), whichever
-/// silo the consumer was made through and whichever silos restart. A loop driven from elsewhere would outlive a
-/// re-activation of its grain and deliver beside the new one's, or die with its silo and leave the consumer silent.
+/// The push consumers whose grain activated on this silo (their stream's home). The gateway of this silo runs one
+/// delivery loop for each, whichever silo the consumer was made through and whichever silos restart, from the
+/// activation until the consumer is deleted or moves with its stream; if Orleans deactivates the grain otherwise, the
+/// loop's next fetch activates it here again. A loop driven from elsewhere would outlive a re-activation of its grain
+/// and deliver beside the new one's, or die with its silo and leave the consumer silent.
 /// </summary>
 internal sealed class PushConsumers
 {

@@ -292,11 +292,31 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             }
             await GrainFactory.GetGrain<IPartitionTransferGrain>(silos[from].ToParsableString()).Remove(stream, partition);
             // The new home serves at once: the partition opens there, and push consumers start delivering there.
-            await grain.GetInfo(false, null);
+            await UntilServedAsync(() => grain.GetInfo(false, null));
             foreach (var consumer in consumers)
-                await consumer.GetConfig();
+                await UntilServedAsync(consumer.GetConfig);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Calls a moved grain until its new activation answers: the old one refuses (offline) until it has gone, which
+    /// it does as soon as it is idle.
+    /// </summary>
+    private static async Task UntilServedAsync<T>(Func<Task<T>> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception ex) when (StreamOfflineException.Is(ex) && attempt < 100)
+            {
+                await Task.Delay(50);
+            }
+        }
     }
 
     private Dictionary<string, int> HomeCounts(IEnumerable<string> nodes)

@@ -54,9 +54,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         // Placement brought the grain to the partition's home; the data there must still be the data the catalog
         // recorded. A wiped or replaced store would otherwise serve the stream empty, acking what no one else holds.
-        if (node.IsCluster && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { } entry
-            && entry.DataIdOf(Partition) != node.DataId)
-            throw new StreamOfflineException(Name, $"its data is missing on {node.Name} (the store there holds other data)");
+        await catalog.EnsureHomeAsync(node, Name, Partition);
         if (store.LoadMeta(Name) is { } meta)
         {
             Attach(meta.Config, meta.Created);
@@ -382,6 +380,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
         // or a log that was open when the silo stopped without closing it (it saved nothing).
         if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
