@@ -291,10 +291,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         if (_config is null)
             return false;
         ThrowIfMoving();
-        _ageTimer?.Dispose();
-        _ageTimer = null;
-        _interestTimer?.Dispose();
-        _interestTimer = null;
+        StopTimers();
         foreach (var consumer in _consumers.Keys.ToArray())
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
@@ -316,10 +313,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         if (_config.Storage == StorageType.Memory)
             return StreamResult<bool>.Fail(ApiError.InvalidConfig("memory streams can not be moved"));
         _moving = true;
-        _ageTimer?.Dispose();
-        _ageTimer = null;
-        _interestTimer?.Dispose();
-        _interestTimer = null;
+        StopTimers();
         // Closing waits for the readers that hold the log and writes its state: the files are then the whole log.
         if (_log is not null)
         {
@@ -348,6 +342,14 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         return Task.CompletedTask;
     }
 
+    private void StopTimers()
+    {
+        _ageTimer?.Dispose();
+        _ageTimer = null;
+        _interestTimer?.Dispose();
+        _interestTimer = null;
+    }
+
     private void ThrowIfMoving()
     {
         if (_moving)
@@ -357,10 +359,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     /// <summary>Drops the log and everything this grain knew of the stream (delete, or a create that could not open its log).</summary>
     private async Task ForgetAsync()
     {
-        _ageTimer?.Dispose();
-        _ageTimer = null;
-        _interestTimer?.Dispose();
-        _interestTimer = null;
+        StopTimers();
         if (_log is not null)
         {
             store.OpenLogs.Unregister(Key, _log);
