@@ -48,6 +48,15 @@ public sealed partial class ClusterStreamTests
                 await msg.AckAsync(new AckOpts { DoubleAck = true });
         }
         var before = (await js[0].GetConsumerAsync("MV", "reader")).Info;
+        // A push consumer, listened to on a silo that is not the home.
+        await using var pushed = await clients[(old + 1) % 3].SubscribeCoreAsync<string>("deliver.mv");
+        await js[0].CreateOrUpdateConsumerAsync("MV", new ConsumerConfig("pusher")
+        {
+            DeliverSubject = "deliver.mv",
+            DeliverPolicy = ConsumerConfigDeliverPolicy.New,
+            FilterSubject = "mv.z",
+            AckPolicy = ConsumerConfigAckPolicy.None,
+        });
         var messages = await ReadAllAsync(clients[0], 300);
 
         // Refusals, as nats-server answers them.
@@ -101,6 +110,9 @@ public sealed partial class ClusterStreamTests
         // Publishes go on from the old home's silo, and the old home can go.
         ulong last = check.Info.State.LastSeq;
         Assert.Equal(last + 1, (await js[old].PublishAsync("mv.z", "after")).Seq);
+        // The push consumer delivers from the new home.
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            Assert.Equal("after", (await pushed.Msgs.ReadAsync(timeout.Token)).Data);
         // Two new streams: the emptiest nodes take them, so one lives on the old home.
         var offline = new List<string>();
         foreach (var name in new[] { "OFF1", "OFF2" })
