@@ -65,6 +65,50 @@ public sealed partial class ClusterStreamTests
         deliveries.AssertOnceInOrder(30);
     }
 
+    /// <summary>
+    /// Flow control across silos: the subscriber answers each flow control request on its own silo, and the answer
+    /// reaches the delivery loop at the stream's home, so delivery goes past the first window.
+    /// </summary>
+    [SkippableFact]
+    public async Task Push_flow_control_replies_reach_the_loop_from_any_silo()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        const string cluster = "flows";
+        await using var nodes = await Nodes.StartAsync(Postgres, cluster);
+        var (clients, js) = (nodes.Clients, nodes.Js);
+        var created = await js[0].CreateStreamAsync(new StreamConfig("FLOW", ["flow.>"]));
+        int listener = (created.Info.Cluster!.Leader![0] - 'a' + 1) % 3;
+        await using var sub = await clients[listener].SubscribeCoreAsync<byte[]>("deliver.flow");
+        await js[listener].CreateOrUpdateConsumerAsync("FLOW", new ConsumerConfig("flow")
+        {
+            DeliverSubject = "deliver.flow",
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            FlowControl = true,
+            IdleHeartbeat = TimeSpan.FromSeconds(1),
+        });
+        // 1000 messages of 1 KiB: about four flow control windows of 256 KiB.
+        var payload = new byte[1024];
+        for (int i = 0; i < 1000; i++)
+            Assert.Null((await js[i % 3].PublishAsync("flow.m", payload)).Error);
+        int received = 0, requests = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (received < 1000)
+        {
+            var msg = await sub.Msgs.ReadAsync(timeout.Token);
+            if (msg.Headers is { Code: 100 })
+            {
+                if (msg.ReplyTo is { Length: > 0 } reply)
+                {
+                    requests++;
+                    await clients[listener].PublishAsync(reply, Array.Empty<byte>());
+                }
+                continue;
+            }
+            received++;
+        }
+        Assert.InRange(requests, 3, 5);
+    }
+
     private static async Task PublishAsync(NatsJSContext js, int from, int to)
     {
         for (int i = from; i <= to; i++)
