@@ -26,17 +26,21 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
 /// The CONSUMER part of the $JS.API (create, info, names, list, delete, MSG.NEXT), the registry of consumers the
 /// gateway serves, and the receivers of acks and flow-control replies.
 /// </summary>
-internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, ILogger<ConsumerApi> logger)
-    : IInternalSubscriber
+internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, PushConsumers pushConsumers,
+    ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
 {
     private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    /// <summary>Registers the ack and flow-control receivers and resumes push delivery for consumers that survived a restart.</summary>
+    /// <summary>
+    /// Registers the ack and flow-control receivers, runs push delivery for the push consumers active on this silo,
+    /// and activates the consumers stored here, so those that survived a restart deliver again.
+    /// </summary>
     public async Task StartAsync(StreamConfig[] streams, StreamStore store)
     {
         server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this, advisories)));
         server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
+        pushConsumers.Attach(this);
         foreach (var stream in streams)
         {
             // From the store rather than the stream grain: a start activates no stream (thousands would each load).
@@ -154,7 +158,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
 
     /// <summary>
     /// Applies an ack for a consumer this gateway does not serve, if the consumer exists, and registers it for the acks
-    /// that follow (without serving its push delivery, which stays where it runs). Answers an AckSync once it is durable.
+    /// that follow. Answers an AckSync once it is durable.
     /// </summary>
     public async Task AckUnservedAsync(string streamDotConsumer, AckOp op, string? reply)
     {
@@ -167,7 +171,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             var grain = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name));
             if (await grain.GetConfig() is not { } config)
                 return;
-            Register(stream, name, config, servePush: false);
+            Register(stream, name, config);
             await grain.Ack(new Immutable<AckOp[]>([op]), durable: reply is not null);
             if (reply is not null)
                 server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
@@ -179,7 +183,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
     }
 
-    private ConsumerHandle Register(string stream, string name, ConsumerConfig config, bool servePush = true)
+    /// <summary>Knows the consumer from now on (for acks, pull requests and info); push delivery is not started here.</summary>
+    private ConsumerHandle Register(string stream, string name, ConsumerConfig config)
     {
         var key = stream + "." + name;
         var handle = _consumers.AddOrUpdate(key,
@@ -189,22 +194,57 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
                 existing.Config = config;
                 return existing;
             });
-        if (servePush && config.IsPush && handle.Push is null)
+        return handle;
+    }
+
+    /// <summary>A push consumer's grain is active on this silo (made, restored or updated): its one delivery loop runs here.</summary>
+    public void Started(string stream, string consumer, ConsumerConfig config)
+    {
+        var handle = Register(stream, consumer, config);
+        lock (handle)
         {
+            if (handle.Push is { } running)
+            {
+                if (running.Config == config)
+                    return;
+                running.Stop();
+            }
             var push = new PushDelivery(server, responder, handle.Grain, handle.Writer, config, logger);
             handle.Push = push;
-            _ = RunPushAsync(key, handle, push);
+            _ = RunPushAsync(stream + "." + consumer, handle, push);
         }
-        return handle;
+    }
+
+    /// <summary>The grain went (deleted, or deactivated with its silo or its stream's move): so does its loop.</summary>
+    public void Stopped(string stream, string consumer)
+    {
+        if (!_consumers.TryGetValue(stream + "." + consumer, out var handle))
+            return;
+        lock (handle)
+        {
+            handle.Push?.Stop();
+            handle.Push = null;
+        }
+    }
+
+    public void FlowControlAnswered(string stream, string consumer, string subject)
+    {
+        if (_consumers.TryGetValue(stream + "." + consumer, out var handle))
+            handle.Push?.FlowControlAnswered(subject);
     }
 
     private async Task RunPushAsync(string key, ConsumerHandle handle, PushDelivery push)
     {
         await Task.Yield();
-        await push.RunAsync();
+        bool gone = await push.RunAsync();
+        lock (handle)
+        {
+            if (handle.Push == push)
+                handle.Push = null;
+        }
         // The grain said the consumer is gone (deleted, or removed after inactive_threshold).
-        if (_consumers.TryGetValue(key, out var current) && current == handle)
-            _consumers.TryRemove(key, out _);
+        if (gone)
+            _consumers.TryRemove(new KeyValuePair<string, ConsumerHandle>(key, handle));
     }
 
     private static string NewEphemeralName()
@@ -373,6 +413,23 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
                 push.FlowControlAnswered(text);
                 return;
             }
+        }
+        // $JS.FC.<stream>.<consumer>.<n>: the loop runs on another silo, where the consumer's grain is.
+        var tokens = text.Split('.');
+        if (tokens.Length == 5)
+            _ = ForwardFlowControlAsync(tokens[2], tokens[3], text);
+    }
+
+    private async Task ForwardFlowControlAsync(string stream, string consumer, string subject)
+    {
+        try
+        {
+            await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, consumer)).FlowControlAnswered(subject);
+        }
+        catch (Exception ex)
+        {
+            // The loop asks again with its next heartbeat; the client answers that one.
+            logger.LogDebug("Flow control reply for {Stream}/{Consumer} not passed on: {Reason}", stream, consumer, ex.Message);
         }
     }
 

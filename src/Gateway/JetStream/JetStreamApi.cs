@@ -15,7 +15,7 @@ namespace Platform.Gateway.JetStream;
 /// The $JS.API request/reply surface: each request becomes grain calls and one JSON reply with nats-server's
 /// shapes, error codes and texts. Unknown API subjects get no reply, as with nats-server.
 /// </summary>
-internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains,
+internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capture, ConsumerApi consumers, ApiResponder responder, IGrainFactory grains,
     StreamStore store, NodeIdentity node, CatalogView catalog, ILogger<JetStreamApi> logger) : IInternalSubscriber
 {
     private const string Prefix = "$JS.API.";
@@ -97,6 +97,8 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
                 case ["STREAM", "MSG", "DELETE", var name]: await MessageDelete(request, name); break;
                 case ["DIRECT", "GET", var name, ..]: await DirectGet(request, name, tokens.Length > 3 ? string.Join('.', tokens[3..]) : null); break;
                 case ["CONSUMER", ..]: await consumers.HandleAsync(request, tokens); break;
+                case ["ACCOUNT", "STREAM", "MOVE", var account, var name]: await Move(request, account, name); break;
+                case ["ACCOUNT", "STREAM", "CANCEL_MOVE", var account, var name]: await CancelMove(request, account, name); break;
                 default: responder.UncountRequest(); break;
             }
         }
@@ -114,6 +116,7 @@ internal sealed class JetStreamApi(NatsServer server, StreamCapture capture, Con
     private static string? ResponseType(string[] tokens) => tokens switch
     {
         ["CONSUMER", "CREATE" or "DURABLE", ..] => "consumer_create_response",
+        ["ACCOUNT", "STREAM", "MOVE" or "CANCEL_MOVE", ..] => StreamMoveResponse,
         ["STREAM", "MSG", "GET" or "DELETE", ..] => $"stream_msg_{tokens[2].ToLowerInvariant()}_response",
         ["STREAM", "CREATE" or "UPDATE" or "INFO" or "DELETE" or "PURGE" or "NAMES" or "LIST", ..]
             or ["CONSUMER", "INFO" or "DELETE" or "NAMES" or "LIST", ..] => $"{tokens[0].ToLowerInvariant()}_{tokens[1].ToLowerInvariant()}_response",
@@ -570,6 +573,7 @@ internal sealed class MessageDeleteBody
 [JsonSerializable(typeof(StreamConfig))]
 [JsonSerializable(typeof(StreamInfoRequest))]
 [JsonSerializable(typeof(PagingBody))]
+[JsonSerializable(typeof(StreamMoveBody))]
 [JsonSerializable(typeof(PurgeBody))]
 [JsonSerializable(typeof(MessageGetBody))]
 [JsonSerializable(typeof(MessageDeleteBody))]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Cluster;
@@ -36,6 +37,21 @@ internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
         if (_streams.TryGetValue(stream, out var known))
             return known;
         return await grains.GetGrain<IStreamCatalogGrain>(0).Get(stream);
+    }
+
+    /// <summary>
+    /// Refuses an activation of a stream partition's grain (or, with partition 0, a consumer's) on a node that does not
+    /// hold the data the catalog names: placement only picks the home, but a call that raced a move can still reach
+    /// the old home, and a wiped or replaced store would serve the stream empty.
+    /// </summary>
+    public async Task EnsureHomeAsync(NodeIdentity node, string stream, int partition)
+    {
+        if (!node.IsCluster || await FindAsync(stream, RequestContext.Get(EntryHint)) is not { } entry)
+            return;
+        if (entry.HomeOf(partition) != node.Name)
+            throw new StreamOfflineException(stream, $"its home is {entry.HomeOf(partition)}, not {node.Name}");
+        if (entry.DataIdOf(partition) != node.DataId)
+            throw new StreamOfflineException(stream, $"its data is missing on {node.Name} (the store there holds other data)");
     }
 
     /// <summary>Applies one change; false when the view missed earlier ones and must <see cref="Load"/> instead.</summary>

@@ -76,4 +76,19 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// power loss), and fail otherwise. Other acks are written too but may be lost with the process.
     /// </param>
     [Alias("Ack")] Task Ack(Immutable<AckOp[]> acks, bool durable);
+
+    /// <summary>
+    /// A client answered a push consumer's flow control request on a silo that does not run its delivery loop: the
+    /// answer goes to the loop, which runs where this grain is.
+    /// </summary>
+    [Alias("FlowControlAnswered")] Task FlowControlAnswered(string subject);
+
+    /// <summary>
+    /// Its stream moves to another node: delivery stops here and the state is saved whole (false if it could not be),
+    /// so the files the move copies are the consumer's state; acks until <see cref="EndMove"/> are refused.
+    /// </summary>
+    [Alias("BeginMove")] Task<bool> BeginMove();
+
+    /// <summary>Moved, this activation goes without writing again; else delivery resumes here.</summary>
+    [Alias("EndMove")] Task EndMove(bool moved);
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -16,7 +17,9 @@ namespace Platform.Grains.Consumers;
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
 [StreamHomePlacement]
-internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain
+internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, CatalogView catalog, NodeIdentity node,
+    ILogger<ConsumerGrain> logger)
+    : Grain, IConsumerGrain
 {
     private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
 
@@ -46,6 +49,10 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     /// <summary>Deliveries and acks since the snapshot of <see cref="_generation"/>; open once the consumer is persisted.</summary>
     private ConsumerJournal? _journal;
     private ulong _generation;
+    /// <summary>The stream is moving to another node with this consumer's files: no delivery, no ack, no save here.</summary>
+    private bool _moving;
+    /// <summary>Saved for the move: the files are being copied and must not change.</summary>
+    private bool _frozen;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
     {
@@ -77,9 +84,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     private IStreamGrain StreamRoot => GrainFactory.GetGrain<IStreamGrain>(_stream);
     private bool Persisted => _config is { } c && !c.MemoryStorage && c.IsDurable;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_stream, _name) = ConsumerKey.Parse(this.GetPrimaryKeyString());
+        // Consumers live with their stream's partition 0; elsewhere this one's state is not there.
+        await catalog.EnsureHomeAsync(node, _stream, 0);
         if (ConsumerStore.Load(store, _stream, _name) is { } snapshot)
         {
             Restore(snapshot);
@@ -87,12 +96,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             // A fresh snapshot folds the replayed journal in and starts a new one for this activation.
             _dirty = true;
             SaveIfDirty();
+            pushConsumers.Activated(_stream, _name, _config!);
         }
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // The delivery loop stays (a delete or a move stops it): its next fetch brings the consumer back, here at home,
+        // whatever made Orleans deactivate it.
         _timer?.Dispose();
         SaveIfDirty();
         _journal?.Dispose();
@@ -126,6 +137,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             _config = config;
             _dirty = true;
             SaveIfDirty();
+            pushConsumers.Activated(_stream, _name, config);
             return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
         }
         _stream = stream;
@@ -172,13 +184,26 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
         }
         StartTimer();
+        pushConsumers.Activated(_stream, _name, config);
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
         return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
     }
 
-    public async Task<ConsumerInfo?> Info() => NoSuchConsumer() ? null : await BuildInfo();
+    public async Task<ConsumerInfo?> Info()
+    {
+        if (NoSuchConsumer())
+            return null;
+        ThrowIfMoving();
+        return await BuildInfo();
+    }
 
-    public Task<ConsumerConfig?> GetConfig() => Task.FromResult(NoSuchConsumer() ? null : _config);
+    public Task<ConsumerConfig?> GetConfig()
+    {
+        if (NoSuchConsumer())
+            return Task.FromResult<ConsumerConfig?>(null);
+        ThrowIfMoving();
+        return Task.FromResult(_config);
+    }
 
     /// <summary>
     /// Whether this activation is for a consumer that does not exist (a lookup, pull or ack for any name a client
@@ -216,6 +241,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
             return false;
         var partitionKey = StreamKey;
         _config = null;
+        pushConsumers.Deactivated(_stream, _name);
         _timer?.Dispose();
         _timer = null;
         _pending.Clear();
@@ -231,10 +257,63 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         return true;
     }
 
+    public async Task<bool> BeginMove()
+    {
+        if (NoSuchConsumer())
+            return false;
+        _moving = true;
+        pushConsumers.Deactivated(_stream, _name);
+        // A delivery being collected finishes (and is journaled) before the files are taken.
+        await _collect.WaitAsync();
+        _collect.Release();
+        _timer?.Dispose();
+        _timer = null;
+        _dirty = true;
+        bool saved = SaveIfDirty();
+        _frozen = true;
+        _journal?.Dispose();
+        _journal = null;
+        Wake();
+        return saved;
+    }
+
+    public Task EndMove(bool moved)
+    {
+        if (!_moving)
+            return Task.CompletedTask;
+        if (moved)
+        {
+            // The state went with the files; nothing more is written here, and the next call activates the new home.
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
+        _moving = false;
+        _frozen = false;
+        _dirty = true;
+        SaveIfDirty();
+        StartTimer();
+        pushConsumers.Activated(_stream, _name, _config!);
+        return Task.CompletedTask;
+    }
+
+    private void ThrowIfMoving()
+    {
+        if (_moving)
+            throw new StreamOfflineException(_stream, "it is moving to another node");
+    }
+
+    public Task FlowControlAnswered(string subject)
+    {
+        if (!NoSuchConsumer())
+            pushConsumers.FlowControlAnswered(_stream, _name, subject);
+        return Task.CompletedTask;
+    }
+
     public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait)
     {
         if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
+        ThrowIfMoving();
         _activeFetches++;
         _lastActivityTicks = Environment.TickCount64;
         _lastActive = DateTime.UtcNow;
@@ -282,6 +361,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         await _collect.WaitAsync();
         try
         {
+            ThrowIfMoving();
             var config = _config;
             if (config is null || maxMessages <= 0)
                 return Empty(config is null ? FetchStatus.Deleted : FetchStatus.Ok);
@@ -478,6 +558,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
         var config = _config;
         if (NoSuchConsumer() || config!.AckPolicy == AckPolicy.None)
             return;
+        // Not applied: the message is redelivered from the new home after ack_wait, as with an ack that never came.
+        ThrowIfMoving();
         long now = Environment.TickCount64;
         _lastActivityTicks = now;
         List<ulong>? done = _reportAcks ? [] : null;
@@ -604,7 +686,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, IL
     /// <summary>False when the state had to be written and could not be.</summary>
     private bool SaveIfDirty()
     {
-        if (!_dirty || !Persisted)
+        if (!_dirty || !Persisted || _frozen)
             return true;
         _dirty = false;
         var pending = new PendingSnapshot[_pending.Count];

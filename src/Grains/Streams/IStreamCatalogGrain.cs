@@ -22,6 +22,16 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("MoveHome")] Task<StreamResult<CatalogEntry>> MoveHome(string stream, int partition, string toNode);
 
+    /// <summary>
+    /// Moves the partitions of <paramref name="stream"/> at home on <paramref name="fromNode"/> (every partition when
+    /// null) to <paramref name="toNode"/> (when null, the active node with the fewest partitions other than the old
+    /// home), with their data: each partition's log closes at its old home, its files (and, with partition 0, the
+    /// consumers' state) are copied to the new home, the catalog switches home and data id with a conditional write,
+    /// and only then is the old copy removed. Publishes meanwhile get an error ack. Refused while an old home is
+    /// offline (nats-server's 10118): its data cannot be copied.
+    /// </summary>
+    [Alias("Move")] Task<StreamResult<CatalogEntry>> Move(string stream, string? fromNode, string? toNode);
+
     /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
     [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);
 

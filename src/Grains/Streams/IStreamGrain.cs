@@ -40,6 +40,15 @@ public interface IStreamGrain : IGrainWithStringKey
     /// <summary>Workqueue and interest streams: a consumer acknowledged these messages for the first time.</summary>
     [Alias("Acked")] Task Acked(string consumer, ulong[] sequences);
 
+    /// <summary>
+    /// A move to another node starts: the log closes and stays closed (publishes get an error ack, other requests
+    /// "stream is offline") until <see cref="EndMove"/>. Refused for memory streams.
+    /// </summary>
+    [Alias("BeginMove")] Task<StreamResult<bool>> BeginMove();
+
+    /// <summary>The move is over: moved, this activation goes (the catalog names the new home); else the log opens again here.</summary>
+    [Alias("EndMove")] Task EndMove(bool moved);
+
     [Alias("RemoveConsumer"), AlwaysInterleave] Task<bool> RemoveConsumer(string name);
     [Alias("Consumers"), AlwaysInterleave] Task<string[]> ConsumerNames();
 }

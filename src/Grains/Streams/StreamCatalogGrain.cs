@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using Platform.Grains.Cluster;
+using Platform.Grains.Consumers;
 using Platform.Grains.Node;
 using Platform.Grains.Subjects;
 
@@ -196,6 +197,151 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return StreamResult<CatalogEntry>.Ok(moved);
     }
 
+    public async Task<StreamResult<CatalogEntry>> Move(string stream, string? fromNode, string? toNode)
+    {
+        if (!_streams.TryGetValue(stream, out var entry))
+            return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
+        var silos = membership.ByName();
+        if (fromNode is not null && !silos.ContainsKey(fromNode) && Array.IndexOf(entry.Homes, fromNode) < 0
+            || toNode is not null && !silos.ContainsKey(toNode))
+            return StreamResult<CatalogEntry>.Fail(ServerNotMember);
+        if (fromNode is not null && Array.IndexOf(entry.Homes, fromNode) < 0)
+            return StreamResult<CatalogEntry>.Fail(PeerNotMember);
+        var moves = new List<(int Partition, string To)>();
+        var load = HomeCounts(silos.Keys);
+        for (int p = 0; p < entry.Homes.Length; p++)
+        {
+            var home = entry.Homes[p];
+            if (fromNode is not null && home != fromNode)
+                continue;
+            if (!silos.ContainsKey(home))
+                return StreamResult<CatalogEntry>.Fail(ApiError.StreamOffline);
+            var to = toNode ?? Least(load, except: home);
+            if (to is null)
+                return StreamResult<CatalogEntry>.Fail(NoPeers);
+            if (to == home)
+                continue;
+            load[to]++;
+            load[home]--;
+            moves.Add((p, to));
+        }
+        foreach (var (partition, to) in moves)
+        {
+            if (await MovePartitionAsync(stream, partition, to, silos) is { } error)
+                return StreamResult<CatalogEntry>.Fail(error);
+        }
+        return StreamResult<CatalogEntry>.Ok(_streams[stream]);
+    }
+
+    private static readonly ApiError ServerNotMember = new(400, 10044, "server is not a member of the cluster");
+    private static readonly ApiError PeerNotMember = new(400, 10040, "peer not a member");
+    private static readonly ApiError NoPeers = new(400, 10005, "no suitable peers for placement");
+
+    /// <summary>
+    /// Moves one partition with its data (see <see cref="Move"/>); null when done. Until the catalog has switched, any
+    /// failure leaves the partition at its old home, open again, and removes what was copied.
+    /// </summary>
+    private async Task<ApiError?> MovePartitionAsync(string stream, int partition, string to, SortedDictionary<string, SiloAddress> silos)
+    {
+        var entry = _streams[stream];
+        var from = entry.Homes[partition];
+        var grain = GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition));
+        var consumers = new List<IConsumerGrain>();
+        if (partition == 0)
+            foreach (var name in await grain.ConsumerNames())
+                consumers.Add(GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)));
+        var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[to].ToParsableString());
+        logger.LogInformation("Moving stream {Stream} partition {Partition} from {From} to {To}", stream, partition, from, to);
+        using (Hint(entry))
+        {
+            if ((await grain.BeginMove()).Error is { } refused)
+                return refused;
+        }
+        bool switched = false;
+        try
+        {
+            foreach (var consumer in consumers)
+                if (!await consumer.BeginMove())
+                    throw new IOException("a consumer's state could not be saved");
+            long bytes = await target.CopyFrom(silos[from].ToParsableString(), stream, partition);
+            var homes = (string[])entry.Homes.Clone();
+            var dataIds = (string[])entry.DataIds.Clone();
+            homes[partition] = to;
+            dataIds[partition] = await DataIdOfAsync(to, silos[to]);
+            var moved = entry with { Homes = homes, DataIds = dataIds };
+            _streams[stream] = moved;
+            // Written only if the catalog is unchanged since read (another activation loses rather than overwrites).
+            await PublishAsync(moved, null);
+            switched = true;
+            logger.LogInformation("Stream {Stream} partition {Partition} moved from {From} to {To} ({Bytes} bytes)", stream, partition, from, to, bytes);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Moving stream {Stream} partition {Partition} to {To} failed: {Reason}", stream, partition, to, ex.Message);
+            _streams[stream] = entry;
+        }
+        using (Hint(_streams[stream]))
+        {
+            foreach (var consumer in consumers)
+                await consumer.EndMove(switched);
+            await grain.EndMove(switched);
+            if (!switched)
+            {
+                await target.Remove(stream, partition);
+                return ApiError.StoreFailed($"stream move failed, the stream stays on {from}");
+            }
+            await GrainFactory.GetGrain<IPartitionTransferGrain>(silos[from].ToParsableString()).Remove(stream, partition);
+            // The new home serves at once: the partition opens there, and push consumers start delivering there.
+            await UntilServedAsync(() => grain.GetInfo(false, null));
+            foreach (var consumer in consumers)
+                await UntilServedAsync(consumer.GetConfig);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Calls a moved grain until its new activation answers: the old one refuses (offline) until it has gone, which
+    /// it does as soon as it is idle.
+    /// </summary>
+    private static async Task UntilServedAsync<T>(Func<Task<T>> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception ex) when (StreamOfflineException.Is(ex) && attempt < 100)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private Dictionary<string, int> HomeCounts(IEnumerable<string> nodes)
+    {
+        var load = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in nodes)
+            load[name] = 0;
+        foreach (var other in _streams.Values)
+            foreach (var home in other.Homes)
+                if (load.TryGetValue(home, out int n))
+                    load[home] = n + 1;
+        return load;
+    }
+
+    /// <summary>The node with the fewest partitions (ties by name), other than <paramref name="except"/>; null when none.</summary>
+    private static string? Least(Dictionary<string, int> load, string? except)
+    {
+        string? least = null;
+        int fewest = int.MaxValue;
+        foreach (var (name, n) in load)
+            if (name != except && (n < fewest || n == fewest && string.CompareOrdinal(name, least) < 0))
+                (least, fewest) = (name, n);
+        return least;
+    }
+
     private async Task<string> DataIdOfAsync(string name, SiloAddress silo)
         => name == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString()).DataId();
 
@@ -230,24 +376,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     private string[] PickHomes(int partitions, IEnumerable<string> nodes)
     {
         var homes = new string[partitions];
-        var load = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var name in nodes)
-            load[name] = 0;
+        var load = HomeCounts(nodes);
         if (load.Count == 0)
             load[node.Name] = 0;
-        foreach (var other in _streams.Values)
-            foreach (var home in other.Homes)
-                if (load.TryGetValue(home, out int n))
-                    load[home] = n + 1;
         for (int p = 0; p < homes.Length; p++)
         {
-            string least = "";
-            int fewest = int.MaxValue;
-            foreach (var (name, n) in load)
-                if (n < fewest)
-                    (least, fewest) = (name, n);
+            var least = Least(load, except: null)!;
             homes[p] = least;
-            load[least] = fewest + 1;
+            load[least]++;
         }
         return homes;
     }

@@ -40,6 +40,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     private IGrainTimer? _ageTimer;
     private IGrainTimer? _interestTimer;
     private static readonly TimeSpan InterestSweepPeriod = TimeSpan.FromSeconds(1);
+    /// <summary>The catalog is moving this partition to another node: its log is closed and stays closed here.</summary>
+    private bool _moving;
 
     /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
     private string Key => this.GetPrimaryKeyString();
@@ -52,9 +54,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         // Placement brought the grain to the partition's home; the data there must still be the data the catalog
         // recorded. A wiped or replaced store would otherwise serve the stream empty, acking what no one else holds.
-        if (node.IsCluster && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { } entry
-            && entry.DataIdOf(Partition) != node.DataId)
-            throw new StreamOfflineException(Name, $"its data is missing on {node.Name} (the store there holds other data)");
+        await catalog.EnsureHomeAsync(node, Name, Partition);
         if (store.LoadMeta(Name) is { } meta)
         {
             Attach(meta.Config, meta.Created);
@@ -100,6 +100,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     /// </summary>
     private async ValueTask<StreamLog.Lease> UseLogAsync()
     {
+        ThrowIfMoving();
         var lease = await _log!.UseAsync();
         if (!_recovered)
         {
@@ -262,6 +263,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         if (config.Storage != _config.Storage)
             return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
         if (_config.Sealed && !config.Sealed)
@@ -283,10 +285,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return false;
-        _ageTimer?.Dispose();
-        _ageTimer = null;
-        _interestTimer?.Dispose();
-        _interestTimer = null;
+        ThrowIfMoving();
+        StopTimers();
         foreach (var consumer in _consumers.Keys.ToArray())
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
@@ -300,13 +300,61 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         return true;
     }
 
-    /// <summary>Drops the log and everything this grain knew of the stream (delete, or a create that could not open its log).</summary>
-    private async Task ForgetAsync()
+    public async Task<StreamResult<bool>> BeginMove()
+    {
+        if (_config is null)
+            return StreamResult<bool>.Fail(ApiError.StreamNotFound);
+        // A memory stream's messages are only in this process: there are no files to carry.
+        if (_config.Storage == StorageType.Memory)
+            return StreamResult<bool>.Fail(ApiError.InvalidConfig("memory streams can not be moved"));
+        _moving = true;
+        StopTimers();
+        // Closing waits for the readers that hold the log and writes its state: the files are then the whole log.
+        if (_log is not null)
+        {
+            store.OpenLogs.Unregister(Key, _log);
+            await _log.DisposeAsync();
+        }
+        logger.LogInformation("Stream {Stream} closed for its move", Key);
+        return StreamResult<bool>.Ok(true);
+    }
+
+    public Task EndMove(bool moved)
+    {
+        if (!_moving)
+            return Task.CompletedTask;
+        if (moved)
+        {
+            // The new home holds the data now; this activation goes, and the catalog removes the files after it.
+            store.Usage.Set(Key, _config!.Storage, 0);
+            _log = null;
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
+        _moving = false;
+        Attach(_config!, _created);
+        logger.LogWarning("Stream {Stream} stays: its move did not complete", Key);
+        return Task.CompletedTask;
+    }
+
+    private void StopTimers()
     {
         _ageTimer?.Dispose();
         _ageTimer = null;
         _interestTimer?.Dispose();
         _interestTimer = null;
+    }
+
+    private void ThrowIfMoving()
+    {
+        if (_moving)
+            throw new StreamOfflineException(Name, "it is moving to another node");
+    }
+
+    /// <summary>Drops the log and everything this grain knew of the stream (delete, or a create that could not open its log).</summary>
+    private async Task ForgetAsync()
+    {
+        StopTimers();
         if (_log is not null)
         {
             store.OpenLogs.Unregister(Key, _log);
@@ -326,6 +374,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
         // or a log that was open when the silo stopped without closing it (it saved nothing).
         if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
@@ -343,6 +392,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
         var acks = new PublishAck[count];
+        if (_moving)
+        {
+            // Not stored here, where the copy is already taken: the publisher tries again once the new home serves.
+            Array.Fill(acks, new PublishAck(0, false, ApiError.StreamOffline));
+            return acks.AsImmutable();
+        }
         if (_config is null || _log is null)
         {
             Array.Fill(acks, new PublishAck(0, false, ApiError.StreamNotFound));
@@ -890,6 +945,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         if (_config is null)
             return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
+        ThrowIfMoving();
         if (ConsumerRules.Check(_config, config) is { } invalid)
             return StreamResult<ConsumerInfo>.Fail(invalid);
         var name = config.Name!;

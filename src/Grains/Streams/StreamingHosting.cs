@@ -50,6 +50,7 @@ public static class StreamingHosting
             return new StreamStore(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles);
         });
         services.TryAddSingleton<StreamSignals>();
+        services.TryAddSingleton<Consumers.PushConsumers>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
         // The silo executable registers the identity its store holds; a host that does not is one silo alone.

@@ -9,9 +9,10 @@ namespace Platform.Silo.Cluster;
 /// Orleans grain storage in a PostgreSQL table, for the state a cluster keeps beyond any one silo: the stream catalog
 /// and the explicit subscriptions of Orleans streams. One row per grain and state name; the ETag is a version that
 /// every write must name, so two activations of one grain (Orleans allows them while membership settles) can never
-/// overwrite each other: the later writer gets an <see cref="InconsistentStateException"/>.
+/// overwrite each other: the later writer gets an <see cref="InconsistentStateException"/>. Rows are keyed by the
+/// cluster's service id too, so clusters that share a database never read each other's catalog.
 /// </summary>
-internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer serializer) : IGrainStorage
+internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer serializer, string serviceId) : IGrainStorage
 {
     private const string Table = "platform_grain_state";
 
@@ -27,7 +28,7 @@ internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         await using var command = database.CreateCommand($"SELECT version, data FROM {Table} WHERE grain_id = $1 AND state_name = $2");
-        command.Parameters.Add(new() { Value = grainId.ToString() });
+        command.Parameters.Add(new() { Value = Key(grainId) });
         command.Parameters.Add(new() { Value = stateName });
         await using var reader = await command.ExecuteReaderAsync();
         if (await reader.ReadAsync())
@@ -61,7 +62,7 @@ internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer
         }
         await using (command)
         {
-            command.Parameters.Add(new() { Value = grainId.ToString() });
+            command.Parameters.Add(new() { Value = Key(grainId) });
             command.Parameters.Add(new() { Value = stateName });
             command.Parameters.Add(new() { Value = data });
             if (grainState.ETag is not null)
@@ -78,7 +79,7 @@ internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer
         if (grainState.ETag is null)
             return;
         await using var command = database.CreateCommand($"DELETE FROM {Table} WHERE grain_id = $1 AND state_name = $2 AND version = $3");
-        command.Parameters.Add(new() { Value = grainId.ToString() });
+        command.Parameters.Add(new() { Value = Key(grainId) });
         command.Parameters.Add(new() { Value = stateName });
         command.Parameters.Add(new() { Value = long.Parse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture) });
         if (await command.ExecuteNonQueryAsync() != 1)
@@ -86,6 +87,8 @@ internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer
         grainState.ETag = null;
         grainState.RecordExists = false;
     }
+
+    private string Key(GrainId grainId) => serviceId + "/" + grainId;
 
     /// <summary>Creates the table if it is missing; safe to run from every silo at start.</summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
@@ -102,7 +105,8 @@ internal static class PostgresGrainStorageHosting
     {
         silo.Services.TryAddPostgresDataSource(connectionString);
         silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) =>
-            new PostgresGrainStorage(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<Serializer>()));
+            new PostgresGrainStorage(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<Serializer>(),
+                sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.ClusterOptions>>().Value.ServiceId));
         return silo;
     }
 

@@ -80,6 +80,54 @@ public sealed class StreamHomeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_move_carries_every_partition_with_its_data_to_the_node_named_and_leaves_nothing_behind()
+    {
+        var config = new StreamConfig { Name = "MOVE", Subjects = ["move.>"], Partitions = 3 }.WithDefaults();
+        Assert.Null((await Catalog.Create(config)).Error);
+        var homes = (await Catalog.Get("MOVE"))!.Homes;
+        var stored = new Dictionary<(int Partition, ulong Seq), StoredMessage>();
+        for (int p = 0; p < 3; p++)
+        {
+            var grain = Cluster.Client.GetGrain<IStreamGrain>(StreamKeys.Partition("MOVE", p));
+            for (int i = 0; i < 5; i++)
+                Assert.Null((await new FrameBatch().Add(SubjectOf(p, 3, "move"), $"p{p}-{i}").AppendTo(grain))[0].Error);
+            Assert.True((await grain.DeleteMessage(2, noErase: true)).Value);
+            foreach (ulong seq in new ulong[] { 1, 3, 4, 5 })
+                stored[(p, seq)] = (await grain.GetMessage(new MessageQuery(seq, null, null))).Value!;
+        }
+        var to = homes[1];
+
+        Assert.Equal(10044, (await Catalog.Move("MOVE", null, "nowhere")).Error?.ErrCode);
+        var moved = await Catalog.Move("MOVE", null, to);
+        Assert.Null(moved.Error);
+        Assert.All(moved.Value!.Homes, home => Assert.Equal(to, home));
+        foreach (var silo in Cluster.Silos)
+            for (int p = 0; p < 3; p++)
+                Assert.Equal(silo.Name == to, Directory.Exists(StoreOf(silo).PartitionDirectory("MOVE", p)));
+        for (int p = 0; p < 3; p++)
+        {
+            var grain = Cluster.Client.GetGrain<IStreamGrain>(StreamKeys.Partition("MOVE", p));
+            foreach (ulong seq in new ulong[] { 1, 3, 4, 5 })
+            {
+                var message = (await grain.GetMessage(new MessageQuery(seq, null, null))).Value!;
+                Assert.Equal((stored[(p, seq)].Subject, Convert.ToHexString(stored[(p, seq)].Payload), stored[(p, seq)].TimestampNanos), (message.Subject, Convert.ToHexString(message.Payload), message.TimestampNanos));
+            }
+            Assert.Equal(ApiError.NoMessageFound, (await grain.GetMessage(new MessageQuery(2, null, null))).Error);
+            Assert.Equal(6UL, (await new FrameBatch().Add(SubjectOf(p, 3, "move"), "after").AppendTo(grain))[0].Sequence);
+        }
+    }
+
+    [Fact]
+    public async Task A_move_is_refused_while_the_old_home_is_offline()
+    {
+        var (config, home) = await CreateAwayFromPrimaryAsync("OFFMOVE");
+        await Cluster.StopSiloAsync(home);
+        var refused = await Catalog.Move(config.Name, home.Name, null);
+        Assert.Equal(ApiError.StreamOffline, refused.Error);
+        Assert.Equal(home.Name, (await Catalog.Get(config.Name))!.HomeOf(0));
+    }
+
+    [Fact]
     public async Task A_stream_whose_home_is_down_is_offline_cannot_be_recreated_and_comes_back_whole()
     {
         // One stream per node (the catalog balances), so one of them lives on a node that can be restarted by name.
@@ -218,10 +266,10 @@ public sealed class StreamHomeTests : IAsyncLifetime
 
     private StreamStore StoreOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<StreamStore>();
 
-    private static string SubjectOf(int partition, int partitions)
+    private static string SubjectOf(int partition, int partitions, string prefix = "spread")
     {
         for (int i = 0; ; i++)
-            if (StreamKeys.PartitionOf($"spread.{i}", partitions) == partition)
-                return $"spread.{i}";
+            if (StreamKeys.PartitionOf($"{prefix}.{i}", partitions) == partition)
+                return $"{prefix}.{i}";
     }
 }

@@ -13,7 +13,7 @@ namespace Platform.IntegrationTests.Cluster;
 /// through any silo are acked by the home, and while the home is killed (or back with a wiped store) the stream is
 /// offline (nats-server's 10118) rather than re-created empty anywhere else.
 /// </summary>
-public sealed class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
+public sealed partial class ClusterStreamTests(PostgresFixture fixture, ITestOutputHelper output) : IClassFixture<PostgresFixture>
 {
     private const int StreamOffline = 10118;
     private PostgresProcess Postgres => fixture.Postgres!;

@@ -16,12 +16,27 @@ public sealed class PostgresGrainStorageTests(PostgresFixture fixture) : IClassF
 {
     private static readonly Serializer Serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
 
-    private async Task<PostgresGrainStorage> StorageAsync()
+    private async Task<PostgresGrainStorage> StorageAsync(string serviceId = "tests")
     {
         var database = NpgsqlDataSource.Create(fixture.Postgres!.ConnectionString);
         await PostgresGrainStorage.EnsureSchemaAsync(database, CancellationToken.None);
         await PostgresGrainStorage.EnsureSchemaAsync(database, CancellationToken.None);
-        return new PostgresGrainStorage(database, Serializer);
+        return new PostgresGrainStorage(database, Serializer, serviceId);
+    }
+
+    [SkippableFact]
+    public async Task Clusters_sharing_a_database_keep_their_own_state()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        var (one, two) = (await StorageAsync("one-" + Guid.NewGuid().ToString("N")), await StorageAsync("two-" + Guid.NewGuid().ToString("N")));
+        var grain = GrainId.Create("catalog", "0");
+        await one.WriteStateAsync("catalog", grain, new GrainState<string>("one's"));
+        var read = new GrainState<string>();
+        await two.ReadStateAsync("catalog", grain, read);
+        Assert.False(read.RecordExists);
+        await two.WriteStateAsync("catalog", grain, new GrainState<string>("two's"));
+        await one.ReadStateAsync("catalog", grain, read);
+        Assert.Equal("one's", read.State);
     }
 
     [SkippableFact]
