@@ -107,6 +107,30 @@ while IFS='|' read -r sid desc args; do
     done
   done
 done < "$WORK/scenarios.txt"
+# The cluster scenarios: latency medians side by side (request/reply's target is a latency), and what differs there.
+cluster_rows=()
+while IFS='|' read -r sid desc args; do
+  [[ "$sid" == cluster-* ]] || continue
+  [ "$(count_runs "$sid" nats-server)$(count_runs "$sid" silo)" = "00" ] && continue
+  p50n=$(median "$sid" nats-server 19); p50s=$(median "$sid" silo 19)
+  p99n=$(median "$sid" nats-server 6); p99s=$(median "$sid" silo 6)
+  lat() { [ -n "$1" ] && awk -v x="$1" 'BEGIN { printf "%.0f", x }' || echo "–"; }
+  ratio_of() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "–" }' || echo "–"; }
+  cluster_rows+=("| $sid | $(lat "$p50n") / $(lat "$p50s") | $(ratio_of "$p50s" "$p50n") | $(lat "$p99n") / $(lat "$p99s") | $(ratio_of "$p99s" "$p99n") |")
+done < "$WORK/scenarios.txt"
+if [ ${#cluster_rows[@]} -gt 0 ]; then
+  echo
+  echo "## Cluster latency"
+  echo
+  echo "The cluster-* scenarios run 3 nodes of each on loopback (perf/compare/cluster.sh): nats-server with"
+  echo "\`--cluster\`/\`--routes\`, the silo with its membership in a PostgreSQL; clients on different nodes (see each"
+  echo "scenario). Their CPU and RSS above are node 1's, where the publishers connect. Latency medians over the runs,"
+  echo "in µs, silo / nats below 1 is better:"
+  echo
+  echo "| scenario | p50 nats / silo | p50 silo / nats | p99 nats / silo | p99 silo / nats |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${cluster_rows[@]}"
+fi
 # Memory: idle RSS over every run of a server, and the RSS left holding the store1m messages.
 column_all() { awk -F'\t' -v v="$1" -v c="$2" 'NR > 1 && $2 == v && $c != "" { print $c }' "$RUNS"; }
 mbcell() {

@@ -5,7 +5,8 @@ namespace Platform.Load.Scenarios;
 
 /// <summary>
 /// JetStream publish with a window of unacknowledged publishes per publisher (--window): the server's storage
-/// throughput. Latency is publish to ack, from the intended send time when --rate is set.
+/// throughput. Latency is publish to ack, from the intended send time when --rate is set. With --cluster-urls the
+/// publishers connect to a node that is not the leader (home) of the first stream.
 /// </summary>
 internal sealed class JsPubAsyncScenario : IScenario
 {
@@ -19,9 +20,10 @@ internal sealed class JsPubAsyncScenario : IScenario
         await StreamSetup.CreateAsync(js, o.Streams, ctx.Limits.Hard);
         try
         {
+            var publishers = await ClusterNodes.AwayFromLeaderAsync(o, js, StreamSetup.StreamName(0), ctx.Limits.Hard);
             JsPublishPhase.Outcome r;
             await using (ctx.Progress("js-pub-async"))
-                r = await JsPublishPhase.RunAsync(o, ctx.Limits, ctx.Counters, stampPayload: false, recordLatency: true);
+                r = await JsPublishPhase.RunAsync(publishers, ctx.Limits, ctx.Counters, stampPayload: false, recordLatency: true);
             return ctx.NewResult(0) with
             {
                 Status = ctx.Counters.Errors == 0 ? RunStatus.Ok : RunStatus.Errors,
