@@ -48,6 +48,37 @@ internal sealed class Route
     public OutboundBuffer Outbox { get; }
     /// <summary>Messages dropped because the outbox was full, since the last batch reported them.</summary>
     private long _dropped;
+    private long _inMsgs, _inBytes;
+
+    /// <summary>Messages the peer sent on this route (/routez in_msgs), counted once per batch.</summary>
+    public long InMsgs => Interlocked.Read(ref _inMsgs);
+
+    /// <summary>Their bytes, headers and payload as nats-server counts a route's in_bytes.</summary>
+    public long InBytes => Interlocked.Read(ref _inBytes);
+
+    /// <summary>Messages written for the peer (out_msgs): the outbox counts them as it appends.</summary>
+    public long OutMsgs => Outbox.Messages;
+
+    public long OutBytes => Outbox.MessageBytes;
+
+    /// <summary>The subjects the peer announced interest in, as route subscriptions here (/routez subscriptions).</summary>
+    public int Subscriptions
+    {
+        get { lock (_remote) return _remote.Count; }
+    }
+
+    /// <summary>Those subscriptions' subjects, for /routez?subs=1.</summary>
+    public string[] SubscriptionSubjects()
+    {
+        lock (_remote)
+        {
+            var subjects = new string[_remote.Count];
+            int i = 0;
+            foreach (var sub in _remote.Values)
+                subjects[i++] = sub.Subject;
+            return subjects;
+        }
+    }
 
     public void Start() => _sender = Task.Run(SendLoopAsync);
 
@@ -216,6 +247,7 @@ internal sealed class Route
         // One set per batch, not per message: the writers of every client this batch reached are woken once each.
         var touched = new HashSet<OutboundBuffer>();
         int offset = 0;
+        long messages = 0, bytes = 0;
         while (RouteFrames.TryRead(frames, ref offset, out var frame))
         {
             switch (frame.Kind)
@@ -227,12 +259,19 @@ internal sealed class Route
                     ApplyInterest(frame.Subject.Span, frame.Queues.Span, frame.Weight, server);
                     break;
                 case RouteFrames.Message:
+                    messages++;
+                    bytes += frame.Body.Length;
                     server.DeliverRouted(frame.Subject.Span, frame.VisibleSubject.Span, frame.Reply.Span, frame.Queues.Span,
                         frame.HeaderLength, new ReadOnlySequence<byte>(frame.Body), touched);
                     break;
             }
         }
         OutboundBuffer.SignalAll(touched);
+        if (messages > 0)
+        {
+            Interlocked.Add(ref _inMsgs, messages);
+            Interlocked.Add(ref _inBytes, bytes);
+        }
     }
 
     private void ApplyInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight, NatsServer server)
