@@ -124,7 +124,7 @@ if [ ${#cluster_rows[@]} -gt 0 ]; then
   echo
   echo "The cluster-* scenarios run 3 nodes of each on loopback (perf/compare/cluster.sh): nats-server with"
   echo "\`--cluster\`/\`--routes\`, the silo with its membership in a PostgreSQL; clients on different nodes (see each"
-  echo "scenario). Their CPU and RSS above are node 1's, where the publishers connect. Latency medians over the runs,"
+  echo "scenario), after ${cluster_warmup:-$warmup} s of warm-up. Their CPU and RSS above are node 1's, where the publishers connect. Latency medians over the runs,"
   echo "in µs, silo / nats below 1 is better:"
   echo
   echo "| scenario | p50 nats / silo | p50 silo / nats | p99 nats / silo | p99 silo / nats |"
