@@ -13,7 +13,7 @@ namespace Platform.IntegrationTests.Cluster;
 /// </summary>
 public sealed class RoutezCountersTests(PostgresFixture fixture) : IClassFixture<PostgresFixture>
 {
-    private const int Messages = 200;
+    private const int Messages = 1000;
     private const int Size = 100;
 
     [SkippableFact]
@@ -98,8 +98,17 @@ public sealed class RoutezCountersTests(PostgresFixture fixture) : IClassFixture
         long subs = subsWith;
         await ProcessCluster.WaitUntilAsync(async () => (subs = Sum(await RoutesAsync(httpPorts[0]), "subscriptions")) <= subsWith - 2,
             TimeSpan.FromSeconds(10), () => Task.FromResult($"subscriptions {subs}, {subsWith} before the unsubscribes"));
-        return $"out {outMsgs}/{outBytes}, in {inMsgs}/{inBytes}, subscriptions -{subsWith - subs} after unsubscribing, listed {string.Join(' ', listed)}";
+        return $"out {About(outMsgs, Messages)}/{About(outBytes, Messages * Size)}, in {About(inMsgs, Messages)}/{About(inBytes, Messages * Size)}, "
+               + $"subscriptions -{subsWith - subs} after unsubscribing, listed {string.Join(' ', listed)}";
     }
+
+    /// <summary>
+    /// <paramref name="expected"/> when <paramref name="count"/> is at least that and less than 10% over it, else the
+    /// count itself: nats-server routes a few system events of its own (account connection counts, some 600 bytes
+    /// each) while the script runs, which a counter of only the script's messages would miss.
+    /// </summary>
+    private static string About(long count, long expected)
+        => count >= expected && count < expected * 11 / 10 ? $"{expected}" : $"{count}";
 
     private static async Task<JsonElement> RoutesAsync(int httpPort)
         => (await MonitorHttp.GetJsonAsync(httpPort, "/routez")).GetProperty("routes");
