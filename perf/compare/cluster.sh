@@ -50,14 +50,19 @@ routes_up() { # http-port: whether the node's /routez counts the other nodes
 
 # start_cluster NAME: nats-server or silo.
 start_cluster() {
-  local name=$1 i ports=() https=() cports=() urls=() routes pid
+  local name=$1 i ports=() https=() cports=() urls=() all=() routes pid
   CLUSTER_PIDS=()
   STORE="$WORK/store-$name-cluster-$RUN_ID"
   SERVER_LOG="$WORK/server-$name-$RUN_ID-n1.log"
   mkdir -p "$STORE"
-  for i in $(seq 1 "$CLUSTER_NODES"); do
-    ports+=("$(free_port)") || return 1; https+=("$(free_port)") || return 1; cports+=("$(free_port)") || return 1
+  # Nine ports picked before any is bound: each distinct from the others.
+  local picked=" " p
+  for _ in $(seq 1 $((3 * CLUSTER_NODES))); do
+    while p=$(free_port) || return 1; [[ "$picked" == *" $p "* ]]; do :; done
+    picked="$picked$p "
   done
+  read -r -a all <<< "$picked"
+  ports=("${all[@]:0:CLUSTER_NODES}"); https=("${all[@]:CLUSTER_NODES:CLUSTER_NODES}"); cports=("${all[@]:$((2 * CLUSTER_NODES)):CLUSTER_NODES}")
   [ "$name" = silo ] && { start_postgres || { echo "PostgreSQL did not start" > "$SERVER_LOG"; return 1; }; }
   local cluster="perf$RANDOM$RANDOM"
   for i in $(seq 1 "$CLUSTER_NODES"); do
