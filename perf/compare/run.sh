@@ -250,6 +250,8 @@ run_one() { # scenario-id server rep args
 median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The commit the servers were built from: taken before the runs, since the tree may change while they go on.
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 STARTED=$(date +%s)
 for entry in "${SCENARIOS[@]}"; do
   IFS='|' read -r sid desc args <<< "$entry"
@@ -290,7 +292,7 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv dotnet "$(dotnet --version 2>/dev/null)"
   kv nats_server "$("$NATS_SERVER" --version 2>&1 | head -1)"
   kv silo "$(dotnet "$SILO_DLL" -v 2>&1 | head -1)"
-  kv commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  kv commit "$COMMIT"
   kv client "NATS.Net $(grep -o 'Include="NATS.Net" Version="[^"]*"' "$ROOT/Directory.Packages.props" | sed 's/.*Version="//; s/"//')"
   kv loadavg_before "$LOAD_BEFORE"
   kv loadavg_after "$LOAD_AFTER"
