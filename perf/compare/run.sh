@@ -13,11 +13,16 @@
 #                  throughput climbs over its first 5-8 s of load (JIT tiering and the runtime settling), measured
 #                  per second with perf/Load's progress lines; nats-server's is flat after one second. The
 #                  *cold scenarios run without it, so the table shows both.
+#   --cluster-warmup S  the same for the cluster-* scenarios (default 30): three silos on two shared cores tier their
+#                  code up more slowly; on a fresh 3-silo cluster at load average ~20, core pub->sub climbed from 50k to
+#                  245k msgs/s over its first 35 s of load, and started at 245k with DOTNET_TieredCompilation=0
 #   --calm LOAD    before each run wait (up to 120 s) for the 1-minute load average to fall below LOAD: on a
 #                  machine shared with other builds this trades wall time for less noise (default: no waiting)
 #   --skip-build   use the existing Release builds
 #   --out FILE     markdown result (default perf/RESULTS.md)
-#   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub
+#   --only IDS     run only these scenario ids (see SCENARIOS below), e.g. --only jsasync1,corepubsub; the
+#                  cluster-* scenarios (CLUSTER_SCENARIOS: 3 nodes of each, see cluster.sh) run only when named here,
+#                  and "cluster" names them all
 # The environment variable SILO_ENV ("NAME=value NAME=value") is passed to the silo alone, not to the load
 # generator, for trying runtime settings such as DOTNET_GCgen0size on the server only.
 set -uo pipefail
@@ -26,6 +31,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REPS=3
 SECS=5
 WARMUP=8
+CLUSTER_WARMUP=30
 CALM=""
 BUILD=1
 OUT="$ROOT/perf/RESULTS.md"
@@ -35,11 +41,12 @@ while [ $# -gt 0 ]; do
     --reps) REPS=$2; shift 2 ;;
     --secs) SECS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --cluster-warmup) CLUSTER_WARMUP=$2; shift 2 ;;
     --calm) CALM=$2; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -53,9 +60,14 @@ RUNS="$WORK/runs.tsv"
 SERVER_PID=""
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# Only the server this script started is stopped, by its own pid.
+# shellcheck source=perf/compare/cluster.sh
+. "$ROOT/perf/compare/cluster.sh"
+
+# Only the servers this script started are stopped, by their own pids.
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+  if [ ${#CLUSTER_PIDS[@]} -gt 0 ]; then stop_cluster
+  elif [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+  stop_postgres
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -161,19 +173,30 @@ SCENARIOS=(
   "jsfetch500|Fetch(500) then ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
   "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
+# Three nodes of each (cluster.sh), clients on different nodes: opt-in with --only (they start 3 servers per run).
+CLUSTER_SCENARIOS=(
+  "cluster-core|Cluster: core publish on node 1 to 1 subscriber on node 2, 16 B|pubsub --pubs 1 --subs 1 --size 16 --duration {SECS}"
+  "cluster-reqrep|Cluster: request/reply, 1 requester on node 1, echo responder on node 2, 16 B (replies/s; p50 and p99 below)|reqrep --pubs 1 --size 16 --duration {SECS}"
+  "cluster-jspub|Cluster: JetStream async publish via a node that is not the stream's leader (R1 stream, 1 publisher, 128 B, window 256)|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --duration {SECS}"
+  "cluster-partitioned|Cluster: JetStream async publish to one stream of 3 partitions (silo: spread over the 3 silos; nats-server: one R1 stream), 3 publishers, one per node, 128 B, window 256 each|js-pub-partitioned --partitions 3 --pubs 3 --size 128 --window 256 --duration {SECS}"
+)
+[[ ",$ONLY," == *",cluster,"* ]] && ONLY="$ONLY,$(printf '%s\n' "${CLUSTER_SCENARIOS[@]}" | cut -d'|' -f1 | paste -sd,)"
+[ -n "$ONLY" ] && SCENARIOS+=("${CLUSTER_SCENARIOS[@]}")
 # Memory readings (VmRSS, not the peak): idle is taken SETTLE seconds after the server is ready, before any load;
 # the end reading SETTLE seconds after the load generator exits, with the store1m streams still holding their messages.
 SETTLE=2
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss cold=0
+  local status msgs p99 p50 rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss cold=0
+  local start=start_server stop=stop_server nodes="" warmup=$WARMUP
   [[ "$sid" == *cold ]] && cold=1
+  if [[ "$sid" == cluster-* ]]; then start=start_cluster; stop=stop_cluster; warmup=$CLUSTER_WARMUP; fi
   if [ -n "$CALM" ]; then
     for _ in $(seq 1 120); do
       awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$CALM" 'BEGIN { exit !(l < c) }' && break
@@ -181,18 +204,19 @@ run_one() { # scenario-id server rep args
     done
   fi
   load=$(cut -d' ' -f1 /proc/loadavg)
-  if ! start_server "$server"; then
+  if ! $start "$server"; then
     log "  $server did not start; log tail:"; tail -20 "$SERVER_LOG" >&2
     printf '%s\t%s\t%s\tfailed\t\t\t\t\t\t\t\t%s\t%s\t%s\t\t\n' "$sid" "$server" "$rep" \
       "server did not start: $(tail -2 "$SERVER_LOG" | tr '\t\n' '  ')" "$SERVER_LOG" "$load" >> "$RUNS"
-    stop_server; return
+    $stop; return
   fi
+  [[ "$sid" == cluster-* ]] && nodes="--cluster-urls $CLUSTER_URLS"
   sleep "$SETTLE"
   idle_rss=$(rss_kb "$SERVER_PID")
   cpu0=$(cpu_seconds "$SERVER_PID")
   # shellcheck disable=SC2086 # args is a word list on purpose
-  timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" \
-    --server-pid "$SERVER_PID" $([ "$WARMUP" != 0 ] && [ "$cold" = 0 ] && echo "--warmup $WARMUP") > "$out" 2>&1
+  timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" $nodes \
+    --server-pid "$SERVER_PID" $([ "$warmup" != 0 ] && [ "$cold" = 0 ] && echo "--warmup $warmup") > "$out" 2>&1
   rc=$?
   if kill -0 "$SERVER_PID" 2>/dev/null; then
     sleep "$SETTLE"
@@ -203,29 +227,31 @@ run_one() { # scenario-id server rep args
     rss=""; cpu=""; end_rss=""
     echo "server process $SERVER_PID was gone at the end of the run" >> "$out"
   fi
-  stop_server
+  $stop
   warn=$(log_warnings "$SERVER_LOG" | wc -l)
   first=$(log_warnings "$SERVER_LOG" | head -1 | cut -c1-300 | tr '\t' ' ')
   if [ -s "$json" ]; then
     status=$(jq -r .status "$json"); msgs=$(jq -r '.msgs_per_sec' "$json")
-    p99=$(jq -r '.latency_us.p99 // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
+    p99=$(jq -r '.latency_us.p99 // ""' "$json"); p50=$(jq -r '.latency_us.p50 // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
     message=$(jq -r '.message // ""' "$json" | tr '\t\n' '  ')
     # The load generator samples the server's CPU around the measured run only, leaving the warm-up out.
     c=$(jq -r '.server_cpu_seconds // empty | . * 100 | round / 100' "$json" 2>/dev/null)
     [ -n "$c" ] && cpu=$c
   else
-    status=failed; msgs=""; p99=""; completed=""; errors=""
+    status=failed; msgs=""; p99=""; p50=""; completed=""; errors=""
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" >> "$RUNS"
-  log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" >> "$RUNS"
+  log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p50 ${p50:-n/a} µs p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 
 median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The commit the servers were built from: taken before the runs, since the tree may change while they go on.
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 STARTED=$(date +%s)
 for entry in "${SCENARIOS[@]}"; do
   IFS='|' read -r sid desc args <<< "$entry"
@@ -266,7 +292,7 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv dotnet "$(dotnet --version 2>/dev/null)"
   kv nats_server "$("$NATS_SERVER" --version 2>&1 | head -1)"
   kv silo "$(dotnet "$SILO_DLL" -v 2>&1 | head -1)"
-  kv commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  kv commit "$COMMIT"
   kv client "NATS.Net $(grep -o 'Include="NATS.Net" Version="[^"]*"' "$ROOT/Directory.Packages.props" | sed 's/.*Version="//; s/"//')"
   kv loadavg_before "$LOAD_BEFORE"
   kv loadavg_after "$LOAD_AFTER"
@@ -274,6 +300,7 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv reps "$REPS"
   kv secs "$SECS"
   kv warmup "$WARMUP"
+  kv cluster_warmup "$CLUSTER_WARMUP"
   kv calm "$CALM"
 } > "$WORK/machine.env"
 printf '%s\n' "${SCENARIOS[@]}" > "$WORK/scenarios.txt"

@@ -5,6 +5,15 @@ internal sealed record LoadOptions
 {
     public required string Scenario { get; init; }
     public string Url { get; init; } = "nats://127.0.0.1:4222";
+
+    /// <summary>
+    /// The nodes of a cluster (--cluster-urls), publishers' node first: subscribers, responders and JetStream
+    /// publishers are then placed on other nodes than the publisher or the stream (see Scenarios/ClusterNodes).
+    /// </summary>
+    public IReadOnlyList<string>? ClusterUrls { get; init; }
+
+    /// <summary>Partitions of the partitioned-stream scenario's stream (the silo's "partitions" extension).</summary>
+    public int Partitions { get; init; } = 3;
     public int Size { get; init; } = 128;
 
     /// <summary>Total messages across all publishers; null when only a duration was given.</summary>

@@ -20,9 +20,13 @@ internal static class OptionsParser
           js-pubsub     JetStream publish with concurrent pull consumers acking explicitly
           js-consume    pre-fill a backlog, then pull-consume it with explicit acks
           js-fetch      the same with a fetch-then-ack loop (--batch per request), as a Go worker with Fetch(n)
+          js-pub-partitioned  async publish to one stream of --partitions partitions, publishers spread over --cluster-urls
 
         flags:
           --url URL        server to load (default nats://127.0.0.1:4222)
+          --cluster-urls U1,U2,...  the nodes of a cluster: publishers on U1, subscribers and the responder on U2,
+                           JetStream publishers on a node that is not the stream's leader (replaces --url)
+          --partitions N   partitions of js-pub-partitioned's stream (default 3)
           --size BYTES     payload size (default 128)
           --msgs N         total messages across publishers (default 100000 unless --duration)
           --duration SECS  publish for this long (with --msgs: whichever ends first)
@@ -63,6 +67,8 @@ internal static class OptionsParser
             o = flag switch
             {
                 "--url" or "-s" => o with { Url = Value() },
+                "--cluster-urls" => ClusterUrls(o, flag, Value()),
+                "--partitions" => o with { Partitions = Int(flag, Value(), 1) },
                 "--size" => o with { Size = Int(flag, Value(), 0) },
                 "--msgs" => o with { Msgs = Long(flag, Value(), 1) },
                 "--duration" => o with { Duration = Positive(flag, Value()) },
@@ -85,6 +91,14 @@ internal static class OptionsParser
             };
         }
         return (o, null);
+    }
+
+    private static LoadOptions ClusterUrls(LoadOptions o, string flag, string text)
+    {
+        var urls = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length < 2)
+            throw new FormatException($"{flag} wants at least two comma-separated URLs, got '{text}'");
+        return o with { ClusterUrls = urls, Url = urls[0] };
     }
 
     private static int Int(string flag, string text, int min) => (int)Long(flag, text, min, int.MaxValue);

@@ -12,13 +12,17 @@ internal sealed class ClientSet : IAsyncDisposable
 
     public int Count => _connections.Count;
 
-    public static async Task<ClientSet> OpenAsync(LoadOptions options, string role, int count, CancellationToken ct)
+    public static Task<ClientSet> OpenAsync(LoadOptions options, string role, int count, CancellationToken ct)
+        => OpenAsync(_ => options, role, count, ct);
+
+    /// <summary>Opens <paramref name="count"/> connections, the i-th with the options <paramref name="optionsOf"/> gives for i.</summary>
+    public static async Task<ClientSet> OpenAsync(Func<int, LoadOptions> optionsOf, string role, int count, CancellationToken ct)
     {
         var set = new ClientSet();
         try
         {
             for (var i = 0; i < count; i++)
-                set._connections.Add(await Connections.OpenAsync(options, $"{role}-{i}", ct));
+                set._connections.Add(await Connections.OpenAsync(optionsOf(i), $"{role}-{i}", ct));
         }
         catch
         {

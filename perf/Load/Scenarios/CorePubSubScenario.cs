@@ -6,7 +6,8 @@ namespace Platform.Load.Scenarios;
 /// <summary>
 /// Core publish to --subs subscribers on one subject: 1:1 with one subscriber, fan-out 1:N with more (each
 /// subscriber gets every message). Throughput counts deliveries; latency is publish-to-receive, measured from the
-/// send tick stamped into each payload (payloads of 8 bytes or more).
+/// send tick stamped into each payload (payloads of 8 bytes or more). With --cluster-urls the subscribers are on
+/// another node than the publishers.
 /// </summary>
 internal sealed class CorePubSubScenario : IScenario
 {
@@ -18,7 +19,7 @@ internal sealed class CorePubSubScenario : IScenario
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
-        await using var subConns = await ClientSet.OpenAsync(o, "sub", o.Subs, hard);
+        await using var subConns = await ClientSet.OpenAsync(ClusterNodes.Peer(o), "sub", o.Subs, hard);
         await using var pubs = await ClientSet.OpenAsync(o, "pub", o.Pubs, hard);
 
         var subs = new List<INatsSub<byte[]>>();

@@ -11,10 +11,12 @@ internal static class JsPublishPhase
 {
     internal sealed record Outcome(long Sent, long Acked, long Start, long PublishEnd, long LastAck, LatencySummary? Latency);
 
-    public static async Task<Outcome> RunAsync(LoadOptions o, RunLimits limits, LiveCounters counters, bool stampPayload, bool recordLatency)
+    /// <param name="spread">publishers spread round-robin over the nodes of --cluster-urls instead of all on --url</param>
+    public static async Task<Outcome> RunAsync(LoadOptions o, RunLimits limits, LiveCounters counters, bool stampPayload, bool recordLatency,
+        bool spread = false)
     {
         var hard = limits.Hard;
-        await using var pubs = await ClientSet.OpenAsync(o, "jspub", o.Pubs, hard);
+        await using var pubs = await ClientSet.OpenAsync(p => spread ? ClusterNodes.Spread(o, p) : o, "jspub", o.Pubs, hard);
         var latencies = Enumerable.Range(0, o.Pubs).Select(_ => new LatencyRecorder()).ToArray();
         var publishers = Enumerable.Range(0, o.Pubs)
             .Select(p => new AsyncJsPublisher(pubs[p], StreamSetup.SubjectFor(p, o.Streams), o.Window, counters,

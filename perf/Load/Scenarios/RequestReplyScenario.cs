@@ -5,7 +5,8 @@ namespace Platform.Load.Scenarios;
 
 /// <summary>
 /// Request/reply: --pubs requesters, each waiting for its reply before the next request, against one responder
-/// in this process that echoes the payload. Latency is the full round trip.
+/// in this process that echoes the payload. Latency is the full round trip. With --cluster-urls the responder is on
+/// another node than the requesters, so each request and each reply crosses between nodes.
 /// </summary>
 internal sealed class RequestReplyScenario : IScenario
 {
@@ -18,7 +19,7 @@ internal sealed class RequestReplyScenario : IScenario
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
-        await using var responderConn = await ClientSet.OpenAsync(o, "responder", 1, hard);
+        await using var responderConn = await ClientSet.OpenAsync(ClusterNodes.Peer(o), "responder", 1, hard);
         await using var requesters = await ClientSet.OpenAsync(o, "requester", o.Pubs, hard);
         await using var sub = await responderConn[0].SubscribeCoreAsync<byte[]>(Subject, cancellationToken: hard);
         await responderConn[0].PingAsync(hard);

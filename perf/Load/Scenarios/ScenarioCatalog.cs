@@ -14,6 +14,7 @@ internal static class ScenarioCatalog
         ["js-consume"] = () => new JsConsumeScenario(),
         ["js-fetch"] = () => new JsConsumeScenario(fetch: true),
         ["js-push"] = () => new JsPushConsumeScenario(),
+        ["js-pub-partitioned"] = () => new JsPubAsyncScenario(partitioned: true),
     };
 
     public static IScenario? Find(string name) => Factories.TryGetValue(name, out var f) ? f() : null;

@@ -28,6 +28,7 @@ internal sealed class LocalInterest
     private void Change(Subscription sub, int delta)
     {
         var key = KeyOf(sub.Key, sub.Queue);
+        Route[] routes;
         lock (_gate)
         {
             if (!_entries.TryGetValue(key, out var entry))
@@ -44,9 +45,13 @@ internal sealed class LocalInterest
             if (!announce)
                 return;
             int weight = entry.Queue is null ? Math.Min(entry.Count, 1) : Math.Max(entry.Count, 0);
-            foreach (var route in _routes)
+            routes = _routes;
+            foreach (var route in routes)
                 route.SendInterest(entry.Subject, entry.Queue, weight);
         }
+        // Woken outside the lock: a route's send loop may run on this thread from here (Route.SendLoopAsync).
+        foreach (var route in routes)
+            route.Outbox.Signal();
     }
 
     /// <summary>Starts sending deltas to <paramref name="route"/>; it asks for the <see cref="Snapshot"/> itself.</summary>

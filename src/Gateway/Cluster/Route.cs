@@ -40,7 +40,9 @@ internal sealed class Route
         _routes = routes;
         Silo = silo;
         long maxPending = routes.Server.Options.MaxPending;
-        Outbox = new OutboundBuffer(maxPending);
+        // The send loop wakes on the publisher's thread at the end of its read and starts the call from there: one
+        // thread-pool hop less on every message's way to the peer (see SendLoopAsync).
+        Outbox = new OutboundBuffer(maxPending, wakeInline: true);
         _highWater = maxPending / 8;
     }
 
@@ -48,6 +50,38 @@ internal sealed class Route
     public OutboundBuffer Outbox { get; }
     /// <summary>Messages dropped because the outbox was full, since the last batch reported them.</summary>
     private long _dropped;
+    private long _inMsgs, _inBytes;
+    private readonly HashSet<OutboundBuffer> _touched = [];
+
+    /// <summary>Messages the peer sent on this route (/routez in_msgs), counted once per batch.</summary>
+    public long InMsgs => Interlocked.Read(ref _inMsgs);
+
+    /// <summary>Their bytes, headers and payload as nats-server counts a route's in_bytes.</summary>
+    public long InBytes => Interlocked.Read(ref _inBytes);
+
+    /// <summary>Messages written for the peer (out_msgs): the outbox counts them as it appends.</summary>
+    public long OutMsgs => Outbox.Messages;
+
+    public long OutBytes => Outbox.MessageBytes;
+
+    /// <summary>The subjects the peer announced interest in, as route subscriptions here (/routez subscriptions).</summary>
+    public int Subscriptions
+    {
+        get { lock (_remote) return _remote.Count; }
+    }
+
+    /// <summary>Those subscriptions' subjects, for /routez?subs=1.</summary>
+    public string[] SubscriptionSubjects()
+    {
+        lock (_remote)
+        {
+            var subjects = new string[_remote.Count];
+            int i = 0;
+            foreach (var sub in _remote.Values)
+                subjects[i++] = sub.Subject;
+            return subjects;
+        }
+    }
 
     public void Start() => _sender = Task.Run(SendLoopAsync);
 
@@ -115,7 +149,10 @@ internal sealed class Route
         return true;
     }
 
-    /// <summary>Appends an interest change; called under <see cref="LocalInterest"/>'s lock, so deltas keep its order.</summary>
+    /// <summary>
+    /// Appends an interest change; called under <see cref="LocalInterest"/>'s lock, so deltas keep its order. The send
+    /// loop is woken with <see cref="OutboundBuffer.Signal"/> after that lock is released.
+    /// </summary>
     public void SendInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight)
     {
         if (_closed)
@@ -128,9 +165,15 @@ internal sealed class Route
             return;
         }
         Outbox.EndFrame(RouteFrames.WriteInterest(span, subject, queue, weight), isMessage: false, 0);
-        Outbox.Signal();
     }
 
+    /// <remarks>
+    /// The outbox wakes this loop inline (<see cref="OutboundBuffer"/>'s wakeInline), so after a wait it may be running on
+    /// the signaling thread. A publisher's read loop is a plain thread-pool thread, and the call starts right there; any
+    /// other context (a grain turn, a synchronization context) is left at once for the thread pool, so no turn runs
+    /// route calls and no continuation of this loop is ever captured by one. Every await is ConfigureAwait(false) for
+    /// the same reason.
+    /// </remarks>
     private async Task SendLoopAsync()
     {
         var grain = _routes.Grains.GetGrain<IRouteGrain>(RouteGrain.KeyOf(Silo));
@@ -143,7 +186,7 @@ internal sealed class Route
                 _resync = false;
                 try
                 {
-                    await grain.Deliver(new RouteBatch { Origin = self, Frames = PendingThenSnapshot() });
+                    await grain.Deliver(new RouteBatch { Origin = self, Frames = PendingThenSnapshot() }).ConfigureAwait(false);
                     SignalRoom();
                     failures = 0;
                 }
@@ -152,11 +195,16 @@ internal sealed class Route
                     if (_closed)
                         break;
                     _resync = true;
-                    await BackOffAsync(ex, ++failures);
+                    await BackOffAsync(ex, ++failures).ConfigureAwait(false);
                 }
                 continue;
             }
-            bool more = await Outbox.WaitAsync(CancellationToken.None);
+            bool more = await Outbox.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            // Closing completes the wait under the outbox's lock, inline: nothing more is sent then anyway.
+            if (_closed)
+                break;
+            if (!OnPlainThreadPool())
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             var pending = Outbox.Take();
             if (pending.Count == 0)
             {
@@ -166,7 +214,7 @@ internal sealed class Route
             }
             try
             {
-                await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() });
+                await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() }).ConfigureAwait(false);
                 Outbox.Release(pending);
                 SignalRoom();
                 failures = 0;
@@ -181,10 +229,15 @@ internal sealed class Route
                 if (_closed)
                     break;
                 _resync = true;
-                await BackOffAsync(ex, ++failures);
+                await BackOffAsync(ex, ++failures).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>Whether this is a thread-pool thread outside any grain turn (a turn runs under its activation's scheduler).</summary>
+    private static bool OnPlainThreadPool()
+        => Thread.CurrentThread.IsThreadPoolThread && SynchronizationContext.Current is null
+           && TaskScheduler.Current == TaskScheduler.Default;
 
     /// <summary>
     /// What the outbox holds, then a reset and the current interest. The snapshot is taken after the frames it follows,
@@ -207,15 +260,17 @@ internal sealed class Route
     {
         _routes.Logger.Log(failures == 1 ? LogLevel.Warning : LogLevel.Debug,
             "Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
-        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures)));
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures))).ConfigureAwait(false);
     }
 
     /// <summary>Applies a batch the peer sent: interest first as it comes, messages to local subscribers only.</summary>
     public void Receive(ReadOnlyMemory<byte> frames, NatsServer server)
     {
-        // One set per batch, not per message: the writers of every client this batch reached are woken once each.
-        var touched = new HashSet<OutboundBuffer>();
+        // The writers of every client this batch reached are woken once each at its end. One set per route serves every
+        // batch: the route grain applies batches one at a time.
+        var touched = _touched;
         int offset = 0;
+        long messages = 0, bytes = 0;
         while (RouteFrames.TryRead(frames, ref offset, out var frame))
         {
             switch (frame.Kind)
@@ -227,12 +282,19 @@ internal sealed class Route
                     ApplyInterest(frame.Subject.Span, frame.Queues.Span, frame.Weight, server);
                     break;
                 case RouteFrames.Message:
+                    messages++;
+                    bytes += frame.Body.Length;
                     server.DeliverRouted(frame.Subject.Span, frame.VisibleSubject.Span, frame.Reply.Span, frame.Queues.Span,
                         frame.HeaderLength, new ReadOnlySequence<byte>(frame.Body), touched);
                     break;
             }
         }
         OutboundBuffer.SignalAll(touched);
+        if (messages > 0)
+        {
+            Interlocked.Add(ref _inMsgs, messages);
+            Interlocked.Add(ref _inBytes, bytes);
+        }
     }
 
     private void ApplyInterest(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> queue, int weight, NatsServer server)

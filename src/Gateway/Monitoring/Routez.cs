@@ -6,12 +6,16 @@ namespace Platform.Gateway.Monitoring;
 /// <summary>
 /// /routez: the routes to the other silos of the cluster (see Cluster/ClusterRoutes), in nats-server's shape as far
 /// as a route between silos has the same facts: num_routes, and per route the remote silo's Orleans name and
-/// endpoint and the bytes waiting to go (pending_size). A silo alone has none.
+/// endpoint, the bytes waiting to go (pending_size), nats-server's counters (in_msgs, out_msgs, in_bytes, out_bytes:
+/// messages and their header + payload bytes) and the subscriptions the peer announced (subscriptions, and their
+/// subjects in subscriptions_list with subs=1). A silo alone has none.
 /// </summary>
 internal static class Routez
 {
     public static Task Handle(MonitoringContext context, HttpContext http)
     {
+        if (!MonitoringEndpoints.TryBool(http, "subs", out bool subs, out var error))
+            return MonitoringEndpoints.BadRequest(http, error!);
         var server = context.Server;
         var routes = server.Routes?.OpenRoutes ?? [];
         return MonitoringEndpoints.WriteJson(http, w =>
@@ -31,6 +35,18 @@ internal static class Routez
                 w.WriteString("ip", route.Silo.Endpoint.Address.ToString());
                 w.WriteNumber("port", route.Silo.Endpoint.Port);
                 w.WriteNumber("pending_size", route.Outbox.PendingBytes);
+                w.WriteNumber("in_msgs", route.InMsgs);
+                w.WriteNumber("out_msgs", route.OutMsgs);
+                w.WriteNumber("in_bytes", route.InBytes);
+                w.WriteNumber("out_bytes", route.OutBytes);
+                w.WriteNumber("subscriptions", route.Subscriptions);
+                if (subs)
+                {
+                    w.WriteStartArray("subscriptions_list");
+                    foreach (var subject in route.SubscriptionSubjects())
+                        w.WriteStringValue(subject);
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -17,11 +17,7 @@ internal sealed class OutboundBuffer
 
     private readonly object _gate = new();
     private readonly long _maxPending;
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    private readonly Channel<bool> _signal;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
     private byte[]? _spare;
     private int _length;
@@ -29,7 +25,20 @@ internal sealed class OutboundBuffer
     private bool _closed;
     private long _messages, _messageBytes;
 
-    public OutboundBuffer(long maxPending) => _maxPending = maxPending;
+    /// <param name="wakeInline">
+    /// The waiting reader's continuation runs on the thread that signals, instead of being queued to the thread pool:
+    /// for a reader that only hands the buffer on (a route's send loop), which saves a thread hop per wake.
+    /// </param>
+    public OutboundBuffer(long maxPending, bool wakeInline = false)
+    {
+        _maxPending = maxPending;
+        _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+        {
+            FullMode = BoundedChannelFullMode.DropWrite,
+            SingleReader = true,
+            AllowSynchronousContinuations = wakeInline,
+        });
+    }
 
     /// <summary>
     /// Messages appended for this client (its out_msgs in /connz). Counted under the append lock every writer already

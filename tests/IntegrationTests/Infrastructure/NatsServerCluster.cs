@@ -15,9 +15,13 @@ public sealed class NatsServerCluster : ICoreCluster
     {
         _nodes = nodes;
         Urls = [.. nodes.Select(n => n.Url)];
+        HttpPorts = [.. nodes.Select(n => n.HttpPort)];
     }
 
     public IReadOnlyList<string> Urls { get; }
+
+    /// <summary>Each node's monitoring port (/routez).</summary>
+    public IReadOnlyList<int> HttpPorts { get; }
 
     public static async Task<NatsServerCluster> StartAsync(int count = 3)
     {
