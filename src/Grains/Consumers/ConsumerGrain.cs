@@ -407,6 +407,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             }
 
             int room = maxMessages - delivered.Count;
+            // What the stream counted past the cursor in the read below, saving a CountPending call per fetch.
+            ulong? pendingAfterCursor = null;
             _blockedByAckPending = false;
             if (acks && config.MaxAckPending > 0 && _pending.Count >= config.MaxAckPending)
             {
@@ -439,6 +441,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                     read = (await Stream.Read(_cursor, room, maxBytes > 0 ? maxBytes - bytes : 0, config.Filters)).Value;
                     if (read.NextSequence > _cursor)
                         _cursor = read.NextSequence;
+                    if (read.NextSequence == _cursor)
+                        pendingAfterCursor = read.Pending;
                     else if (read.Count == 0 && maxBytes > 0 && delivered.Count == 0 && _cursor <= read.LastSequence)
                         return new DeliveryBatch([], 0, 0, 0, FetchStatus.TooLarge, 0, 0).AsImmutable();
                 }
@@ -460,7 +464,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             if (!acks)
                 UpdateAckFloor();
             JournalDeliveries(config, delivered);
-            ulong numPending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
+            ulong numPending = (ulong)_initial.Count + (pendingAfterCursor ?? await Stream.CountPending(_cursor, config.Filters));
             return Frame(delivered, numPending);
         }
         finally

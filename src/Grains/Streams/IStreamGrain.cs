@@ -21,7 +21,10 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("DeleteMessage")] Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase);
     [Alias("Purge")] Task<StreamResult<ulong>> Purge(PurgeRequest request);
 
-    /// <summary>Reads for a consumer: records from <paramref name="fromSequence"/> matching any filter (none: all).</summary>
+    /// <summary>
+    /// Reads for a consumer: records from <paramref name="fromSequence"/> matching any filter (none: all), with the
+    /// count of those still pending after them (<see cref="StreamRead.Pending"/>).
+    /// </summary>
     [Alias("Read"), AlwaysInterleave] Task<Immutable<StreamRead>> Read(ulong fromSequence, int maxCount, long maxBytes, string[] filters);
 
     /// <summary>Reads the given sequences (those still stored), in order.</summary>

@@ -815,7 +815,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                     if (!MatchesAny(record.SubjectBytes, filters))
                         continue;
                     if (maxBytes > 0 && bytes + (long)record.Size > maxBytes)
-                        return StreamRead.From(records, log.State.LastSequence, record.Sequence).AsImmutable();
+                        return StreamRead.From(records, log.State.LastSequence, record.Sequence, CountFrom(log, record.Sequence, filters)).AsImmutable();
                     bytes += (long)record.Size;
                     records.Add(record);
                     if (records.Count == maxCount)
@@ -823,7 +823,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                 }
             }
         }
-        return StreamRead.From(records, log.State.LastSequence, next).AsImmutable();
+        return StreamRead.From(records, log.State.LastSequence, next, CountFrom(log, next, filters)).AsImmutable();
     }
 
     public async Task<Immutable<StreamRead>> ReadAt(ulong[] sequences)

@@ -13,11 +13,14 @@ public sealed record StreamRead(
     [property: Id(1)] int Length,
     [property: Id(2)] int Count,
     [property: Id(3)] ulong LastSequence,
-    [property: Id(4)] ulong NextSequence)
+    [property: Id(4)] ulong NextSequence,
+    [property: Id(5)] ulong Pending = 0)
 {
     public static readonly StreamRead Empty = new([], 0, 0, 0, 0);
 
-    internal static StreamRead From(List<LogRecord> records, ulong lastSequence, ulong nextSequence)
+    /// <param name="pending">For <see cref="IStreamGrain.Read"/>: the messages matching its filters from <paramref name="nextSequence"/> on,
+    /// which a consumer reports with every fetch; counted in the same call, it costs no second one.</param>
+    internal static StreamRead From(List<LogRecord> records, ulong lastSequence, ulong nextSequence, ulong pending = 0)
     {
         int size = 0;
         foreach (var r in records)
@@ -31,7 +34,7 @@ public sealed record StreamRead(
             r.Encoded.Span.CopyTo(frames.AsSpan(p + 12));
             p += 12 + r.Encoded.Length;
         }
-        return new StreamRead(frames, size, records.Count, lastSequence, nextSequence);
+        return new StreamRead(frames, size, records.Count, lastSequence, nextSequence, pending);
     }
 
     public static void ReadFrame(ReadOnlySpan<byte> frames, ref int offset, out ulong sequence, out ReadOnlySpan<byte> record)

@@ -2,6 +2,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
 using Platform.IntegrationTests.Infrastructure;
 
 namespace Platform.IntegrationTests.JetStream;
@@ -69,6 +72,46 @@ public sealed partial class ConsumerApiDifferentialTests(ServersFixture servers)
                 failures.Add($"step {i} {Script[i].Subject} {Script[i].Body}\n  nats-server: {expected[i]}\n  silo:        {actual[i]}");
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// Every delivered message carries how many more the consumer has pending (the last token of its ack subject):
+    /// fetched one at a time, filtered and not, with a message deleted ahead of the consumer.
+    /// </summary>
+    [SkippableFact]
+    public async Task Pending_counts_in_delivered_messages_match_nats_server()
+    {
+        Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
+        var name = "PEND" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+        var expected = await PendingCountsAsync(servers.Reference!.Url, name);
+        Assert.Equal(8, expected.Split('\n').Length);
+        Assert.Equal(expected, await PendingCountsAsync(servers.Silo.Url, name));
+    }
+
+    private static async Task<string> PendingCountsAsync(string url, string name)
+    {
+        await using var nats = new NatsConnection(new NatsOpts { Url = url });
+        var js = nats.CreateJetStreamContext();
+        await js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        for (int i = 0; i < 12; i++)
+            (await js.PublishAsync($"{name}.{(i % 3 == 0 ? "x" : "y")}", i)).EnsureSuccess();
+        await js.DeleteMessageAsync(name, new StreamMsgDeleteRequest { Seq = 11 });
+        var counts = new List<string>();
+        foreach (var filter in new[] { $"{name}.>", $"{name}.y" })
+        {
+            var consumer = await js.CreateOrUpdateConsumerAsync(name,
+                new ConsumerConfig("c" + counts.Count) { AckPolicy = ConsumerConfigAckPolicy.Explicit, FilterSubject = filter });
+            for (int i = 0; i < 4; i++)
+            {
+                await foreach (var msg in consumer.FetchAsync<int>(new NatsJSFetchOpts { MaxMsgs = 1, Expires = TimeSpan.FromSeconds(2) }))
+                {
+                    counts.Add($"{filter} {msg.Data}: pending {msg.Metadata!.Value.NumPending}");
+                    await msg.AckAsync();
+                }
+            }
+            (await js.PublishAsync($"{name}.y", 99)).EnsureSuccess();
+        }
+        return string.Join("\n", counts);
     }
 
     private static async Task<List<string>> RunAsync(string url, string name)
