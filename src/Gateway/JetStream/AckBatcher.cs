@@ -40,6 +40,19 @@ internal sealed class AckBatcher
             (acks.Replies ??= []).Add(Encoding.Latin1.GetString(reply));
     }
 
+    /// <summary>
+    /// Takes the read's acks for <paramref name="consumer"/> off the batch for a pull request of the same read to carry
+    /// (<see cref="IConsumerGrain.Fetch"/>); none if there are none or one of them waits for a reply (AckSync must be
+    /// durable before it is answered, which a fetch does not wait for).
+    /// </summary>
+    public AckOp[]? Take(ConsumerHandle consumer)
+    {
+        if (!_acks.TryGetValue(consumer, out var acks) || acks.Replies is not null)
+            return null;
+        _acks.Remove(consumer);
+        return [.. acks.Ops];
+    }
+
     public async ValueTask FlushAsync(NatsServer server, ConsumerApi api)
     {
         var batches = new ConsumerAcks[_acks.Count];
@@ -67,7 +80,7 @@ internal sealed class AckBatcher
                 server.Deliver(Encoding.Latin1.GetBytes(reply), default, 0, ReadOnlySequence<byte>.Empty, null, null);
         }
         foreach (var (consumer, reply, body) in _next)
-            api.StartPull(consumer, reply, body);
+            api.StartPull(consumer, reply, body, []);
         _next.Clear();
     }
 

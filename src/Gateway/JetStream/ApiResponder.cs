@@ -1,13 +1,17 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Platform.Grains.Consumers;
 using Platform.Grains.Streams;
 using Platform.Gateway.Server;
 
 namespace Platform.Gateway.JetStream;
 
-/// <summary>A $JS.API request as the API handlers see it: its subject, where to answer, and the JSON body.</summary>
-internal sealed record ApiRequest(string Subject, string Reply, byte[] Body);
+/// <summary>
+/// A $JS.API request as the API handlers see it: its subject, where to answer, and the JSON body; a pull request
+/// also carries the acks its client sent to that consumer just before it (<see cref="AckBatcher.Take"/>).
+/// </summary>
+internal sealed record ApiRequest(string Subject, string Reply, byte[] Body, AckOp[]? Acks = null);
 
 /// <summary>Writes JetStream API replies in nats-server's shape and counts them for account info.</summary>
 internal sealed class ApiResponder(NatsServer server)

@@ -340,54 +340,53 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
                 return; // nats-server sends no reply for a consumer that does not exist
             handle = Register(stream, name, config);
         }
-        StartPull(handle, request.Reply, request.Body);
+        StartPull(handle, request.Reply, request.Body, request.Acks ?? []);
     }
 
-    /// <summary>Validates a pull request against the consumer's limits and serves it in the background.</summary>
-    public void StartPull(ConsumerHandle handle, string reply, byte[] requestBody)
+    /// <summary>
+    /// Validates a pull request against the consumer's limits and serves it in the background. The
+    /// <paramref name="acks"/> it carries are applied whether it is served or refused.
+    /// </summary>
+    public void StartPull(ConsumerHandle handle, string reply, byte[] requestBody, AckOp[] acks)
+    {
+        if (Refusal(handle, requestBody, out var body) is { } status)
+        {
+            if (acks.Length > 0)
+                _ = handle.Grain.Ack(new Immutable<AckOp[]>(acks), durable: false);
+            responder.SendStatus(reply, status);
+            return;
+        }
+        _ = ServePullAsync(handle, reply, body!, acks);
+    }
+
+    /// <summary>The status a pull request is refused with (nats-server's texts), or null with its parsed body.</summary>
+    private static string? Refusal(ConsumerHandle handle, byte[] requestBody, out PullRequestBody? body)
     {
         var config = handle.Config;
+        body = null;
         if (config.IsPush)
-        {
-            responder.SendStatus(reply, "409 Consumer is push based");
-            return;
-        }
-        var body = PullRequestBody.Parse(requestBody);
+            return "409 Consumer is push based";
+        body = PullRequestBody.Parse(requestBody);
         if (body is null)
-        {
-            responder.SendStatus(reply, "400 Bad Request");
-            return;
-        }
+            return "400 Bad Request";
         if (config.MaxBatch > 0 && body.Batch > config.MaxBatch)
-        {
-            responder.SendStatus(reply, $"409 Exceeded MaxRequestBatch of {config.MaxBatch}");
-            return;
-        }
+            return $"409 Exceeded MaxRequestBatch of {config.MaxBatch}";
         if (config.MaxExpires > 0 && body.Expires > config.MaxExpires)
-        {
-            responder.SendStatus(reply, $"409 Exceeded MaxRequestExpires of {GoDuration(config.MaxExpires)}");
-            return;
-        }
+            return $"409 Exceeded MaxRequestExpires of {GoDuration(config.MaxExpires)}";
         if (config.MaxBytes > 0 && body.MaxBytes > config.MaxBytes)
-        {
-            responder.SendStatus(reply, $"409 Exceeded MaxRequestMaxBytes of {config.MaxBytes}");
-            return;
-        }
+            return $"409 Exceeded MaxRequestMaxBytes of {config.MaxBytes}";
         if (config.MaxWaiting > 0 && Volatile.Read(ref handle.Waiting) >= config.MaxWaiting)
-        {
-            responder.SendStatus(reply, "409 Exceeded MaxWaiting");
-            return;
-        }
-        _ = ServePullAsync(handle, reply, body);
+            return "409 Exceeded MaxWaiting";
+        return null;
     }
 
-    private async Task ServePullAsync(ConsumerHandle handle, string reply, PullRequestBody body)
+    private async Task ServePullAsync(ConsumerHandle handle, string reply, PullRequestBody body, AckOp[] acks)
     {
         Interlocked.Increment(ref handle.Waiting);
         try
         {
             await new PullRequest(server, responder, handle.Grain, handle.Writer, reply, body,
-                handle.Config.ReplayPolicy == ReplayPolicy.Original).ServeAsync();
+                handle.Config.ReplayPolicy == ReplayPolicy.Original, acks).ServeAsync();
         }
         catch (Exception ex)
         {

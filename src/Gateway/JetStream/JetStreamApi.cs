@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
+using Platform.Grains.Consumers;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
@@ -73,9 +74,23 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         // subject, a reply subject chosen by a client) is never run as one.
         if (reply.IsEmpty || publisher is null)
             return;
-        var request = new ApiRequest(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray());
+        var request = new ApiRequest(Encoding.UTF8.GetString(subject), Encoding.Latin1.GetString(reply), message.Slice(headerLength).ToArray(),
+            TakeAcksFor(subject, publisher));
         _ = HandleAsync(request);
     }
+
+    /// <summary>
+    /// A worker's loop sends its acks and its next pull request in one write; the request carries those acks to the
+    /// consumer, one grain call instead of two. Taken here, on the connection's read loop, which owns its ack batch.
+    /// </summary>
+    private AckOp[]? TakeAcksFor(ReadOnlySpan<byte> subject, NatsClient publisher)
+    {
+        if (publisher.Acks is not { IsEmpty: false } batch || !subject.StartsWith(PullPrefix))
+            return null;
+        return consumers.Find(subject[PullPrefix.Length..]) is { } consumer ? batch.Take(consumer) : null;
+    }
+
+    private static ReadOnlySpan<byte> PullPrefix => "$JS.API.CONSUMER.MSG.NEXT."u8;
 
     private async Task HandleAsync(ApiRequest request)
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using Orleans.Concurrency;
 using System.Text.Json.Serialization;
 using Platform.Grains.Consumers;
 using Platform.Gateway.Server;
@@ -29,8 +30,9 @@ internal sealed class PullRequestBody
 /// Serves one pull request: fetches from the consumer grain until the batch is filled, the request expires or the
 /// requester goes away, sending the status replies NATS clients act on (404, 408, 409, 100 heartbeats).
 /// </summary>
+/// <param name="acks">Acks the client sent right before this request, applied by its first fetch.</param>
 internal sealed class PullRequest(NatsServer server, ApiResponder responder, IConsumerGrain grain, DeliveryWriter writer,
-    string reply, PullRequestBody body, bool original)
+    string reply, PullRequestBody body, bool original, AckOp[] acks)
 {
     /// <summary>Without expires a request waits until filled; this is how often it checks the requester is still there.</summary>
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(5);
@@ -46,6 +48,7 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
         bool deliveredAny = false;
         ulong lastStream = 0, lastConsumer = 0;
         var pacer = original ? new ReplayPacer() : null;
+        var carried = acks.Length > 0 ? new Immutable<AckOp[]>(acks) : AckOp.None;
         while (true)
         {
             long now = Environment.TickCount64;
@@ -53,7 +56,8 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
             if (heartbeat > 0)
                 wait = Math.Min(wait, Math.Max(1, heartbeat - (now - lastSent)));
             // Original replay paces message by message, so it fetches them one at a time.
-            var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)))).Value;
+            var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)), carried)).Value;
+            carried = AckOp.None;
             if (batch.Status == FetchStatus.Deleted)
             {
                 responder.SendStatus(reply, "409 Consumer Deleted");

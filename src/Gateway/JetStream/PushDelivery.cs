@@ -100,7 +100,7 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
             long idle = Environment.TickCount64 - lastSent;
             var fetchWait = heartbeat > 0 ? TimeSpan.FromMilliseconds(Math.Max(1, heartbeat - idle)) : TimeSpan.FromSeconds(1);
             // Original replay paces message by message, so it fetches them one at a time.
-            var batch = (await grain.Fetch(pacer is null ? BatchSize : 1, 0, fetchWait)).Value;
+            var batch = (await grain.Fetch(pacer is null ? BatchSize : 1, 0, fetchWait, AckOp.None)).Value;
             if (pacer is not null)
                 await pacer.PaceAsync(batch, _stop.Token);
             if (batch.Status == FetchStatus.Deleted)

@@ -113,7 +113,7 @@ public sealed class PlatformStreams(IGrainFactory grains)
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var batch = (await consumer.Fetch(options.BatchSize, 0, options.FetchWait)).Value;
+                var batch = (await consumer.Fetch(options.BatchSize, 0, options.FetchWait, AckOp.None)).Value;
                 if (batch.Status == FetchStatus.Deleted)
                     throw new PlatformStreamException(new ApiError(404, 10014, "consumer not found"));
                 fetched.Clear();

@@ -49,7 +49,11 @@ public readonly record struct AckOp(
     [property: Id(0)] AckKind Kind,
     [property: Id(1)] ulong StreamSeq,
     [property: Id(2)] ulong ConsumerSeq,
-    [property: Id(3)] long DelayNanos);
+    [property: Id(3)] long DelayNanos)
+{
+    /// <summary>No acks, for a <see cref="IConsumerGrain.Fetch"/> that brings none.</summary>
+    public static readonly Immutable<AckOp[]> None = new([]);
+}
 
 public enum AckKind : byte { Ack, Nak, Progress, Term, Next }
 
@@ -68,8 +72,10 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// <summary>
     /// Up to <paramref name="maxMessages"/> messages (redeliveries first), within <paramref name="maxBytes"/> when positive.
     /// Waits up to <paramref name="wait"/> for something to deliver; returns an empty batch when nothing came.
+    /// <paramref name="acks"/> are applied first, as <see cref="Ack"/> without durable would: the acks a client sent
+    /// just before its next pull request (a worker's Fetch loop) then cost no call of their own.
     /// </summary>
-    [Alias("Fetch")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait);
+    [Alias("Fetch")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks);
 
     /// <param name="durable">
     /// Someone waits for an answer (AckSync): return only once the acks survive kill -9 (and, with sync always, a

@@ -309,11 +309,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return Task.CompletedTask;
     }
 
-    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait)
+    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks)
     {
         if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
         ThrowIfMoving();
+        if (acks.Value.Length > 0)
+            await ApplyAcksAsync(acks.Value, durable: false);
         _activeFetches++;
         _lastActivityTicks = Environment.TickCount64;
         _lastActive = DateTime.UtcNow;
@@ -559,20 +561,27 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
 
     public async Task Ack(Immutable<AckOp[]> acks, bool durable)
     {
-        var config = _config;
-        if (NoSuchConsumer() || config!.AckPolicy == AckPolicy.None)
+        if (NoSuchConsumer())
             return;
         // Not applied: the message is redelivered from the new home after ack_wait, as with an ack that never came.
         ThrowIfMoving();
+        await ApplyAcksAsync(acks.Value, durable);
+    }
+
+    private async Task ApplyAcksAsync(AckOp[] acks, bool durable)
+    {
+        var config = _config;
+        if (config!.AckPolicy == AckPolicy.None)
+            return;
         long now = Environment.TickCount64;
         _lastActivityTicks = now;
         List<ulong>? done = _reportAcks ? [] : null;
-        foreach (var op in acks.Value)
+        foreach (var op in acks)
             Apply(config, op, now, done);
         UpdateAckFloor();
         _dirty = true;
         Wake();
-        await JournalAcks(acks.Value, durable);
+        await JournalAcks(acks, durable);
         // Only a first ack is reported, so the stream counts each consumer once per message.
         if (done is { Count: > 0 })
             await Stream.Acked(_name, [.. done]);

@@ -468,4 +468,77 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         }
         Assert.NotNull(gone);
     }
+
+    /// <summary>
+    /// A Go worker writes its acks and its next pull request together; the request carries the acks to the consumer.
+    /// They are applied even when the request is refused, and an AckSync among them is still answered.
+    /// </summary>
+    [Fact]
+    public async Task Acks_written_with_the_next_pull_request_are_applied_and_answered()
+    {
+        var stream = await StreamWith("CARRY", 3);
+        var consumer = await _js.CreateOrUpdateConsumerAsync(stream,
+            new ConsumerConfig("carry") { AckPolicy = ConsumerConfigAckPolicy.Explicit, MaxBatch = 1 });
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync("127.0.0.1", servers.Silo.Port);
+        var wire = socket.GetStream();
+        var lines = new StreamReader(wire, System.Text.Encoding.Latin1);
+        await lines.ReadLineAsync();
+        async Task WriteAsync(string text) => await wire.WriteAsync(System.Text.Encoding.Latin1.GetBytes(text));
+        string Pull(string reply, int batch)
+        {
+            var body = $"{{\"batch\":{batch},\"expires\":2000000000}}";
+            return $"PUB $JS.API.CONSUMER.MSG.NEXT.{stream}.carry {reply} {body.Length}\r\n{body}\r\n";
+        }
+        // The next MSG or HMSG: its subject (a message's own, or the request's reply for a status), reply and status code.
+        async Task<(string Subject, string Reply, string Status)> NextAsync()
+        {
+            while (true)
+            {
+                var line = await lines.ReadLineAsync().WaitAsync(Timeout) ?? throw new EndOfStreamException();
+                var parts = line.Split(' ');
+                if (parts[0] is not ("MSG" or "HMSG"))
+                    continue;
+                var payload = new char[int.Parse(parts[^1]) + 2];
+                await lines.ReadBlockAsync(payload);
+                var text = new string(payload);
+                var status = parts[0] == "HMSG" && text.StartsWith("NATS/1.0 ") ? text[9..12] : "";
+                // MSG subject sid [reply] size; HMSG subject sid [reply] header-size size.
+                bool hasReply = parts.Length == (parts[0] == "MSG" ? 5 : 6);
+                return (parts[1], hasReply ? parts[3] : "", status);
+            }
+        }
+        await WriteAsync("CONNECT {\"verbose\":false,\"headers\":true,\"protocol\":1}\r\nSUB _I.> 1\r\nSUB _A 2\r\n" + Pull("_I.1", 1));
+        var first = await NextAsync();
+        Assert.StartsWith("$JS.ACK.", first.Reply);
+
+        // Refused (batch over max_batch), yet the ack it carried counts.
+        await WriteAsync($"PUB {first.Reply} 0\r\n\r\n" + Pull("_I.2", 5));
+        var refused = await NextAsync();
+        Assert.Equal(("_I.2", "409"), (refused.Subject, refused.Status));
+        await WaitForAsync(consumer, info => info.AckFloor.StreamSeq == 1 && info.NumAckPending == 0);
+
+        // Served, with an AckSync for the message before it in the same write: both the answer and the message come.
+        await WriteAsync(Pull("_I.3", 1));
+        var second = await NextAsync();
+        Assert.StartsWith("$JS.ACK.", second.Reply);
+        await WriteAsync($"PUB {second.Reply} _A 4\r\n+ACK\r\n" + Pull("_I.4", 1));
+        var answers = new[] { await NextAsync(), await NextAsync() };
+        Assert.Contains(answers, a => a.Subject == "_A");
+        Assert.Contains(answers, a => a.Subject == $"{stream}.m.2" && a.Reply.StartsWith("$JS.ACK."));
+        await WaitForAsync(consumer, info => info.AckFloor.StreamSeq == 2 && info.NumAckPending == 1);
+    }
+
+    private static async Task WaitForAsync(INatsJSConsumer consumer, Func<ConsumerInfo, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            await consumer.RefreshAsync();
+            if (condition(consumer.Info))
+                return;
+            Assert.True(DateTime.UtcNow < deadline, $"consumer state: ack floor {consumer.Info.AckFloor.StreamSeq}, ack pending {consumer.Info.NumAckPending}");
+            await Task.Delay(20);
+        }
+    }
 }

@@ -113,7 +113,7 @@ public sealed class ExternalClientTests
             new Grains.Consumers.ConsumerConfig { DurableName = "remote", AckPolicy = Grains.Consumers.AckPolicy.Explicit }.WithDefaults());
         Assert.Null(created.Error);
         var consumer = grains.GetGrain<Grains.Consumers.IConsumerGrain>(Grains.Consumers.ConsumerKey.Of("UNSERVED", "remote"));
-        Assert.Equal(1, (await consumer.Fetch(1, 0, TimeSpan.FromSeconds(1))).Value.Count);
+        Assert.Equal(1, (await consumer.Fetch(1, 0, TimeSpan.FromSeconds(1), Platform.Grains.Consumers.AckOp.None)).Value.Count);
 
         // An AckSync through NATS: answered once applied, and the ack floor moves.
         var reply = await nats.RequestAsync<string, string>("$JS.ACK.UNSERVED.remote.1.1.1.0.0", "+ACK",
