@@ -37,14 +37,14 @@ public sealed class NodeStoreTests
         var store = silo.DataDirectory;
         var first = DataId(store);
         Assert.Matches("^[0-9a-f]{32}$", first);
-        Assert.Contains($"Node node-a, data id {first} (new store)", silo.Output);
+        Assert.Contains($"Node node-a, data id {first} (new store)", await silo.OutputContainingAsync($"data id {first}"));
         await silo.StopAsync();
         await silo.DisposeAsync();
 
         await using (var restarted = await SiloProcess.StartAsync(jetStream: true, dataDirectory: store, extraArgs: ["-n", "node-a"]))
         {
             Assert.Equal(first, DataId(store));
-            Assert.Contains($"Node node-a, data id {first}", restarted.Output);
+            Assert.Contains($"Node node-a, data id {first}", await restarted.OutputContainingAsync($"data id {first}"));
             Assert.DoesNotContain("(new store)", restarted.Output);
             await restarted.StopAsync();
         }
@@ -53,7 +53,7 @@ public sealed class NodeStoreTests
         await using var wiped = await SiloProcess.StartAsync(jetStream: true, dataDirectory: store, extraArgs: ["-n", "node-a"]);
         var third = DataId(store);
         Assert.NotEqual(first, third);
-        Assert.Contains($"Node node-a, data id {third} (new store)", wiped.Output);
+        Assert.Contains($"Node node-a, data id {third} (new store)", await wiped.OutputContainingAsync($"data id {third}"));
     }
 
     [Fact]

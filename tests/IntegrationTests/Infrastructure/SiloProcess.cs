@@ -38,6 +38,18 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Sends a POSIX signal (e.g. SIGUSR2 for lame duck mode) to the silo process.</summary>
     public void Signal(int signal) => Posix.Signal(_process.Id, signal);
 
+    /// <summary>
+    /// The output once it contains <paramref name="text"/>: the silo's log lines arrive asynchronously, so a line
+    /// written as it started may not have been read yet when <see cref="StartAsync(bool, string?, int, string[])"/> returns.
+    /// </summary>
+    public async Task<string> OutputContainingAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!Output.Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        return Output;
+    }
+
     /// <summary>Waits for the process to exit by itself; false on timeout.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
