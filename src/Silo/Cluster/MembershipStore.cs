@@ -80,8 +80,13 @@ internal static class MembershipStore
         if (await HasSchemaAsync(connection, cancellationToken))
             return;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var command = new NpgsqlCommand(Script(), connection, transaction))
+        await SchemaLock.AcquireAsync(connection, transaction, cancellationToken);
+        // Another silo may have created it while this one waited for the lock.
+        if (!await HasSchemaAsync(connection, cancellationToken))
+        {
+            await using var command = new NpgsqlCommand(Script(), connection, transaction);
             await command.ExecuteNonQueryAsync(cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
     }
 

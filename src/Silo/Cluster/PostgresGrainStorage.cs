@@ -93,8 +93,12 @@ internal sealed class PostgresGrainStorage(NpgsqlDataSource database, Serializer
     /// <summary>Creates the table if it is missing; safe to run from every silo at start.</summary>
     public static async Task EnsureSchemaAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(Schema);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await SchemaLock.AcquireAsync(connection, transaction, cancellationToken);
+        await using (var command = new NpgsqlCommand(Schema, connection, transaction))
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 }
 

@@ -104,6 +104,22 @@ public sealed class SiloProcess : IAsyncDisposable
     private static async Task<SiloProcess> StartAsync(bool jetStream, string? dataDirectory, int port, IDictionary<string, string>? environment, int fileLimit, string[] extraArgs)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "silo-test-" + Guid.NewGuid().ToString("N"));
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(jetStream, dataDirectory, port, environment, fileLimit, extraArgs);
+            }
+            // Ports chosen free (here, or by the silo for -1) can be taken by another process before the silo binds
+            // them, when several silos start at once: start again with new ones, as a user would.
+            catch (InvalidOperationException ex) when (attempt < 3 && port == 0 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
+
+    private static async Task<SiloProcess> StartOnceAsync(bool jetStream, string dataDirectory, int port, IDictionary<string, string>? environment, int fileLimit, string[] extraArgs)
+    {
         Directory.CreateDirectory(dataDirectory);
         var portsDir = Path.Combine(Path.GetTempPath(), "silo-ports-" + Guid.NewGuid().ToString("N"));
         var silo = DllPath;
