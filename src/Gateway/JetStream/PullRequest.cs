@@ -1,6 +1,6 @@
 using System.Text;
-using Orleans.Concurrency;
 using System.Text.Json.Serialization;
+using Orleans.Concurrency;
 using Platform.Grains.Consumers;
 using Platform.Gateway.Server;
 
