@@ -87,6 +87,21 @@ public static class GatewayHosting
         app.MapPrometheusScrapingEndpoint("/metrics");
     }
 
+    /// <summary>
+    /// Creates the stream store now and starts reopening the logs a crash left open, for a host that already holds the
+    /// store's lock (the silo executable, before it builds its host): their recovery then starts about a second before
+    /// Orleans' first lifecycle stage would start it, which is most of what the first publish after a kill -9 waited
+    /// for once the silo accepted connections (perf/recovery/RESULTS.md). The gateway and the grains use this store.
+    /// </summary>
+    public static void AddStreamStoreRecoveringNow(this IServiceCollection services, NatsOptions options)
+    {
+        var streaming = new StreamingOptions();
+        streaming.FromNats(options);
+        var store = StreamingHosting.CreateStore(streaming);
+        store.Preopener.Start(store);
+        services.AddSingleton(store);
+    }
+
     /// <summary>The streaming domain's settings from the gateway's: store_dir, sync_interval, max_memory_store, max_file_store.</summary>
     private static void FromNats(this StreamingOptions streaming, NatsOptions options)
     {

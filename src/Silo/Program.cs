@@ -54,6 +54,8 @@ internal static class Program
             // Before anything touches the store: a second process on it must stop here, not share the logs.
             using var store = NodeStore.Open(settings.Nats.StoreDirectory, settings.Nats.ServerName ?? "",
                 settings.Cluster.Enabled ? settings.Cluster.Name : null);
+            if (settings.Nats.JetStream)
+                builder.Services.AddStreamStoreRecoveringNow(settings.Nats);
             return await RunAsync(builder, settings, store, started);
         }
         catch (ConfigException ex)

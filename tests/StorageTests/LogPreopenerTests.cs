@@ -1,5 +1,5 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -51,7 +51,7 @@ public sealed class LogPreopenerTests : IDisposable
         var crashed = await StreamAsync("CRASHED", 25);
         var clean = await StreamAsync("CLEAN", 3, crashed: false);
 
-        _store.Preopener.Start(_store, NullLogger.Instance);
+        _store.Preopener.Start(_store);
         await WaitUntilAsync(() => OpenDescriptors.Under(crashed.Directory) > 0);
 
         Assert.Null(_store.Preopener.Take(clean.Directory));
@@ -81,7 +81,7 @@ public sealed class LogPreopenerTests : IDisposable
         Assert.Null(_store.Preopener.Take(crashed.Directory));
         await using var own = ZoneTreeMessageLog.Open(crashed);
 
-        _store.Preopener.Start(_store, NullLogger.Instance);
+        _store.Preopener.Start(_store);
 
         Assert.Null(_store.Preopener.Take(crashed.Directory));
         Assert.Equal(5UL, own.State.Messages);
@@ -92,7 +92,7 @@ public sealed class LogPreopenerTests : IDisposable
     {
         var unclaimed = await StreamAsync("UNCLAIMED", 4);
         var dropped = await StreamAsync("DROPPED", 4);
-        _store.Preopener.Start(_store, NullLogger.Instance);
+        _store.Preopener.Start(_store);
         await WaitUntilAsync(() => OpenDescriptors.Under(dropped.Directory) > 0);
 
         var preopened = _store.Preopener.Take(dropped.Directory);
@@ -109,5 +109,42 @@ public sealed class LogPreopenerTests : IDisposable
         Assert.Equal(0, OpenDescriptors.Under(unclaimed.Directory));
         await using var reopened = ZoneTreeMessageLog.Open(unclaimed);
         Assert.Equal(4UL, reopened.State.Messages);
+    }
+
+    /// <summary>
+    /// The silo executable starts the search as soon as it holds the store's lock and Orleans' first lifecycle stage
+    /// starts it again: the second start must neither search nor open anything twice, and the report still comes.
+    /// </summary>
+    [Fact]
+    public async Task A_second_start_does_nothing_and_the_report_names_what_the_first_found()
+    {
+        var crashed = await StreamAsync("TWICE", 6);
+        _store.Preopener.Start(_store);
+        _store.Preopener.Start(_store);
+        var logger = new RecordingLogger();
+        await _store.Preopener.ReportAsync(logger);
+
+        Assert.Equal(["Opening 1 stream logs that were not closed cleanly while the silo starts"], logger.Messages);
+        var preopened = _store.Preopener.Take(crashed.Directory);
+        Assert.NotNull(preopened);
+        await using var opened = await preopened;
+        Assert.Equal(6UL, opened.State.Messages);
+        Assert.Null(_store.Preopener.Take(crashed.Directory));
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId,
+            TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Messages)
+                Messages.Add(formatter(state, exception));
+        }
     }
 }

@@ -27,6 +27,8 @@ internal sealed class LogPreopener
     // Logs grains took before the search for crashed ones finished: those grains open them themselves.
     private HashSet<string>? _claimedEarly = new(StringComparer.Ordinal);
     private bool _stopped;
+    private int _begun;
+    private readonly TaskCompletionSource<int> _found = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed class Entry(MessageLogOptions options)
     {
@@ -36,8 +38,63 @@ internal sealed class LogPreopener
         public bool Taken;
     }
 
-    /// <summary>Finds the file logs of <paramref name="store"/> that saved no state (open at a crash) and opens them in the background.</summary>
-    public void Start(StreamStore store, ILogger logger)
+    /// <summary>
+    /// Finds, on the thread pool, the file logs of <paramref name="store"/> that saved no state (open at a crash) and
+    /// opens them one after another. Only the first call does anything: the silo executable calls it as soon as it
+    /// holds the store's lock, before it builds its host, and the lifecycle stage calls it for every other host.
+    /// </summary>
+    public void Start(StreamStore store)
+    {
+        if (Interlocked.Exchange(ref _begun, 1) == 1)
+            return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                Find(store);
+                _found.SetResult(_order.Count);
+            }
+            catch (Exception ex)
+            {
+                _found.SetException(ex);
+                return;
+            }
+            await OpenAllAsync().ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Logs what the start found, and each log that failed to open, once a logger exists.</summary>
+    public async Task ReportAsync(ILogger logger)
+    {
+        try
+        {
+            if (await _found.Task.ConfigureAwait(false) == 0)
+                return;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not look for logs to open at start; they open when first used");
+            return;
+        }
+        logger.LogInformation("Opening {Count} stream logs that were not closed cleanly while the silo starts", _order.Count);
+        foreach (var entry in _order)
+        {
+            try
+            {
+                await entry.Opened.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Taken before its turn: its grain opened it.
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Could not open the log in {Directory} at start: {Reason}", entry.Options.Directory, ex.Message);
+            }
+        }
+    }
+
+    private void Find(StreamStore store)
     {
         var found = new List<(DateTime Written, MessageLogOptions Options)>();
         foreach (var meta in store.LoadAll())
@@ -66,10 +123,6 @@ internal sealed class LogPreopener
             }
             _claimedEarly = null;
         }
-        if (_order.Count == 0)
-            return;
-        logger.LogInformation("Opening {Count} stream logs that were not closed cleanly while the silo starts", _order.Count);
-        _ = Task.Run(() => OpenAllAsync(logger));
     }
 
     /// <summary>
@@ -102,14 +155,19 @@ internal sealed class LogPreopener
             await CloseAsync(entry).ConfigureAwait(false);
     }
 
-    private async Task OpenAllAsync(ILogger logger)
+    private async Task OpenAllAsync()
     {
+        if (_order.Count == 0)
+            return;
         foreach (var entry in _order)
         {
             lock (_lock)
             {
                 if (entry.Taken || _stopped)
+                {
+                    entry.Opened.TrySetCanceled();
                     continue;
+                }
                 entry.Started = true;
             }
             try
@@ -118,9 +176,8 @@ internal sealed class LogPreopener
             }
             catch (Exception ex)
             {
-                // The grain that takes it sees the same failure its own open would have had.
+                // The grain that takes it sees the same failure its own open would have had; ReportAsync logs it.
                 entry.Opened.SetException(ex);
-                logger.LogWarning("Could not open the log in {Directory} at start: {Reason}", entry.Options.Directory, ex.Message);
             }
         }
         await Task.Delay(Unclaimed).ConfigureAwait(false);

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 namespace Platform.Grains.Streams;
 
 /// <summary>
-/// Starts the <see cref="LogPreopener"/> in the silo's first lifecycle stage, so crashed logs recover while the rest
-/// of the silo starts, and closes what no grain took when the silo has stopped everything else.
+/// Starts the <see cref="LogPreopener"/> in the silo's first lifecycle stage if the host did not start it earlier, so
+/// crashed logs recover while the rest of the silo starts, reports what it does, and closes what no grain took when
+/// the silo has stopped everything else.
 /// </summary>
 internal sealed class LogPreopenerLifecycle(StreamStore store, ILogger<LogPreopener> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -13,18 +14,8 @@ internal sealed class LogPreopenerLifecycle(StreamStore store, ILogger<LogPreope
 
     private Task OnStartAsync(CancellationToken cancellationToken)
     {
-        // Finding the logs reads every stream's metadata: not in the way of the start either.
-        _ = Task.Run(() =>
-        {
-            try
-            {
-                store.Preopener.Start(store, logger);
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Could not look for logs to open at start; they open when first used");
-            }
-        }, CancellationToken.None);
+        store.Preopener.Start(store);
+        _ = store.Preopener.ReportAsync(logger);
         return Task.CompletedTask;
     }
 

@@ -44,11 +44,7 @@ public static class StreamingHosting
             .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
             .Validate(o => o.MaxLogFiles >= 0, "StreamingOptions.MaxLogFiles cannot be negative")
             .ValidateOnStart();
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<StreamingOptions>>().Value;
-            return new StreamStore(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles);
-        });
+        services.TryAddSingleton(sp => CreateStore(sp.GetRequiredService<IOptions<StreamingOptions>>().Value));
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<Consumers.PushConsumers>();
         services.TryAddSingleton<CatalogChanges>();
@@ -65,4 +61,7 @@ public static class StreamingHosting
         }
         return services;
     }
+
+    internal static StreamStore CreateStore(StreamingOptions options)
+        => new(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles);
 }
