@@ -80,6 +80,18 @@ public static class GatewayHosting
         return endpoints;
     }
 
+    /// <summary>
+    /// Listens for other silos' routes (core NATS across the cluster, <see cref="RouteTransport"/>) on
+    /// <paramref name="address"/> (every address with <paramref name="anyAddress"/>) and a free port. Returns the silo
+    /// metadata entry that tells the other silos where, for the host's one <c>UseSiloMetadata</c> call.
+    /// </summary>
+    internal static KeyValuePair<string, string> AddNatsRoutes(this IServiceCollection services, IPAddress address, bool anyAddress = false)
+    {
+        var transport = RouteTransport.Listen(address, 0, anyAddress);
+        services.AddSingleton(transport);
+        return new(RouteTransport.MetadataKey, transport.Endpoint);
+    }
+
     public static void MapNatsMonitoring(this WebApplication app)
     {
         MonitoringEndpoints.Map(app);

@@ -1,6 +1,12 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Runtime;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Platform.Gateway.Server;
 
 namespace Platform.Gateway.Cluster;
@@ -11,19 +17,24 @@ namespace Platform.Gateway.Cluster;
 /// is declared dead, dropping everything it announced. A lone silo has no routes, and then no publish does any
 /// cross-silo work: route subscriptions are what sends messages elsewhere, and there are none.
 /// </summary>
+/// <remarks>
+/// Routes travel on their own connections (<see cref="RouteTransport"/>): a host without one (a silo alone) has no
+/// routes to open.
+/// </remarks>
 internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService membership, ILocalSiloDetails local,
-    IGrainFactory grains, ILogger<ClusterRoutes> logger) : IHostedService
+    IOptions<ClusterOptions> cluster, ILogger<ClusterRoutes> logger, RouteTransport? transport = null,
+    ISiloMetadataCache? metadata = null) : IHostedService
 {
     private readonly Dictionary<SiloAddress, Route> _peers = [];
     /// <summary>Silos seen leaving: a silo address carries its start generation, so one that left never comes back.</summary>
     private readonly HashSet<SiloAddress> _gone = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _watch = Task.CompletedTask;
+    private Task _accept = Task.CompletedTask;
     /// <summary>The open routes as an array that readers take without a lock (publishers check it once per read).</summary>
     private volatile Route[] _open = [];
 
     public NatsServer Server => server;
-    public IGrainFactory Grains => grains;
     public SiloAddress Self => local.SiloAddress;
     public ILogger Logger => logger;
 
@@ -44,16 +55,20 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         server.Routes = this;
+        if (transport is null)
+            return Task.CompletedTask;
         _watch = Task.Run(WatchAsync, CancellationToken.None);
+        _accept = Task.Run(AcceptAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
+        transport?.Dispose();
         try
         {
-            await _watch;
+            await Task.WhenAll(_watch, _accept);
         }
         catch (OperationCanceledException)
         {
@@ -69,7 +84,7 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
             Close(route);
         try
         {
-            // A call in flight to a silo that hangs would otherwise hold the stop until Orleans' response timeout.
+            // A send to a silo that hangs would otherwise hold the stop until the socket gives up.
             await Task.WhenAll(routes.Select(r => r.Sender)).WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
@@ -155,9 +170,103 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
         route.Close();
     }
 
+    /// <summary>Connects to <paramref name="silo"/>'s route port, which it advertises in its silo metadata.</summary>
+    public async Task<RouteConnection> ConnectAsync(SiloAddress silo)
+    {
+        // Orleans fetches a joining silo's metadata after the membership change that announces it: until then the
+        // lookup finds nothing, and the route's send loop tries again after a short wait.
+        var endpoint = metadata?.GetSiloMetadata(silo).Metadata.GetValueOrDefault(RouteTransport.MetadataKey)
+            ?? throw new InvalidOperationException("its route endpoint is not known yet");
+        return await RouteTransport.ConnectAsync(endpoint, cluster.Value.ClusterId, Self, _stopping.Token).ConfigureAwait(false);
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await transport!.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                logger.LogWarning("Accepting a route connection failed: {Error}", ex.Message);
+                continue;
+            }
+            _ = Task.Run(() => ReadAsync(socket));
+        }
+    }
+
+    /// <summary>
+    /// Applies what one peer's connection brings, batch by batch, until it closes. A batch that arrived in pieces is
+    /// copied together into a pooled buffer; one in a single piece is applied where it lies.
+    /// </summary>
+    private async Task ReadAsync(Socket socket)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        var reader = PipeReader.Create(stream);
+        try
+        {
+            var origin = await RouteTransport.ReadHelloAsync(reader, cluster.Value.ClusterId, _stopping.Token).ConfigureAwait(false);
+            if (origin is null)
+            {
+                logger.LogWarning("Refused a route connection from {Remote}: not a route of cluster {Cluster}", socket.RemoteEndPoint, cluster.Value.ClusterId);
+                return;
+            }
+            while (true)
+            {
+                var result = await reader.ReadAsync(_stopping.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                RouteTransport.UnitStatus status;
+                while ((status = RouteTransport.TryReadUnit(ref buffer, RouteTransport.BatchLimit, out var batch)) == RouteTransport.UnitStatus.Complete)
+                    Receive(origin, batch);
+                if (status == RouteTransport.UnitStatus.Invalid)
+                {
+                    logger.LogWarning("Route connection from {Silo} sent a batch length out of bounds; closing it", origin);
+                    return;
+                }
+                if (result.IsCompleted)
+                    return;
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        {
+            // The peer went away or the silo stops: the peer's send loop reconnects and resends its interest.
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Receive(SiloAddress origin, in ReadOnlySequence<byte> batch)
+    {
+        if (batch.IsSingleSegment)
+        {
+            Receive(origin, batch.First);
+            return;
+        }
+        var copy = ArrayPool<byte>.Shared.Rent((int)batch.Length);
+        try
+        {
+            batch.CopyTo(copy);
+            Receive(origin, copy.AsMemory(0, (int)batch.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
     /// <summary>
     /// A batch from <paramref name="origin"/>. It may come before this silo's membership view has the sender active, so
     /// the route opens here too; a batch from a silo that left is dropped.
     /// </summary>
-    public void Receive(SiloAddress origin, ReadOnlyMemory<byte> frames) => Open(origin)?.Receive(frames, server);
+    private void Receive(SiloAddress origin, ReadOnlyMemory<byte> frames) => Open(origin)?.Receive(frames, server);
 }

@@ -12,12 +12,10 @@ namespace Platform.Gateway.Cluster;
 /// subscriptions in the subject router so a publish is matched once for local and remote subscribers alike.
 /// </summary>
 /// <remarks>
-/// Orleans promises no order between two calls, so a route keeps one call in flight: frames accumulate in the outbox
-/// while a batch travels, and the next call carries all of them. That is nats-server's route connection (one ordered
-/// stream per peer) built from calls, and what makes request/reply work: a requester's SUB of a new inbox is written
-/// into the responder silo's outbox before the request is, so the responder's silo knows the inbox when it delivers
-/// the request. A failed call loses its batch, as a broken route connection does; the next call then starts with a
-/// reset and a snapshot of this silo's interest, so the peer's view never drifts.
+/// The route's connection (<see cref="RouteTransport"/>) is one ordered stream, as nats-server's route connection is,
+/// and that is what makes request/reply work: a requester's SUB of a new inbox is written into the responder silo's
+/// outbox before the request is, so the responder's silo knows the inbox when it delivers the request. Frames
+/// accumulate in the outbox while a batch is being written, and the next write carries all of them.
 /// </remarks>
 internal sealed class Route
 {
@@ -169,69 +167,97 @@ internal sealed class Route
 
     /// <remarks>
     /// The outbox wakes this loop inline (<see cref="OutboundBuffer"/>'s wakeInline), so after a wait it may be running on
-    /// the signaling thread. A publisher's read loop is a plain thread-pool thread, and the call starts right there; any
+    /// the signaling thread. A publisher's read loop is a plain thread-pool thread, and the send starts right there; any
     /// other context (a grain turn, a synchronization context) is left at once for the thread pool, so no turn runs
-    /// route calls and no continuation of this loop is ever captured by one. Every await is ConfigureAwait(false) for
-    /// the same reason.
+    /// route sends and no continuation of this loop is ever captured by one. Every await is ConfigureAwait(false) for
+    /// the same reason. A connection that fails loses what it was sending, as a broken nats-server route does; the next
+    /// connection starts with a reset and a snapshot of this silo's interest, so the peer's view never drifts.
     /// </remarks>
     private async Task SendLoopAsync()
     {
-        var grain = _routes.Grains.GetGrain<IRouteGrain>(RouteGrain.KeyOf(Silo));
-        var self = _routes.Self;
+        RouteConnection? connection = null;
         int failures = 0;
-        while (!_closed)
+        try
         {
-            if (_resync)
+            while (!_closed)
             {
-                _resync = false;
+                if (connection is null)
+                {
+                    try
+                    {
+                        connection = await _routes.ConnectAsync(Silo).ConfigureAwait(false);
+                        _resync = true;
+                    }
+                    catch (Exception ex)
+                    {
+                        if (_closed)
+                            break;
+                        await BackOffAsync(ex, ++failures).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+                if (_resync)
+                {
+                    _resync = false;
+                    try
+                    {
+                        await connection.SendAsync(PendingThenSnapshot()).ConfigureAwait(false);
+                        SignalRoom();
+                        failures = 0;
+                    }
+                    catch (Exception ex)
+                    {
+                        connection = Drop(connection);
+                        if (_closed)
+                            break;
+                        await BackOffAsync(ex, ++failures).ConfigureAwait(false);
+                    }
+                    continue;
+                }
+                bool more = await Outbox.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                // Closing completes the wait under the outbox's lock, inline: nothing more is sent then anyway.
+                if (_closed)
+                    break;
+                if (!OnPlainThreadPool())
+                    await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                var pending = Outbox.Take();
+                if (pending.Count == 0)
+                {
+                    if (!more)
+                        break;
+                    continue;
+                }
                 try
                 {
-                    await grain.Deliver(new RouteBatch { Origin = self, Frames = PendingThenSnapshot() }).ConfigureAwait(false);
+                    await connection.SendAsync(pending).ConfigureAwait(false);
+                    Outbox.Release(pending);
                     SignalRoom();
                     failures = 0;
+                    if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+                        _routes.Logger.LogWarning("Route to {Silo}: {Dropped} messages dropped, the route was full", Silo, dropped);
                 }
                 catch (Exception ex)
                 {
+                    // The socket may still be reading from the buffer of a send it gave up on, so it is not reused.
+                    Outbox.Release(pending, reuse: false);
+                    SignalRoom();
+                    connection = Drop(connection);
                     if (_closed)
                         break;
-                    _resync = true;
                     await BackOffAsync(ex, ++failures).ConfigureAwait(false);
                 }
-                continue;
-            }
-            bool more = await Outbox.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            // Closing completes the wait under the outbox's lock, inline: nothing more is sent then anyway.
-            if (_closed)
-                break;
-            if (!OnPlainThreadPool())
-                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
-            var pending = Outbox.Take();
-            if (pending.Count == 0)
-            {
-                if (!more)
-                    break;
-                continue;
-            }
-            try
-            {
-                await grain.Deliver(new RouteBatch { Origin = self, Frames = pending.AsMemory() }).ConfigureAwait(false);
-                Outbox.Release(pending);
-                SignalRoom();
-                failures = 0;
-                if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
-                    _routes.Logger.LogWarning("Route to {Silo}: {Dropped} messages dropped, the route was full", Silo, dropped);
-            }
-            catch (Exception ex)
-            {
-                // Orleans may still hold the frames when a call fails, so the buffer is not reused.
-                Outbox.Release(pending, reuse: false);
-                SignalRoom();
-                if (_closed)
-                    break;
-                _resync = true;
-                await BackOffAsync(ex, ++failures).ConfigureAwait(false);
             }
         }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    private static RouteConnection? Drop(RouteConnection connection)
+    {
+        connection.Dispose();
+        return null;
     }
 
     /// <summary>Whether this is a thread-pool thread outside any grain turn (a turn runs under its activation's scheduler).</summary>
@@ -259,15 +285,24 @@ internal sealed class Route
     private async Task BackOffAsync(Exception ex, int failures)
     {
         _routes.Logger.Log(failures == 1 ? LogLevel.Warning : LogLevel.Debug,
-            "Route to {Silo}: a batch failed ({Error}); resending interest", Silo, ex.Message);
+            "Route to {Silo}: the connection failed ({Error}); reconnecting and resending interest", Silo, ex.Message);
         await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 * failures))).ConfigureAwait(false);
     }
 
     /// <summary>Applies a batch the peer sent: interest first as it comes, messages to local subscribers only.</summary>
+    /// <remarks>
+    /// One connection's reader applies its batches one at a time; the lock only matters when the peer reconnects
+    /// while the old connection's reader is still applying a batch, so the two never interleave.
+    /// </remarks>
     public void Receive(ReadOnlyMemory<byte> frames, NatsServer server)
     {
-        // The writers of every client this batch reached are woken once each at its end. One set per route serves every
-        // batch: the route grain applies batches one at a time.
+        lock (_touched)
+            ReceiveLocked(frames, server);
+    }
+
+    private void ReceiveLocked(ReadOnlyMemory<byte> frames, NatsServer server)
+    {
+        // The writers of every client this batch reached are woken once each at its end: one set serves every batch.
         var touched = _touched;
         int offset = 0;
         long messages = 0, bytes = 0;

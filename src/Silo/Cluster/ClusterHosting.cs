@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Platform.Gateway;
 using Platform.Grains.Node;
 using Platform.Grains.Streams;
 using Platform.Silo.Configuration;
@@ -47,7 +48,8 @@ internal static class ClusterHosting
         // The stream catalog outlives any one silo: it lives in the cluster's database, written only if unchanged since read.
         silo.AddPostgresGrainStorage(StreamCatalogGrain.StorageName, MembershipStore.ConnectionString(cluster.Membership!));
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
-        silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl });
+        var routes = silo.Services.AddNatsRoutes(address, anyAddress);
+        silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl, [routes.Key] = routes.Value });
         silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));
     }
 

@@ -4,14 +4,14 @@ namespace Platform.IntegrationTests.Cluster;
 
 /// <summary>
 /// Three silos in one process, one NATS system: the expected observations are nats-server's (see the differential
-/// tests). Route calls are jittered so that order and request/reply do not lean on Orleans happening to keep order.
+/// tests), over the same route connections silo processes use.
 /// </summary>
 public sealed class CoreAcrossSilosTests(CoreAcrossSilosTests.Fixture fixture) : IClassFixture<CoreAcrossSilosTests.Fixture>
 {
     public sealed class Fixture : IAsyncLifetime
     {
         public SiloCluster Cluster { get; private set; } = null!;
-        public async Task InitializeAsync() => Cluster = await SiloCluster.StartAsync(3, jitter: true);
+        public async Task InitializeAsync() => Cluster = await SiloCluster.StartAsync(3);
         public async Task DisposeAsync() => await Cluster.DisposeAsync();
     }
 
@@ -40,14 +40,13 @@ public sealed class CoreAcrossSilosTests(CoreAcrossSilosTests.Fixture fixture) :
 public sealed class RouteBackpressureTests
 {
     /// <summary>
-    /// 40 MB published as fast as the client can, ten times what a route may hold (max_pending 4 MB), over jittered
-    /// route calls: the publisher's silo stops reading it while the route is behind, so nothing is dropped.
+    /// 40 MB published as fast as the client can, ten times what a route may hold (max_pending 4 MB): the publisher's silo stops reading it while the route is behind, so nothing is dropped.
     /// </summary>
     [Fact]
     public async Task A_publisher_faster_than_the_route_is_slowed_down_not_dropped()
     {
         const int messages = 40_000;
-        await using var cluster = await SiloCluster.StartAsync(2, jitter: true, maxPending: 4 * 1024 * 1024);
+        await using var cluster = await SiloCluster.StartAsync(2, maxPending: 4 * 1024 * 1024);
         await using var pub = await CoreClusterScript.ConnectAsync(cluster.Urls[0]);
         await using var subConnection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts
         {

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.TestingHost;
 using Platform.Gateway;
 using Platform.Gateway.Cluster;
@@ -19,7 +20,7 @@ namespace Platform.IntegrationTests.Infrastructure;
 /// <summary>
 /// Several silos in this process (Orleans' InProcessTestCluster: in-memory transport and membership), each hosting the
 /// NATS gateway on its own free port, so real NATS clients talk to each silo over TCP while the silos reach each
-/// other through Orleans. Until clusters of silo processes exist, this is how core NATS across silos is tested.
+/// other over route connections, as silo processes do (ProcessCluster runs those).
 /// </summary>
 public sealed class SiloCluster : ICoreCluster
 {
@@ -36,25 +37,19 @@ public sealed class SiloCluster : ICoreCluster
     public IReadOnlyList<string> Urls { get; }
 
     /// <summary>
-    /// Starts <paramref name="silos"/> silos. With <paramref name="jitter"/>, every route call between silos is held
-    /// back a random 0-3 ms before it leaves: Orleans promises no order between calls, and on one machine it happens to
-    /// keep it, so the jitter makes the reordering it allows actually happen. <paramref name="maxPending"/> is each
-    /// gateway's max_pending, which also bounds what a route holds.
+    /// Starts <paramref name="silos"/> silos, each with its route listener on loopback. <paramref name="maxPending"/> is
+    /// each gateway's max_pending, which also bounds what a route holds.
     /// </summary>
-    public static async Task<SiloCluster> StartAsync(int silos = 3, bool jitter = false, long maxPending = 64L * 1024 * 1024)
+    public static async Task<SiloCluster> StartAsync(int silos = 3, long maxPending = 64L * 1024 * 1024)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         // The default writes a log file per silo into the working directory.
         builder.Options.ConfigureFileLogging = false;
-        if (jitter)
+        builder.ConfigureSilo((_, silo) =>
         {
-            builder.ConfigureSilo((_, silo) => silo.AddOutgoingGrainCallFilter(async call =>
-            {
-                if (call.InterfaceMethod?.DeclaringType == typeof(IRouteGrain))
-                    await Task.Delay(Random.Shared.Next(4));
-                await call.Invoke();
-            }));
-        }
+            var routes = silo.Services.AddNatsRoutes(IPAddress.Loopback);
+            silo.UseSiloMetadata(new Dictionary<string, string> { [routes.Key] = routes.Value });
+        });
         builder.ConfigureSiloHost((_, host) =>
         {
             var endpoints = host.Services.AddNatsGatewayServices(new NatsOptions { Host = "127.0.0.1", Port = -1, HttpPort = 0, MaxPending = maxPending });
