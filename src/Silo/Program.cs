@@ -171,7 +171,8 @@ internal static class Program
         await app.WaitForShutdownAsync();
         if (portsFile is not null)
             File.Delete(portsFile);
-        return 0;
+        // A service that stops the silo for a reason (a node name already in the cluster) sets the exit code.
+        return Environment.ExitCode;
     }
 
     /// <summary>The membership and grain state tables, created if absent; a store that cannot be reached stops the start, bounded.</summary>

@@ -19,6 +19,9 @@ internal static class ClusterHosting
     /// <summary>Silo metadata key under which each silo publishes its NATS client host:port to the others.</summary>
     public const string ClientUrlKey = "platform.nats.client";
 
+    /// <summary>Silo metadata key under which each silo publishes its store's data id (node names must be unique).</summary>
+    public const string DataIdKey = "platform.node.data";
+
     /// <summary>The configuration section bound to Orleans' <see cref="ClusterMembershipOptions"/> (failure detection
     /// timeouts), e.g. environment variable <c>Orleans__Membership__ProbeTimeout=00:00:01</c>.</summary>
     public const string MembershipSection = "Orleans:Membership";
@@ -49,7 +52,7 @@ internal static class ClusterHosting
         silo.AddPostgresGrainStorage(StreamCatalogGrain.StorageName, MembershipStore.ConnectionString(cluster.Membership!));
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
         var routes = silo.Services.AddNatsRoutes(address, anyAddress);
-        silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl, [routes.Key] = routes.Value });
+        silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl, [DataIdKey] = node.DataId, [routes.Key] = routes.Value });
         silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));
     }
 

@@ -235,4 +235,38 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             await DisposeAllAsync(silos);
         }
     }
+
+    /// <summary>
+    /// A second node started under a name an active node holds, on a store of its own, stops with exit code 1 once
+    /// failure detection would have declared a killed holder dead; the holder keeps serving. Before, both only logged.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_second_node_under_a_taken_name_stops_and_the_first_keeps_serving()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        var silos = new List<SiloProcess> { await StartNodeAsync("dupname", "a") };
+        try
+        {
+            await WaitUntilAsync(async () => (await ActiveAsync("dupname")).SequenceEqual(["a"]), TimeSpan.FromSeconds(30),
+                async () => $"active: {string.Join(", ", await ActiveAsync("dupname"))}");
+            var second = await StartNodeAsync("dupname", "a");
+            silos.Add(second);
+            Assert.NotEqual(NodeStoreTests.DataId(silos[0].DataDirectory), NodeStoreTests.DataId(second.DataDirectory));
+
+            Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the second node named a is still running");
+            Assert.Equal(1, second.ExitCode);
+            Assert.Contains("Node name a is already used by active silo", second.Output);
+            Assert.False(silos[0].HasExited);
+            await using var nats = new NatsConnection(new NatsOpts { Url = silos[0].Url });
+            await using var sub = await nats.SubscribeCoreAsync<string>("still.serving");
+            await nats.PingAsync();
+            await nats.PublishAsync("still.serving", "yes");
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.Equal("yes", (await sub.Msgs.ReadAsync(cts.Token)).Data);
+        }
+        finally
+        {
+            await DisposeAllAsync(silos);
+        }
+    }
 }
