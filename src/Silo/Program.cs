@@ -87,7 +87,10 @@ internal static class Program
             throw new ConfigException("cluster mode needs a cluster name (cluster { name: ... } or --cluster_name)");
         if (string.IsNullOrWhiteSpace(settings.Nats.ServerName))
             throw new ConfigException("cluster mode needs a unique node name for each silo (-n, --name or server_name)");
-        MembershipStore.ConnectionString(cluster.Membership!);
+        if (RedisStore.Is(cluster.Membership!))
+            RedisStore.Options(cluster.Membership!);
+        else
+            MembershipStore.ConnectionString(cluster.Membership!);
     }
 
     /// <summary>
@@ -134,7 +137,7 @@ internal static class Program
                 // Explicit subscriptions outlive a restart as the streams do: in the store of a silo alone, in the
                 // cluster's database when pub-sub grains may live on any silo.
                 if (settings.Cluster.Enabled)
-                    silo.AddPostgresGrainStorage("PubSubStore", MembershipStore.ConnectionString(settings.Cluster.Membership!));
+                    silo.AddClusterGrainStorage(settings, "PubSubStore");
                 else
                     silo.AddFileGrainStorage("PubSubStore", Path.Combine(settings.Nats.StoreDirectory, "jetstream", "grain-state"));
                 silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, o => o.Namespaces.AddRange(settings.OrleansStreamNamespaces));
@@ -178,6 +181,9 @@ internal static class Program
     /// <summary>The membership and grain state tables, created if absent; a store that cannot be reached stops the start, bounded.</summary>
     private static async Task EnsureMembershipSchemaAsync(ClusterSettings cluster)
     {
+        // Redis needs no schema: its providers write their own keys.
+        if (RedisStore.Is(cluster.Membership!))
+            return;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {

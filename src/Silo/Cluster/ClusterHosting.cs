@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Platform.Gateway;
@@ -43,17 +44,40 @@ internal static class ClusterHosting
         silo.Configure<SiloOptions>(o => o.SiloName = node.Name);
         var (address, anyAddress) = SiloAddress(settings);
         silo.ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: anyAddress);
-        silo.UseAdoNetClustering(o =>
+        if (RedisStore.Is(cluster.Membership!))
         {
-            o.Invariant = MembershipStore.Invariant;
-            o.ConnectionString = MembershipStore.ConnectionString(cluster.Membership!);
-        });
-        // The stream catalog outlives any one silo: it lives in the cluster's database, written only if unchanged since read.
-        silo.AddPostgresGrainStorage(StreamCatalogGrain.StorageName, MembershipStore.ConnectionString(cluster.Membership!));
+            var redis = RedisStore.Options(cluster.Membership!);
+            silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+        }
+        else
+        {
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = MembershipStore.Invariant;
+                o.ConnectionString = MembershipStore.ConnectionString(cluster.Membership!);
+            });
+        }
+        // The stream catalog outlives any one silo: it lives in the cluster's store, written only if unchanged since read.
+        silo.AddClusterGrainStorage(settings, StreamCatalogGrain.StorageName);
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
         var routes = silo.Services.AddNatsRoutes(address, anyAddress);
         silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl, [DataIdKey] = node.DataId, [routes.Key] = routes.Value });
         silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));
+    }
+
+    /// <summary>Grain state kept in the cluster's store (PostgreSQL or Redis), keyed by the cluster, written only if unchanged since read.</summary>
+    public static void AddClusterGrainStorage(this ISiloBuilder silo, SiloSettings settings, string name)
+    {
+        var store = settings.Cluster.Membership!;
+        if (RedisStore.Is(store))
+        {
+            var redis = RedisStore.Options(store);
+            silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = redis);
+        }
+        else
+        {
+            silo.AddPostgresGrainStorage(name, MembershipStore.ConnectionString(store));
+        }
     }
 
     /// <summary>
