@@ -223,8 +223,9 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
                 var result = await reader.ReadAsync(_stopping.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 RouteTransport.UnitStatus status;
+                Route? route = null;
                 while ((status = RouteTransport.TryReadUnit(ref buffer, RouteTransport.BatchLimit, out var batch)) == RouteTransport.UnitStatus.Complete)
-                    Receive(origin, batch);
+                    route = Receive(origin, batch) ?? route;
                 if (status == RouteTransport.UnitStatus.Invalid)
                 {
                     logger.LogWarning("Route connection from {Silo} sent a batch length out of bounds; closing it", origin);
@@ -233,6 +234,8 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
                 if (result.IsCompleted)
                     return;
                 reader.AdvanceTo(buffer.Start, buffer.End);
+                if (route is not null)
+                    await route.WaitForClientsAsync().ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
@@ -245,18 +248,15 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
         }
     }
 
-    private void Receive(SiloAddress origin, in ReadOnlySequence<byte> batch)
+    private Route? Receive(SiloAddress origin, in ReadOnlySequence<byte> batch)
     {
         if (batch.IsSingleSegment)
-        {
-            Receive(origin, batch.First);
-            return;
-        }
+            return Receive(origin, batch.First);
         var copy = ArrayPool<byte>.Shared.Rent((int)batch.Length);
         try
         {
             batch.CopyTo(copy);
-            Receive(origin, copy.AsMemory(0, (int)batch.Length));
+            return Receive(origin, copy.AsMemory(0, (int)batch.Length));
         }
         finally
         {
@@ -268,5 +268,10 @@ internal sealed class ClusterRoutes(NatsServer server, IClusterMembershipService
     /// A batch from <paramref name="origin"/>. It may come before this silo's membership view has the sender active, so
     /// the route opens here too; a batch from a silo that left is dropped.
     /// </summary>
-    private void Receive(SiloAddress origin, ReadOnlyMemory<byte> frames) => Open(origin)?.Receive(frames, server);
+    private Route? Receive(SiloAddress origin, ReadOnlyMemory<byte> frames)
+    {
+        var route = Open(origin);
+        route?.Receive(frames, server);
+        return route;
+    }
 }

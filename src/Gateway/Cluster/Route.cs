@@ -42,6 +42,7 @@ internal sealed class Route
         // thread-pool hop less on every message's way to the peer (see SendLoopAsync).
         Outbox = new OutboundBuffer(maxPending, wakeInline: true);
         _highWater = maxPending / 8;
+        _backlogged = maxPending * 3 / 4;
     }
 
     public SiloAddress Silo { get; }
@@ -50,6 +51,10 @@ internal sealed class Route
     private long _dropped;
     private long _inMsgs, _inBytes;
     private readonly HashSet<OutboundBuffer> _touched = [];
+    // Clients a batch left with more than this waiting, and the longest the connection's reader waits for them.
+    private readonly long _backlogged;
+    private readonly List<OutboundBuffer> _behind = [];
+    private static readonly TimeSpan MaxStall = TimeSpan.FromSeconds(1);
 
     /// <summary>Messages the peer sent on this route (/routez in_msgs), counted once per batch.</summary>
     public long InMsgs => Interlocked.Read(ref _inMsgs);
@@ -324,11 +329,41 @@ internal sealed class Route
                     break;
             }
         }
+        foreach (var outbound in touched)
+        {
+            if (outbound.PendingBytes > _backlogged)
+                _behind.Add(outbound);
+        }
         OutboundBuffer.SignalAll(touched);
         if (messages > 0)
         {
             Interlocked.Add(ref _inMsgs, messages);
             Interlocked.Add(ref _inBytes, bytes);
+        }
+    }
+
+    /// <summary>
+    /// Waits, after a batch reached clients that are behind (more than three quarters of max_pending waiting), until
+    /// they are down to half or <see cref="MaxStall"/> passed, as nats-server stalls a producer whose consumers are
+    /// falling behind. The connection's reader does not read meanwhile, so the peer's writes and then its publishers
+    /// slow down to what the clients here take (the route's own backpressure) instead of their messages being dropped
+    /// here. A client still behind after the stall is left to the slow-consumer rule.
+    /// </summary>
+    public async ValueTask WaitForClientsAsync()
+    {
+        OutboundBuffer[] behind;
+        lock (_touched)
+        {
+            if (_behind.Count == 0)
+                return;
+            behind = [.. _behind];
+            _behind.Clear();
+        }
+        long deadline = Environment.TickCount64 + (long)MaxStall.TotalMilliseconds;
+        foreach (var outbound in behind)
+        {
+            while (outbound.PendingBytes > _backlogged * 2 / 3 && !_closed && Environment.TickCount64 < deadline)
+                await Task.Delay(1).ConfigureAwait(false);
         }
     }
 
