@@ -59,11 +59,17 @@ public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase
     {
         var config = NewConfig("PSV");
         await Client.CreateStreamAsync(config);
-        foreach (var subject in new[] { "elsewhere.x", $"{config.Name}.a b", $"{config.Name}..a", $"{config.Name}.*", $"{config.Name}.>", config.Name + "." })
+        var outside = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, "elsewhere.x", "x"u8.ToArray()));
+        Assert.Equal(10003, outside.Error.ErrCode);
+        // Subjects no NATS client could receive are refused before the call, naming the subject, and a batch holding
+        // one sends nothing at all.
+        foreach (var subject in new[] { $"{config.Name}.a b", $"{config.Name}..a", $"{config.Name}.*", $"{config.Name}.>", config.Name + ".", $"{config.Name}.a\tb" })
         {
-            var error = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, subject, "x"u8.ToArray()));
-            Assert.Equal(10003, error.Error.ErrCode);
+            var error = await Assert.ThrowsAsync<ArgumentException>(() => Client.PublishAsync(config.Name, subject, "x"u8.ToArray()));
+            Assert.Contains($"\"{subject}\" is not a valid subject", error.Message);
         }
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.PublishAsync(config.Name,
+            [new OutgoingMessage($"{config.Name}.good", "x"u8.ToArray()), new OutgoingMessage($"{config.Name}.a b", "x"u8.ToArray())]));
         Assert.Equal(1ul, (await Client.PublishAsync(config.Name, $"{config.Name}.ok", "x"u8.ToArray())).Sequence);
     }
 

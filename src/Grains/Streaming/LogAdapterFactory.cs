@@ -68,14 +68,18 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     private string CheckpointPath(string ns) => Path.Combine(Store.StoreDirectory, "orleans-streams", _name, ns + ".checkpoint");
 
     /// <summary>Appends the events as one framed batch (one grain call); a refused event fails the whole call.</summary>
+    /// <exception cref="ArgumentException">The namespace is not carried by this provider, or the key does not make a valid subject.</exception>
     public async Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
     {
         if (token is not null)
             throw new ArgumentException("The platform stream provider assigns sequences itself; producers cannot pass a token.", nameof(token));
         var ns = streamId.GetNamespace()!;
         _mapper.GetQueueForStream(streamId); // throws for a namespace the provider does not carry
-        await EnsureStreamAsync(ns);
         var subject = LogQueueMapper.SubjectOf(streamId);
+        if (PlatformStreams.InvalidSubject(subject) is { } problem)
+            throw new ArgumentException($"Orleans stream key \"{streamId.GetKeyAsString()}\" cannot be carried by the platform stream provider: {problem}.",
+                nameof(streamId));
+        await EnsureStreamAsync(ns);
         var messages = events.Select(e => new OutgoingMessage(subject, EventCodec.Serialize(e),
             new Dictionary<string, string> { [EventCodec.TypeHeader] = EventCodec.TypeName(e?.GetType() ?? typeof(T)) })).ToList();
         var acks = await new PlatformStreams(Grains).PublishAsync(ns, messages);

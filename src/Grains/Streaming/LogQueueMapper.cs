@@ -1,5 +1,6 @@
 using Orleans.Runtime;
 using Orleans.Streams;
+using Platform.Grains.Streams;
 
 namespace Platform.Grains.Streaming;
 
@@ -16,8 +17,8 @@ internal sealed class LogQueueMapper : IConsistentRingStreamQueueMapper
         for (int i = 0; i < namespaces.Count; i++)
         {
             var ns = namespaces[i];
-            if (ns.Length == 0 || ns.IndexOfAny(['.', '*', '>', ' ', '\t', '/']) >= 0)
-                throw new ArgumentException($"Orleans stream namespace \"{ns}\" is not a valid platform stream name.");
+            if (NameRules.CheckStream(ns) is { } invalid)
+                throw new ArgumentException($"Orleans stream namespace \"{ns}\" is not a valid platform stream name: {invalid.Description}.");
             var queue = QueueId.GetQueueId(providerName, (uint)i, StableHash(ns));
             _queues.Add(ns, queue);
             _namespaces.Add(queue, ns);

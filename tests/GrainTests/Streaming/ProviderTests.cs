@@ -156,6 +156,21 @@ public sealed class ProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_that_makes_no_valid_subject_is_refused_with_the_reason_and_nothing_is_stored()
+    {
+        foreach (var key in new[] { "a b", "a..b", "*", ">", "a.", "" })
+        {
+            var error = await Assert.ThrowsAsync<ArgumentException>(() => Stream("order", key).OnNextAsync(new TestEvent(0, "")));
+            Assert.Contains($"Orleans stream key \"{key}\"", error.Message);
+            Assert.Contains("is not a valid subject", error.Message);
+        }
+        await Stream("order", "valid.key").OnNextAsync(new TestEvent(1, ""));
+        // The cluster is this test's own: the first message of the stream is the valid one.
+        var stored = await FirstAsync(new PlatformStreams(_cluster.Client).ConsumeAsync("order", "key-check"));
+        Assert.Equal(("order.valid.key", 1ul), (stored.Subject, stored.StreamSequence));
+    }
+
+    [Fact]
     public async Task Delivery_resumes_from_the_checkpoint_after_a_silo_restart()
     {
         var key = $"r{Guid.NewGuid():N}";

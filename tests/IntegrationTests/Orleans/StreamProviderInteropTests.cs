@@ -69,4 +69,42 @@ public sealed class StreamProviderInteropTests
         Assert.Equal(EventCodec.TypeName(typeof(SensorReading)), msg.Headers![EventCodec.TypeHeader].ToString());
         await handle.UnsubscribeAsync();
     }
+
+    [Fact]
+    public async Task A_key_that_makes_no_valid_subject_is_refused_and_a_nats_consumer_reads_only_well_formed_messages()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+        using var client = await ConnectWithProviderAsync(silo);
+        var provider = client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform");
+
+        await provider.GetStream<SensorReading>(StreamId.Create("sensors", "before")).OnNextAsync(new SensorReading("before", 1));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            provider.GetStream<SensorReading>(StreamId.Create("sensors", "a b")).OnNextAsync(new SensorReading("a b", 2)));
+        Assert.Contains("\"sensors.a b\" is not a valid subject", error.Message);
+        await provider.GetStream<SensorReading>(StreamId.Create("sensors", "after")).OnNextAsync(new SensorReading("after", 3));
+
+        // A stored "sensors.a b" would reach NATS.Net as an HMSG with one argument too many, which disconnects it.
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        var consumer = await js.CreateOrUpdateConsumerAsync("sensors", new ConsumerConfig("checker"));
+        var subjects = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(2) }, cancellationToken: timeout.Token))
+        {
+            subjects.Add(msg.Subject);
+            await msg.AckAsync(cancellationToken: timeout.Token);
+        }
+        Assert.Equal(["sensors.before", "sensors.after"], subjects);
+        Assert.Equal(2, (await js.GetStreamAsync("sensors")).Info.State.Messages);
+        Assert.Equal(NatsConnectionState.Open, nats.ConnectionState);
+    }
+
+    private static async Task<IHost> ConnectWithProviderAsync(SiloProcess silo)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o => o.Namespaces.Add("sensors")));
+        var client = builder.Build();
+        await client.StartAsync();
+        return client;
+    }
 }
