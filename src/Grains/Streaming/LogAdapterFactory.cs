@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,7 +21,8 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     private readonly IServiceProvider _services;
     private readonly ILoggerFactory _loggers;
     private readonly LogQueueMapper _mapper;
-    private readonly ConcurrentDictionary<string, Task> _created = new(StringComparer.Ordinal);
+    private readonly ProviderStreams _streams;
+    private readonly ProviderFailureHandler _failures;
 
     public LogAdapterFactory(string name, PlatformStreamOptions options, IServiceProvider services, ILoggerFactory loggers)
     {
@@ -31,11 +31,23 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
         _services = services;
         _loggers = loggers;
         _mapper = new LogQueueMapper(name, options.Namespaces);
+        _streams = services.GetRequiredKeyedService<ProviderStreams>(name);
+        _failures = services.GetRequiredKeyedService<ProviderFailureHandler>(name);
     }
 
     public static IQueueAdapterFactory Create(IServiceProvider services, string name) =>
         new LogAdapterFactory(name, services.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), services,
             services.GetRequiredService<ILoggerFactory>());
+
+    /// <summary>What both silos and clients register beside the provider: keyed by provider name, so a batch container
+    /// deserialized in a subscriber's process finds its provider's failure handler.</summary>
+    internal static void AddServices(IServiceCollection services, string name)
+    {
+        services.AddKeyedSingleton(name, (sp, _) => new ProviderStreams(sp, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name)));
+        services.AddKeyedSingleton(name, (sp, _) => new ProviderFailureHandler(name,
+            sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), sp, sp.GetRequiredKeyedService<ProviderStreams>(name),
+            sp.GetRequiredService<ILogger<ProviderFailureHandler>>()));
+    }
 
     public string Name => _name;
     public bool IsRewindable => true;
@@ -52,16 +64,15 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     public IQueueAdapterCache GetQueueAdapterCache() => this;
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
 
-    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) =>
-        Task.FromResult<IStreamFailureHandler>(new LoggingFailureHandler(_loggers.CreateLogger<LoggingFailureHandler>()));
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
 
     public IQueueCache CreateQueueCache(QueueId queueId) =>
-        new LogQueueCache(_mapper.NamespaceOf(queueId), Store.OpenLogs, _options, TimeProvider.System);
+        new LogQueueCache(_mapper.NamespaceOf(queueId), Store.OpenLogs, _options, _failures, TimeProvider.System);
 
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId)
     {
         var ns = _mapper.NamespaceOf(queueId);
-        return new LogReceiver(ns, Grains, this, CheckpointPath(ns), _options.ReadBatchSize, _loggers.CreateLogger<LogReceiver>());
+        return new LogReceiver(ns, Grains, _streams, _failures, CheckpointPath(ns), _options.ReadBatchSize, _loggers.CreateLogger<LogReceiver>());
     }
 
     /// <summary><c>&lt;store&gt;/orleans-streams/&lt;provider&gt;/&lt;namespace&gt;.checkpoint</c>: the last sequence delivered.</summary>
@@ -79,57 +90,12 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
         if (PlatformStreams.InvalidSubject(subject) is { } problem)
             throw new ArgumentException($"Orleans stream key \"{streamId.GetKeyAsString()}\" cannot be carried by the platform stream provider: {problem}.",
                 nameof(streamId));
-        await EnsureStreamAsync(ns);
+        await _streams.EnsureAsync(ns);
         var messages = events.Select(e => new OutgoingMessage(subject, EventCodec.Serialize(e),
             new Dictionary<string, string> { [EventCodec.TypeHeader] = EventCodec.TypeName(e?.GetType() ?? typeof(T)) })).ToList();
         var acks = await new PlatformStreams(Grains).PublishAsync(ns, messages);
         foreach (var ack in acks)
             if (ack.Error is { } error)
                 throw new PlatformStreamException(error);
-    }
-
-    internal Task EnsureStreamAsync(string ns)
-    {
-        if (!_options.CreateStreams)
-            return Task.CompletedTask;
-        var task = _created.GetOrAdd(ns, CreateStreamAsync);
-        // A failed attempt is not remembered, so the next produce or receiver start tries again.
-        if (task.IsFaulted)
-            _created.TryRemove(new KeyValuePair<string, Task>(ns, task));
-        return task;
-    }
-
-    private async Task CreateStreamAsync(string ns)
-    {
-        var info = await Grains.GetGrain<IStreamGrain>(ns).GetInfo(false, null);
-        if (info.Error is null)
-            return;
-        var result = await Grains.GetGrain<IStreamCatalogGrain>(0).Create(new StreamConfig { Name = ns, Subjects = [ns + ".>"] }.WithDefaults());
-        if (result.Error is { } error)
-            throw new PlatformStreamException(error);
-    }
-}
-
-/// <summary>
-/// Reports events the pulling agent gave up on (after retrying for StreamPullingAgentOptions.MaxEventDeliveryTime):
-/// an error log line per event with its stream and sequence, so nothing is dropped silently. The subscription keeps
-/// going (not faulted); the event stays in the log and can be replayed by resuming at its sequence.
-/// </summary>
-public sealed class LoggingFailureHandler(ILogger<LoggingFailureHandler> logger) : IStreamFailureHandler
-{
-    public bool ShouldFaultSubsriptionOnError => false;
-
-    public Task OnDeliveryFailure(GuidId subscriptionId, string streamProviderName, StreamId streamId, StreamSequenceToken? sequenceToken)
-    {
-        logger.LogError("Stream provider {Provider}: delivery of {Stream} at sequence {Sequence} to subscription {Subscription} failed after retries",
-            streamProviderName, streamId, sequenceToken?.SequenceNumber, subscriptionId);
-        return Task.CompletedTask;
-    }
-
-    public Task OnSubscriptionFailure(GuidId subscriptionId, string streamProviderName, StreamId streamId, StreamSequenceToken? sequenceToken)
-    {
-        logger.LogError("Stream provider {Provider}: subscription {Subscription} to {Stream} failed at sequence {Sequence}",
-            streamProviderName, subscriptionId, streamId, sequenceToken?.SequenceNumber);
-        return Task.CompletedTask;
     }
 }

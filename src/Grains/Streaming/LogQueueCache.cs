@@ -19,7 +19,7 @@ namespace Platform.Grains.Streaming;
 /// calls into a cursor while a cursor may be calling into the cache under a lock of its own, so there is no lock order
 /// to get wrong.
 /// </remarks>
-internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOptions options, TimeProvider time) : IQueueCache
+internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOptions options, ProviderFailureHandler failures, TimeProvider time) : IQueueCache
 {
     private readonly Queue<(LogBatchContainer Batch, long AddedAt)> _pending = new();
     private readonly Dictionary<StreamId, List<LogCursor>> _cursors = [];
@@ -116,6 +116,8 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
 
     internal string Namespace => ns;
 
+    internal ProviderFailureHandler Failures => failures;
+
     internal sealed class LogCursor(LogQueueCache cache, StreamId streamId, ulong start) : IQueueCacheCursor
     {
         private readonly string _subject = LogQueueMapper.SubjectOf(streamId);
@@ -164,7 +166,7 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
             {
                 if (record.Sequence > watermark)
                     break;
-                _buffer.Enqueue(LogReceiver.ToContainer(cache.Namespace, record.Sequence, record.Encoded.Span));
+                _buffer.Enqueue(LogReceiver.ToContainer(cache.Namespace, record.Sequence, record.Encoded.Span, cache.Failures));
                 _nextRead = record.Sequence + 1;
             }
             // A short read, or one that ran past the watermark, saw every record of this subject up to the watermark:

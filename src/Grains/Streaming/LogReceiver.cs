@@ -13,7 +13,8 @@ namespace Platform.Grains.Streaming;
 /// purged from the cache once every cursor passed it) is a small file written atomically, so after a restart the
 /// receiver resumes right after what was delivered: at-least-once, nothing skipped.
 /// </summary>
-internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFactory factory, string checkpointPath, int batchSize, ILogger<LogReceiver> logger)
+internal sealed class LogReceiver(string ns, IGrainFactory grains, ProviderStreams streams, ProviderFailureHandler failures, string checkpointPath,
+    int batchSize, ILogger<LogReceiver> logger)
     : IQueueAdapterReceiver
 {
     private ulong _next = 1;
@@ -24,7 +25,7 @@ internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFac
             _next = delivered + 1;
         try
         {
-            await factory.EnsureStreamAsync(ns);
+            await streams.EnsureAsync(ns);
         }
         catch (Exception ex)
         {
@@ -42,13 +43,13 @@ internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFac
         for (int i = 0; i < read.Count; i++)
         {
             StreamRead.ReadFrame(read.Frames, ref offset, out var sequence, out var record);
-            batch.Add(ToContainer(ns, sequence, record));
+            batch.Add(ToContainer(ns, sequence, record, failures));
             _next = sequence + 1;
         }
         return batch;
     }
 
-    public static LogBatchContainer ToContainer(string ns, ulong sequence, ReadOnlySpan<byte> record)
+    public static LogBatchContainer ToContainer(string ns, ulong sequence, ReadOnlySpan<byte> record, ProviderFailureHandler failures)
     {
         var headers = PlatformStreams.DecodeHeaders(RecordCodec.GetHeaders(record));
         return new LogBatchContainer
@@ -57,6 +58,8 @@ internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFac
             Sequence = sequence,
             TypeName = headers.TryGetValue(EventCodec.TypeHeader, out var type) ? type : null,
             Payload = RecordCodec.GetPayload(record).ToArray(),
+            Provider = failures.Provider,
+            Failures = failures,
         };
     }
 

@@ -19,6 +19,13 @@ public sealed class PlatformStreamOptions
     /// <summary>Create the platform stream <c>&lt;namespace&gt;</c> (subjects <c>&lt;namespace&gt;.&gt;</c>) when it does not exist.</summary>
     public bool CreateStreams { get; set; } = true;
 
+    /// <summary>
+    /// A platform stream that receives a copy of each event a subscriber could not read as its type (on subject
+    /// <c>&lt;DeadLetterStream&gt;.&lt;namespace&gt;</c>, with headers saying where it came from and why); none by default,
+    /// then such events are only logged. Created like the namespaces' streams when <see cref="CreateStreams"/> is on.
+    /// </summary>
+    public string? DeadLetterStream { get; set; }
+
     /// <summary>Records a receiver reads from a stream per poll, and the most a cursor reads from the log at once.</summary>
     public int ReadBatchSize { get; set; } = 256;
 

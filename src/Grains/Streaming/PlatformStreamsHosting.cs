@@ -18,6 +18,7 @@ public static class PlatformStreamsHosting
         Action<ISiloPersistentStreamConfigurator>? configureStreams = null)
     {
         silo.Services.Configure<PlatformStreamOptions>(name, o => configure?.Invoke(o));
+        LogAdapterFactory.AddServices(silo.Services, name);
         return silo.AddPersistentStreams(name, LogAdapterFactory.Create, s =>
         {
             s.ConfigurePartitionBalancing((services, _) => ActivatorUtilities.CreateInstance<StreamHomeQueueBalancer>(services));
@@ -29,6 +30,7 @@ public static class PlatformStreamsHosting
     public static IClientBuilder AddPlatformStreams(this IClientBuilder client, string name = DefaultName, Action<PlatformStreamOptions>? configure = null)
     {
         client.Services.Configure<PlatformStreamOptions>(name, o => configure?.Invoke(o));
+        LogAdapterFactory.AddServices(client.Services, name);
         return client.AddPersistentStreams(name, LogAdapterFactory.Create, _ => { });
     }
 }

@@ -32,15 +32,23 @@ public sealed class ProviderTests : IAsyncLifetime
 
     /// <param name="maxDeliveryTime">How long the pulling agent retries a failing delivery before the failure handler.</param>
     /// <param name="logs">Receives the silo's log, to see what the failure handler reports.</param>
-    internal static async Task<InProcessTestCluster> StartAsync(string store, TimeSpan? maxDeliveryTime = null, ILoggerProvider? logs = null)
+    /// <param name="configure">Further provider options, on the silo and the client alike.</param>
+    internal static async Task<InProcessTestCluster> StartAsync(string store, TimeSpan? maxDeliveryTime = null, ILoggerProvider? logs = null,
+        Action<PlatformStreamOptions>? configure = null)
     {
+        void Configure(PlatformStreamOptions o)
+        {
+            o.Namespaces.AddRange(Namespaces);
+            configure?.Invoke(o);
+        }
+
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = Environment.GetEnvironmentVariable("PROVIDER_TEST_LOGS") is not null;
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.AddMemoryGrainStorage("PubSubStore");
-            silo.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces),
+            silo.AddPlatformStreams("platform", Configure,
                 s => s.ConfigurePullingAgent(ob => ob.Configure(o =>
                 {
                     o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20);
@@ -50,7 +58,7 @@ public sealed class ProviderTests : IAsyncLifetime
             if (logs is not null)
                 silo.Services.AddSingleton(logs);
         });
-        builder.ConfigureClient(client => client.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces)));
+        builder.ConfigureClient(client => client.AddPlatformStreams("platform", Configure));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
@@ -217,7 +225,7 @@ public sealed class ProviderTests : IAsyncLifetime
         }
     }
 
-    private static async Task<ConsumedMessage> FirstAsync(IAsyncEnumerable<ConsumedMessage> source)
+    internal static async Task<ConsumedMessage> FirstAsync(IAsyncEnumerable<ConsumedMessage> source)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await foreach (var m in source.WithCancellation(timeout.Token))

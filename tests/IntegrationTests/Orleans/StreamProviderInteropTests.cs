@@ -99,10 +99,49 @@ public sealed class StreamProviderInteropTests
         Assert.Equal(NatsConnectionState.Open, nats.ConnectionState);
     }
 
-    private static async Task<IHost> ConnectWithProviderAsync(SiloProcess silo)
+    [Fact]
+    public async Task A_nats_message_that_is_not_json_is_dead_lettered_by_an_external_subscriber_and_the_next_reading_follows_at_once()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        await js.CreateOrUpdateStreamAsync(new StreamConfig("sensors", ["sensors.>"]));
+        // The subscriber's process reads the events, so its provider options say where dead letters go.
+        using var client = await ConnectWithProviderAsync(silo, o => o.DeadLetterStream = "dead");
+        var stream = client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
+            .GetStream<SensorReading>(StreamId.Create("sensors", "room1"));
+        var received = new ConcurrentQueue<(long Sequence, SensorReading Reading)>();
+        var handle = await stream.SubscribeAsync((reading, token) =>
+        {
+            received.Enqueue((token!.SequenceNumber, reading));
+            return Task.CompletedTask;
+        });
+
+        (await js.PublishAsync("sensors.room1", "21.5 C"u8.ToArray())).EnsureSuccess();
+        var good = await js.PublishAsync("sensors.room1", JsonSerializer.SerializeToUtf8Bytes(new SensorReading("room1", 22)));
+        // The agent retries a failed delivery for a minute; a skipped event lets the next one through at once.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (received.IsEmpty && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal([((long)good.Seq, new SensorReading("room1", 22))], received);
+
+        var consumer = await js.CreateOrUpdateConsumerAsync("dead", new ConsumerConfig("reader"));
+        var dead = await consumer.NextAsync<string>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(10) });
+        Assert.NotNull(dead);
+        Assert.Equal(("dead.sensors", "21.5 C"), (dead.Subject, dead.Data));
+        Assert.Equal("sensors.room1", dead.Headers![ProviderFailureHandler.DeadLetterStreamHeader].ToString());
+        Assert.Equal((good.Seq - 1).ToString(), dead.Headers[ProviderFailureHandler.DeadLetterSequenceHeader].ToString());
+        await handle.UnsubscribeAsync();
+    }
+
+    private static async Task<IHost> ConnectWithProviderAsync(SiloProcess silo, Action<PlatformStreamOptions>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o => o.Namespaces.Add("sensors")));
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o =>
+        {
+            o.Namespaces.Add("sensors");
+            configure?.Invoke(o);
+        }));
         var client = builder.Build();
         await client.StartAsync();
         return client;
