@@ -19,7 +19,7 @@ namespace Platform.Grains.Client;
 /// <see cref="Immutable{T}"/> buffer in one grain call, and a consumer fetches and acks in batches, because a grain
 /// call per message costs more than the message.
 /// </remarks>
-public sealed class PlatformStreams(IGrainFactory grains)
+public sealed partial class PlatformStreams(IGrainFactory grains)
 {
     private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 
@@ -135,7 +135,7 @@ public sealed class PlatformStreams(IGrainFactory grains)
             {
                 var batch = (await consumer.Fetch(options.BatchSize, 0, options.FetchWait, AckOp.None)).Value;
                 if (batch.Status == FetchStatus.Deleted)
-                    throw new PlatformStreamException(new ApiError(404, 10014, "consumer not found"));
+                    throw new PlatformStreamException(ConsumerNotFound);
                 fetched.Clear();
                 int offset = 0;
                 for (int i = 0; i < batch.Count; i++)
@@ -180,9 +180,9 @@ public sealed class PlatformStreams(IGrainFactory grains)
             AckWait = (long)options.AckWait.TotalNanoseconds,
             // The fetch size must fit in the pending window, or a batch could never be full.
             MaxAckPending = Math.Max(1000, options.BatchSize),
-        }.WithDefaults();
-        var result = await grains.GetGrain<IStreamGrain>(stream).AddConsumer(config);
-        return result.Error is { } error ? throw new PlatformStreamException(error) : consumer;
+        };
+        await CreateConsumerAsync(stream, config);
+        return consumer;
     }
 
     /// <summary>Frames a batch as <see cref="PublishFrames"/> describes, in one exactly sized array.</summary>

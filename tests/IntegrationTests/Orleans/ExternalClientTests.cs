@@ -123,7 +123,7 @@ public sealed class ExternalClientTests
     }
 
     /// <summary>An Orleans client host connected to the silo process's gateway port, as a separate service would run it.</summary>
-    private static async Task<IHost> ConnectAsync(SiloProcess silo)
+    internal static async Task<IHost> ConnectAsync(SiloProcess silo)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort));
