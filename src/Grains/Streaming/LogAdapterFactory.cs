@@ -23,6 +23,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     private readonly LogQueueMapper _mapper;
     private readonly ProviderStreams _streams;
     private readonly ProviderFailureHandler _failures;
+    private readonly ProviderNamespaces _namespaces;
 
     public LogAdapterFactory(string name, PlatformStreamOptions options, IServiceProvider services, ILoggerFactory loggers)
     {
@@ -33,6 +34,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
         _mapper = new LogQueueMapper(name, options.Namespaces);
         _streams = services.GetRequiredKeyedService<ProviderStreams>(name);
         _failures = services.GetRequiredKeyedService<ProviderFailureHandler>(name);
+        _namespaces = services.GetRequiredKeyedService<ProviderNamespaces>(name);
     }
 
     public static IQueueAdapterFactory Create(IServiceProvider services, string name) =>
@@ -43,6 +45,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     /// deserialized in a subscriber's process finds its provider's failure handler.</summary>
     internal static void AddServices(IServiceCollection services, string name)
     {
+        services.AddKeyedSingleton(name, (sp, _) => new ProviderNamespaces(name, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name).Namespaces));
         services.AddKeyedSingleton(name, (sp, _) => new ProviderStreams(sp, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name)));
         services.AddKeyedSingleton(name, (sp, _) => new ProviderFailureHandler(name,
             sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), sp, sp.GetRequiredKeyedService<ProviderStreams>(name),
@@ -85,7 +88,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
         if (token is not null)
             throw new ArgumentException("The platform stream provider assigns sequences itself; producers cannot pass a token.", nameof(token));
         var ns = streamId.GetNamespace()!;
-        _mapper.GetQueueForStream(streamId); // throws for a namespace the provider does not carry
+        _namespaces.Check(ns);
         var subject = LogQueueMapper.SubjectOf(streamId);
         if (PlatformStreams.InvalidSubject(subject) is { } problem)
             throw new ArgumentException($"Orleans stream key \"{streamId.GetKeyAsString()}\" cannot be carried by the platform stream provider: {problem}.",

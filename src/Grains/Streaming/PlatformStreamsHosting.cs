@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 
 namespace Platform.Grains.Streaming;
@@ -31,6 +33,9 @@ public static class PlatformStreamsHosting
     {
         client.Services.Configure<PlatformStreamOptions>(name, o => configure?.Invoke(o));
         LogAdapterFactory.AddServices(client.Services, name);
+        client.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(sp => new NamespaceDiscovery(name,
+            sp.GetRequiredKeyedService<ProviderNamespaces>(name), sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name).Namespaces,
+            sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILogger<NamespaceDiscovery>>()));
         return client.AddPersistentStreams(name, LogAdapterFactory.Create, _ => { });
     }
 }

@@ -134,6 +134,62 @@ public sealed class StreamProviderInteropTests
         await handle.UnsubscribeAsync();
     }
 
+    [Fact]
+    public async Task A_client_with_a_provider_name_or_namespace_the_silos_do_not_serve_fails_to_start_with_the_reason()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+
+        var wrongName = await Assert.ThrowsAnyAsync<Exception>(() => StartClientAsync(silo, "other", o => o.Namespaces.Add("sensors")));
+        Assert.Contains("no platform stream provider named \"other\"", wrongName.ToString());
+        var wrongNamespace = await Assert.ThrowsAnyAsync<Exception>(() => StartClientAsync(silo, "platform", o => o.Namespaces.Add("nosuch")));
+        Assert.Contains("\"nosuch\" is configured on this client but not served", wrongNamespace.ToString());
+        Assert.Contains("it serves: sensors", wrongNamespace.ToString());
+    }
+
+    [Fact]
+    public async Task A_client_that_lists_no_namespaces_learns_them_from_the_cluster_and_refuses_others()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+        using var client = await StartClientAsync(silo, "platform", _ => { });
+        var provider = client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform");
+        var received = new ConcurrentQueue<SensorReading>();
+        await provider.GetStream<SensorReading>(StreamId.Create("sensors", "hall")).SubscribeAsync((r, _) =>
+        {
+            received.Enqueue(r);
+            return Task.CompletedTask;
+        });
+
+        await provider.GetStream<SensorReading>(StreamId.Create("sensors", "hall")).OnNextAsync(new SensorReading("hall", 19));
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() =>
+            provider.GetStream<SensorReading>(StreamId.Create("orders", "o1")).OnNextAsync(new SensorReading("o1", 0)));
+        Assert.Contains("\"orders\" is not served by the platform stream provider \"platform\" (it serves: sensors)", refused.Message);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (received.IsEmpty && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal([new SensorReading("hall", 19)], received);
+        await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
+        var js = nats.CreateJetStreamContext();
+        await Assert.ThrowsAsync<NatsJSApiException>(() => js.GetStreamAsync("orders").AsTask());
+    }
+
+    private static async Task<IHost> StartClientAsync(SiloProcess silo, string provider, Action<PlatformStreamOptions> configure)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(provider, configure));
+        var client = builder.Build();
+        try
+        {
+            await client.StartAsync();
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
     private static async Task<IHost> ConnectWithProviderAsync(SiloProcess silo, Action<PlatformStreamOptions>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
