@@ -7,6 +7,10 @@ namespace Platform.Grains.Streaming;
 [Alias("platform.IStreamProviderInfoGrain")]
 public interface IStreamProviderInfoGrain : IGrainWithStringKey
 {
-    /// <summary>The namespaces the provider carries, or null when the silo has no platform provider of that name.</summary>
-    [Alias("GetNamespaces")] Task<string[]?> GetNamespaces();
+    /// <summary>The provider's namespaces and queues, or null when the silo has no platform provider of that name.</summary>
+    [Alias("Describe")] Task<ProviderDescription?> Describe();
 }
+
+/// <summary>The namespaces a provider carries, and how many queues (stream partitions) each has.</summary>
+[GenerateSerializer, Immutable, Alias("platform.ProviderDescription")]
+public sealed record ProviderDescription([property: Id(0)] string[] Namespaces, [property: Id(1)] int QueuesPerNamespace);

@@ -31,7 +31,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
         _options = options;
         _services = services;
         _loggers = loggers;
-        _mapper = new LogQueueMapper(name, options.Namespaces);
+        _mapper = new LogQueueMapper(name, options.Namespaces, options.QueuesPerNamespace);
         _streams = services.GetRequiredKeyedService<ProviderStreams>(name);
         _failures = services.GetRequiredKeyedService<ProviderFailureHandler>(name);
         _namespaces = services.GetRequiredKeyedService<ProviderNamespaces>(name);
@@ -45,8 +45,9 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     /// deserialized in a subscriber's process finds its provider's failure handler.</summary>
     internal static void AddServices(IServiceCollection services, string name)
     {
-        services.AddKeyedSingleton(name, (sp, _) => new ProviderNamespaces(name, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name).Namespaces));
-        services.AddKeyedSingleton(name, (sp, _) => new ProviderStreams(sp, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name)));
+        services.AddKeyedSingleton(name, (sp, _) => new ProviderNamespaces(name, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name)));
+        services.AddKeyedSingleton(name, (sp, _) => new ProviderStreams(sp, sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name),
+            sp.GetRequiredKeyedService<ProviderNamespaces>(name)));
         services.AddKeyedSingleton(name, (sp, _) => new ProviderFailureHandler(name,
             sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), sp, sp.GetRequiredKeyedService<ProviderStreams>(name),
             sp.GetRequiredService<ILogger<ProviderFailureHandler>>()));
@@ -69,17 +70,20 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
 
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
 
-    public IQueueCache CreateQueueCache(QueueId queueId) =>
-        new LogQueueCache(_mapper.NamespaceOf(queueId), Store.OpenLogs, _options, _failures, TimeProvider.System);
+    public IQueueCache CreateQueueCache(QueueId queueId)
+    {
+        var queue = _mapper.PartitionOf(queueId);
+        return new LogQueueCache(queue.Namespace, queue.Key, Store.OpenLogs, _options, _failures, TimeProvider.System);
+    }
 
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId)
     {
-        var ns = _mapper.NamespaceOf(queueId);
-        return new LogReceiver(ns, Grains, _streams, _failures, CheckpointPath(ns), _options.ReadBatchSize, _loggers.CreateLogger<LogReceiver>());
+        var queue = _mapper.PartitionOf(queueId);
+        return new LogReceiver(queue, Grains, _streams, _failures, CheckpointPath(queue.Key), _options.ReadBatchSize, _loggers.CreateLogger<LogReceiver>());
     }
 
-    /// <summary><c>&lt;store&gt;/orleans-streams/&lt;provider&gt;/&lt;namespace&gt;.checkpoint</c>: the last sequence delivered.</summary>
-    private string CheckpointPath(string ns) => Path.Combine(Store.StoreDirectory, "orleans-streams", _name, ns + ".checkpoint");
+    /// <summary><c>&lt;store&gt;/orleans-streams/&lt;provider&gt;/&lt;partition key&gt;.checkpoint</c>: the last sequence delivered from that partition.</summary>
+    private string CheckpointPath(string key) => Path.Combine(Store.StoreDirectory, "orleans-streams", _name, key + ".checkpoint");
 
     /// <summary>Appends the events as one framed batch (one grain call); a refused event fails the whole call.</summary>
     /// <exception cref="ArgumentException">The namespace is not carried by this provider, or the key does not make a valid subject.</exception>

@@ -4,31 +4,38 @@ using Platform.Grains.Streams;
 
 namespace Platform.Grains.Streaming;
 
-/// <summary>One queue per configured namespace (platform stream), so a queue is read in that stream's sequence order.</summary>
+/// <summary>
+/// One queue per partition of each configured namespace (platform stream), so a queue is read in that partition's
+/// sequence order. An Orleans stream is one subject, and a subject lives in one partition, so each Orleans stream's
+/// events stay in order and its tokens ascend.
+/// </summary>
 /// <remarks>The default queue balancer (consistent ring) asks for the queues in a ring range; a queue's place on the
-/// ring is a stable hash of its namespace, identical in every silo process.</remarks>
+/// ring is a stable hash of its partition's grain key, identical in every silo process.</remarks>
 internal sealed class LogQueueMapper : IConsistentRingStreamQueueMapper
 {
-    private readonly Dictionary<string, QueueId> _queues = new(StringComparer.Ordinal);
-    private readonly Dictionary<QueueId, string> _namespaces = [];
+    private readonly Dictionary<string, QueueId[]> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<QueueId, QueuePartition> _partitions = [];
 
-    public LogQueueMapper(string providerName, IReadOnlyList<string> namespaces)
+    public LogQueueMapper(string providerName, IReadOnlyList<string> namespaces, int partitions)
     {
-        for (int i = 0; i < namespaces.Count; i++)
+        uint index = 0;
+        foreach (var ns in namespaces)
         {
-            var ns = namespaces[i];
-            if (NameRules.CheckStream(ns) is { } invalid)
-                throw new ArgumentException($"Orleans stream namespace \"{ns}\" is not a valid platform stream name: {invalid.Description}.");
-            var queue = QueueId.GetQueueId(providerName, (uint)i, StableHash(ns));
-            _queues.Add(ns, queue);
-            _namespaces.Add(queue, ns);
+            var queues = new QueueId[partitions];
+            for (int p = 0; p < partitions; p++)
+            {
+                var key = StreamKeys.Partition(ns, p);
+                queues[p] = QueueId.GetQueueId(providerName, index++, StableHash(key));
+                _partitions.Add(queues[p], new QueuePartition(ns, p, key));
+            }
+            _queues.Add(ns, queues);
         }
     }
 
-    public IEnumerable<QueueId> GetAllQueues() => _namespaces.Keys;
+    public IEnumerable<QueueId> GetAllQueues() => _partitions.Keys;
 
     public IEnumerable<QueueId> GetQueuesForRange(IRingRange range) =>
-        _namespaces.Keys.Where(q => range.InRange(q.GetUniformHashCode()));
+        _partitions.Keys.Where(q => range.InRange(q.GetUniformHashCode()));
 
     /// <summary>FNV-1a over the UTF-8 name (string.GetHashCode is randomized per process).</summary>
     private static uint StableHash(string text)
@@ -42,12 +49,12 @@ internal sealed class LogQueueMapper : IConsistentRingStreamQueueMapper
     public QueueId GetQueueForStream(StreamId streamId)
     {
         var ns = streamId.GetNamespace() ?? "";
-        return _queues.TryGetValue(ns, out var queue)
-            ? queue
-            : throw new ArgumentException($"Orleans stream namespace \"{ns}\" is not configured for this platform stream provider.");
+        if (!_queues.TryGetValue(ns, out var queues))
+            throw new ArgumentException($"Orleans stream namespace \"{ns}\" is not configured for this platform stream provider.");
+        return queues[StreamKeys.PartitionOf(SubjectOf(streamId), queues.Length)];
     }
 
-    public string NamespaceOf(QueueId queue) => _namespaces[queue];
+    public QueuePartition PartitionOf(QueueId queue) => _partitions[queue];
 
     public static string SubjectOf(StreamId streamId) => $"{streamId.GetNamespace()}.{streamId.GetKeyAsString()}";
 
@@ -55,3 +62,6 @@ internal sealed class LogQueueMapper : IConsistentRingStreamQueueMapper
     public static StreamId StreamOf(string ns, string subject) =>
         StreamId.Create(ns, subject.Length > ns.Length + 1 ? subject[(ns.Length + 1)..] : "");
 }
+
+/// <summary>What one queue reads: partition <see cref="Partition"/> of the platform stream <see cref="Namespace"/>, the stream grain <see cref="Key"/>.</summary>
+internal readonly record struct QueuePartition(string Namespace, int Partition, string Key);

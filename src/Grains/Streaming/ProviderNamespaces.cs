@@ -1,23 +1,26 @@
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// The namespaces one provider may produce to: on a silo, those it is configured with (it runs their queues); on a
-/// client, those the cluster's silos serve, learnt when the client starts (<see cref="NamespaceDiscovery"/>). Producing
-/// to any other namespace would store events that no queue ever delivers, so it is refused.
+/// The namespaces one provider may produce to, and the queues (stream partitions) of each: on a silo, what it is
+/// configured with (it runs those queues); on a client, what the cluster's silos serve, learnt when the client starts
+/// (<see cref="NamespaceDiscovery"/>). Producing to any other namespace would store events that no queue ever
+/// delivers, so it is refused.
 /// </summary>
-internal sealed class ProviderNamespaces(string provider, IReadOnlyList<string> configured)
+internal sealed class ProviderNamespaces(string provider, PlatformStreamOptions options)
 {
-    private volatile string[] _served = [.. configured];
+    private volatile ProviderDescription _description = new([.. options.Namespaces], options.QueuesPerNamespace);
 
-    public IReadOnlyList<string> Served => _served;
+    public ProviderDescription Description => _description;
 
-    public void Learn(string[] served) => _served = served;
+    public void Learn(ProviderDescription served) => _description = served;
+
+    public bool Serves(string ns) => Array.IndexOf(_description.Namespaces, ns) >= 0;
 
     public void Check(string ns)
     {
-        if (Array.IndexOf(_served, ns) < 0)
+        if (!Serves(ns))
             throw new ArgumentException(
-                $"Orleans stream namespace \"{ns}\" is not served by the platform stream provider \"{provider}\" (it serves: {Describe(_served)}); " +
+                $"Orleans stream namespace \"{ns}\" is not served by the platform stream provider \"{provider}\" (it serves: {Describe(_description.Namespaces)}); " +
                 "events produced to it would never be delivered.", nameof(ns));
     }
 

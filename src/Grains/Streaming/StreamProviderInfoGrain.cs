@@ -7,6 +7,6 @@ namespace Platform.Grains.Streaming;
 [StatelessWorker]
 internal sealed class StreamProviderInfoGrain(IServiceProvider services) : Grain, IStreamProviderInfoGrain
 {
-    public Task<string[]?> GetNamespaces() =>
-        Task.FromResult(services.GetKeyedService<ProviderNamespaces>(this.GetPrimaryKeyString())?.Served.ToArray());
+    public Task<ProviderDescription?> Describe() =>
+        Task.FromResult(services.GetKeyedService<ProviderNamespaces>(this.GetPrimaryKeyString())?.Description);
 }

@@ -21,8 +21,8 @@ public sealed class LogQueueCacheTests
     private static LogQueueCache NewCache(PlatformStreamOptions options)
     {
         var services = new ServiceCollection().BuildServiceProvider();
-        var failures = new ProviderFailureHandler("p", options, services, new ProviderStreams(services, options), NullLogger<ProviderFailureHandler>.Instance);
-        return new LogQueueCache("ns", new OpenLogs(), options, failures, TimeProvider.System);
+        var failures = new ProviderFailureHandler("p", options, services, new ProviderStreams(services, options, new ProviderNamespaces("p", options)), NullLogger<ProviderFailureHandler>.Instance);
+        return new LogQueueCache("ns", "ns", new OpenLogs(), options, failures, TimeProvider.System);
     }
 
     private static LogBatchContainer Batch(StreamId id, ulong seq) => new() { StreamId = id, Sequence = seq, Payload = [] };

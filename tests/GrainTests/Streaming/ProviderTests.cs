@@ -181,8 +181,10 @@ public sealed class ProviderTests : IAsyncLifetime
     [Fact]
     public async Task The_cluster_tells_which_namespaces_a_provider_serves_and_producing_to_another_is_refused()
     {
-        Assert.Equal(Namespaces, await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("platform").GetNamespaces());
-        Assert.Null(await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("other").GetNamespaces());
+        var description = await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("platform").Describe();
+        Assert.Equal(Namespaces, description!.Namespaces);
+        Assert.Equal(1, description.QueuesPerNamespace);
+        Assert.Null(await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("other").Describe());
         var error = await Assert.ThrowsAsync<ArgumentException>(() => Stream("unserved", "k").OnNextAsync(new TestEvent(0, "")));
         Assert.Contains("\"unserved\" is not served", error.Message);
         Assert.Equal(10059, (await Assert.ThrowsAsync<PlatformStreamException>(() => new PlatformStreams(_cluster.Client).GetStreamInfoAsync("unserved"))).Error.ErrCode);
