@@ -9,28 +9,22 @@ using Platform.Grains.Streams;
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// The Orleans persistent stream provider over the platform's stream logs: adapter (produce = append to the stream),
-/// receivers (read the stream through <see cref="IStreamGrain.Read"/>), and a log-backed cache whose cursors read the
-/// log itself, so a subscription can rewind to any retained sequence (unlike SimpleQueueCache, which forgets what all
-/// current cursors have passed).
+/// The Orleans persistent stream provider over the platform's streams, as a client has it: the adapter (produce =
+/// append to the stream) and the queue mapping. Silos read the queues too (<see cref="SiloLogAdapterFactory"/>).
 /// </summary>
-public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
+public class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
 {
     private readonly string _name;
-    private readonly PlatformStreamOptions _options;
     private readonly IServiceProvider _services;
-    private readonly ILoggerFactory _loggers;
     private readonly LogQueueMapper _mapper;
     private readonly ProviderStreams _streams;
     private readonly ProviderFailureHandler _failures;
     private readonly ProviderNamespaces _namespaces;
 
-    public LogAdapterFactory(string name, PlatformStreamOptions options, IServiceProvider services, ILoggerFactory loggers)
+    protected LogAdapterFactory(string name, PlatformStreamOptions options, IServiceProvider services)
     {
         _name = name;
-        _options = options;
         _services = services;
-        _loggers = loggers;
         _mapper = new LogQueueMapper(name, options.Namespaces, options.QueuesPerNamespace);
         _streams = services.GetRequiredKeyedService<ProviderStreams>(name);
         _failures = services.GetRequiredKeyedService<ProviderFailureHandler>(name);
@@ -38,8 +32,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     }
 
     public static IQueueAdapterFactory Create(IServiceProvider services, string name) =>
-        new LogAdapterFactory(name, services.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), services,
-            services.GetRequiredService<ILoggerFactory>());
+        new LogAdapterFactory(name, services.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), services);
 
     /// <summary>What both silos and clients register beside the provider: keyed by provider name, so a batch container
     /// deserialized in a subscriber's process finds its provider's failure handler.</summary>
@@ -58,11 +51,7 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
     public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
 
     // Resolved late: on a silo the grain factory is not available while providers are being constructed.
-    private IGrainFactory Grains => _services.GetRequiredService<IGrainFactory>();
-
-    /// <summary>Only silos run receivers and caches, and only they have a stream store.</summary>
-    private StreamStore Store => _services.GetService<StreamStore>()
-        ?? throw new InvalidOperationException("The platform stream provider's receivers need a StreamStore (a silo with JetStream enabled).");
+    private protected IGrainFactory Grains => _services.GetRequiredService<IGrainFactory>();
 
     public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
     public IQueueAdapterCache GetQueueAdapterCache() => this;
@@ -70,20 +59,15 @@ public sealed class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQu
 
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
 
-    public IQueueCache CreateQueueCache(QueueId queueId)
-    {
-        var queue = _mapper.PartitionOf(queueId);
-        return new LogQueueCache(queue.Namespace, queue.Key, Store.OpenLogs, _options, _failures, TimeProvider.System);
-    }
+    private protected string ProviderName => _name;
+    private protected LogQueueMapper Mapper => _mapper;
+    private protected ProviderStreams Streams => _streams;
+    private protected ProviderFailureHandler Failures => _failures;
 
-    public IQueueAdapterReceiver CreateReceiver(QueueId queueId)
-    {
-        var queue = _mapper.PartitionOf(queueId);
-        return new LogReceiver(queue, Grains, _streams, _failures, CheckpointPath(queue.Key), _options.ReadBatchSize, _loggers.CreateLogger<LogReceiver>());
-    }
+    /// <summary>Clients pull no queues: only silos read them.</summary>
+    public virtual IQueueCache CreateQueueCache(QueueId queueId) => throw new NotSupportedException("Platform stream queues are read on silos.");
 
-    /// <summary><c>&lt;store&gt;/orleans-streams/&lt;provider&gt;/&lt;partition key&gt;.checkpoint</c>: the last sequence delivered from that partition.</summary>
-    private string CheckpointPath(string key) => Path.Combine(Store.StoreDirectory, "orleans-streams", _name, key + ".checkpoint");
+    public virtual IQueueAdapterReceiver CreateReceiver(QueueId queueId) => throw new NotSupportedException("Platform stream queues are read on silos.");
 
     /// <summary>Appends the events as one framed batch (one grain call); a refused event fails the whole call.</summary>
     /// <exception cref="ArgumentException">The namespace is not carried by this provider, or the key does not make a valid subject.</exception>
