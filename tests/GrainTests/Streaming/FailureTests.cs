@@ -73,6 +73,10 @@ public sealed class FailureTests
             Assert.Contains("sequence 2", report);
             Assert.Contains(typeof(TestEvent).FullName!, report);
 
+            // The dead letter is written in the background: wait for its stream to hold it.
+            var written = DateTime.UtcNow.AddSeconds(10);
+            while (DateTime.UtcNow < written && !(await streams.ListStreamsAsync()).Any(c => c.Name == "dead"))
+                await Task.Delay(50);
             var dead = await ProviderTests.FirstAsync(streams.ConsumeAsync("dead", "reader"));
             Assert.Equal("dead.failing", dead.Subject);
             Assert.Equal("not json", Encoding.UTF8.GetString(dead.Payload.Span));

@@ -32,10 +32,7 @@ public sealed class StreamProviderInteropTests
         // The provider may already have created the stream on start; create-or-update keeps it either way.
         await js.CreateOrUpdateStreamAsync(new StreamConfig("sensors", ["sensors.>"]));
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o => o.Namespaces.Add("sensors")));
-        using var client = builder.Build();
-        await client.StartAsync();
+        using var client = await ConnectWithProviderAsync(silo);
         var stream = client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
             .GetStream<SensorReading>(StreamId.Create("sensors", "room1"));
         var received = new ConcurrentQueue<(long Sequence, SensorReading Reading)>();
@@ -125,6 +122,10 @@ public sealed class StreamProviderInteropTests
             await Task.Delay(50);
         Assert.Equal([((long)good.Seq, new SensorReading("room1", 22))], received);
 
+        // The dead letter is written in the background: wait for its stream.
+        var written = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < written && !await js.ListStreamNamesAsync().AnyAsync(name => name == "dead"))
+            await Task.Delay(50);
         var consumer = await js.CreateOrUpdateConsumerAsync("dead", new ConsumerConfig("reader"));
         var dead = await consumer.NextAsync<string>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(10) });
         Assert.NotNull(dead);
@@ -190,16 +191,11 @@ public sealed class StreamProviderInteropTests
         }
     }
 
-    private static async Task<IHost> ConnectWithProviderAsync(SiloProcess silo, Action<PlatformStreamOptions>? configure = null)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreams(configure: o =>
+    /// <summary>A client of the provider "platform" that lists the namespace "sensors" itself.</summary>
+    private static Task<IHost> ConnectWithProviderAsync(SiloProcess silo, Action<PlatformStreamOptions>? configure = null) =>
+        StartClientAsync(silo, "platform", o =>
         {
             o.Namespaces.Add("sensors");
             configure?.Invoke(o);
-        }));
-        var client = builder.Build();
-        await client.StartAsync();
-        return client;
-    }
+        });
 }
