@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,21 +12,29 @@ using Orleans.Streams.Core;
 using Platform.Gateway;
 using Platform.Grains.Streaming;
 
-// A silo with the NATS gateway and the "platform" Orleans stream provider in one process, as src/Silo runs them.
-// A NATS client publishes temperature readings to the JetStream stream "sensors"; RoomGrain, implicitly subscribed to
-// the Orleans stream namespace "sensors", receives each room's readings in order (subject sensors.<room> is the
-// Orleans stream ("sensors", "<room>")).
-var store = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "stream-consumer-sample");
-var builder = WebApplication.CreateSlimBuilder();
+// Your own silo hosting your own grains next to the platform: the NATS gateway and the "platform" Orleans stream
+// provider in one process, as src/Silo runs them. A NATS client publishes temperature readings to the JetStream stream
+// "sensors"; RoomGrain, implicitly subscribed to the Orleans stream namespace "sensors", receives each room's readings
+// in order (subject sensors.<room> is the Orleans stream ("sensors", "<room>")).
+// Usage: dotnet run --project samples/StreamConsumerSample -- [--Store <dir>] [--SiloPort 11311] [--GatewayPort 30300]
+//        [--NatsPort -1] [--Serve true]   (also from appsettings.json or environment variables; -1 picks a free port)
+// With --Serve true it keeps running after the demo, so the external client samples can connect to --GatewayPort.
+var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
+var config = builder.Configuration;
+var store = config.GetValue("Store", Path.Combine(Path.GetTempPath(), "stream-consumer-sample"))!;
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(siloPort: 11311, gatewayPort: 30300);
-    silo.AddMemoryGrainStorage("PubSubStore");
-    silo.AddPlatformStreams(configure: o => o.Namespaces.Add("sensors"));
+    silo.UseLocalhostClustering(siloPort: config.GetValue("SiloPort", 11311), gatewayPort: config.GetValue("GatewayPort", 30300));
+    silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, c =>
+    {
+        c.ConfigurePlatformStreams(ob => ob.Configure(o => o.Namespaces.Add("sensors")));
+        // Explicit subscriptions (none here, RoomGrain subscribes implicitly) would survive a restart in the store.
+        c.KeepSubscriptionsInStore();
+    });
 });
-// Port -1 picks a free NATS port; no monitoring port.
-builder.AddNatsGateway(new NatsOptions { Port = -1, HttpPort = 0, JetStream = true, StoreDirectory = store });
+// No monitoring port.
+builder.AddNatsGateway(new NatsOptions { Port = config.GetValue("NatsPort", -1), HttpPort = 0, JetStream = true, StoreDirectory = store });
 await using var app = builder.Build();
 await app.StartAsync();
 int natsPort = app.Services.GetRequiredService<GatewayEndpoints>().NatsPort;
@@ -49,6 +58,11 @@ await Task.Delay(TimeSpan.FromSeconds(2));
 var grains = app.Services.GetRequiredService<IGrainFactory>();
 foreach (var room in new[] { "kitchen", "attic" })
     Console.WriteLine($"RoomGrain {room}: {string.Join(", ", await grains.GetGrain<IRoomGrain>(room).Readings())}");
+if (config.GetValue("Serve", false))
+{
+    Console.WriteLine($"serving: Orleans gateway 127.0.0.1:{config.GetValue("GatewayPort", 30300)}, NATS 127.0.0.1:{natsPort}; Ctrl+C stops");
+    await app.WaitForShutdownAsync();
+}
 await app.StopAsync();
 
 public sealed record Reading(string Room, double Celsius);

@@ -59,11 +59,17 @@ public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase
     {
         var config = NewConfig("PSV");
         await Client.CreateStreamAsync(config);
-        foreach (var subject in new[] { "elsewhere.x", $"{config.Name}.a b", $"{config.Name}..a", $"{config.Name}.*", $"{config.Name}.>", config.Name + "." })
+        var outside = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, "elsewhere.x", "x"u8.ToArray()));
+        Assert.Equal(10003, outside.Error.ErrCode);
+        // Subjects no NATS client could receive are refused before the call, naming the subject, and a batch holding
+        // one sends nothing at all.
+        foreach (var subject in new[] { $"{config.Name}.a b", $"{config.Name}..a", $"{config.Name}.*", $"{config.Name}.>", config.Name + ".", $"{config.Name}.a\tb" })
         {
-            var error = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, subject, "x"u8.ToArray()));
-            Assert.Equal(10003, error.Error.ErrCode);
+            var error = await Assert.ThrowsAsync<ArgumentException>(() => Client.PublishAsync(config.Name, subject, "x"u8.ToArray()));
+            Assert.Contains($"\"{subject}\" is not a valid subject", error.Message);
         }
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.PublishAsync(config.Name,
+            [new OutgoingMessage($"{config.Name}.good", "x"u8.ToArray()), new OutgoingMessage($"{config.Name}.a b", "x"u8.ToArray())]));
         Assert.Equal(1ul, (await Client.PublishAsync(config.Name, $"{config.Name}.ok", "x"u8.ToArray())).Sequence);
     }
 
@@ -139,6 +145,98 @@ public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase
         var ex = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.PublishAsync(config.Name, $"{config.Name}.a", "z"u8.ToArray(),
             new Dictionary<string, string> { ["Nats-Expected-Last-Sequence"] = "7" }));
         Assert.Equal(10071, ex.Error.ErrCode);
+    }
+
+    [Fact]
+    public async Task Stream_info_update_list_and_delete_go_through_the_catalog()
+    {
+        var config = NewConfig("PSA");
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, Messages(config.Name, 0, 5));
+        var info = await Client.GetStreamInfoAsync(config.Name);
+        Assert.Equal((5ul, 1ul, 5ul), (info.State.Messages, info.State.FirstSequence, info.State.LastSequence));
+
+        var updated = await Client.UpdateStreamAsync(config with { MaxMsgs = 100, Subjects = [$"{config.Name}.>", $"{config.Name}x.*"] });
+        Assert.Equal(100, updated.Config.MaxMsgs);
+        Assert.Equal(100, (await Client.GetStreamInfoAsync(config.Name)).Config.MaxMsgs);
+        Assert.Equal(1ul, (await Client.PublishAsync(config.Name, $"{config.Name}x.new", "x"u8.ToArray())).Sequence - 5);
+        var refused = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.UpdateStreamAsync(config with { Storage = StorageType.Memory }));
+        Assert.Equal(10052, refused.Error.ErrCode);
+        Assert.Contains(await Client.ListStreamsAsync(), c => c.Name == config.Name);
+
+        Assert.True(await Client.DeleteStreamAsync(config.Name));
+        Assert.False(await Client.DeleteStreamAsync(config.Name));
+        var gone = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetStreamInfoAsync(config.Name));
+        Assert.Equal(10059, gone.Error.ErrCode);
+        Assert.DoesNotContain(await Client.ListStreamsAsync(), c => c.Name == config.Name);
+    }
+
+    [Fact]
+    public async Task Info_and_purge_of_a_partitioned_stream_cover_every_partition()
+    {
+        var config = NewConfig("PSQ") with { Partitions = 3 };
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, Enumerable.Range(0, 30).Select(i => new OutgoingMessage($"{config.Name}.k{i}", "x"u8.ToArray())).ToList());
+        Assert.Equal(30ul, (await Client.GetStreamInfoAsync(config.Name)).State.Messages);
+
+        ulong filtered = await Client.PurgeStreamAsync(config.Name, filter: $"{config.Name}.k1");
+        Assert.Equal(1ul, filtered);
+        Assert.Equal(29ul, await Client.PurgeStreamAsync(config.Name));
+        Assert.Equal(0ul, (await Client.GetStreamInfoAsync(config.Name)).State.Messages);
+
+        var last = await Client.PublishAsync(config.Name, $"{config.Name}.k7", "seven"u8.ToArray());
+        var message = await Client.GetLastMessageAsync(config.Name, $"{config.Name}.k7");
+        Assert.Equal(("seven", last.Sequence), (Encoding.UTF8.GetString(message.Payload.Span), message.Sequence));
+    }
+
+    [Fact]
+    public async Task Messages_are_read_by_sequence_or_last_subject_and_deleted()
+    {
+        var config = NewConfig("PSM");
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, $"{config.Name}.a", "one"u8.ToArray(), new Dictionary<string, string> { ["X-N"] = "1" });
+        await Client.PublishAsync(config.Name, $"{config.Name}.b", "two"u8.ToArray());
+        await Client.PublishAsync(config.Name, $"{config.Name}.a", "three"u8.ToArray());
+
+        var first = await Client.GetMessageAsync(config.Name, 1);
+        Assert.Equal((config.Name, $"{config.Name}.a", 1ul, "one", "1"),
+            (first.Stream, first.Subject, first.Sequence, Encoding.UTF8.GetString(first.Payload.Span), first.Headers["X-N"]));
+        Assert.True(first.Timestamp > DateTime.UtcNow.AddMinutes(-1) && first.Timestamp <= DateTime.UtcNow);
+        Assert.Equal(3ul, (await Client.GetLastMessageAsync(config.Name, $"{config.Name}.a")).Sequence);
+
+        await Client.DeleteMessageAsync(config.Name, 1);
+        await Client.DeleteMessageAsync(config.Name, 2, erase: true);
+        Assert.Equal(10037, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetMessageAsync(config.Name, 1))).Error.ErrCode);
+        Assert.Equal(10037, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetMessageAsync(config.Name, 2))).Error.ErrCode);
+        await Assert.ThrowsAsync<PlatformStreamException>(() => Client.DeleteMessageAsync(config.Name, 1));
+        Assert.Equal(1ul, (await Client.GetStreamInfoAsync(config.Name)).State.Messages);
+        Assert.Equal(10037, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetLastMessageAsync(config.Name, $"{config.Name}.b"))).Error.ErrCode);
+    }
+
+    [Fact]
+    public async Task Consumers_are_created_listed_read_and_deleted()
+    {
+        var config = NewConfig("PSC");
+        await Client.CreateStreamAsync(config);
+        await Client.PublishAsync(config.Name, Messages(config.Name, 0, 4));
+
+        var info = await Client.CreateConsumerAsync(config.Name, new ConsumerConfig { DurableName = "audit", AckPolicy = AckPolicy.Explicit, FilterSubject = $"{config.Name}.m" });
+        Assert.Equal(("audit", 4ul), (info.Name, info.NumPending));
+        await Client.CreateConsumerAsync(config.Name, new ConsumerConfig { Name = "second", AckPolicy = AckPolicy.None });
+        Assert.Equal(["audit", "second"], (await Client.ListConsumersAsync(config.Name)).Order());
+        var bad = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.CreateConsumerAsync(config.Name, new ConsumerConfig { Name = "a.b" }));
+        Assert.Equal(10103, bad.Error.ErrCode);
+
+        var got = await Take(Client.ConsumeAsync(config.Name, "audit"), 4, stopAfterBatch: true);
+        Assert.Equal(4, got.Count);
+        Assert.Equal(4ul, (await Client.GetConsumerInfoAsync(config.Name, "audit")).AckFloor.StreamSeq);
+
+        await Client.DeleteConsumerAsync(config.Name, "audit");
+        Assert.Equal(["second"], await Client.ListConsumersAsync(config.Name));
+        Assert.Equal(10014, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetConsumerInfoAsync(config.Name, "audit"))).Error.ErrCode);
+        Assert.Equal(10014, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.DeleteConsumerAsync(config.Name, "audit"))).Error.ErrCode);
+        Assert.Equal(10059, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.GetConsumerInfoAsync("NOSUCH", "audit"))).Error.ErrCode);
+        Assert.Equal(10059, (await Assert.ThrowsAsync<PlatformStreamException>(() => Client.ListConsumersAsync("NOSUCH"))).Error.ErrCode);
     }
 
     private static OutgoingMessage[] Messages(string stream, int from, int count) =>

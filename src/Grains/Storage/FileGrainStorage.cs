@@ -95,7 +95,9 @@ public static class FileGrainStorageHosting
     /// <summary>Grain storage <paramref name="name"/> in files under <paramref name="directory"/> (a silo alone).</summary>
     public static ISiloBuilder AddFileGrainStorage(this ISiloBuilder silo, string name, string directory)
     {
-        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new FileGrainStorage(directory, sp.GetRequiredService<Serializer>()));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => Create(directory, sp));
         return silo;
     }
+
+    internal static IGrainStorage Create(string directory, IServiceProvider services) => new FileGrainStorage(directory, services.GetRequiredService<Serializer>());
 }

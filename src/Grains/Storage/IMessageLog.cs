@@ -113,20 +113,6 @@ internal sealed record MessageLogOptions
     public long CheckpointEveryChanges { get; init; } = 25_000;
 }
 
-[GenerateSerializer, Immutable]
-public readonly record struct LogState(
-    [property: Id(0)] ulong FirstSequence,
-    [property: Id(1)] ulong LastSequence,
-    [property: Id(2)] ulong Messages,
-    [property: Id(3)] ulong Bytes,
-    [property: Id(4)] long FirstTimestampNanos,
-    [property: Id(5)] long LastTimestampNanos,
-    [property: Id(6)] int NumSubjects,
-    [property: Id(7)] int NumDeleted);
-
-[GenerateSerializer, Immutable]
-public readonly record struct SubjectState([property: Id(0)] ulong Count, [property: Id(1)] ulong First, [property: Id(2)] ulong Last);
-
 /// <summary>
 /// How an open learned the log's state: from a checkpoint (then <paramref name="RecordsScanned"/> are the messages
 /// appended after it and <paramref name="JournalEntries"/> the removals applied to it) or by reading every message,

@@ -6,7 +6,7 @@ using Platform.Grains.Streams;
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// The cache of one queue (one platform stream). It does not serve events from memory: cursors read the log (through
+/// The cache of one queue (one partition of a platform stream, the stream grain <c>key</c>). It does not serve events from memory: cursors read the log (through
 /// <see cref="OpenLogs"/>, synchronously as the cursor contract requires), so any retained sequence can be replayed.
 /// What it keeps is the list of records the receiver handed over, oldest first, to learn when each has been delivered
 /// (every cursor on its Orleans stream moved past it): those are purged in order and checkpointed by the receiver.
@@ -19,7 +19,7 @@ namespace Platform.Grains.Streaming;
 /// calls into a cursor while a cursor may be calling into the cache under a lock of its own, so there is no lock order
 /// to get wrong.
 /// </remarks>
-internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOptions options, TimeProvider time) : IQueueCache
+internal sealed class LogQueueCache(string ns, string key, OpenLogs logs, PlatformStreamOptions options, ProviderFailureHandler failures, TimeProvider time) : IQueueCache
 {
     private readonly Queue<(LogBatchContainer Batch, long AddedAt)> _pending = new();
     private readonly Dictionary<StreamId, List<LogCursor>> _cursors = [];
@@ -112,9 +112,11 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
     }
 
     internal bool TryRead(ulong from, string subject, List<LogRecord> into) =>
-        logs.TryRead(ns, from, options.ReadBatchSize, subject, into);
+        logs.TryRead(key, from, options.ReadBatchSize, subject, into);
 
     internal string Namespace => ns;
+
+    internal ProviderFailureHandler Failures => failures;
 
     internal sealed class LogCursor(LogQueueCache cache, StreamId streamId, ulong start) : IQueueCacheCursor
     {
@@ -164,7 +166,7 @@ internal sealed class LogQueueCache(string ns, OpenLogs logs, PlatformStreamOpti
             {
                 if (record.Sequence > watermark)
                     break;
-                _buffer.Enqueue(LogReceiver.ToContainer(cache.Namespace, record.Sequence, record.Encoded.Span));
+                _buffer.Enqueue(LogReceiver.ToContainer(cache.Namespace, record.Sequence, record.Encoded.Span, cache.Failures));
                 _nextRead = record.Sequence + 1;
             }
             // A short read, or one that ran past the watermark, saw every record of this subject up to the watermark:

@@ -9,11 +9,12 @@ using Platform.Grains.Streams;
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// Reads one platform stream in sequence order from its checkpoint. The checkpoint (last sequence delivered, i.e.
+/// Reads one partition of a platform stream in sequence order from its checkpoint. The checkpoint (last sequence delivered, i.e.
 /// purged from the cache once every cursor passed it) is a small file written atomically, so after a restart the
 /// receiver resumes right after what was delivered: at-least-once, nothing skipped.
 /// </summary>
-internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFactory factory, string checkpointPath, int batchSize, ILogger<LogReceiver> logger)
+internal sealed class LogReceiver(QueuePartition queue, IGrainFactory grains, ProviderStreams streams, ProviderFailureHandler failures, string checkpointPath,
+    int batchSize, ILogger<LogReceiver> logger)
     : IQueueAdapterReceiver
 {
     private ulong _next = 1;
@@ -24,31 +25,31 @@ internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFac
             _next = delivered + 1;
         try
         {
-            await factory.EnsureStreamAsync(ns);
+            await streams.EnsureAsync(queue.Namespace);
         }
         catch (Exception ex)
         {
             // Not fatal: reading an absent stream returns nothing, and a produce creates it later.
-            logger.LogWarning(ex, "Could not create platform stream {Stream} for Orleans streams", ns);
+            logger.LogWarning(ex, "Could not create platform stream {Stream} for Orleans streams", queue.Namespace);
         }
     }
 
     public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount)
     {
         int count = maxCount <= 0 ? batchSize : Math.Min(maxCount, batchSize);
-        var read = (await grains.GetGrain<IStreamGrain>(ns).Read(_next, count, 0, [])).Value;
+        var read = (await grains.GetGrain<IStreamGrain>(queue.Key).Read(_next, count, 0, [])).Value;
         var batch = new List<IBatchContainer>(read.Count);
         int offset = 0;
         for (int i = 0; i < read.Count; i++)
         {
             StreamRead.ReadFrame(read.Frames, ref offset, out var sequence, out var record);
-            batch.Add(ToContainer(ns, sequence, record));
+            batch.Add(ToContainer(queue.Namespace, sequence, record, failures));
             _next = sequence + 1;
         }
         return batch;
     }
 
-    public static LogBatchContainer ToContainer(string ns, ulong sequence, ReadOnlySpan<byte> record)
+    public static LogBatchContainer ToContainer(string ns, ulong sequence, ReadOnlySpan<byte> record, ProviderFailureHandler failures)
     {
         var headers = PlatformStreams.DecodeHeaders(RecordCodec.GetHeaders(record));
         return new LogBatchContainer
@@ -57,6 +58,8 @@ internal sealed class LogReceiver(string ns, IGrainFactory grains, LogAdapterFac
             Sequence = sequence,
             TypeName = headers.TryGetValue(EventCodec.TypeHeader, out var type) ? type : null,
             Payload = RecordCodec.GetPayload(record).ToArray(),
+            Provider = failures.Provider,
+            Failures = failures,
         };
     }
 

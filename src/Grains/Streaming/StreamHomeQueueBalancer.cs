@@ -7,7 +7,7 @@ using Platform.Grains.Streams;
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// Gives each namespace's queue to the silo that is home to its stream (partition 0), so the pulling agent reads its
+/// Gives each queue to the silo that is home to its partition of the namespace's stream, so the pulling agent reads its
 /// log where the log is. Alone, a silo takes every queue. Listeners hear again when membership or the catalog
 /// changes, since either can move a queue.
 /// </summary>
@@ -46,8 +46,11 @@ internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueB
     {
         var mine = new List<QueueId>();
         foreach (var queue in _mapper!.GetAllQueues())
-            if (!_node.IsCluster || (_catalog.TryGet(_mapper.NamespaceOf(queue), out var entry) && entry.HomeOf(0) == _node.Name))
+        {
+            var (ns, partition, _) = _mapper.PartitionOf(queue);
+            if (!_node.IsCluster || (_catalog.TryGet(ns, out var entry) && entry.HomeOf(partition) == _node.Name))
                 mine.Add(queue);
+        }
         return mine;
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
 using Platform.Grains.Streaming;
@@ -16,12 +18,19 @@ public sealed class LogQueueCacheTests
     private static LogQueueCache.LogCursor Cursor(LogQueueCache cache, StreamId id) =>
         (LogQueueCache.LogCursor)cache.GetCacheCursor(id, new EventSequenceTokenV2(1));
 
+    private static LogQueueCache NewCache(PlatformStreamOptions options)
+    {
+        var services = new ServiceCollection().BuildServiceProvider();
+        var failures = new ProviderFailureHandler("p", options, services, new ProviderStreams(services, options, new ProviderNamespaces("p", options)), NullLogger<ProviderFailureHandler>.Instance);
+        return new LogQueueCache("ns", "ns", new OpenLogs(), options, failures, TimeProvider.System);
+    }
+
     private static LogBatchContainer Batch(StreamId id, ulong seq) => new() { StreamId = id, Sequence = seq, Payload = [] };
 
     [Fact]
     public void Without_a_local_log_cursors_serve_the_pending_records_of_their_stream_in_order()
     {
-        var cache = new LogQueueCache("ns", new OpenLogs(), new PlatformStreamOptions(), TimeProvider.System);
+        var cache = NewCache(new PlatformStreamOptions());
         var cursor = Cursor(cache, A);
         cache.AddToCache([Batch(A, 1), Batch(B, 2), Batch(A, 3)]);
 
@@ -39,7 +48,7 @@ public sealed class LogQueueCacheTests
     public void Records_are_purged_in_order_once_every_cursor_of_their_stream_moved_past_them()
     {
         var options = new PlatformStreamOptions { UnclaimedGrace = TimeSpan.FromHours(1) };
-        var cache = new LogQueueCache("ns", new OpenLogs(), options, TimeProvider.System);
+        var cache = NewCache(options);
         var a = Cursor(cache, A);
         var b = Cursor(cache, B);
         cache.AddToCache([Batch(A, 1), Batch(B, 2), Batch(A, 3)]);

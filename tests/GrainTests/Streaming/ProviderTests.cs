@@ -32,15 +32,23 @@ public sealed class ProviderTests : IAsyncLifetime
 
     /// <param name="maxDeliveryTime">How long the pulling agent retries a failing delivery before the failure handler.</param>
     /// <param name="logs">Receives the silo's log, to see what the failure handler reports.</param>
-    internal static async Task<InProcessTestCluster> StartAsync(string store, TimeSpan? maxDeliveryTime = null, ILoggerProvider? logs = null)
+    /// <param name="configure">Further provider options, on the silo and the client alike.</param>
+    internal static async Task<InProcessTestCluster> StartAsync(string store, TimeSpan? maxDeliveryTime = null, ILoggerProvider? logs = null,
+        Action<PlatformStreamOptions>? configure = null)
     {
+        void Configure(PlatformStreamOptions o)
+        {
+            o.Namespaces.AddRange(Namespaces);
+            configure?.Invoke(o);
+        }
+
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = Environment.GetEnvironmentVariable("PROVIDER_TEST_LOGS") is not null;
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.AddMemoryGrainStorage("PubSubStore");
-            silo.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces),
+            silo.AddPlatformStreams("platform", Configure,
                 s => s.ConfigurePullingAgent(ob => ob.Configure(o =>
                 {
                     o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20);
@@ -50,7 +58,7 @@ public sealed class ProviderTests : IAsyncLifetime
             if (logs is not null)
                 silo.Services.AddSingleton(logs);
         });
-        builder.ConfigureClient(client => client.AddPlatformStreams("platform", o => o.Namespaces.AddRange(Namespaces)));
+        builder.ConfigureClient(client => client.AddPlatformStreams("platform", Configure));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
@@ -156,6 +164,33 @@ public sealed class ProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_that_makes_no_valid_subject_is_refused_with_the_reason_and_nothing_is_stored()
+    {
+        foreach (var key in new[] { "a b", "a..b", "*", ">", "a.", "" })
+        {
+            var error = await Assert.ThrowsAsync<ArgumentException>(() => Stream("order", key).OnNextAsync(new TestEvent(0, "")));
+            Assert.Contains($"Orleans stream key \"{key}\"", error.Message);
+            Assert.Contains("is not a valid subject", error.Message);
+        }
+        await Stream("order", "valid.key").OnNextAsync(new TestEvent(1, ""));
+        // The cluster is this test's own: the first message of the stream is the valid one.
+        var stored = await FirstAsync(new PlatformStreams(_cluster.Client).ConsumeAsync("order", "key-check"));
+        Assert.Equal(("order.valid.key", 1ul), (stored.Subject, stored.StreamSequence));
+    }
+
+    [Fact]
+    public async Task The_cluster_tells_which_namespaces_a_provider_serves_and_producing_to_another_is_refused()
+    {
+        var description = await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("platform").Describe();
+        Assert.Equal(Namespaces, description!.Namespaces);
+        Assert.Equal(1, description.QueuesPerNamespace);
+        Assert.Null(await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("other").Describe());
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Stream("unserved", "k").OnNextAsync(new TestEvent(0, "")));
+        Assert.Contains("\"unserved\" is not served", error.Message);
+        Assert.Equal(10059, (await Assert.ThrowsAsync<PlatformStreamException>(() => new PlatformStreams(_cluster.Client).GetStreamInfoAsync("unserved"))).Error.ErrCode);
+    }
+
+    [Fact]
     public async Task Delivery_resumes_from_the_checkpoint_after_a_silo_restart()
     {
         var key = $"r{Guid.NewGuid():N}";
@@ -202,7 +237,7 @@ public sealed class ProviderTests : IAsyncLifetime
         }
     }
 
-    private static async Task<ConsumedMessage> FirstAsync(IAsyncEnumerable<ConsumedMessage> source)
+    internal static async Task<ConsumedMessage> FirstAsync(IAsyncEnumerable<ConsumedMessage> source)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await foreach (var m in source.WithCancellation(timeout.Token))

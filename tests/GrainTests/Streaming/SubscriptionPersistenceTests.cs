@@ -6,7 +6,7 @@ using Platform.GrainTests.Infrastructure;
 
 namespace Platform.GrainTests.Streaming;
 
-/// <summary>Explicit subscriptions kept in the store's grain storage outlive a restart of the silo.</summary>
+/// <summary>Explicit subscriptions kept in the store's grain storage (KeepSubscriptionsInStore) outlive a restart of the silo.</summary>
 [Collection(ProviderCollection.Name)]
 public sealed class SubscriptionPersistenceTests
 {
@@ -37,8 +37,11 @@ public sealed class SubscriptionPersistenceTests
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
-            silo.AddFileGrainStorage("PubSubStore", Path.Combine(store, "grain-state"));
-            silo.AddPlatformStreams("platform", o => o.Namespaces.Add("kept"));
+            silo.AddPlatformStreams("platform", c =>
+            {
+                c.ConfigurePlatformStreams(ob => ob.Configure(o => o.Namespaces.Add("kept")));
+                c.KeepSubscriptionsInStore();
+            });
         });
         builder.ConfigureClient(client => client.AddPlatformStreams("platform", o => o.Namespaces.Add("kept")));
         var cluster = builder.Build();

@@ -6,6 +6,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using NATS.Net;
 using Platform.Grains.Client;
+using Platform.Grains.Streaming;
 using Platform.IntegrationTests.Infrastructure;
 
 namespace Platform.IntegrationTests.Orleans;
@@ -122,8 +123,26 @@ public sealed class ExternalClientTests
         Assert.Equal(1ul, await consumer.AckFloor());
     }
 
+    [Fact]
+    public async Task AddPlatformStreamsClient_gives_PlatformStreams_in_DI_and_the_provider_with_the_silos_namespaces()
+    {
+        await using var silo = await SiloProcess.StartAsync(extraArgs: ["--orleans_streams", "sensors"]);
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort).AddPlatformStreamsClient());
+        using var client = builder.Build();
+        await client.StartAsync();
+
+        var streams = client.Services.GetRequiredService<PlatformStreams>();
+        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "DI", Subjects = ["di.>"] });
+        Assert.Equal(1ul, (await streams.PublishAsync("DI", "di.a", "x"u8.ToArray())).Sequence);
+        await client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
+            .GetStream<string>(global::Orleans.Runtime.StreamId.Create("sensors", "k")).OnNextAsync("reading");
+        var stored = await streams.GetLastMessageAsync("sensors", "sensors.k");
+        Assert.Equal("\"reading\"", Encoding.UTF8.GetString(stored.Payload.Span));
+    }
+
     /// <summary>An Orleans client host connected to the silo process's gateway port, as a separate service would run it.</summary>
-    private static async Task<IHost> ConnectAsync(SiloProcess silo)
+    internal static async Task<IHost> ConnectAsync(SiloProcess silo)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleansClient(c => c.UseLocalhostClustering(silo.OrleansGatewayPort));

@@ -16,8 +16,23 @@ public sealed class PlatformStreamOptions
     /// stream names: no '.', '*', '>' or whitespace.</summary>
     public List<string> Namespaces { get; } = [];
 
-    /// <summary>Create the platform stream <c>&lt;namespace&gt;</c> (subjects <c>&lt;namespace&gt;.&gt;</c>) when it does not exist.</summary>
+    /// <summary>
+    /// Orleans queues per namespace (1 to 64): the namespace's platform stream has this many partitions, each read by
+    /// its own queue (pulling agent), so one namespace can use several cores or silos. An Orleans stream is one subject,
+    /// which always hashes to the same partition, so its events stay in order. An existing stream must have as many
+    /// partitions.
+    /// </summary>
+    public int QueuesPerNamespace { get; set; } = 1;
+
+    /// <summary>Create the platform stream <c>&lt;namespace&gt;</c> (subjects <c>&lt;namespace&gt;.&gt;</c>, <see cref="QueuesPerNamespace"/> partitions) when it does not exist.</summary>
     public bool CreateStreams { get; set; } = true;
+
+    /// <summary>
+    /// A platform stream that receives a copy of each event a subscriber could not read as its type (on subject
+    /// <c>&lt;DeadLetterStream&gt;.&lt;namespace&gt;</c>, with headers saying where it came from and why); none by default,
+    /// then such events are only logged. Created like the namespaces' streams when <see cref="CreateStreams"/> is on.
+    /// </summary>
+    public string? DeadLetterStream { get; set; }
 
     /// <summary>Records a receiver reads from a stream per poll, and the most a cursor reads from the log at once.</summary>
     public int ReadBatchSize { get; set; } = 256;

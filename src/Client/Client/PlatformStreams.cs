@@ -5,6 +5,7 @@ using Orleans.Concurrency;
 using Platform.Grains.Consumers;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
+using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Client;
 
@@ -18,7 +19,7 @@ namespace Platform.Grains.Client;
 /// <see cref="Immutable{T}"/> buffer in one grain call, and a consumer fetches and acks in batches, because a grain
 /// call per message costs more than the message.
 /// </remarks>
-public sealed class PlatformStreams(IGrainFactory grains)
+public sealed partial class PlatformStreams(IGrainFactory grains)
 {
     private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 
@@ -42,10 +43,13 @@ public sealed class PlatformStreams(IGrainFactory grains)
     /// Publishes a batch in one grain call; returns one ack per message in order. A refused message has
     /// <see cref="PublishAck.Error"/> set and does not fail the others, as with separate NATS publishes.
     /// </summary>
+    /// <exception cref="ArgumentException">A subject is not one a NATS client could publish on; nothing was sent.</exception>
     public async Task<PublishAck[]> PublishAsync(string stream, IReadOnlyList<OutgoingMessage> messages)
     {
         if (messages.Count == 0)
             return [];
+        for (int i = 0; i < messages.Count; i++)
+            CheckSubject(messages[i].Subject);
         int partitions = await PartitionCounts.GetAsync(grains, stream);
         var acks = await PublishToPartitionsAsync(stream, messages, partitions);
         // The stream was deleted and made again with other partitions since the count was learnt: what the grains
@@ -64,6 +68,22 @@ public sealed class PlatformStreams(IGrainFactory grains)
         }
         return acks;
     }
+
+    /// <summary>
+    /// Refuses, before anything is sent, a subject NATS clients could not receive (whitespace, an empty token, a
+    /// wildcard token): the stream grain's own rule (<see cref="StreamSubjects"/>), so the message is named here rather
+    /// than coming back as a bare "subject does not belong to the stream".
+    /// </summary>
+    internal static void CheckSubject(string subject)
+    {
+        if (InvalidSubject(subject) is { } problem)
+            throw new ArgumentException(problem, nameof(subject));
+    }
+
+    /// <summary>Why <paramref name="subject"/> cannot be published on, or null when it can.</summary>
+    internal static string? InvalidSubject(string subject) => SubjectMatch.IsValidSubject(subject, allowWildcards: false)
+        ? null
+        : $"\"{subject}\" is not a valid subject to publish on: tokens must be non-empty, without whitespace, and not '*' or '>'";
 
     /// <summary>One grain call per partition the batch touches (the same fan-out as the gateway's), acks in publish order.</summary>
     private async Task<PublishAck[]> PublishToPartitionsAsync(string stream, IReadOnlyList<OutgoingMessage> messages, int partitions)
@@ -115,7 +135,7 @@ public sealed class PlatformStreams(IGrainFactory grains)
             {
                 var batch = (await consumer.Fetch(options.BatchSize, 0, options.FetchWait, AckOp.None)).Value;
                 if (batch.Status == FetchStatus.Deleted)
-                    throw new PlatformStreamException(new ApiError(404, 10014, "consumer not found"));
+                    throw new PlatformStreamException(ConsumerNotFound);
                 fetched.Clear();
                 int offset = 0;
                 for (int i = 0; i < batch.Count; i++)
@@ -160,9 +180,9 @@ public sealed class PlatformStreams(IGrainFactory grains)
             AckWait = (long)options.AckWait.TotalNanoseconds,
             // The fetch size must fit in the pending window, or a batch could never be full.
             MaxAckPending = Math.Max(1000, options.BatchSize),
-        }.WithDefaults();
-        var result = await grains.GetGrain<IStreamGrain>(stream).AddConsumer(config);
-        return result.Error is { } error ? throw new PlatformStreamException(error) : consumer;
+        };
+        await CreateConsumerAsync(stream, config);
+        return consumer;
     }
 
     /// <summary>Frames a batch as <see cref="PublishFrames"/> describes, in one exactly sized array.</summary>

@@ -18,6 +18,15 @@ public sealed record ConsumedMessage(
     IReadOnlyDictionary<string, string> Headers,
     ReadOnlyMemory<byte> Payload);
 
+/// <summary>A message read directly from a stream by <see cref="PlatformStreams.GetMessageAsync"/> or <see cref="PlatformStreams.GetLastMessageAsync"/>.</summary>
+public sealed record StreamMessage(
+    string Stream,
+    string Subject,
+    ulong Sequence,
+    DateTime Timestamp,
+    IReadOnlyDictionary<string, string> Headers,
+    ReadOnlyMemory<byte> Payload);
+
 /// <summary>How <see cref="PlatformStreams.ConsumeAsync"/> creates (if missing) and drives its durable pull consumer.</summary>
 public sealed record ConsumeOptions
 {
