@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime.Placement;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
+using Platform.Grains.Replication;
 
 namespace Platform.Grains.Streams;
 
@@ -60,6 +61,8 @@ public static class StreamingHosting
         {
             services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();
             services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+            services.AddPlacementDirector<NodePinnedPlacement, NodePinnedPlacementDirector>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ReplicationFailover>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, CatalogViewSync>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LogPreopenerLifecycle>();
         }
