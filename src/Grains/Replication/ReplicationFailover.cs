@@ -16,7 +16,7 @@ internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipS
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stop = new();
-    private readonly HashSet<string> _seenActive = new(StringComparer.Ordinal);
+    private readonly HashSet<SiloAddress> _seenActive = [];
     private readonly HashSet<string> _down = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
@@ -51,23 +51,24 @@ internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipS
     private void Observe(ClusterMembershipSnapshot snapshot)
     {
         var active = new HashSet<string>(StringComparer.Ordinal);
-        var dead = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in snapshot.Members.Values)
-        {
             if (member.Status == SiloStatus.Active)
                 active.Add(member.Name);
-            else if (member.Status == SiloStatus.Dead)
-                dead.Add(member.Name);
-        }
         lock (_lock)
         {
-            foreach (var name in dead)
-                if (!active.Contains(name) && _seenActive.Contains(name) && _down.Add(name))
-                    logger.LogInformation("Node {Node} is dead: its replicated streams get new primaries", name);
-            foreach (var name in active)
+            foreach (var (address, member) in snapshot.Members)
             {
-                _seenActive.Add(name);
-                _down.Remove(name);
+                if (member.Status == SiloStatus.Active)
+                {
+                    _seenActive.Add(address);
+                    _down.Remove(member.Name);
+                }
+                // Each death once: the dead entry stays in later snapshots.
+                else if (member.Status == SiloStatus.Dead && _seenActive.Remove(address) && !active.Contains(member.Name))
+                {
+                    _down.Add(member.Name);
+                    logger.LogInformation("Node {Node} is dead: its replicated streams get new primaries", member.Name);
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -15,7 +16,7 @@ namespace Platform.Grains.Replication;
 /// an older epoch, and an in-sync set can only change through the catalog at the current epoch: a primary that was
 /// replaced learns it from either before it can acknowledge anything (<see cref="Fenced"/>).
 /// </remarks>
-internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, ILogger logger)
+internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, IClusterMembershipService membership, ILogger logger)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private const int CatchUpRecords = 256;
@@ -106,7 +107,8 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             return;
         foreach (var node in _set.Nodes)
         {
-            if (_set.IsInSync(node))
+            // A node that is not up is not called: placement would only refuse, once a second.
+            if (_set.IsInSync(node) || membership.Find(node) is null)
                 continue;
             ulong target = log.State.LastSequence;
             try

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
@@ -89,7 +90,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         {
             // No replica runs here (it refuses to activate on the primary's node): nothing holds the log.
         }
-        _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, logger);
+        _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
         _replicaTimer = this.RegisterGrainTimer(static (self, _) => self.CatchUpReplicasAsync(), this,
             new GrainTimerCreationOptions { DueTime = ReplicaCatchUpPeriod, Period = ReplicaCatchUpPeriod, KeepAlive = false });
     }
@@ -505,9 +506,18 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             return;
         var state = _log!.State;
         var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps);
-        var error = await _replication.ReplicateAsync(_log, batch, state.LastSequence);
+        ApiError? error;
+        try
+        {
+            error = await _replication.ReplicateAsync(_log, batch, state.LastSequence);
+        }
+        catch (Exception ex)
+        {
+            error = ApiError.StoreFailed($"stream replication failed: {ex.Message}");
+        }
         if (error is not null)
         {
+            logger.LogWarning("Stream {Stream}: messages after {Committed} not acknowledged: {Reason}", Key, _replication.Committed, error.Description);
             for (int i = 0; i < acks.Length; i++)
                 if (acks[i].Error is null && acks[i].Sequence > _replication.Committed)
                     acks[i] = new PublishAck(0, false, error);

@@ -143,6 +143,39 @@ public sealed partial class StreamHomeTests
         Assert.NotNull(acks[0].Error);
     }
 
+    [Fact]
+    public async Task A_fenced_primary_acks_nothing_and_its_unacknowledged_tail_is_put_aside_when_it_returns()
+    {
+        var (config, primary) = await CreateReplicatedAsync("T", primaryOnFirstSilo: false);
+        var grain = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 0; i < 5; i++)
+            Assert.Null((await new FrameBatch().Add(SubjectIn(config), $"m{i}").AppendTo(grain))[0].Error);
+        var first = Cluster.Silos[0];
+        var other = Cluster.Silos.Single(s => s != first && s != primary);
+        // The replica on the other node goes: the primary and the first silo's replica go on as a quorum.
+        await Cluster.StopSiloAsync(other);
+        Assert.Equal(6UL, (await new FrameBatch().Add(SubjectIn(config), "m5").AppendTo(grain))[0].Sequence);
+
+        // A promotion begins (the catalog's first step fences the in-sync replicas) while the old primary still runs:
+        // what it stores now is refused by its replica, so it is never acknowledged.
+        var epoch = (await Catalog.Get(config.Name))!.Replicas!.Epoch;
+        Assert.True((await Cluster.Client.GetGrain<IReplicaGrain>(ReplicaKey.Of(config.Name, first.Name)).Fence(epoch + 1)).Accepted);
+        var stale = (await new FrameBatch().Add(SubjectIn(config), "stale").AppendTo(grain))[0];
+        Assert.NotNull(stale.Error);
+
+        await Cluster.StopSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) == first.Name, "the first silo's replica is promoted");
+        Assert.Equal(6UL, (await grain.GetInfo(false, null)).Value!.State.LastSequence);
+
+        // The old primary returns with its log, one message longer than the new primary's: that tail is put aside.
+        await Cluster.RestartSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.Replicas!.InSync.Contains(primary.Name), "the old primary is back in sync");
+        Assert.Equal(7UL, (await new FrameBatch().Add(SubjectIn(config), "new").AppendTo(grain))[0].Sequence);
+        Assert.Equal("new", System.Text.Encoding.UTF8.GetString((await grain.GetMessage(new MessageQuery(7, null, null))).Value!.Payload));
+        var streamDirectory = StoreOf(Cluster.Silos.Single(s => s.Name == primary.Name)).StreamDirectory(config.Name);
+        Assert.Single(Directory.GetDirectories(streamDirectory, "p0.diverged-*"));
+    }
+
     /// <summary>Creates R3 streams until one has its primary on the first silo (which cannot be stopped), or elsewhere.</summary>
     private async Task<(StreamConfig Config, InProcessSiloHandle Primary)> CreateReplicatedAsync(string prefix, bool primaryOnFirstSilo)
     {
