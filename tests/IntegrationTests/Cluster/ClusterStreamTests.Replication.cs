@@ -119,6 +119,93 @@ public sealed partial class ClusterStreamTests
             Assert.NotEmpty(Directory.GetDirectories(StreamDirectory(silos[stopped], "RF"), "p0.diverged-*"));
     }
 
+    /// <summary>
+    /// Issue #17's acceptance test 1, reduced: a publisher on each silo publishes with Nats-Msg-Id (retrying each
+    /// message until acknowledged) while one silo at a time is killed with SIGKILL and restarted with its store: the
+    /// primary first, then (with REPLICATION_CHAOS_ROUNDS=n, default 1) the next silos in turn. Every acknowledged
+    /// message reads back exactly once, in each publisher's order, through every silo.
+    /// </summary>
+    [SkippableFact]
+    public async Task Acknowledged_messages_survive_silos_killed_and_restarted_one_at_a_time()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("REPLICATION_CHAOS_ROUNDS"), out var n) ? n : 1;
+        const string cluster = "r3chaos";
+        await using var nodes = await Nodes.StartAsync(Postgres, cluster);
+        var (silos, js) = (nodes.Silos, nodes.Js);
+        var created = await js[0].CreateStreamAsync(new StreamConfig("RC", ["rc.>"]) { NumReplicas = 3 });
+        int victim = created.Info.Cluster!.Leader![0] - 'a';
+
+        using var stop = new CancellationTokenSource();
+        var acked = new List<string>[3];
+        var publishers = new Task[3];
+        for (int p = 0; p < 3; p++)
+        {
+            acked[p] = [];
+            publishers[p] = PublishWithIdsAsync(js[p], $"p{p}", acked[p], stop.Token);
+        }
+        for (int round = 0; round < rounds; round++, victim = (victim + 1) % 3)
+        {
+            await Task.Delay(1000);
+            var name = ((char)('a' + victim)).ToString();
+            var counts = acked.Select(Count).ToArray();
+            silos[victim].Kill();
+            // Every publisher goes on (the one on the killed silo after its client reconnects elsewhere).
+            await ProcessCluster.WaitUntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(p => Count(acked[p]) >= counts[p] + 5)),
+                TimeSpan.FromSeconds(60), () => Task.FromResult($"acked {string.Join("/", acked.Select(Count))} after {string.Join("/", counts)}; {name} killed"));
+            silos[victim] = await ProcessCluster.StartNodeAsync(Postgres, cluster, name, silos[victim].DataDirectory);
+            var observer = js[(victim + 1) % 3];
+            await ProcessCluster.WaitUntilAsync(async () => await AllCurrentAsync(observer, "RC"), TimeSpan.FromSeconds(60),
+                () => Task.FromResult($"not every replica current after {name} restarted"));
+        }
+        stop.Cancel();
+        await Task.WhenAll(publishers);
+
+        var total = acked.Sum(Count);
+        foreach (var context in js)
+        {
+            var read = await ReadPayloadsAsync(context, "RC", total);
+            for (int p = 0; p < 3; p++)
+            {
+                var mine = read.Where(x => x.StartsWith($"p{p}-")).ToList();
+                lock (acked[p])
+                    Assert.Equal(acked[p], mine);
+            }
+        }
+
+        static int Count(List<string> list)
+        {
+            lock (list)
+                return list.Count;
+        }
+    }
+
+    /// <summary>Publishes p-0, p-1, ... each with its payload as msg id, retrying one until acknowledged, until stopped.</summary>
+    private static async Task PublishWithIdsAsync(NatsJSContext js, string publisher, List<string> acked, CancellationToken stop)
+    {
+        for (int i = 0; !stop.IsCancellationRequested; i++)
+        {
+            var payload = $"{publisher}-{i}";
+            while (!await AckedAsync(js, "rc.m", payload))
+                await Task.Delay(200);
+            lock (acked)
+                acked.Add(payload);
+        }
+    }
+
+    private static async Task<bool> AllCurrentAsync(NatsJSContext js, string stream)
+    {
+        try
+        {
+            var cluster = (await js.GetStreamAsync(stream)).Info.Cluster!;
+            return cluster.Replicas!.Count == 2 && cluster.Replicas.All(r => r.Current);
+        }
+        catch (Exception ex) when (ex is NatsJSException or NatsException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether a publish was acknowledged (an error ack or no answer is not).</summary>
     private static async Task<bool> AckedAsync(NatsJSContext js, string subject, string payload)
     {
