@@ -13,7 +13,7 @@ namespace Platform.Grains.Replication;
 /// the data it holds, never on the primary's node.
 /// </summary>
 [NodePinnedPlacement]
-internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, CatalogView catalog, ILogger<ReplicaGrain> logger)
+internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, CatalogView catalog, LocalReplicas local, ILogger<ReplicaGrain> logger)
     : Grain, IReplicaGrain
 {
     /// <summary>The subject of a placeholder, which is deleted as soon as it is appended.</summary>
@@ -38,10 +38,12 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         _directory = store.PartitionDirectory(stream, 0);
         _epoch = ReplicaEpochFile.Load(_directory);
         Open();
+        local.Add(stream);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        local.Remove(Stream);
         if (_log is not null)
             await _log.DisposeAsync();
         _log = null;

@@ -77,19 +77,14 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     }
 
     /// <summary>
-    /// Becomes the primary of a replicated stream at the catalog's epoch: this node's replica grain, if it ran here
-    /// before a promotion, closes the log first (the two share it); a timer catches up replicas out of sync.
+    /// Becomes the primary of a replicated stream at the catalog's epoch: this node's replica grain, if it runs here
+    /// (a promotion), closes the log first (the two share it; it refuses to activate again on the primary's node); a
+    /// timer catches up replicas out of sync.
     /// </summary>
     private async Task StartReplicationAsync(CatalogEntry entry)
     {
-        try
-        {
+        if (ServiceProvider.GetRequiredService<LocalReplicas>().Contains(Name))
             await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(Name, node.Name)).Release();
-        }
-        catch (Exception ex) when (StreamOfflineException.Is(ex))
-        {
-            // No replica runs here (it refuses to activate on the primary's node): nothing holds the log.
-        }
         _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
         _replicaTimer = this.RegisterGrainTimer(static (self, _) => self.CatchUpReplicasAsync(), this,
             new GrainTimerCreationOptions { DueTime = ReplicaCatchUpPeriod, Period = ReplicaCatchUpPeriod, KeepAlive = false });

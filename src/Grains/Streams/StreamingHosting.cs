@@ -54,6 +54,7 @@ public static class StreamingHosting
         services.TryAddSingleton<Consumers.PushConsumers>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
+        services.TryAddSingleton<LocalReplicas>();
         // The silo executable registers the identity its store holds; a host that does not is one silo alone.
         services.TryAddSingleton(sp => new NodeIdentity(sp.GetRequiredService<ILocalSiloDetails>().Name, "",
             sp.GetRequiredService<IOptions<StreamingOptions>>().Value.StoreDirectory, clusterName: null));

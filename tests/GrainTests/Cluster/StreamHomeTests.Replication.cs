@@ -27,7 +27,7 @@ public sealed partial class StreamHomeTests
     }
 
     [Fact]
-    public async Task A_replicated_stream_has_a_copy_on_each_replica_node_and_reports_them_current()
+    public async Task A_replicated_stream_has_a_copy_on_each_replica_node_reports_them_current_and_goes_with_every_copy()
     {
         var config = new StreamConfig { Name = "R3", Subjects = ["r3.>"], NumReplicas = 3 }.WithDefaults();
         Assert.Null((await Catalog.Create(config)).Error);
@@ -46,6 +46,10 @@ public sealed partial class StreamHomeTests
         Assert.All(info.Replicas!, r => Assert.True(r.Current && r.Lag == 0, $"{r.Name} current {r.Current} lag {r.Lag}"));
         foreach (var silo in Cluster.Silos)
             Assert.True(Directory.Exists(StoreOf(silo).PartitionDirectory("R3", 0)), $"no copy on {silo.Name}");
+
+        Assert.True(await Catalog.Delete("R3"));
+        foreach (var silo in Cluster.Silos)
+            Assert.False(Directory.Exists(StoreOf(silo).StreamDirectory("R3")), $"a copy is left on {silo.Name}");
     }
 
     [Fact]
