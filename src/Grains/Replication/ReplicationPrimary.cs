@@ -99,12 +99,30 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 
     /// <summary>
     /// Catches up one replica that is out of sync, and once it holds everything the primary has, asks the catalog to
-    /// take it back in sync (the grain's turn keeps appends out meanwhile). Called by the stream grain's timer.
+    /// take it back in sync (the grain's turn keeps appends out meanwhile). Called by the stream grain's timer. In-sync
+    /// replicas this primary has not heard from yet (a new primary, a quiet stream) are caught up first, so stream
+    /// info reports them as they are; a failure here is left to the next publish to act on.
     /// </summary>
     public async Task CatchUpOneAsync(StreamLog log)
     {
         if (Fenced)
             return;
+        foreach (var node in _set.InSync)
+        {
+            if (_followers[node].Last is not null || membership.Find(node) is null)
+                continue;
+            try
+            {
+                await SendAsync(node, log, null, log.State.LastSequence);
+            }
+            catch (Exception ex)
+            {
+                _followers[node].Last = null;
+                logger.LogDebug("Replica {Node} of stream {Stream} did not answer: {Reason}", node, stream, ex.Message);
+            }
+            if (Fenced)
+                return;
+        }
         foreach (var node in _set.Nodes)
         {
             // A node that is not up is not called: placement would only refuse, once a second.

@@ -114,6 +114,8 @@ public sealed partial class StreamHomeTests
         Assert.Contains(after.HomeOf(0), before.Replicas.InSync);
         Assert.Contains(primary.Name, after.Replicas.Nodes);
         Assert.DoesNotContain(primary.Name, after.Replicas.InSync);
+        // The new primary finds its in-sync replica current before anything is published.
+        await WaitUntilAsync(async () => (await grain.GetInfo(false, null)).Value!.Replicas!.Any(r => r.Current), "the in-sync replica is reported current");
 
         foreach (var (seq, payload) in acked)
         {
