@@ -1,13 +1,19 @@
+using Platform.Grains.Replication;
 using Platform.Grains.Streams;
 
 namespace Platform.Grains.Cluster;
 
 /// <summary>
 /// A stream as the catalog knows it: its configuration, the node that is home to each of its partitions, and the
-/// identity of the data each home held when the partition was made there.
+/// identity of the data each home held when the partition was made there; for a replicated stream, its other copies
+/// (the home of partition 0 is the primary).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("platform.CatalogEntry")]
-public sealed record CatalogEntry([property: Id(0)] StreamConfig Config, [property: Id(1)] string[] Homes, [property: Id(2)] string[] DataIds)
+public sealed record CatalogEntry(
+    [property: Id(0)] StreamConfig Config,
+    [property: Id(1)] string[] Homes,
+    [property: Id(2)] string[] DataIds,
+    [property: Id(60)] ReplicaSet? Replicas = null)
 {
     public string HomeOf(int partition) => Homes[Math.Min(partition, Homes.Length - 1)];
 

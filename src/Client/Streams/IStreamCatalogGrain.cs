@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
+using Platform.Grains.Replication;
 
 namespace Platform.Grains.Streams;
 
@@ -31,6 +32,19 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     /// offline (nats-server's 10118): its data cannot be copied.
     /// </summary>
     [Alias("Move")] Task<StreamResult<CatalogEntry>> Move(string stream, string? fromNode, string? toNode);
+
+    /// <summary>
+    /// For a replicated stream's primary at <paramref name="epoch"/>: takes replicas out of the in-sync set, or back
+    /// in, at the next epoch. Null when the epoch is not current (the caller was replaced) or when removing would leave
+    /// fewer than a quorum in sync.
+    /// </summary>
+    [Alias("ChangeInSync")] Task<ReplicaSet?> ChangeInSync(string stream, long epoch, string[] remove, string[] add);
+
+    /// <summary>
+    /// A node was declared dead: each replicated stream whose primary it was gets an in-sync replica as its primary,
+    /// at the next epoch, once every reachable in-sync replica has taken that epoch on. Nothing when the node is back.
+    /// </summary>
+    [Alias("NodeDown")] Task NodeDown(string node);
 
     /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
     [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);

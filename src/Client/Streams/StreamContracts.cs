@@ -1,3 +1,4 @@
+using Platform.Grains.Replication;
 using Platform.Grains.Storage;
 
 namespace Platform.Grains.Streams;
@@ -10,7 +11,8 @@ public sealed record StreamInfo(
     [property: Id(2)] LogState State,
     [property: Id(3)] ulong[]? Deleted,
     [property: Id(4)] Dictionary<string, ulong>? Subjects,
-    [property: Id(5)] int ConsumerCount)
+    [property: Id(5)] int ConsumerCount,
+    [property: Id(60)] ReplicaPeer[]? Replicas = null)
 {
     /// <summary>
     /// One view of a partitioned stream: counts add up over the partitions; sequences are each partition's own, so

@@ -504,8 +504,27 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             w.WriteStartObject("cluster");
             w.WriteString("name", node.ClusterName);
             w.WriteString("leader", entry.HomeOf(0));
+            if (info.Replicas is { } replicas)
+                WriteReplicas(w, replicas);
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>nats-server's peer info of a stream's replicas: active is nanoseconds since last heard from, lag omitted when 0.</summary>
+    private static void WriteReplicas(Utf8JsonWriter w, Grains.Replication.ReplicaPeer[] replicas)
+    {
+        w.WriteStartArray("replicas");
+        foreach (var peer in replicas)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", peer.Name);
+            w.WriteBoolean("current", peer.Current);
+            w.WriteNumber("active", peer.Active.Ticks * 100);
+            if (peer.Lag > 0)
+                w.WriteNumber("lag", peer.Lag);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     internal static void WriteStreamConfig(Utf8JsonWriter w, StreamConfig config)

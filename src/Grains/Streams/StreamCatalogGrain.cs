@@ -4,6 +4,7 @@ using Orleans.Storage;
 using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
 using Platform.Grains.Node;
+using Platform.Grains.Replication;
 using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Streams;
@@ -19,6 +20,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     : Grain, IStreamCatalogGrain
 {
     private const int MaxPartitions = 64;
+    private const int MaxReplicas = 5;
 
     /// <summary>The grain storage that holds the catalog of a cluster, which outlives any one silo.</summary>
     public const string StorageName = "platform-catalog";
@@ -64,6 +66,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
         // A stream that exists keeps its homes: its data is there.
         var entry = exists ? existing! with { Config = config } : await NewEntryAsync(config);
+        if (entry is null)
+            return StreamResult<StreamInfo>.Fail(ApiError.InsufficientResources);
         using var hint = Hint(entry);
         if (!exists)
         {
@@ -73,6 +77,11 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             await SaveAsync();
         }
         var result = await CreatePartitionsAsync(config);
+        if (result.Error is null && !exists && entry.Replicas is not null && await CreateReplicasAsync(entry) is { } failed)
+        {
+            await DeletePartitionsAsync(config);
+            result = failed;
+        }
         if (result.Error is not null)
         {
             if (!exists)
@@ -106,6 +115,112 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return result;
     }
 
+    /// <summary>Makes a new replicated stream's copies on its replica nodes; the error when one could not be made.</summary>
+    private async Task<StreamResult<StreamInfo>?> CreateReplicasAsync(CatalogEntry entry)
+    {
+        var set = entry.Replicas!;
+        try
+        {
+            foreach (var replica in set.Nodes)
+                await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Create(set.Epoch);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Stream {Stream} not created: a replica could not be made: {Reason}", entry.Config.Name, ex.Message);
+            await DeleteReplicasAsync(entry);
+            return StreamResult<StreamInfo>.Fail(ApiError.StoreCreateFailed);
+        }
+    }
+
+    /// <summary>Removes the copies of a replicated stream on its replica nodes that are active; one that is not keeps its copy.</summary>
+    private async Task DeleteReplicasAsync(CatalogEntry entry)
+    {
+        foreach (var replica in entry.Replicas!.Nodes)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Delete();
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("The replica of stream {Stream} on {Node} was not removed: {Reason}", entry.Config.Name, replica, ex.Message);
+            }
+        }
+    }
+
+    private async Task DeletePartitionsAsync(StreamConfig config)
+    {
+        for (int p = StreamKeys.Count(config) - 1; p >= 0; p--)
+            await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Delete();
+    }
+
+    public async Task<ReplicaSet?> ChangeInSync(string stream, long epoch, string[] remove, string[] add)
+    {
+        if (!_streams.TryGetValue(stream, out var entry) || entry.Replicas is not { } set || set.Epoch != epoch
+            || ReplicaSetChanges.ChangeInSync(set, remove, add) is not { } changed)
+            return null;
+        var next = entry with { Replicas = changed };
+        _streams[stream] = next;
+        await PublishAsync(next, null);
+        return changed;
+    }
+
+    public async Task NodeDown(string node)
+    {
+        if (membership.Find(node) is not null)
+            return;
+        foreach (var entry in _streams.Values.ToArray())
+            if (entry.Replicas is not null && entry.HomeOf(0) == node)
+                await PromoteAsync(entry);
+    }
+
+    /// <summary>
+    /// Gives a replicated stream whose primary is gone the in-sync replica with the longest log as primary. Every
+    /// reachable in-sync replica takes the new epoch on first, so the old primary, should it still run, cannot get a
+    /// batch accepted by it, and an in-sync replica holds every acknowledged message. Without any, the stream stays
+    /// offline.
+    /// </summary>
+    private async Task PromoteAsync(CatalogEntry entry)
+    {
+        var set = entry.Replicas!;
+        var fenced = new List<string>();
+        string? chosen = null;
+        ulong longest = 0;
+        using (Hint(entry))
+        {
+            foreach (var replica in set.InSync)
+            {
+                if (membership.Find(replica) is null)
+                    continue;
+                try
+                {
+                    var ack = await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Fence(set.Epoch + 1)
+                        .WaitAsync(TimeSpan.FromSeconds(5));
+                    if (!ack.Accepted)
+                        continue;
+                    fenced.Add(replica);
+                    if (chosen is null || ack.LastSequence > longest)
+                        (chosen, longest) = (replica, ack.LastSequence);
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning("Replica {Node} of stream {Stream} could not be fenced: {Reason}", replica, entry.Config.Name, ex.Message);
+                }
+            }
+        }
+        if (chosen is null)
+        {
+            logger.LogWarning("Stream {Stream} stays offline: its primary {Node} is down and no in-sync replica answered", entry.Config.Name, entry.HomeOf(0));
+            return;
+        }
+        var promoted = ReplicaSetChanges.Promote(entry, chosen, fenced);
+        _streams[entry.Config.Name] = promoted;
+        await PublishAsync(promoted, null);
+        logger.LogWarning("Stream {Stream}: primary {Old} is down, {New} (last sequence {Last}) is primary at epoch {Epoch}",
+            entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
+    }
+
     public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
     {
         // Sealing fixes what could still change the stored messages, as nats-server does.
@@ -116,6 +231,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
             return StreamResult<StreamInfo>.Fail(invalid);
+        if (config.NumReplicas != existing.Config.NumReplicas)
+            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
         if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
             return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
@@ -149,6 +266,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();
         await GrainFactory.GetGrain<IStreamGrain>(name).Delete();
+        if (entry.Replicas is not null)
+            await DeleteReplicasAsync(entry);
         return true;
     }
 
@@ -165,6 +284,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     {
         if (!_streams.TryGetValue(stream, out var entry) || partition < 0 || partition >= entry.Homes.Length)
             return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
+        if (entry.Replicas is not null)
+            return StreamResult<CatalogEntry>.Fail(ReplicatedNotMoved);
         var silo = membership.Find(toNode);
         if (silo is null)
             return StreamResult<CatalogEntry>.Fail(ApiError.InvalidConfig($"node {toNode} is not active in the cluster"));
@@ -201,6 +322,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     {
         if (!_streams.TryGetValue(stream, out var entry))
             return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
+        if (entry.Replicas is not null)
+            return StreamResult<CatalogEntry>.Fail(ReplicatedNotMoved);
         var silos = membership.ByName();
         if (fromNode is not null && !silos.ContainsKey(fromNode) && Array.IndexOf(entry.Homes, fromNode) < 0
             || toNode is not null && !silos.ContainsKey(toNode))
@@ -236,6 +359,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     private static readonly ApiError ServerNotMember = new(400, 10044, "server is not a member of the cluster");
     private static readonly ApiError PeerNotMember = new(400, 10040, "peer not a member");
     private static readonly ApiError NoPeers = new(400, 10005, "no suitable peers for placement");
+    private static readonly ApiError ReplicatedNotMoved = ApiError.InvalidConfig("replicated streams can not be moved yet");
 
     /// <summary>
     /// Moves one partition with its data (see <see cref="Move"/>); null when done. Until the catalog has switched, any
@@ -359,9 +483,10 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
 
     /// <summary>
     /// Homes for a new stream's partitions: each goes to the active node with the fewest partitions so far (ties by
-    /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it.
+    /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it. A
+    /// replicated stream's copies go to as many other active nodes, at epoch 1; null when there are too few.
     /// </summary>
-    private async Task<CatalogEntry> NewEntryAsync(StreamConfig config)
+    private async Task<CatalogEntry?> NewEntryAsync(StreamConfig config)
     {
         if (!node.IsCluster)
             return LocalEntry(config);
@@ -370,7 +495,20 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var dataIds = new string[homes.Length];
         for (int p = 0; p < homes.Length; p++)
             dataIds[p] = await DataIdOfAsync(homes[p], silos[homes[p]]);
-        return new CatalogEntry(config, homes, dataIds);
+        if (config.NumReplicas <= 1)
+            return new CatalogEntry(config, homes, dataIds);
+        // Primaries spread by primaries alone; replicas go where the fewest copies of any kind are.
+        var copies = HomeCounts(silos.Keys);
+        foreach (var other in _streams.Values)
+            foreach (var replica in other.Replicas?.Nodes ?? [])
+                if (copies.TryGetValue(replica, out int n))
+                    copies[replica] = n + 1;
+        if (ReplicaSetChanges.PickNodes(homes[0], config.NumReplicas, copies) is not { } replicas)
+            return null;
+        var replicaIds = new string[replicas.Length];
+        for (int i = 0; i < replicas.Length; i++)
+            replicaIds[i] = await DataIdOfAsync(replicas[i], silos[replicas[i]]);
+        return new CatalogEntry(config, homes, dataIds, new ReplicaSet(1, replicas, replicaIds, replicas));
     }
 
     private string[] PickHomes(int partitions, IEnumerable<string> nodes)
@@ -451,14 +589,18 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         public void Dispose() => RequestContext.Remove(CatalogView.EntryHint);
     }
 
-    private static ApiError? Validate(StreamConfig config)
+    private ApiError? Validate(StreamConfig config)
     {
         if (NameRules.CheckStream(config.Name) is { } badName)
             return badName;
         if (config.NumReplicas < 0)
             return new ApiError(400, 10133, "replicas count cannot be negative");
-        if (config.NumReplicas > 1)
+        if (config.NumReplicas > MaxReplicas)
+            return ApiError.InvalidConfig($"maximum replicas is {MaxReplicas}");
+        if (config.NumReplicas > 1 && !node.IsCluster)
             return ApiError.ReplicasNotSupported;
+        if (config.NumReplicas > 1 && config.Partitions > 1)
+            return ApiError.InvalidConfig("replicated streams can not be partitioned yet");
         if (config.DuplicateWindow < 0)
             return ApiError.InvalidConfig("duplicates window can not be negative");
         if (config.Partitions is < 0 or > MaxPartitions)

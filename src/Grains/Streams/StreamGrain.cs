@@ -1,9 +1,11 @@
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
 using Platform.Grains.Node;
+using Platform.Grains.Replication;
 using Platform.Grains.Storage;
 using Platform.Grains.Subjects;
 
@@ -42,6 +44,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     private static readonly TimeSpan InterestSweepPeriod = TimeSpan.FromSeconds(1);
     /// <summary>The catalog is moving this partition to another node: its log is closed and stays closed here.</summary>
     private bool _moving;
+    /// <summary>A replicated stream's primary side; null for a stream of one copy, whose path it never touches.</summary>
+    private ReplicationPrimary? _replication;
+    private IGrainTimer? _replicaTimer;
 
     /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
     private string Key => this.GetPrimaryKeyString();
@@ -55,9 +60,15 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         // Placement brought the grain to the partition's home; the data there must still be the data the catalog
         // recorded. A wiped or replaced store would otherwise serve the stream empty, acking what no one else holds.
         await catalog.EnsureHomeAsync(node, Name, Partition);
+        var replicated = node.IsCluster && await catalog.FindAsync(Name, RequestContext.Get(CatalogView.EntryHint)) is { Replicas: not null } entry
+            ? entry
+            : null;
+        if (replicated is not null)
+            await StartReplicationAsync(replicated);
         if (store.LoadMeta(Name) is { } meta)
         {
-            Attach(meta.Config, meta.Created);
+            // A promoted replica's metadata may predate an update; the catalog's config is the stream's.
+            Attach(replicated?.Config ?? meta.Config, meta.Created);
             ReportUsage();
             if (IsRoot)
                 foreach (var consumer in ConsumerStore.LoadAll(store, Name))
@@ -65,8 +76,34 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         }
     }
 
+    /// <summary>
+    /// Becomes the primary of a replicated stream at the catalog's epoch: this node's replica grain, if it runs here
+    /// (a promotion), closes the log first (the two share it; it refuses to activate again on the primary's node); a
+    /// timer catches up replicas out of sync.
+    /// </summary>
+    private async Task StartReplicationAsync(CatalogEntry entry)
+    {
+        if (ServiceProvider.GetRequiredService<LocalReplicas>().Contains(Name))
+            await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(Name, node.Name)).Release();
+        _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
+        _replicaTimer = this.RegisterGrainTimer(static (self, _) => self.CatchUpReplicasAsync(), this,
+            new GrainTimerCreationOptions { DueTime = ReplicaCatchUpPeriod, Period = ReplicaCatchUpPeriod, KeepAlive = false });
+    }
+
+    private static readonly TimeSpan ReplicaCatchUpPeriod = TimeSpan.FromSeconds(1);
+
+    private async Task CatchUpReplicasAsync()
+    {
+        if (_log is null || _moving)
+            return;
+        await _replication!.CatchUpOneAsync(_log);
+        if (_replication.Fenced)
+            DeactivateOnIdle();
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _replicaTimer?.Dispose();
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
         // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
@@ -339,6 +376,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
 
     private void StopTimers()
     {
+        _replicaTimer?.Dispose();
+        _replicaTimer = null;
         _ageTimer?.Dispose();
         _ageTimer = null;
         _interestTimer?.Dispose();
@@ -387,7 +426,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     }
 
     private StreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
-        => new(_config!, _created, state, deleted, subjects, _consumers.Count);
+        => new(_config!, _created, state, deleted, subjects, _consumers.Count, _replication?.Peers(state.LastSequence));
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
@@ -414,6 +453,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
             return acks.AsImmutable();
         }
+        ulong previous = 0;
+        long[]? timestamps = null;
         using (lease)
         {
             if (_msgIdRecovery is not null && UsesMsgIds(frames.Value.AsSpan(0, length), count))
@@ -429,12 +470,60 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                     return acks.AsImmutable();
                 }
             }
-            await AppendAsync(lease.Log, frames.Value, length, acks);
+            if (_replication is not null)
+            {
+                previous = lease.Log.State.LastSequence;
+                timestamps = new long[count];
+            }
+            await AppendAsync(lease.Log, frames.Value, length, acks, timestamps);
         }
+        if (_replication is not null)
+            await ReplicateAsync(frames.Value, length, acks, previous, timestamps!);
         return acks.AsImmutable();
     }
 
-    private async ValueTask AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks)
+    /// <summary>
+    /// Sends what the batch stored to the replicas (outside the log's lease: it calls other grains) and takes back
+    /// every ack, a duplicate's too, whose message is not on a quorum and every in-sync replica.
+    /// </summary>
+    private async Task ReplicateAsync(byte[] frames, int length, PublishAck[] acks, ulong previous, long[] timestamps)
+    {
+        var sequences = new ulong[acks.Length];
+        ulong highest = 0;
+        for (int i = 0; i < acks.Length; i++)
+        {
+            if (acks[i].Error is null)
+                highest = Math.Max(highest, acks[i].Sequence);
+            if (acks[i].Error is null && !acks[i].Duplicate)
+                sequences[i] = acks[i].Sequence;
+        }
+        if (highest == 0)
+            return;
+        var state = _log!.State;
+        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps);
+        ApiError? error;
+        try
+        {
+            error = await _replication.ReplicateAsync(_log, batch, state.LastSequence);
+        }
+        catch (Exception ex)
+        {
+            error = ApiError.StoreFailed($"stream replication failed: {ex.Message}");
+        }
+        if (error is not null)
+        {
+            logger.LogWarning("Stream {Stream}: messages after {Committed} not acknowledged: {Reason}", Key, _replication.Committed, error.Description);
+            for (int i = 0; i < acks.Length; i++)
+                if (acks[i].Error is null && acks[i].Sequence > _replication.Committed)
+                    acks[i] = new PublishAck(0, false, error);
+            if (_replication.Fenced)
+                DeactivateOnIdle();
+            return;
+        }
+        signals.Advance(Key, state.LastSequence);
+    }
+
+    private async ValueTask AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks, long[]? timestamps)
     {
         int count = acks.Length;
         await log.WaitForCapacityAsync();
@@ -451,6 +540,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                 if (acks[i].Error is null && !acks[i].Duplicate)
                 {
                     appended = true;
+                    if (timestamps is not null)
+                        timestamps[i] = _lastTimestamp;
                     // Under a server store limit the next message of the batch is checked against the usage this
                     // one left; without one, reporting once per batch is enough.
                     if (limited)
@@ -469,7 +560,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                 ReportUsage();
             // The durability point: nothing is acknowledged before the log says it is as durable as the policy asks.
             await log.CommitAsync();
-            signals.Advance(Key, log.State.LastSequence);
+            // A replicated stream's consumers hear of a message once it is on its replicas (ReplicateAsync).
+            if (timestamps is null)
+                signals.Advance(Key, log.State.LastSequence);
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime.Placement;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
+using Platform.Grains.Replication;
 
 namespace Platform.Grains.Streams;
 
@@ -49,6 +50,7 @@ public static class StreamingHosting
         services.TryAddSingleton<Consumers.PushConsumers>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
+        services.TryAddSingleton<LocalReplicas>();
         // The silo executable registers the identity its store holds; a host that does not is one silo alone.
         services.TryAddSingleton(sp => new NodeIdentity(sp.GetRequiredService<ILocalSiloDetails>().Name, "",
             sp.GetRequiredService<IOptions<StreamingOptions>>().Value.StoreDirectory, clusterName: null));
@@ -56,6 +58,8 @@ public static class StreamingHosting
         {
             services.AddPlacementDirector<StreamHomePlacement, StreamHomeDirector>();
             services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+            services.AddPlacementDirector<NodePinnedPlacement, NodePinnedPlacementDirector>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ReplicationFailover>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, CatalogViewSync>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LogPreopenerLifecycle>();
         }

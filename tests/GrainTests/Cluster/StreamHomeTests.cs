@@ -15,7 +15,7 @@ namespace Platform.GrainTests.Cluster;
 /// Three silos, each with its own store directory and one shared catalog store: stream partitions live on the home
 /// node the catalog picks, activate nowhere else, and are offline (never empty) while their home is away.
 /// </summary>
-public sealed class StreamHomeTests : IAsyncLifetime
+public sealed partial class StreamHomeTests : IAsyncLifetime
 {
     private readonly TempDirectory _root = new();
     private InProcessTestCluster? _cluster;

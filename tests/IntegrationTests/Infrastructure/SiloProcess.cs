@@ -240,6 +240,8 @@ internal static class Posix
     private static extern int kill(int pid, int sig);
 
     public const int SIGUSR2 = 12;
+    public const int SIGCONT = 18;
+    public const int SIGSTOP = 19;
 
     public static void Terminate(int pid) => kill(pid, 15);
 

@@ -1,0 +1,31 @@
+namespace Platform.Grains.Replication;
+
+/// <summary>
+/// One copy of a replicated stream on one node other than its primary's (<see cref="ReplicaKey"/>), with its own log
+/// in that node's store. It remembers the highest epoch it has seen, on disk, and refuses anything older.
+/// </summary>
+[Alias("platform.IReplicaGrain")]
+public interface IReplicaGrain : IGrainWithStringKey
+{
+    /// <summary>Makes the copy's log and metadata here, empty (stream create).</summary>
+    [Alias("Create")] Task Create(long epoch);
+
+    /// <summary>Appends a batch of the primary's, durably as the node's sync setting asks, before it answers.</summary>
+    [Alias("Append")] Task<ReplicaAck> Append(ReplicaBatch batch);
+
+    /// <summary>Takes on <paramref name="epoch"/> if it is newer (refusing older batches from then on) and reports the log's end.</summary>
+    [Alias("Fence")] Task<ReplicaAck> Fence(long epoch);
+
+    /// <summary>
+    /// Puts the log aside (renamed, never deleted: it may hold messages no other copy has, which were never
+    /// acknowledged) and starts an empty one whose next sequence is <paramref name="nextSequence"/>: for a copy whose
+    /// end differs from the primary's log.
+    /// </summary>
+    [Alias("Reset")] Task<ReplicaAck> Reset(long epoch, ulong nextSequence);
+
+    /// <summary>Closes the log and lets the activation go: this node's copy is becoming the primary's log.</summary>
+    [Alias("Release")] Task Release();
+
+    /// <summary>Removes the copy (stream delete).</summary>
+    [Alias("Delete")] Task Delete();
+}

@@ -1,0 +1,35 @@
+namespace Platform.Grains.Replication;
+
+/// <summary>
+/// Messages the primary stored, for a replica to append as they are: the publish batch's frames
+/// (<see cref="Streams.PublishFrames"/>, shared, not copied) with the sequence and timestamp the primary gave each one
+/// (sequence 0: not stored, a duplicate or a refused message, skipped). The replica appends them only on a log that
+/// ends at <see cref="PreviousLast"/>, as the primary's did, so both logs stay the same message for message.
+/// </summary>
+/// <param name="PrimaryFirst">The primary's first sequence: a replica that has to skip to a higher sequence drops
+/// what lies below only when the primary holds nothing there either.</param>
+/// <param name="Last">The primary's last sequence with the batch: the replica's log ends there too (what the primary
+/// deleted at its end, a replica being caught up skips).</param>
+[GenerateSerializer, Immutable, Alias("platform.ReplicaBatch")]
+public sealed record ReplicaBatch(
+    [property: Id(0)] long Epoch,
+    [property: Id(1)] ulong PreviousLast,
+    [property: Id(2)] ulong PrimaryFirst,
+    [property: Id(3)] ulong Last,
+    [property: Id(4)] byte[] Frames,
+    [property: Id(5)] int Length,
+    [property: Id(6)] int Count,
+    [property: Id(7)] ulong[] Sequences,
+    [property: Id(8)] long[] Timestamps);
+
+/// <summary>
+/// A replica's answer: whether it took the batch (or the epoch), the epoch it is at and the last sequence and its
+/// timestamp in its log, from which the primary tells a replica that is behind (it catches it up) from one that holds
+/// messages the primary does not have (reset to the primary's log).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("platform.ReplicaAck")]
+public readonly record struct ReplicaAck(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] long Epoch,
+    [property: Id(2)] ulong LastSequence,
+    [property: Id(3)] long LastTimestampNanos);

@@ -1,0 +1,181 @@
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
+using Platform.Grains.Node;
+using Platform.Grains.Storage;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Replication;
+
+/// <summary>
+/// A stream's copy on one node that is not its primary: appends the primary's batches to its own log (in the same
+/// place the stream grain's log would be, so a promoted copy is opened by the stream grain as it is) and commits them
+/// as the node's sync setting asks before it answers. It activates only on a node the catalog names as a replica with
+/// the data it holds, never on the primary's node.
+/// </summary>
+[NodePinnedPlacement]
+internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, CatalogView catalog, LocalReplicas local, ILogger<ReplicaGrain> logger)
+    : Grain, IReplicaGrain
+{
+    /// <summary>The subject of a placeholder, which is deleted as soon as it is appended.</summary>
+    private static ReadOnlySpan<byte> GapSubject => "_gap"u8;
+
+    private StreamConfig _config = null!;
+    private string _directory = "";
+    private StreamLog? _log;
+    private long _epoch;
+
+    private string Stream => ReplicaKey.Parse(this.GetPrimaryKeyString()).Stream;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (stream, name) = ReplicaKey.Parse(this.GetPrimaryKeyString());
+        var entry = await catalog.FindAsync(stream, RequestContext.Get(CatalogView.EntryHint));
+        if (name != node.Name || entry?.Replicas is not { } set || entry.HomeOf(0) == node.Name)
+            throw new StreamOfflineException(stream, $"{node.Name} holds no replica of it");
+        if (set.DataIdOf(node.Name) != node.DataId)
+            throw new StreamOfflineException(stream, $"its replica on {node.Name} is missing (the store there holds other data)");
+        _config = entry.Config;
+        _directory = store.PartitionDirectory(stream, 0);
+        _epoch = ReplicaEpochFile.Load(_directory);
+        Open();
+        local.Add(stream);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        local.Remove(Stream);
+        if (_log is not null)
+            await _log.DisposeAsync();
+        _log = null;
+    }
+
+    private void Open() => _log = new StreamLog(store.LogOptions(_config, 0), store.LogBudget, store.Preopener.Take(_directory));
+
+    public async Task Create(long epoch)
+    {
+        Adopt(epoch);
+        if (_config.Storage == StorageType.File)
+            store.SaveMeta(new StreamMeta(_config, DateTime.UtcNow));
+        using var lease = await UseLogAsync();
+        if (_config.FirstSeq > 0 && lease.Log.State.LastSequence == 0)
+            lease.Log.SetNextSequence(_config.FirstSeq);
+    }
+
+    public async Task<ReplicaAck> Append(ReplicaBatch batch)
+    {
+        if (batch.Epoch < _epoch)
+            return await AnswerAsync(false);
+        Adopt(batch.Epoch);
+        using var lease = await UseLogAsync();
+        var log = lease.Log;
+        if (log.State.LastSequence != batch.PreviousLast)
+            return Answer(log, false);
+        await log.WaitForCapacityAsync();
+        var frames = batch.Frames.AsSpan(0, batch.Length);
+        int offset = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            PublishFrames.Read(frames, ref offset, out var subject, out var headers, out var payload);
+            ulong sequence = batch.Sequences[i];
+            if (sequence == 0)
+                continue;
+            if (sequence > log.State.LastSequence + 1)
+                SkipTo(log, sequence, batch.PrimaryFirst, batch.Timestamps[i]);
+            log.Append(subject, headers, payload, batch.Timestamps[i]);
+        }
+        if (batch.Last > log.State.LastSequence)
+            SkipTo(log, batch.Last + 1, batch.PrimaryFirst, log.State.LastTimestampNanos);
+        await log.CommitAsync();
+        return Answer(log, true);
+    }
+
+    /// <summary>
+    /// Brings the next sequence to <paramref name="sequence"/> as the primary's log has it: by dropping everything below
+    /// when the primary holds nothing there (a purge or limit moved its first sequence past its last), else by
+    /// placeholders deleted at once, the gaps of messages the primary deleted.
+    /// </summary>
+    private static void SkipTo(IMessageLog log, ulong sequence, ulong primaryFirst, long timestamp)
+    {
+        if (primaryFirst >= sequence)
+        {
+            log.RemoveBelow(sequence);
+            return;
+        }
+        while (log.State.LastSequence + 1 < sequence)
+            log.Delete(log.Append(GapSubject, default, default, timestamp));
+    }
+
+    public async Task<ReplicaAck> Fence(long epoch)
+    {
+        if (epoch < _epoch)
+            return await AnswerAsync(false);
+        Adopt(epoch);
+        return await AnswerAsync(true);
+    }
+
+    public async Task<ReplicaAck> Reset(long epoch, ulong nextSequence)
+    {
+        if (epoch < _epoch)
+            return await AnswerAsync(false);
+        Adopt(epoch);
+        await _log!.DisposeAsync();
+        _log = null;
+        if (Directory.Exists(_directory))
+        {
+            var aside = $"{_directory}.diverged-{epoch}-{DateTime.UtcNow:yyyyMMddHHmmss}";
+            Directory.Move(_directory, aside);
+            logger.LogWarning("Replica of stream {Stream} differed from its primary at epoch {Epoch}: its log was put aside as {Aside}", Stream, epoch, aside);
+        }
+        ReplicaEpochFile.Save(_directory, _epoch);
+        Open();
+        using var lease = await UseLogAsync();
+        if (nextSequence > 1)
+            lease.Log.SetNextSequence(nextSequence);
+        return Answer(lease.Log, true);
+    }
+
+    public async Task Release()
+    {
+        if (_log is not null)
+            await _log.DisposeAsync();
+        _log = null;
+        DeactivateOnIdle();
+    }
+
+    public async Task Delete()
+    {
+        if (_log is not null)
+            await _log.DropAsync();
+        _log = null;
+        store.DeleteStream(Stream);
+        DeactivateOnIdle();
+    }
+
+    private async ValueTask<StreamLog.Lease> UseLogAsync()
+        => _log is null ? throw new StreamOfflineException(Stream, $"its replica on {node.Name} is closing") : await _log.UseAsync();
+
+    /// <summary>Persists a newer epoch before anything is answered under it.</summary>
+    private void Adopt(long epoch)
+    {
+        if (epoch <= _epoch)
+            return;
+        ReplicaEpochFile.Save(_directory, epoch);
+        _epoch = epoch;
+    }
+
+    private async Task<ReplicaAck> AnswerAsync(bool accepted)
+    {
+        using var lease = await UseLogAsync();
+        return Answer(lease.Log, accepted);
+    }
+
+    private ReplicaAck Answer(IMessageLog log, bool accepted)
+    {
+        var state = log.State;
+        return new ReplicaAck(accepted, _epoch, state.LastSequence, state.Messages == 0 ? 0 : LastTimestamp(log, state));
+    }
+
+    /// <summary>The timestamp of the record at the log's last sequence; 0 when that one was deleted.</summary>
+    private static long LastTimestamp(IMessageLog log, LogState state)
+        => log.TryGet(state.LastSequence, out var record) ? record.TimestampNanos : 0;
+}

@@ -1,0 +1,74 @@
+using Platform.Grains.Cluster;
+
+namespace Platform.Grains.Replication;
+
+/// <summary>
+/// How the catalog makes and changes replica sets: the decisions alone, so the catalog grain only stores and
+/// publishes them. Every change takes the next epoch.
+/// </summary>
+internal static class ReplicaSetChanges
+{
+    /// <summary>
+    /// The replica nodes of a new stream of <paramref name="replicas"/> copies whose primary is <paramref name="home"/>:
+    /// the other active nodes with the fewest partitions and replicas (ties by name); null when too few are active.
+    /// </summary>
+    public static string[]? PickNodes(string home, int replicas, IReadOnlyDictionary<string, int> load)
+    {
+        var candidates = new List<(string Node, int Load)>();
+        foreach (var (name, n) in load)
+            if (name != home)
+                candidates.Add((name, n));
+        if (candidates.Count < replicas - 1)
+            return null;
+        candidates.Sort((a, b) => a.Load != b.Load ? a.Load.CompareTo(b.Load) : string.CompareOrdinal(a.Node, b.Node));
+        var nodes = new string[replicas - 1];
+        for (int i = 0; i < nodes.Length; i++)
+            nodes[i] = candidates[i].Node;
+        return nodes;
+    }
+
+    /// <summary>
+    /// The set with <paramref name="remove"/> out of sync and <paramref name="add"/> back in, at the next epoch; null
+    /// when removing would leave the primary and the in-sync replicas fewer than a quorum.
+    /// </summary>
+    public static ReplicaSet? ChangeInSync(ReplicaSet set, string[] remove, string[] add)
+    {
+        var inSync = new List<string>();
+        foreach (var node in set.Nodes)
+            if (set.IsInSync(node) && Array.IndexOf(remove, node) < 0 || Array.IndexOf(add, node) >= 0)
+                inSync.Add(node);
+        if (remove.Length > 0 && inSync.Count + 1 < set.Quorum)
+            return null;
+        return set with { Epoch = set.Epoch + 1, InSync = [.. inSync] };
+    }
+
+    /// <summary>
+    /// The entry with <paramref name="chosen"/>, an in-sync replica, as primary at the next epoch; the old primary
+    /// becomes a replica out of sync (it may hold a tail nobody acknowledged), and of the others only those that took
+    /// the new epoch on (<paramref name="fenced"/>) stay in sync.
+    /// </summary>
+    public static CatalogEntry Promote(CatalogEntry entry, string chosen, IReadOnlyCollection<string> fenced)
+    {
+        var set = entry.Replicas!;
+        var nodes = new List<string>();
+        var dataIds = new List<string>();
+        var inSync = new List<string>();
+        for (int i = 0; i < set.Nodes.Length; i++)
+        {
+            if (set.Nodes[i] == chosen)
+                continue;
+            nodes.Add(set.Nodes[i]);
+            dataIds.Add(set.DataIds[i]);
+            if (set.IsInSync(set.Nodes[i]) && fenced.Contains(set.Nodes[i]))
+                inSync.Add(set.Nodes[i]);
+        }
+        nodes.Add(entry.HomeOf(0));
+        dataIds.Add(entry.DataIdOf(0));
+        return entry with
+        {
+            Homes = [chosen],
+            DataIds = [set.DataIdOf(chosen)!],
+            Replicas = new ReplicaSet(set.Epoch + 1, [.. nodes], [.. dataIds], [.. inSync]),
+        };
+    }
+}

@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Platform.Grains.Cluster;
+using Platform.Grains.Storage;
+using Platform.Grains.Streams;
+
+namespace Platform.Grains.Replication;
+
+/// <summary>
+/// The primary's side of a replicated stream, kept by its stream grain: sends each stored batch to every in-sync
+/// replica and says whether it may be acknowledged, asks the catalog to drop a replica that fails (a new epoch)
+/// before going on without it, and catches up replicas that are out of sync until the catalog takes them back.
+/// </summary>
+/// <remarks>
+/// Acknowledged means on the primary and on every in-sync replica, and they are at least a quorum. A replica refuses
+/// an older epoch, and an in-sync set can only change through the catalog at the current epoch: a primary that was
+/// replaced learns it from either before it can acknowledge anything (<see cref="Fenced"/>).
+/// </remarks>
+internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, IClusterMembershipService membership, ILogger logger)
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+    private const int CatchUpRecords = 256;
+
+    private sealed class Follower(IReplicaGrain grain)
+    {
+        public readonly IReplicaGrain Grain = grain;
+        /// <summary>The end of the replica's log, once this primary has checked that it is a prefix of its own.</summary>
+        public ulong? Last;
+        public long SeenAt;
+    }
+
+    private readonly Dictionary<string, Follower> _followers = Followers(stream, set, grains);
+    private ReplicaSet _set = set;
+
+    /// <summary>Everything up to here is on every in-sync replica and a quorum.</summary>
+    public ulong Committed { get; private set; }
+
+    /// <summary>A newer epoch exists: this primary was replaced and must acknowledge nothing more.</summary>
+    public bool Fenced { get; private set; }
+
+    public ReplicaSet Set => _set;
+
+    private static Dictionary<string, Follower> Followers(string stream, ReplicaSet set, IGrainFactory grains)
+    {
+        var followers = new Dictionary<string, Follower>(StringComparer.Ordinal);
+        foreach (var node in set.Nodes)
+            followers[node] = new Follower(grains.GetGrain<IReplicaGrain>(ReplicaKey.Of(stream, node)));
+        return followers;
+    }
+
+    /// <summary>
+    /// Brings every in-sync replica to <paramref name="target"/>, the primary's last sequence, with
+    /// <paramref name="batch"/> (what was just stored after <see cref="ReplicaBatch.PreviousLast"/>) or from the log;
+    /// null when everything up to <paramref name="target"/> may be acknowledged, else the error for the acks.
+    /// </summary>
+    public async Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    {
+        if (Fenced)
+            return NotPrimary;
+        if (target <= Committed)
+            return null;
+        // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up.
+        if (_set.InSync.Length + 1 < _set.Quorum)
+            return NoQuorum;
+        var calls = new List<(string Node, Task<bool> Call)>(_set.InSync.Length);
+        foreach (var node in _set.InSync)
+            calls.Add((node, SendAsync(node, log, batch, target)));
+        List<string>? failed = null;
+        foreach (var (node, call) in calls)
+        {
+            bool ok;
+            try
+            {
+                ok = await call;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Replica {Node} of stream {Stream} failed: {Reason}", node, stream, ex.Message);
+                ok = false;
+            }
+            if (!ok)
+                (failed ??= []).Add(node);
+        }
+        if (Fenced)
+            return NotPrimary;
+        if (failed is not null)
+        {
+            // The acks wait for the in-sync set to shrink: a new epoch the catalog writes only while this primary's
+            // epoch is current and the rest are still a quorum.
+            var smaller = await grains.GetGrain<IStreamCatalogGrain>(0).ChangeInSync(stream, _set.Epoch, [.. failed], []);
+            if (smaller is null)
+                return await CheckFencedAsync() ? NotPrimary : NoQuorum;
+            logger.LogWarning("Stream {Stream} goes on without replicas {Nodes} at epoch {Epoch}", stream, string.Join(", ", failed), smaller.Epoch);
+            Adopt(smaller);
+        }
+        Committed = target;
+        return null;
+    }
+
+    /// <summary>
+    /// Catches up one replica that is out of sync, and once it holds everything the primary has, asks the catalog to
+    /// take it back in sync (the grain's turn keeps appends out meanwhile). Called by the stream grain's timer. In-sync
+    /// replicas this primary has not heard from yet (a new primary, a quiet stream) are caught up first, so stream
+    /// info reports them as they are; a failure here is left to the next publish to act on.
+    /// </summary>
+    public async Task CatchUpOneAsync(StreamLog log)
+    {
+        if (Fenced)
+            return;
+        foreach (var node in _set.InSync)
+        {
+            if (_followers[node].Last is not null || membership.Find(node) is null)
+                continue;
+            try
+            {
+                await SendAsync(node, log, null, log.State.LastSequence);
+            }
+            catch (Exception ex)
+            {
+                _followers[node].Last = null;
+                logger.LogDebug("Replica {Node} of stream {Stream} did not answer: {Reason}", node, stream, ex.Message);
+            }
+            if (Fenced)
+                return;
+        }
+        foreach (var node in _set.Nodes)
+        {
+            // A node that is not up is not called: placement would only refuse, once a second.
+            if (_set.IsInSync(node) || membership.Find(node) is null)
+                continue;
+            ulong target = log.State.LastSequence;
+            try
+            {
+                if (!await SendAsync(node, log, null, target) || Fenced)
+                    continue;
+                var larger = await grains.GetGrain<IStreamCatalogGrain>(0).ChangeInSync(stream, _set.Epoch, [], [node]);
+                if (larger is null)
+                {
+                    await CheckFencedAsync();
+                    return;
+                }
+                logger.LogInformation("Replica {Node} of stream {Stream} is in sync again at epoch {Epoch}", node, stream, larger.Epoch);
+                Adopt(larger);
+                Committed = Math.Max(Committed, target);
+            }
+            catch (Exception ex)
+            {
+                _followers[node].Last = null;
+                logger.LogDebug("Replica {Node} of stream {Stream} could not catch up: {Reason}", node, stream, ex.Message);
+            }
+            return;
+        }
+    }
+
+    /// <summary>The replicas for stream info, measured against the primary's last sequence.</summary>
+    public ReplicaPeer[] Peers(ulong last)
+    {
+        var peers = new ReplicaPeer[_set.Nodes.Length];
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < peers.Length; i++)
+        {
+            var node = _set.Nodes[i];
+            var follower = _followers[node];
+            var lag = follower.Last is { } at && at <= last ? last - at : last;
+            var active = follower.SeenAt == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(follower.SeenAt, now);
+            peers[i] = new ReplicaPeer(node, _set.IsInSync(node) && lag == 0, active, lag);
+        }
+        return peers;
+    }
+
+    private static readonly ApiError NotPrimary = ApiError.StoreFailed("stream replica set changed: this node is no longer its leader");
+    private static readonly ApiError NoQuorum = ApiError.StoreFailed("stream replicas unavailable: no quorum");
+
+    private void Adopt(ReplicaSet next)
+    {
+        _set = next;
+        foreach (var node in next.Nodes)
+            if (!_followers.ContainsKey(node))
+                _followers[node] = new Follower(grains.GetGrain<IReplicaGrain>(ReplicaKey.Of(stream, node)));
+    }
+
+    /// <summary>Whether the catalog has moved past this primary's epoch (then it is <see cref="Fenced"/>).</summary>
+    private async Task<bool> CheckFencedAsync()
+    {
+        var entry = await grains.GetGrain<IStreamCatalogGrain>(0).Get(stream);
+        if (entry?.Replicas is not { } current || current.Epoch != _set.Epoch)
+            Fenced = true;
+        return Fenced;
+    }
+
+    /// <summary>
+    /// Brings one replica to <paramref name="target"/>: the batch alone when the replica ends where it started,
+    /// otherwise from the log (after checking, the first time, that the replica's log is a prefix of this one's,
+    /// and resetting it when it is not). False when the replica refused or could not be reached in time.
+    /// </summary>
+    private async Task<bool> SendAsync(string node, StreamLog log, ReplicaBatch? batch, ulong target)
+    {
+        var follower = _followers[node];
+        if (follower.Last is null && !await CheckPrefixAsync(follower, log))
+            return false;
+        if (batch is not null && follower.Last == batch.PreviousLast)
+        {
+            if (!Answered(follower, await follower.Grain.Append(batch).WaitAsync(CallTimeout)))
+                return false;
+        }
+        while (follower.Last < target)
+        {
+            var next = await ReadAsync(log, follower.Last.Value, target);
+            if (!Answered(follower, await follower.Grain.Append(next).WaitAsync(CallTimeout)))
+                return false;
+        }
+        return follower.Last == target;
+    }
+
+    private bool Answered(Follower follower, ReplicaAck ack)
+    {
+        follower.SeenAt = Stopwatch.GetTimestamp();
+        if (ack.Epoch > _set.Epoch)
+        {
+            Fenced = true;
+            return false;
+        }
+        // A replica whose log does not end where the batch starts is checked again before the next one.
+        follower.Last = ack.Accepted ? ack.LastSequence : null;
+        return ack.Accepted;
+    }
+
+    /// <summary>
+    /// Learns where a replica's log ends and whether it is a prefix of the primary's: its last message must be the
+    /// primary's message at that sequence (same timestamp). One that ends past the primary, or differs, holds messages
+    /// that were never acknowledged (a former primary's tail): it is reset to start at the primary's first sequence.
+    /// </summary>
+    private async Task<bool> CheckPrefixAsync(Follower follower, StreamLog log)
+    {
+        var ack = await follower.Grain.Fence(_set.Epoch).WaitAsync(CallTimeout);
+        if (!Answered(follower, ack))
+            return false;
+        LogState state;
+        bool same;
+        using (var lease = await log.UseAsync())
+        {
+            state = lease.Log.State;
+            same = ack.LastSequence <= state.LastSequence
+                   && (ack.LastSequence < state.FirstSequence
+                       || ack.LastTimestampNanos != 0 && lease.Log.TryGet(ack.LastSequence, out var record) && record.TimestampNanos == ack.LastTimestampNanos);
+        }
+        if (same)
+            return true;
+        logger.LogWarning("Replica of stream {Stream} ends at {Last}, not a prefix of the primary's log (last {PrimaryLast}): resetting it",
+            stream, ack.LastSequence, state.LastSequence);
+        return Answered(follower, await follower.Grain.Reset(_set.Epoch, state.FirstSequence).WaitAsync(CallTimeout));
+    }
+
+    /// <summary>The primary's messages after <paramref name="after"/>, up to a chunk, framed as a batch.</summary>
+    private async Task<ReplicaBatch> ReadAsync(StreamLog log, ulong after, ulong target)
+    {
+        var records = new List<LogRecord>(CatchUpRecords);
+        ulong first;
+        using (var lease = await log.UseAsync())
+        {
+            first = lease.Log.State.FirstSequence;
+            lease.Log.Read(after + 1, CatchUpRecords, 0, null, records);
+        }
+        // A full chunk that stops before the target ends at its last message; otherwise nothing more is stored up to
+        // the target (deleted), and the chunk ends there.
+        bool more = records.Count == CatchUpRecords && records[^1].Sequence < target;
+        while (records.Count > 0 && records[^1].Sequence > target)
+            records.RemoveAt(records.Count - 1);
+        ulong last = more ? records[^1].Sequence : target;
+        int size = 0;
+        foreach (var r in records)
+            size += PublishFrames.FrameSize(r.SubjectBytes.Length, r.Headers.Length, r.Payload.Length);
+        var frames = new byte[size];
+        var sequences = new ulong[records.Count];
+        var timestamps = new long[records.Count];
+        int offset = 0;
+        for (int i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            PublishFrames.WriteHeader(frames.AsSpan(offset), r.SubjectBytes.Length, r.Headers.Length, r.Payload.Length);
+            offset += PublishFrames.FrameHeaderSize;
+            r.SubjectBytes.CopyTo(frames.AsSpan(offset));
+            offset += r.SubjectBytes.Length;
+            r.Headers.CopyTo(frames.AsSpan(offset));
+            offset += r.Headers.Length;
+            r.Payload.CopyTo(frames.AsSpan(offset));
+            offset += r.Payload.Length;
+            sequences[i] = r.Sequence;
+            timestamps[i] = r.TimestampNanos;
+        }
+        return new ReplicaBatch(_set.Epoch, after, first, last, frames, size, records.Count, sequences, timestamps);
+    }
+}
