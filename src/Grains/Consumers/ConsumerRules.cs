@@ -52,14 +52,12 @@ internal static class ConsumerRules
                 if (string.IsNullOrEmpty(filter))
                     return ApiError.ConsumerEmptyFilter;
         var filters = config.Filters;
+        // An invalid filter is left to the subset check, whose 10093 is what nats-server 2.9 answers for it.
         for (int i = 0; i < filters.Length; i++)
-        {
-            if (!SubjectMatch.IsValidSubject(filters[i], allowWildcards: true))
-                return ApiError.InvalidConfig("invalid subject");
             for (int j = 0; j < filters.Length; j++)
-                if (i != j && SubjectMatch.Overlaps(filters[i], filters[j]))
+                if (i != j && SubjectMatch.IsValidSubject(filters[i], allowWildcards: true) && SubjectMatch.IsValidSubject(filters[j], allowWildcards: true)
+                    && SubjectMatch.Overlaps(filters[i], filters[j]))
                     return ApiError.ConsumerOverlappingFilters;
-        }
         return null;
     }
 
