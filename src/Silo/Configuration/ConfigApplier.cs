@@ -49,6 +49,7 @@ internal static class ConfigApplier
                 case "authorization": ApplyAuthorization(Map(item, key), settings); break;
                 case "accounts": ApplyAccounts(item, settings); break;
                 case "tls": nats.Tls = Tls(item, key); break;
+                case "allow_non_tls": nats.AllowNonTls = Bool(item, key); break;
                 case "jetstream":
                     if (item.Value is bool enabled)
                     {

@@ -24,17 +24,10 @@ public sealed class AccountsConfigTests
         }
         """;
 
-    private static SiloSettings Apply(string text)
-    {
-        var settings = new SiloSettings();
-        ConfigApplier.Apply(ConfigFile.Parse(text, "test.conf"), settings);
-        return settings;
-    }
-
     [Fact]
     public void A_single_account_gives_its_users_to_the_server()
     {
-        var users = Apply(Config).Nats.Users;
+        var users = SecurityConfigTests.Apply(Config).Nats.Users;
         Assert.Equal(["nopass", "alice"], users.Select(u => u.Username));
         Assert.Equal("", users[0].Password);
         Assert.Equal(["ok.>"], users[1].Permissions!.Publish!.Allow!);
@@ -47,7 +40,7 @@ public sealed class AccountsConfigTests
     [InlineData("accounts {\n A: { users: [ {password: p} ] }\n}\n", "test.conf:2: accounts.A.users entry without \"user\"")]
     public void What_the_silo_cannot_serve_is_refused_by_name(string text, string expected)
     {
-        var error = Assert.Throws<ConfigException>(() => Apply(text));
+        var error = Assert.Throws<ConfigException>(() => SecurityConfigTests.Apply(text));
         Assert.StartsWith(expected, error.Message);
     }
 
