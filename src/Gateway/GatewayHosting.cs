@@ -72,6 +72,7 @@ public static class GatewayHosting
             services.AddSingleton<ConsumerApi>();
             services.AddSingleton<StreamCapture>();
             services.AddSingleton<JetStreamApi>();
+            services.AddSingleton<IStreamRepublisher, StreamRepublisher>();
             services.AddHostedService<JetStreamStartup>();
         }
         // The route grain's placement; the streaming services register the same director when JetStream is on.

@@ -32,6 +32,8 @@ public sealed class NatsOptions
     public List<NatsUser> Users { get; } = [];
     /// <summary>tls { }: null for plaintext clients.</summary>
     public TlsOptions? Tls { get; set; }
+    /// <summary>allow_non_tls: with TLS configured, clients may also connect without it (the INFO offers tls_available).</summary>
+    public bool AllowNonTls { get; set; }
     public bool JetStream { get; set; }
     public string StoreDirectory { get; set; } = "./data";
     /// <summary>JetStream sync_interval: a duration, or "always" for an fsync (group commit) before every ack.</summary>

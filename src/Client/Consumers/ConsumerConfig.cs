@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Platform.Grains.Streams;
 
 namespace Platform.Grains.Consumers;
 
@@ -72,10 +73,25 @@ public sealed record ConsumerConfig
     public string[] Filters => FilterSubjects is { Length: > 0 } many ? many
         : string.IsNullOrEmpty(FilterSubject) ? [] : [FilterSubject];
 
-    /// <summary>nats-server's defaults for fields left out.</summary>
-    public ConsumerConfig WithDefaults()
+    /// <summary>
+    /// nats-server's defaults for fields left out; a stream's consumer_limits (2.10) come before the server's own
+    /// defaults for max_ack_pending and inactive_threshold.
+    /// </summary>
+    public ConsumerConfig WithDefaults(StreamConsumerLimits? limits = null)
     {
         const long second = 1_000_000_000;
+        var self = this;
+        if (limits is not null)
+            self = this with
+            {
+                MaxAckPending = MaxAckPending == 0 ? limits.MaxAckPending : MaxAckPending,
+                InactiveThreshold = InactiveThreshold == 0 ? limits.InactiveThreshold : InactiveThreshold,
+            };
+        return self.Defaults(second);
+    }
+
+    private ConsumerConfig Defaults(long second)
+    {
         return this with
         {
             Name = Name ?? DurableName,
@@ -87,4 +103,11 @@ public sealed record ConsumerConfig
             InactiveThreshold = InactiveThreshold == 0 && !IsDurable ? 5 * second : InactiveThreshold,
         };
     }
+
+    /// <summary>Equality as nats-server judges "the same configuration" (its arrays and metadata by content).</summary>
+    public bool SameAs(ConsumerConfig other)
+        => this with { Backoff = null, FilterSubjects = null, Metadata = null } == other with { Backoff = null, FilterSubjects = null, Metadata = null }
+           && (Backoff ?? []).AsSpan().SequenceEqual(other.Backoff ?? [])
+           && (FilterSubjects ?? []).AsSpan().SequenceEqual(other.FilterSubjects ?? [])
+           && StreamConfig.MetadataEquals(Metadata, other.Metadata);
 }

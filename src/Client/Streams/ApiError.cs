@@ -30,6 +30,31 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError StreamOffline = new(500, 10118, "stream is offline");
     public static readonly ApiError StoreCreateFailed = new(500, 10049, "error creating store for stream");
 
+    public static readonly ApiError MirrorWithSubjects = new(400, 10034, "stream mirrors can not contain subjects");
+    public static readonly ApiError MirrorWithSources = new(400, 10031, "stream mirrors can not also contain other sources");
+    public static readonly ApiError MirrorWithFirstSeq = new(400, 10143, "stream mirrors can not have first sequence configured");
+    public static readonly ApiError MirrorNotUpdatable = new(400, 10055, "stream mirror configuration can not be updated");
+    public static readonly ApiError MirrorInvalidStreamName = new(400, 10142, "mirrored stream name is invalid");
+    public static readonly ApiError MirrorMultipleFilters = new(400, 10150, "mirror with multiple subject transforms cannot also have a single subject filter");
+    public static readonly ApiError MirrorInvalidSubjectFilter = new(400, 10151, "mirror subject filter is invalid");
+    public static readonly ApiError MirrorOverlappingFilters = new(400, 10152, "mirror subject filters can not overlap");
+    public static readonly ApiError SourceDuplicate = new(400, 10140, "duplicate source configuration detected");
+    public static readonly ApiError SourceInvalidStreamName = new(400, 10141, "sourced stream name is invalid");
+    public static readonly ApiError SourceMultipleFilters = new(400, 10144, "source with multiple subject transforms cannot also have a single subject filter");
+    public static readonly ApiError SourceInvalidSubjectFilter = new(400, 10145, "source subject filter is invalid");
+    public static readonly ApiError SourceInvalidTransform = new(400, 10146, "source transform destination is invalid");
+    public static readonly ApiError SourceOverlappingFilters = new(400, 10147, "source filters can not overlap");
+    public static readonly ApiError ConsumerAlreadyExists = new(400, 10148, "consumer already exists");
+    public static readonly ApiError ConsumerDoesNotExist = new(400, 10149, "consumer does not exist");
+    public static readonly ApiError ConsumerMaxDeliverBackoff = new(400, 10116, "max deliver is required to be > length of backoff values");
+    public static readonly ApiError ConsumerOverlappingFilters = new(400, 10138, "consumer subject filters cannot overlap");
+    public static readonly ApiError ConsumerEmptyFilter = new(400, 10139, "consumer filter in FilterSubjects cannot be empty");
+    public static readonly ApiError ConsumerMultipleFiltersNotAllowed = new(400, 10137, "consumer with multiple subject filters cannot use subject based API");
+
+    public static ApiError ConsumerMaxAckPendingExcess(long limit) => new(400, 10121, $"consumer max ack pending exceeds system limit of {limit}");
+    public static ApiError ConsumerInactiveThresholdExcess(string goDuration) => new(400, 10153, $"consumer inactive threshold exceeds system limit of {goDuration}");
+    /// <summary>nats-server's error for a stream it could not make, carrying the reason as its whole description.</summary>
+    public static ApiError StreamCreate(string reason) => new(500, 10049, reason);
     public static ApiError WrongLastSequence(ulong last) => new(400, 10071, $"wrong last sequence: {last}");
     public static ApiError WrongLastMsgId(string? id) => new(400, 10070, $"wrong last msg ID: {id}");
     public static ApiError StoreFailed(string reason) => new(503, 10077, reason);

@@ -17,6 +17,14 @@ public enum DiscardPolicy
     [JsonStringEnumMemberName("new")] New,
 }
 
+/// <summary>What the user asked the store to compress with: kept and returned; the log stores messages as they are.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<StoreCompression>))]
+public enum StoreCompression
+{
+    [JsonStringEnumMemberName("none")] None,
+    [JsonStringEnumMemberName("s2")] S2,
+}
+
 [JsonConverter(typeof(JsonStringEnumConverter<StorageType>))]
 public enum StorageType
 {
@@ -26,7 +34,8 @@ public enum StorageType
 
 /// <summary>
 /// A stream's configuration with JetStream's JSON names, so the same type is the API body, the persisted metadata
-/// and the grain argument. Durations are nanoseconds, as on the wire. Unknown JSON fields are ignored.
+/// and the grain argument. Durations are nanoseconds, as on the wire. The API refuses a field it does not know (rather
+/// than ignore what the user asked for).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("platform.StreamConfig")]
 public sealed record StreamConfig
@@ -55,6 +64,11 @@ public sealed record StreamConfig
     [Id(21), JsonPropertyName("allow_rollup_hdrs")] public bool AllowRollupHeaders { get; init; }
     [Id(22), JsonPropertyName("first_seq"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong FirstSeq { get; init; }
     [Id(23), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
+    [Id(40), JsonPropertyName("compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public StoreCompression Compression { get; init; }
+    [Id(41), JsonPropertyName("subject_transform"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SubjectTransformConfig? SubjectTransform { get; init; }
+    [Id(42), JsonPropertyName("republish"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RePublishConfig? RePublish { get; init; }
+    [Id(43), JsonPropertyName("placement"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamPlacement? Placement { get; init; }
+    [Id(44), JsonPropertyName("consumer_limits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamConsumerLimits? ConsumerLimits { get; init; }
     /// <summary>Our extension: subjects hash to this many partitions, each its own grain, log and sequence.</summary>
     [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
 
@@ -77,16 +91,19 @@ public sealed record StreamConfig
             MaxMsgSize = MaxMsgSize == 0 ? -1 : MaxMsgSize,
             NumReplicas = NumReplicas == 0 ? 1 : NumReplicas,
             DuplicateWindow = duplicates,
+            // A republish without a source takes every stored subject, and says so.
+            RePublish = RePublish is { Source: null or "" } republish ? republish with { Source = ">" } : RePublish,
         };
     }
 
     /// <summary>Equality as nats-server judges "the same configuration" on a repeated create.</summary>
     public bool SameAs(StreamConfig other)
-        => this with { Subjects = [], Metadata = null } == other with { Subjects = [], Metadata = null }
+        => this with { Subjects = [], Metadata = null, Placement = null } == other with { Subjects = [], Metadata = null, Placement = null }
            && Subjects.AsSpan().SequenceEqual(other.Subjects)
+           && (Placement is null ? other.Placement is null : Placement.SameAs(other.Placement))
            && MetadataEquals(Metadata, other.Metadata);
 
-    private static bool MetadataEquals(Dictionary<string, string>? a, Dictionary<string, string>? b)
+    internal static bool MetadataEquals(Dictionary<string, string>? a, Dictionary<string, string>? b)
     {
         if (a is null || a.Count == 0) return b is null || b.Count == 0;
         if (b is null || a.Count != b.Count) return false;

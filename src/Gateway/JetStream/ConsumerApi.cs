@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
@@ -27,7 +28,7 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
 /// gateway serves, and the receivers of acks and flow-control replies.
 /// </summary>
 internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, PushConsumers pushConsumers,
-    ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
+    CatalogView catalog, ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
 {
     private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -95,9 +96,15 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             responder.ReplyError(request, type, NameRules.ConsumerPathSeparators);
             return;
         }
-        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.CreateConsumerBody, out var body) || body?.Config is null)
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.CreateConsumerBody, out var body) || body?.Config is null
+            || body.Action is not (null or "" or "create" or "update"))
         {
             responder.ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        if (UnknownConfigField(request.Body) is { } unknown)
+        {
+            responder.ReplyError(request, type, ApiError.InvalidConfig($"consumer configuration field \"{unknown}\" is not supported"));
             return;
         }
         if (body.StreamName is { Length: > 0 } bodyStream && bodyStream != stream)
@@ -116,6 +123,11 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             }
             config = legacyDurable || config.DurableName is not null ? config with { DurableName = name } : config with { Name = name };
         }
+        if (filter is not null && config.FilterSubjects is { Length: > 0 })
+        {
+            responder.ReplyError(request, type, ApiError.ConsumerMultipleFiltersNotAllowed);
+            return;
+        }
         if (filter is not null && config.FilterSubject != filter)
         {
             responder.ReplyError(request, type, new ApiError(400, 10131, "Consumer create request did not match filtered subject from create subject"));
@@ -123,7 +135,18 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
         if (config.Name is null && config.DurableName is null)
             config = config with { Name = NewEphemeralName() };
-        config = config.WithDefaults();
+        var limits = catalog.TryGet(stream, out var entry) ? entry.Config.ConsumerLimits : null;
+        config = config.WithDefaults(limits);
+        if (limits is { MaxAckPending: > 0 } && config.MaxAckPending > limits.MaxAckPending)
+        {
+            responder.ReplyError(request, type, ApiError.ConsumerMaxAckPendingExcess(limits.MaxAckPending));
+            return;
+        }
+        if (limits is { InactiveThreshold: > 0 } && config.InactiveThreshold > limits.InactiveThreshold)
+        {
+            responder.ReplyError(request, type, ApiError.ConsumerInactiveThresholdExcess(GoDuration(limits.InactiveThreshold)));
+            return;
+        }
         // Refused before any grain is asked about the name.
         if (NameRules.CheckConsumer(config.Name) is { } badName)
         {
@@ -134,14 +157,14 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (body.Action is "create" or "update")
         {
             var existing = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, config.Name!)).GetConfig();
-            if (body.Action == "create" && existing is not null && existing != config)
+            if (body.Action == "create" && existing is not null && !existing.SameAs(config))
             {
-                responder.ReplyError(request, type, new ApiError(400, 10148, "consumer already exists"));
+                responder.ReplyError(request, type, ApiError.ConsumerAlreadyExists);
                 return;
             }
             if (body.Action == "update" && existing is null)
             {
-                responder.ReplyError(request, type, new ApiError(400, 10149, "consumer does not exist"));
+                responder.ReplyError(request, type, ApiError.ConsumerDoesNotExist);
                 return;
             }
         }
@@ -462,6 +485,14 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         w.WriteNumber("num_pending", info.NumPending);
         if (info.Config.IsPush && server.Router.HasInterest(Encoding.UTF8.GetBytes(info.Config.DeliverSubject!)))
             w.WriteBoolean("push_bound", true);
+    }
+
+    private static string? UnknownConfigField(byte[] body)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(body);
+        return document.RootElement.TryGetProperty("config", out var config)
+            ? UnknownFields.Find(config, ApiJsonContext.Default.ConsumerConfig)
+            : null;
     }
 
     /// <summary>Go's duration format for the few limits nats-server prints in status texts.</summary>

@@ -47,7 +47,6 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             int length = BinaryPrimitives.ReadInt32LittleEndian(frame[28..]);
             var record = frame.Slice(32, length);
             offset += 32 + length;
-            bytes += (long)RecordCodec.StoredSize(record);
 
             int p = _ackPrefix.Length;
             p += Number(ack[p..], deliveries);
@@ -60,6 +59,8 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             var subject = RecordCodec.GetSubject(record);
             var headers = RecordCodec.GetHeaders(record);
             var payload = RecordCodec.GetPayload(record);
+            // As nats-server counts a delivery against a pull request's max_bytes (see PullSize).
+            bytes += subject.Length + p + headers.Length + payload.Length;
             if (headersOnly)
             {
                 var block = HeadersOnly(headers, payload.Length);

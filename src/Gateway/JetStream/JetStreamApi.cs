@@ -183,7 +183,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         }
         if (UnsupportedField(request.Body) is { } unsupported)
         {
-            responder.ReplyError(request, type, ApiError.InvalidConfig($"stream {unsupported} are not supported"));
+            responder.ReplyError(request, type, ApiError.InvalidConfig(unsupported));
             return;
         }
         config = config.WithDefaults();
@@ -472,16 +472,19 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     }
 
     /// <summary>
-    /// Mirrors and sources are not implemented yet: a config asking for them is refused rather than created as a plain
-    /// stream that silently copies nothing.
+    /// What the silo cannot honour is refused by name rather than created as a stream that silently ignores it:
+    /// mirrors and sources (not implemented yet) and any field it does not know.
     /// </summary>
     private static string? UnsupportedField(byte[] body)
     {
         using var document = JsonDocument.Parse(body);
-        if (document.RootElement.TryGetProperty("mirror", out var mirror) && mirror.ValueKind != JsonValueKind.Null)
-            return "mirrors";
-        if (document.RootElement.TryGetProperty("sources", out var sources) && sources.ValueKind == JsonValueKind.Array && sources.GetArrayLength() > 0)
-            return "sources";
+        var root = document.RootElement;
+        if (root.TryGetProperty("mirror", out var mirror) && mirror.ValueKind != JsonValueKind.Null)
+            return "stream mirrors are not supported";
+        if (root.TryGetProperty("sources", out var sources) && sources.ValueKind == JsonValueKind.Array && sources.GetArrayLength() > 0)
+            return "stream sources are not supported";
+        if (UnknownFields.Find(root, ApiJsonContext.Default.StreamConfig) is { } unknown)
+            return $"stream configuration field \"{unknown}\" is not supported";
         return null;
     }
 

@@ -65,7 +65,7 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
             }
             if (batch.Status == FetchStatus.TooLarge)
             {
-                responder.SendStatus(reply, "409 Message Size Exceeds MaxBytes");
+                responder.SendStatus(reply, "409 Message Size Exceeds MaxBytes", Pending(remaining, bytesLeft));
                 return;
             }
             if (pacer is not null)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Platform.Grains.Streams;
+using Platform.Grains.Subjects;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
 
@@ -27,11 +28,32 @@ internal sealed class StreamTarget(StreamConfig config, IGrainFactory grains) : 
 
     public List<Subscription> Subscriptions { get; } = [];
 
+    /// <summary>The stream's subject_transform: the subject a captured message is stored (and partitioned) under.</summary>
+    private readonly SubjectTransform? _transform = config.SubjectTransform is { Destination.Length: > 0 } t
+        ? SubjectTransform.Create(t.Source, t.Destination, out _)
+        : null;
+
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
     {
         var batcher = publisher!.Batcher ??= new PublishBatcher();
         // no_ack: stored, never answered (such a stream may capture requests that others answer).
-        batcher.Add(this, StreamKeys.PartitionOf(subject, Partitions.Length), subject, Config.NoAck ? default : reply, headerLength, message);
+        if (Config.NoAck)
+            reply = default;
+        if (_transform is null || !_transform.Matches(subject))
+        {
+            batcher.Add(this, StreamKeys.PartitionOf(subject, Partitions.Length), subject, reply, headerLength, message);
+            return;
+        }
+        // The batch copies the subject into its frame at once, so the transformed subject lives on the stack.
+        const int onStack = 512;
+        int room = _transform.MaxLength(subject.Length);
+        byte[]? rented = room > onStack ? ArrayPool<byte>.Shared.Rent(room) : null;
+        Span<byte> buffer = rented ?? stackalloc byte[onStack];
+        _transform.TryTransform(subject, buffer, out int length);
+        var stored = buffer[..length];
+        batcher.Add(this, StreamKeys.PartitionOf(stored, Partitions.Length), stored, reply, headerLength, message);
+        if (rented is not null)
+            ArrayPool<byte>.Shared.Return(rented);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class ServerInfo
                 json.WriteBoolean("auth_required", true);
             if (options.Tls is { } tls)
             {
-                json.WriteBoolean("tls_required", true);
+                json.WriteBoolean(options.AllowNonTls ? "tls_available" : "tls_required", true);
                 if (tls.Verify)
                     json.WriteBoolean("tls_verify", true);
             }

@@ -124,9 +124,21 @@ internal sealed class NatsClient
         SslStream? ssl = null;
         try
         {
-            if (_server.Tls is { } tls)
+            bool plain = false;
+            if (_server.Tls is { } offered && _server.AllowNonTls)
             {
-                ssl = await UpgradeAsync(tls);
+                // As nats-server with allow_non_tls: the INFO, then the client's first byte says whether it starts TLS.
+                await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), _closing.Token);
+                plain = !await StartsTlsAsync(offered.Timeout);
+            }
+            if (plain)
+            {
+                writer = Task.Run(WriteLoopAsync);
+                Outbound.Signal();
+            }
+            else if (_server.Tls is { } tls)
+            {
+                ssl = await UpgradeAsync(tls, infoSent: _server.AllowNonTls);
                 if (ssl is null)
                     return;
                 writer = Task.Run(WriteLoopAsync);
@@ -165,14 +177,37 @@ internal sealed class NatsClient
     /// As nats-server: the INFO in plaintext, then the server side of the TLS handshake on the same connection within
     /// tls.timeout. Null (the connection is closed, nothing more is written) when the handshake fails or times out.
     /// </summary>
-    private async Task<SslStream?> UpgradeAsync(ServerTls tls)
+    /// <summary>
+    /// Whether the client's first byte is a TLS handshake record (0x16), left unread for whoever reads next; a client
+    /// that sends nothing within the TLS timeout is taken as plain, as nats-server takes it.
+    /// </summary>
+    private async Task<bool> StartsTlsAsync(TimeSpan timeout)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        wait.CancelAfter(timeout);
+        var input = _connection.Transport.Input;
+        try
+        {
+            var read = await input.ReadAsync(wait.Token);
+            bool tls = !read.Buffer.IsEmpty && read.Buffer.FirstSpan[0] == 0x16;
+            input.AdvanceTo(read.Buffer.Start);
+            return tls;
+        }
+        catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async Task<SslStream?> UpgradeAsync(ServerTls tls, bool infoSent = false)
     {
         var ssl = new SslStream(new DuplexPipeStream(_connection.Transport), leaveInnerStreamOpen: true);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         timeout.CancelAfter(tls.Timeout);
         try
         {
-            await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), timeout.Token);
+            if (!infoSent)
+                await _connection.Transport.Output.WriteAsync(_server.Info.Render(Id, RemoteEndPoint?.Address), timeout.Token);
             await ssl.AuthenticateAsServerAsync(tls.Authentication, timeout.Token);
             _transport = new TlsPipe(ssl);
             TlsVersion = ssl.SslProtocol switch

@@ -27,10 +27,13 @@ internal sealed class NatsServer
         StartTime = DateTime.UtcNow;
         Authenticator = new Authenticator(options);
         Tls = options.Tls is { } tls ? new ServerTls(tls) : null;
+        AllowNonTls = options.AllowNonTls;
     }
 
     /// <summary>Set when clients must upgrade to TLS after the INFO.</summary>
     internal ServerTls? Tls { get; }
+    /// <summary>With TLS configured, whether a client may connect without it (allow_non_tls).</summary>
+    internal bool AllowNonTls { get; }
 
     public Authenticator Authenticator { get; }
 

@@ -32,6 +32,10 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private ConsumerConfig? _config;
     private DateTime _created;
     private ulong _cursor = 1;
+    /// <summary>The last pending count a fetch reported: the estimate of the pending token in a max_bytes count.</summary>
+    private ulong _pendingEstimate;
+    private PullSize? _sizes;
+    private PullSize Sizes => _sizes ??= new PullSize(_stream, _name);
     private ulong _deliveredConsumerSeq, _deliveredStreamSeq;
     private ulong _ackFloorConsumerSeq, _ackFloorStreamSeq;
     private DateTime? _lastActive;
@@ -394,8 +398,12 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                         StreamRead.ReadFrame(read.Frames, ref offset, out var sseq, out var record);
                         found.Add(sseq);
                         if (!_pending.TryGetValue(sseq, out var p)) continue;
-                        long size = (long)RecordCodec.StoredSize(record);
-                        if (maxBytes > 0 && bytes + size > maxBytes && delivered.Count > 0) break;
+                        long size = maxBytes > 0 ? Sizes.Of(record, p.Deliveries + 1, sseq, _deliveredConsumerSeq + 1, _pendingEstimate) : 0;
+                        if (maxBytes > 0 && bytes + size > maxBytes)
+                        {
+                            if (delivered.Count == 0) return Empty(FetchStatus.TooLarge);
+                            break;
+                        }
                         bytes += size;
                         p.Deliveries++;
                         p.ConsumerSeq = ++_deliveredConsumerSeq;
@@ -423,8 +431,12 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             }
             if (room > 0 && (maxBytes <= 0 || bytes < maxBytes))
             {
+                // With max_bytes, at most as many as could fit; each is then counted as nats-server counts it.
+                if (maxBytes > 0)
+                    room = (int)Math.Min(room, (maxBytes - bytes) / Sizes.Least + 1);
                 StreamRead read;
-                if (_initial.Count > 0)
+                bool fromInitial = _initial.Count > 0;
+                if (fromInitial)
                 {
                     // Taken off the list only once delivered: a snapshot taken while the read is out must still owe them.
                     var take = new ulong[Math.Min(room, _initial.Count)];
@@ -435,29 +447,53 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                         take[taken++] = seq;
                     }
                     read = (await Stream.ReadAt(take)).Value;
-                    for (int i = 0; i < take.Length; i++)
-                        _initial.Dequeue();
                 }
                 else
                 {
-                    read = (await Stream.Read(_cursor, room, maxBytes > 0 ? maxBytes - bytes : 0, config.Filters)).Value;
-                    if (read.NextSequence > _cursor)
-                        _cursor = read.NextSequence;
-                    if (read.NextSequence == _cursor)
-                        pendingAfterCursor = read.Pending;
-                    else if (read.Count == 0 && maxBytes > 0 && delivered.Count == 0 && _cursor <= read.LastSequence)
-                        return new DeliveryBatch([], 0, 0, 0, FetchStatus.TooLarge, 0, 0).AsImmutable();
+                    read = (await Stream.Read(_cursor, room, 0, config.Filters)).Value;
                 }
                 int offset = 0;
+                int took = 0;
+                ulong stoppedAt = 0;
                 for (int i = 0; i < read.Count; i++)
                 {
                     StreamRead.ReadFrame(read.Frames, ref offset, out var sseq, out var record);
+                    if (maxBytes > 0)
+                    {
+                        long size = Sizes.Of(record, 1, sseq, _deliveredConsumerSeq + 1, _pendingEstimate);
+                        if (bytes + size > maxBytes)
+                        {
+                            stoppedAt = sseq;
+                            break;
+                        }
+                        bytes += size;
+                    }
+                    took++;
                     ulong cseq = ++_deliveredConsumerSeq;
                     _deliveredStreamSeq = Math.Max(_deliveredStreamSeq, sseq);
                     if (acks)
                         _pending[sseq] = new Pending(cseq, 1, now + AckWaitMillis(config, 1));
                     delivered.Add((sseq, cseq, 1, read.Frames.AsMemory(offset - record.Length, record.Length)));
                 }
+                if (fromInitial)
+                {
+                    for (int i = 0; i < took; i++)
+                        _initial.Dequeue();
+                }
+                else if (stoppedAt > 0)
+                {
+                    // The message that did not fit is the next one owed.
+                    _cursor = stoppedAt;
+                }
+                else
+                {
+                    if (read.NextSequence > _cursor)
+                        _cursor = read.NextSequence;
+                    if (read.NextSequence == _cursor)
+                        pendingAfterCursor = read.Pending;
+                }
+                if (stoppedAt > 0 && delivered.Count == 0)
+                    return Empty(FetchStatus.TooLarge);
             }
 
             if (delivered.Count == 0)
@@ -467,6 +503,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 UpdateAckFloor();
             JournalDeliveries(config, delivered);
             ulong numPending = (ulong)_initial.Count + (pendingAfterCursor ?? await Stream.CountPending(_cursor, config.Filters));
+            _pendingEstimate = numPending;
             return Frame(delivered, numPending);
         }
         finally

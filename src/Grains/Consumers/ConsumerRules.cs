@@ -24,10 +24,13 @@ internal static class ConsumerRules
             return new ApiError(400, 10087, "consumer max waiting needs to be positive");
         if (config.FlowControl && config.IsPush && config.IdleHeartbeat <= 0)
             return new ApiError(400, 10108, "consumer with flow control also needs heartbeats");
-        if (config.Backoff is { Length: > 0 } backoff && (config.MaxDeliver <= 0 || config.MaxDeliver <= backoff.Length))
-            return new ApiError(400, 10116, "max deliver is required to be > length of backoff values");
+        // 2.10: backoff bounds max_deliver only when max_deliver is set (-1 is unlimited).
+        if (config.Backoff is { Length: > 0 } backoff && config.MaxDeliver != -1 && config.MaxDeliver <= backoff.Length)
+            return ApiError.ConsumerMaxDeliverBackoff;
         if (!string.IsNullOrEmpty(config.FilterSubject) && config.FilterSubjects is { Length: > 0 })
             return new ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified");
+        if (CheckFilters(config) is { } badFilters)
+            return badFilters;
         if (config.DeliverPolicy == DeliverPolicy.ByStartSequence && config.OptStartSeq == 0)
             return new ApiError(400, 10095, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set");
         if (config.DeliverPolicy == DeliverPolicy.ByStartTime && config.OptStartTime is null)
@@ -39,6 +42,22 @@ internal static class ConsumerRules
             if (!InStream(stream, filter))
                 return new ApiError(400, 10093, "consumer filter subject is not a valid subset of the interest subjects");
         }
+        return null;
+    }
+
+    private static ApiError? CheckFilters(ConsumerConfig config)
+    {
+        if (config.FilterSubjects is { } many)
+            foreach (var filter in many)
+                if (string.IsNullOrEmpty(filter))
+                    return ApiError.ConsumerEmptyFilter;
+        var filters = config.Filters;
+        // An invalid filter is left to the subset check, whose 10093 is what nats-server 2.9 answers for it.
+        for (int i = 0; i < filters.Length; i++)
+            for (int j = 0; j < filters.Length; j++)
+                if (i != j && SubjectMatch.IsValidSubject(filters[i], allowWildcards: true) && SubjectMatch.IsValidSubject(filters[j], allowWildcards: true)
+                    && SubjectMatch.Overlaps(filters[i], filters[j]))
+                    return ApiError.ConsumerOverlappingFilters;
         return null;
     }
 

@@ -608,7 +608,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         // Interest and workqueue retention count acks against the stream's consumer list, which partition 0 keeps.
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
-        return StreamSubjectRules.Check(config);
+        return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);
     }
 
     /// <summary>

@@ -32,6 +32,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     /// <summary>The msg ids of the duplicate window, being read from the log in the background; null once merged.</summary>
     private Task<MsgIdWindow>? _msgIdRecovery;
     private StreamConfig? _config;
+    /// <summary>The stream's republish, null without one; its target is the gateway of this silo.</summary>
+    private StreamRepublish? _republish;
+    private IStreamRepublisher? _republisher;
     private StreamSubjects? _subjects;
     private DateTime _created;
     private StreamLog? _log;
@@ -121,6 +124,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     {
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
+        _republish = StreamRepublish.For(config);
+        _republisher ??= ServiceProvider.GetService(typeof(IStreamRepublisher)) as IStreamRepublisher;
         _created = created;
         var options = store.LogOptions(config, Partition);
         _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));
@@ -309,6 +314,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed"));
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
+        _republish = StreamRepublish.For(config);
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
         using (var lease = await UseLogAsync())
@@ -531,12 +537,14 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         int offset = 0;
         bool appended = false;
         bool limited = store.Limits.For(_config!.Storage) >= 0;
+        _republish?.Clear();
         for (int i = 0; i < count; i++)
         {
+            int frameOffset = offset;
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
-                acks[i] = AppendOne(log, subject, headers, payload);
+                acks[i] = AppendOne(log, subject, headers, payload, frameOffset);
                 if (acks[i].Error is null && !acks[i].Duplicate)
                 {
                     appended = true;
@@ -563,10 +571,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             // A replicated stream's consumers hear of a message once it is on its replicas (ReplicateAsync).
             if (timestamps is null)
                 signals.Advance(Key, log.State.LastSequence);
+            // Republished as soon as the primary holds it: core NATS, at most once, as nats-server's republish.
+            _republish?.Send(frames.AsSpan(0, length), _config.Name, _republisher);
         }
     }
 
-    private PublishAck AppendOne(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    private PublishAck AppendOne(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, int frameOffset)
     {
         var config = _config!;
         if (config.Sealed)
@@ -640,7 +650,12 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             }
         }
 
+        // Republished messages carry the subject's previous last sequence, so a reader of them can see gaps.
+        bool republish = _republish is { } r && r.Wants(subject);
+        ulong lastForSubject = republish ? log.GetSubjectState(subjectText ??= Encoding.UTF8.GetString(subject)).Last : 0;
         var seq = log.Append(subject, headers, payload, now);
+        if (republish)
+            _republish!.Add(frameOffset, seq, lastForSubject, now);
         if (config.Retention == RetentionPolicy.Interest)
         {
             int interested = 0;

@@ -47,7 +47,9 @@ internal static class ConfigApplier
                 case "client_advertise": settings.ClientAdvertise = String(item, key); break;
                 case "cluster": ApplyCluster(Map(item, key), settings.Cluster, settings); break;
                 case "authorization": ApplyAuthorization(Map(item, key), settings); break;
+                case "accounts": ApplyAccounts(item, settings); break;
                 case "tls": nats.Tls = Tls(item, key); break;
+                case "allow_non_tls": nats.AllowNonTls = Bool(item, key); break;
                 case "jetstream":
                     if (item.Value is bool enabled)
                     {
@@ -79,15 +81,7 @@ internal static class ConfigApplier
                 case "user" or "username": settings.Nats.Username = String(item, key); break;
                 case "password" or "pass": settings.Nats.Password = String(item, key); break;
                 case "timeout": settings.Nats.AuthTimeout = Duration(item, key); break;
-                case "users":
-                    foreach (var entry in List(item, "authorization.users"))
-                    {
-                        var user = User(entry);
-                        if (settings.Nats.Users.Any(u => u.Username == user.Username))
-                            throw new ConfigException($"{entry.File}:{entry.Line}: duplicate user \"{user.Username}\" in authorization.users");
-                        settings.Nats.Users.Add(user);
-                    }
-                    break;
+                case "users": AddUsers(item, "authorization.users", settings); break;
                 default: throw Unsupported(item, $"authorization.{key}");
             }
         }
@@ -102,12 +96,56 @@ internal static class ConfigApplier
         }
     }
 
-    /// <summary>One <c>{user: a, password: b, permissions: {...}}</c> entry of authorization.users.</summary>
-    private static NatsUser User(ConfigValue entry)
+    private static void AddUsers(ConfigValue item, string where, SiloSettings settings)
+    {
+        foreach (var entry in List(item, where))
+        {
+            var user = User(entry, where);
+            if (settings.Nats.Users.Any(u => u.Username == user.Username))
+                throw new ConfigException($"{entry.File}:{entry.Line}: duplicate user \"{user.Username}\" in {where}");
+            settings.Nats.Users.Add(user);
+        }
+    }
+
+    /// <summary>
+    /// <c>accounts { NAME: { users: [...], jetstream: enabled } }</c> with one account: the silo serves one account, so
+    /// its users are the server's users. More accounts, and what accounts share (exports, imports, mappings, limits),
+    /// are refused by name rather than merged into one account.
+    /// </summary>
+    private static void ApplyAccounts(ConfigValue block, SiloSettings settings)
+    {
+        var accounts = Map(block, "accounts");
+        if (accounts.Count > 1)
+            throw new ConfigException($"{block.File}:{block.Line}: more than one account is not supported (accounts {string.Join(", ", accounts.Keys)})");
+        foreach (var (name, rawAccount) in accounts)
+        {
+            var account = (ConfigValue)rawAccount;
+            foreach (var (key, raw) in Map(account, $"accounts.{name}"))
+            {
+                var item = (ConfigValue)raw;
+                switch (key.ToLowerInvariant())
+                {
+                    case "users": AddUsers(item, $"accounts.{name}.users", settings); break;
+                    case "jetstream":
+                        // The account uses the server's JetStream; only turning it off for the account would differ.
+                        if (item.Value is false or "disabled" or "disable")
+                            throw new ConfigException($"{item.File}:{item.Line}: \"accounts.{name}.jetstream\": disabling JetStream for an account is not supported");
+                        break;
+                    default: throw Unsupported(item, $"accounts.{name}.{key}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One <c>{user: a, password: b, permissions: {...}}</c> entry of a users list. Without a password the user
+    /// connects with none (or an empty one), as with nats-server.
+    /// </summary>
+    private static NatsUser User(ConfigValue entry, string where)
     {
         string? user = null, password = null;
         NatsPermissions? permissions = null;
-        foreach (var (key, raw) in Map(entry, "authorization.users"))
+        foreach (var (key, raw) in Map(entry, where))
         {
             var item = (ConfigValue)raw;
             switch (key.ToLowerInvariant())
@@ -115,14 +153,12 @@ internal static class ConfigApplier
                 case "user" or "username": user = String(item, key); break;
                 case "password" or "pass": password = String(item, key); break;
                 case "permissions" or "permission": permissions = Permissions(item); break;
-                default: throw Unsupported(item, $"authorization.users.{key}");
+                default: throw Unsupported(item, $"{where}.{key}");
             }
         }
         if (user is null)
-            throw new ConfigException($"{entry.File}:{entry.Line}: authorization.users entry without \"user\"");
-        if (password is null)
-            throw new ConfigException($"{entry.File}:{entry.Line}: authorization.users entry \"{user}\" without \"password\"");
-        return new NatsUser { Username = user, Password = password, Permissions = permissions };
+            throw new ConfigException($"{entry.File}:{entry.Line}: {where} entry without \"user\"");
+        return new NatsUser { Username = user, Password = password ?? "", Permissions = permissions };
     }
 
     private static NatsPermissions Permissions(ConfigValue value)

@@ -5,7 +5,7 @@ namespace Platform.IntegrationTests.Security;
 /// <summary>The config keys for users, permissions, lame duck and logging, and their errors naming file, line and key.</summary>
 public sealed class SecurityConfigTests
 {
-    private static SiloSettings Apply(string text)
+    internal static SiloSettings Apply(string text)
     {
         var settings = new SiloSettings();
         ConfigApplier.Apply(ConfigFile.Parse(text, "test.conf"), settings);

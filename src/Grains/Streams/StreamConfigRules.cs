@@ -1,0 +1,34 @@
+using Platform.Grains.Subjects;
+
+namespace Platform.Grains.Streams;
+
+/// <summary>
+/// The rules of the configuration fields beyond subjects (see <see cref="StreamSubjectRules"/>), with nats-server
+/// 2.10's errors: discard_new_per_subject, subject_transform and republish.
+/// </summary>
+internal static class StreamConfigRules
+{
+    public static ApiError? Check(StreamConfig config)
+    {
+        if (config.DiscardNewPerSubject)
+        {
+            if (config.Discard != DiscardPolicy.New)
+                return ApiError.InvalidConfig("discard new per subject requires discard new policy to be set");
+            if (config.MaxMsgsPerSubject <= 0)
+                return ApiError.InvalidConfig("discard new per subject requires max msgs per subject > 0");
+        }
+        // An empty destination is no transform at all, as in nats-server.
+        if (config.SubjectTransform is { Destination.Length: > 0 } transform
+            && SubjectTransform.Create(transform.Source, transform.Destination, out var why) is null)
+            return ApiError.StreamCreate($"stream subject transform from '{transform.Source}' to '{transform.Destination}': {why}");
+        if (config.RePublish is { } republish)
+        {
+            foreach (var subject in config.Subjects)
+                if (SubjectMatch.Overlaps(republish.Destination, subject))
+                    return ApiError.InvalidConfig("stream configuration for republish destination forms a cycle");
+            if (republish.Destination.Length > 0 && SubjectTransform.Create(republish.Source, republish.Destination, out _) is null)
+                return ApiError.InvalidConfig($"stream configuration for republish with transform from '{republish.Source}' to '{republish.Destination}' not valid");
+        }
+        return null;
+    }
+}
