@@ -44,7 +44,7 @@ public class StreamAppendBenchmarks
 
         var grains = _cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainFactory>();
         var created = await grains.GetGrain<IStreamCatalogGrain>(0)
-            .Create(new StreamConfig { Name = "Bench", Subjects = ["orders.>"] }.WithDefaults());
+            .Create(new PlatformStreamConfig { Name = "Bench", Subjects = ["orders.>"] }.WithDefaults());
         if (created.Error is { } error)
             throw new InvalidOperationException($"Creating the stream failed: {error.Description}");
         _stream = grains.GetGrain<IStreamGrain>("Bench");

@@ -62,7 +62,7 @@ await using (var nats = new NatsConnection(new NatsOpts { Url = $"nats://127.0.0
 
 // 2. PlatformStreams: batches of 100 framed into one grain call, 4 batches in flight; then ConsumeAsync (batched acks).
 {
-    await streams.CreateStreamAsync(new Platform.Grains.Streams.StreamConfig { Name = "APIBENCH", Subjects = ["apibench.>"] });
+    await streams.CreateStreamAsync(new Platform.Grains.Streams.PlatformStreamConfig { Name = "APIBENCH", Subjects = ["apibench.>"] });
     var batch = Enumerable.Range(0, 100).Select(_ => new OutgoingMessage("apibench.x", payload)).ToArray();
     var sw = Stopwatch.StartNew();
     for (int done = 0; done < n; done += 400)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using Platform.Grains.Client;
 using Platform.Grains.Streaming;
-using PlatformStreamConfig = Platform.Grains.Streams.StreamConfig;
+using PlatformStreamConfig = Platform.Grains.Streams.PlatformStreamConfig;
 
 // An external Orleans client of a running silo (e.g. `dotnet run --project src/Silo -- -js --orleans_streams sensors`):
 // it manages a stream, publishes and consumes through PlatformStreams, and produces an Orleans stream event through the

@@ -19,7 +19,7 @@ public sealed class NameSafetyTests(ClusterFixture fixture) : GrainTestBase(fixt
     [InlineData("a b", 10052)]
     public async Task Catalog_refuses_stream_names_that_are_not_names(string name, int errCode)
     {
-        var result = await Catalog.Create(new StreamConfig { Name = name, Subjects = ["ns." + Guid.NewGuid().ToString("N")] }.WithDefaults());
+        var result = await Catalog.Create(new PlatformStreamConfig { Name = name, Subjects = ["ns." + Guid.NewGuid().ToString("N")] }.WithDefaults());
         Assert.Equal(errCode, result.Error?.ErrCode);
         Assert.DoesNotContain(await Catalog.List(), c => c.Name == name);
     }
@@ -31,7 +31,7 @@ public sealed class NameSafetyTests(ClusterFixture fixture) : GrainTestBase(fixt
     public async Task Streams_refuse_consumer_names_that_are_not_names(string name, int errCode)
     {
         var stream = await CreateAsync();
-        var result = await stream.Grain.AddConsumer(new ConsumerConfig { DurableName = name, AckPolicy = AckPolicy.Explicit }.WithDefaults());
+        var result = await stream.Grain.AddConsumer(new PlatformConsumerConfig { DurableName = name, AckPolicy = AckPolicy.Explicit }.WithDefaults());
         Assert.Equal(errCode, result.Error?.ErrCode);
         Assert.Empty(await stream.Grain.ConsumerNames());
     }

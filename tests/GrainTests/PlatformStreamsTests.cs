@@ -220,11 +220,11 @@ public sealed class PlatformStreamsTests(ClusterFixture fixture) : GrainTestBase
         await Client.CreateStreamAsync(config);
         await Client.PublishAsync(config.Name, Messages(config.Name, 0, 4));
 
-        var info = await Client.CreateConsumerAsync(config.Name, new ConsumerConfig { DurableName = "audit", AckPolicy = AckPolicy.Explicit, FilterSubject = $"{config.Name}.m" });
+        var info = await Client.CreateConsumerAsync(config.Name, new PlatformConsumerConfig { DurableName = "audit", AckPolicy = AckPolicy.Explicit, FilterSubject = $"{config.Name}.m" });
         Assert.Equal(("audit", 4ul), (info.Name, info.NumPending));
-        await Client.CreateConsumerAsync(config.Name, new ConsumerConfig { Name = "second", AckPolicy = AckPolicy.None });
+        await Client.CreateConsumerAsync(config.Name, new PlatformConsumerConfig { Name = "second", AckPolicy = AckPolicy.None });
         Assert.Equal(["audit", "second"], (await Client.ListConsumersAsync(config.Name)).Order());
-        var bad = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.CreateConsumerAsync(config.Name, new ConsumerConfig { Name = "a.b" }));
+        var bad = await Assert.ThrowsAsync<PlatformStreamException>(() => Client.CreateConsumerAsync(config.Name, new PlatformConsumerConfig { Name = "a.b" }));
         Assert.Equal(10103, bad.Error.ErrCode);
 
         var got = await Take(Client.ConsumeAsync(config.Name, "audit"), 4, stopAfterBatch: true);

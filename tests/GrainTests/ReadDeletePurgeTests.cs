@@ -6,7 +6,7 @@ namespace Platform.GrainTests;
 public sealed class ReadDeletePurgeTests(ClusterFixture fixture) : GrainTestBase(fixture), IClassFixture<ClusterFixture>
 {
     /// <summary>Sequences 1..6 on a, b, a, c, b, a with payloads a1, b1, a2, c1, b2, a3.</summary>
-    private async Task<TestStream> CreateMixAsync(StreamConfig? config = null)
+    private async Task<TestStream> CreateMixAsync(PlatformStreamConfig? config = null)
     {
         var stream = await CreateAsync(config ?? NewConfig());
         var batch = new FrameBatch();

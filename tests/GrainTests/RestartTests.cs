@@ -29,7 +29,7 @@ public sealed class RestartTests : IAsyncLifetime
         _cluster = await TestSilo.StartAsync(_store.Path);
     }
 
-    private async Task<TestStream> CreateAsync(StreamConfig config)
+    private async Task<TestStream> CreateAsync(PlatformStreamConfig config)
     {
         var result = await Catalog.Create(config.WithDefaults());
         Assert.Null(result.Error);
@@ -41,7 +41,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task File_streams_come_back_with_config_messages_gaps_and_sequence()
     {
-        var fileConfig = new StreamConfig { Name = "Orders", Subjects = ["Orders.>"], MaxMsgsPerSubject = 10, Description = "kept" };
+        var fileConfig = new PlatformStreamConfig { Name = "Orders", Subjects = ["Orders.>"], MaxMsgsPerSubject = 10, Description = "kept" };
         var orders = await CreateAsync(fileConfig);
         var batch = new FrameBatch();
         for (int i = 1; i <= 20; i++)
@@ -50,7 +50,7 @@ public sealed class RestartTests : IAsyncLifetime
         Assert.True((await orders.Grain.DeleteMessage(15, false)).Value);
         Assert.Equal(5ul, (await orders.Grain.Purge(new PurgeRequest(null, 6, 0))).Value);
         var before = await orders.Info(deletedDetails: true);
-        var memory = await CreateAsync(new StreamConfig { Name = "Scratch", Subjects = ["scratch.>"], Storage = StorageType.Memory });
+        var memory = await CreateAsync(new PlatformStreamConfig { Name = "Scratch", Subjects = ["scratch.>"], Storage = StorageType.Memory });
         await memory.Publish("x");
 
         await RestartAsync();
@@ -74,20 +74,20 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task A_restarted_catalog_still_refuses_overlaps_and_accepts_the_same_config()
     {
-        var config = new StreamConfig { Name = "Events", Subjects = ["events.*"] };
+        var config = new PlatformStreamConfig { Name = "Events", Subjects = ["events.*"] };
         await CreateAsync(config);
 
         await RestartAsync();
 
         Assert.Null((await Catalog.Create(config.WithDefaults())).Error);
-        Assert.Equal(10065, (await Catalog.Create(new StreamConfig { Name = "Other", Subjects = ["events.x"] }.WithDefaults())).Error?.ErrCode);
+        Assert.Equal(10065, (await Catalog.Create(new PlatformStreamConfig { Name = "Other", Subjects = ["events.x"] }.WithDefaults())).Error?.ErrCode);
         Assert.Equal(10058, (await Catalog.Create((config with { MaxMsgs = 1 }).WithDefaults())).Error?.ErrCode);
     }
 
     [Fact]
     public async Task A_stream_deleted_before_the_restart_stays_deleted()
     {
-        await CreateAsync(new StreamConfig { Name = "Gone", Subjects = ["gone.>"] });
+        await CreateAsync(new PlatformStreamConfig { Name = "Gone", Subjects = ["gone.>"] });
         await Stream("Gone").Publish("x");
         Assert.True(await Catalog.Delete("Gone"));
 
@@ -100,7 +100,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task Msg_ids_within_the_duplicate_window_are_still_duplicates_after_a_restart()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Dedup", Subjects = ["Dedup.>"] });
+        var stream = await CreateAsync(new PlatformStreamConfig { Name = "Dedup", Subjects = ["Dedup.>"] });
         Assert.Equal(1ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-1"))).Sequence);
         Assert.Equal(2ul, (await stream.Publish("a", "x", ("Nats-Msg-Id", "id-2"))).Sequence);
 
@@ -118,7 +118,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task Msg_ids_older_than_the_duplicate_window_are_not_restored()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Window", Subjects = ["Window.>"], DuplicateWindow = 4_000_000_000 });
+        var stream = await CreateAsync(new PlatformStreamConfig { Name = "Window", Subjects = ["Window.>"], DuplicateWindow = 4_000_000_000 });
         var batch = new FrameBatch();
         for (int i = 1; i <= 300; i++)
             batch.Add("Window.a", "x", ("Nats-Msg-Id", $"old-{i}"));
@@ -145,7 +145,7 @@ public sealed class RestartTests : IAsyncLifetime
     [Fact]
     public async Task A_deactivated_stream_grain_reopens_its_log_on_the_next_call()
     {
-        var stream = await CreateAsync(new StreamConfig { Name = "Reopen", Subjects = ["Reopen.>"] });
+        var stream = await CreateAsync(new PlatformStreamConfig { Name = "Reopen", Subjects = ["Reopen.>"] });
         await stream.Publish("a", "one", ("Nats-Msg-Id", "id-1"));
         await stream.Publish("b", "two");
         var before = await stream.Info();

@@ -21,7 +21,7 @@ public sealed class LogPreopenerTests : IDisposable
     /// <summary>A file stream with <paramref name="messages"/> stored; a crashed one is left as a crash leaves it, with no state saved beside its log.</summary>
     private async Task<MessageLogOptions> StreamAsync(string name, int messages, bool crashed = true)
     {
-        var config = new StreamConfig { Name = name, Subjects = [name + ".>"], Storage = StorageType.File };
+        var config = new PlatformStreamConfig { Name = name, Subjects = [name + ".>"], Storage = StorageType.File };
         _store.SaveMeta(new StreamMeta(config, DateTime.UtcNow));
         var options = _store.LogOptions(config, 0);
         var log = new StreamLog(options, _store.LogBudget);

@@ -11,7 +11,7 @@ public sealed partial class PlatformStreams
     /// durable name; one with neither is refused. The consumer is served to NATS clients like one they made.
     /// </summary>
     /// <exception cref="PlatformStreamException">Refused, e.g. no such stream (10059), an invalid name or configuration.</exception>
-    public async Task<ConsumerInfo> CreateConsumerAsync(string stream, ConsumerConfig config)
+    public async Task<PlatformConsumerInfo> CreateConsumerAsync(string stream, PlatformConsumerConfig config)
     {
         config = config.WithDefaults();
         if (NameRules.CheckConsumer(config.Name) is { } invalid)
@@ -21,7 +21,7 @@ public sealed partial class PlatformStreams
 
     /// <summary>The consumer's configuration and state.</summary>
     /// <exception cref="PlatformStreamException">No such consumer (10014) or stream (10059).</exception>
-    public async Task<ConsumerInfo> GetConsumerInfoAsync(string stream, string name) =>
+    public async Task<PlatformConsumerInfo> GetConsumerInfoAsync(string stream, string name) =>
         await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Info() ?? throw await ConsumerNotFoundAsync(stream);
 
     /// <summary>The names of the stream's consumers.</summary>

@@ -8,25 +8,25 @@ public sealed partial class PlatformStreams
 {
     /// <summary>The stream's configuration and state; a partitioned stream's counts add up over its partitions.</summary>
     /// <exception cref="PlatformStreamException">No such stream (10059).</exception>
-    public async Task<StreamInfo> GetStreamInfoAsync(string stream, bool deletedDetails = false, string? subjectsFilter = null)
+    public async Task<PlatformStreamInfo> GetStreamInfoAsync(string stream, bool deletedDetails = false, string? subjectsFilter = null)
     {
         var root = Value(await grains.GetGrain<IStreamGrain>(stream).GetInfo(deletedDetails, subjectsFilter));
         int partitions = StreamKeys.Count(root.Config);
         if (partitions <= 1)
             return root;
-        var all = new List<StreamInfo>(partitions) { root };
+        var all = new List<PlatformStreamInfo>(partitions) { root };
         for (int p = 1; p < partitions; p++)
             if ((await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, p)).GetInfo(deletedDetails, subjectsFilter)).Value is { } part)
                 all.Add(part);
-        return StreamInfo.Combine(all);
+        return PlatformStreamInfo.Combine(all);
     }
 
     /// <summary>The configurations of every stream of the cluster.</summary>
-    public Task<StreamConfig[]> ListStreamsAsync() => grains.GetGrain<IStreamCatalogGrain>(0).List();
+    public Task<PlatformStreamConfig[]> ListStreamsAsync() => grains.GetGrain<IStreamCatalogGrain>(0).List();
 
     /// <summary>Changes a stream's configuration, with nats-server's rules on what may change (through the catalog).</summary>
     /// <exception cref="PlatformStreamException">Refused, e.g. no such stream (10059) or a change that is not allowed (10052).</exception>
-    public async Task<StreamInfo> UpdateStreamAsync(StreamConfig config) =>
+    public async Task<PlatformStreamInfo> UpdateStreamAsync(PlatformStreamConfig config) =>
         Value(await grains.GetGrain<IStreamCatalogGrain>(0).Update(config.WithDefaults()));
 
     /// <summary>Deletes a stream with its messages and consumers; false when there was no such stream.</summary>

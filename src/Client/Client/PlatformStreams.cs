@@ -25,7 +25,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
 
     /// <summary>Creates a stream through the catalog (which fills in nats-server's defaults and checks subjects are disjoint).</summary>
     /// <exception cref="PlatformStreamException">The catalog refused it, e.g. a name in use with another configuration.</exception>
-    public async Task<StreamInfo> CreateStreamAsync(StreamConfig config)
+    public async Task<PlatformStreamInfo> CreateStreamAsync(PlatformStreamConfig config)
     {
         var result = await grains.GetGrain<IStreamCatalogGrain>(0).Create(config.WithDefaults());
         return result.Error is { } error ? throw new PlatformStreamException(error) : result.Value!;
@@ -169,7 +169,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         var consumer = grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name));
         if (await consumer.GetConfig() is not null)
             return consumer;
-        var config = new ConsumerConfig
+        var config = new PlatformConsumerConfig
         {
             DurableName = name,
             AckPolicy = AckPolicy.Explicit,

@@ -10,7 +10,7 @@ namespace Platform.Grains.Cluster;
 /// </summary>
 [GenerateSerializer, Immutable, Alias("platform.CatalogEntry")]
 public sealed record CatalogEntry(
-    [property: Id(0)] StreamConfig Config,
+    [property: Id(0)] PlatformStreamConfig Config,
     [property: Id(1)] string[] Homes,
     [property: Id(2)] string[] DataIds,
     [property: Id(60)] ReplicaSet? Replicas = null)

@@ -7,11 +7,11 @@ namespace Platform.Grains.Consumers;
 public readonly record struct SequencePair([property: Id(0)] ulong ConsumerSeq, [property: Id(1)] ulong StreamSeq);
 
 [GenerateSerializer, Immutable, Alias("platform.ConsumerInfo")]
-public sealed record ConsumerInfo(
+public sealed record PlatformConsumerInfo(
     [property: Id(0)] string Stream,
     [property: Id(1)] string Name,
     [property: Id(2)] DateTime Created,
-    [property: Id(3)] ConsumerConfig Config,
+    [property: Id(3)] PlatformConsumerConfig Config,
     [property: Id(4)] SequencePair Delivered,
     [property: Id(5)] DateTime? LastActive,
     [property: Id(6)] SequencePair AckFloor,
@@ -61,9 +61,9 @@ public enum AckKind : byte { Ack, Nak, Progress, Term, Next }
 public interface IConsumerGrain : IGrainWithStringKey
 {
     /// <param name="reportAcks">For workqueue and interest streams: tell the stream which messages this consumer is done with.</param>
-    [Alias("Create")] Task<Streams.StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks);
-    [Alias("Info")] Task<ConsumerInfo?> Info();
-    [Alias("Config")] Task<ConsumerConfig?> GetConfig();
+    [Alias("Create")] Task<Streams.StreamResult<PlatformConsumerInfo>> Create(string stream, PlatformConsumerConfig config, bool reportAcks);
+    [Alias("Info")] Task<PlatformConsumerInfo?> Info();
+    [Alias("Config")] Task<PlatformConsumerConfig?> GetConfig();
 
     /// <summary>The stream sequence below which this consumer owes nothing (interest retention cleans up to it).</summary>
     [Alias("AckFloor")] Task<ulong> AckFloor();

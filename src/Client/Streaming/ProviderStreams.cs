@@ -43,7 +43,7 @@ internal sealed class ProviderStreams(IServiceProvider services, PlatformStreamO
         }
         // One partition is written as none, as NATS clients create it, so their create-or-update matches.
         int partitions = namespaces.Serves(name) && queues > 1 ? queues : 0;
-        var result = await Grains.GetGrain<IStreamCatalogGrain>(0).Create(new StreamConfig { Name = name, Subjects = [name + ".>"], Partitions = partitions }.WithDefaults());
+        var result = await Grains.GetGrain<IStreamCatalogGrain>(0).Create(new PlatformStreamConfig { Name = name, Subjects = [name + ".>"], Partitions = partitions }.WithDefaults());
         if (result.Error is { } error)
             throw new PlatformStreamException(error);
     }

@@ -11,10 +11,10 @@ namespace Platform.Grains.Streams;
 [Alias("platform.IStreamCatalogGrain")]
 public interface IStreamCatalogGrain : IGrainWithIntegerKey
 {
-    [Alias("Create")] Task<StreamResult<StreamInfo>> Create(StreamConfig config);
-    [Alias("Update")] Task<StreamResult<StreamInfo>> Update(StreamConfig config);
+    [Alias("Create")] Task<StreamResult<PlatformStreamInfo>> Create(PlatformStreamConfig config);
+    [Alias("Update")] Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config);
     [Alias("Delete")] Task<bool> Delete(string name);
-    [Alias("List")] Task<StreamConfig[]> List();
+    [Alias("List")] Task<PlatformStreamConfig[]> List();
 
     /// <summary>
     /// Gives a partition whose home is gone for good (offline, or back with a wiped store) a new home on

@@ -9,10 +9,10 @@ namespace Platform.Grains.Streams;
 [Alias("platform.IStreamGrain")]
 public interface IStreamGrain : IGrainWithStringKey
 {
-    [Alias("Create")] Task<StreamResult<StreamInfo>> Create(StreamConfig config);
-    [Alias("Update")] Task<StreamResult<StreamInfo>> Update(StreamConfig config);
+    [Alias("Create")] Task<StreamResult<PlatformStreamInfo>> Create(PlatformStreamConfig config);
+    [Alias("Update")] Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config);
     [Alias("Delete")] Task<bool> Delete();
-    [Alias("Info"), AlwaysInterleave] Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter);
+    [Alias("Info"), AlwaysInterleave] Task<StreamResult<PlatformStreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter);
 
     /// <summary>Appends a batch framed by <see cref="PublishFrames"/>; returns one ack per message, in order.</summary>
     [Alias("Append")] Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count);
@@ -39,7 +39,7 @@ public interface IStreamGrain : IGrainWithStringKey
     /// <summary>The first sequence stored at or after the time (deliver policy by_start_time).</summary>
     [Alias("SequenceAt"), AlwaysInterleave] Task<ulong> SequenceAtTime(DateTime time);
 
-    [Alias("AddConsumer")] Task<StreamResult<Consumers.ConsumerInfo>> AddConsumer(Consumers.ConsumerConfig config);
+    [Alias("AddConsumer")] Task<StreamResult<Consumers.PlatformConsumerInfo>> AddConsumer(Consumers.PlatformConsumerConfig config);
     /// <summary>Workqueue and interest streams: a consumer acknowledged these messages for the first time.</summary>
     [Alias("Acked")] Task Acked(string consumer, ulong[] sequences);
 

@@ -5,8 +5,8 @@ namespace Platform.Grains.Streams;
 
 /// <summary>What STREAM.INFO reports: the configuration, creation time and log state.</summary>
 [GenerateSerializer, Immutable, Alias("platform.StreamInfo")]
-public sealed record StreamInfo(
-    [property: Id(0)] StreamConfig Config,
+public sealed record PlatformStreamInfo(
+    [property: Id(0)] PlatformStreamConfig Config,
     [property: Id(1)] DateTime Created,
     [property: Id(2)] LogState State,
     [property: Id(3)] ulong[]? Deleted,
@@ -18,7 +18,7 @@ public sealed record StreamInfo(
     /// One view of a partitioned stream: counts add up over the partitions; sequences are each partition's own, so
     /// first and last sequence are partition 0's, while times span them all.
     /// </summary>
-    public static StreamInfo Combine(IReadOnlyList<StreamInfo> partitions)
+    public static PlatformStreamInfo Combine(IReadOnlyList<PlatformStreamInfo> partitions)
     {
         var root = partitions[0];
         if (partitions.Count == 1)

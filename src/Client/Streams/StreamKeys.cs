@@ -32,5 +32,5 @@ public static class StreamKeys
         => PartitionOf(System.Text.Encoding.UTF8.GetBytes(subject), partitions);
 
     /// <summary>How many partitions a configuration declares (0 and 1 both mean one).</summary>
-    public static int Count(StreamConfig config) => Math.Max(1, config.Partitions);
+    public static int Count(PlatformStreamConfig config) => Math.Max(1, config.Partitions);
 }

@@ -8,7 +8,7 @@ namespace Platform.Grains.Streams;
 /// (or its subject_transform's destination) and that hashes to this partition. The gateway only routes such publishes here; Orleans clients append directly,
 /// so the grain checks every message itself. The patterns are kept as UTF-8, so the check allocates nothing.
 /// </summary>
-internal sealed class StreamSubjects(StreamConfig config, int partition)
+internal sealed class StreamSubjects(PlatformStreamConfig config, int partition)
 {
     public static readonly ApiError NotInStream = new(400, 10003, "subject does not belong to the stream");
     public static readonly ApiError WrongPartition = new(400, 10003, "subject belongs to another partition of the stream");
@@ -24,7 +24,7 @@ internal sealed class StreamSubjects(StreamConfig config, int partition)
     }
 
     /// <summary>The stream's subjects and, with a subject_transform, the subjects it stores captures under.</summary>
-    private static byte[][] Patterns(StreamConfig config)
+    private static byte[][] Patterns(PlatformStreamConfig config)
     {
         var patterns = new List<byte[]>();
         foreach (var subject in config.Subjects)

@@ -14,11 +14,11 @@ using Platform.Gateway.Server;
 namespace Platform.Gateway.JetStream;
 
 /// <summary>A consumer as the gateway knows it: its grain, its delivery writer and, for push consumers, the pump.</summary>
-internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer, ConsumerConfig config)
+internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer, PlatformConsumerConfig config)
 {
     public IConsumerGrain Grain { get; } = grain;
     public DeliveryWriter Writer { get; } = writer;
-    public ConsumerConfig Config { get; set; } = config;
+    public PlatformConsumerConfig Config { get; set; } = config;
     public PushDelivery? Push { get; set; }
     public int Waiting;
 }
@@ -37,7 +37,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     /// Registers the ack and flow-control receivers, runs push delivery for the push consumers active on this silo,
     /// and activates the consumers stored here, so those that survived a restart deliver again.
     /// </summary>
-    public async Task StartAsync(StreamConfig[] streams, StreamStore store)
+    public async Task StartAsync(PlatformStreamConfig[] streams, StreamStore store)
     {
         server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this, advisories)));
         server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
@@ -207,7 +207,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     }
 
     /// <summary>Knows the consumer from now on (for acks, pull requests and info); push delivery is not started here.</summary>
-    private ConsumerHandle Register(string stream, string name, ConsumerConfig config)
+    private ConsumerHandle Register(string stream, string name, PlatformConsumerConfig config)
     {
         var key = stream + "." + name;
         var handle = _consumers.AddOrUpdate(key,
@@ -221,7 +221,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     }
 
     /// <summary>A push consumer's grain is active on this silo (made, restored or updated): its one delivery loop runs here.</summary>
-    public void Started(string stream, string consumer, ConsumerConfig config)
+    public void Started(string stream, string consumer, PlatformConsumerConfig config)
     {
         var handle = Register(stream, consumer, config);
         lock (handle)
@@ -321,7 +321,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (request.Body.Length > 0 && ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PagingBody, out var paging) && paging is not null)
             offset = paging.Offset;
         var names = await grains.GetGrain<IStreamGrain>(stream).ConsumerNames();
-        var infos = new List<ConsumerInfo>();
+        var infos = new List<PlatformConsumerInfo>();
         if (withInfo)
         {
             foreach (var name in names)
@@ -455,10 +455,10 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
     }
 
-    private void WriteInfo(Utf8JsonWriter w, ConsumerInfo info) => WriteInfo(w, info, includeConfig: true);
+    private void WriteInfo(Utf8JsonWriter w, PlatformConsumerInfo info) => WriteInfo(w, info, includeConfig: true);
 
     /// <summary>Consumer info in nats-server's shape; /jsz leaves the config out unless asked for it.</summary>
-    internal void WriteInfo(Utf8JsonWriter w, ConsumerInfo info, bool includeConfig)
+    internal void WriteInfo(Utf8JsonWriter w, PlatformConsumerInfo info, bool includeConfig)
     {
         w.WriteString("stream_name", info.Stream);
         w.WriteString("name", info.Name);
@@ -466,7 +466,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (includeConfig)
         {
             w.WritePropertyName("config");
-            JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.ConsumerConfig);
+            JsonSerializer.Serialize(w, info.Config, ApiJsonContext.Default.PlatformConsumerConfig);
         }
         w.WriteStartObject("delivered");
         w.WriteNumber("consumer_seq", info.Delivered.ConsumerSeq);
@@ -491,7 +491,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
     {
         using var document = System.Text.Json.JsonDocument.Parse(body);
         return document.RootElement.TryGetProperty("config", out var config)
-            ? UnknownFields.Find(config, ApiJsonContext.Default.ConsumerConfig)
+            ? UnknownFields.Find(config, ApiJsonContext.Default.PlatformConsumerConfig)
             : null;
     }
 
@@ -508,6 +508,6 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
 internal sealed class CreateConsumerBody
 {
     [JsonPropertyName("stream_name")] public string? StreamName { get; set; }
-    [JsonPropertyName("config")] public ConsumerConfig? Config { get; set; }
+    [JsonPropertyName("config")] public PlatformConsumerConfig? Config { get; set; }
     [JsonPropertyName("action")] public string? Action { get; set; }
 }

@@ -171,7 +171,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     private async Task CreateOrUpdate(ApiRequest request, string name, bool create)
     {
         var type = create ? "stream_create_response" : "stream_update_response";
-        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.StreamConfig, out var config) || config is null)
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.PlatformStreamConfig, out var config) || config is null)
         {
             responder.ReplyError(request, type, ApiError.InvalidJson);
             return;
@@ -202,16 +202,16 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     }
 
     /// <summary>Stream info, combined over the partitions of a partitioned stream.</summary>
-    private async Task<StreamResult<StreamInfo>> GetInfoAsync(string name, bool deletedDetails = false, string? subjectsFilter = null)
+    private async Task<StreamResult<PlatformStreamInfo>> GetInfoAsync(string name, bool deletedDetails = false, string? subjectsFilter = null)
     {
         var root = await grains.GetGrain<IStreamGrain>(name).GetInfo(deletedDetails, subjectsFilter);
         if (root.Value is not { } info || info.Config.Partitions <= 1)
             return root;
-        var all = new List<StreamInfo> { info };
+        var all = new List<PlatformStreamInfo> { info };
         for (int p = 1; p < info.Config.Partitions; p++)
             if ((await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).GetInfo(deletedDetails, subjectsFilter)).Value is { } part)
                 all.Add(part);
-        return StreamResult<StreamInfo>.Ok(StreamInfo.Combine(all));
+        return StreamResult<PlatformStreamInfo>.Ok(PlatformStreamInfo.Combine(all));
     }
 
     /// <summary>The partition a message request addresses: explicit, or by the subject it names, else partition 0.</summary>
@@ -272,7 +272,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             return;
         }
         var names = new List<string>();
-        var infos = new List<StreamInfo>();
+        var infos = new List<PlatformStreamInfo>();
         var missing = new List<string>();
         foreach (var config in await Catalog.List())
         {
@@ -303,7 +303,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     }
 
     /// <summary>The stream's info, or null while a home of it is offline.</summary>
-    private async Task<StreamResult<StreamInfo>?> GetOnlineInfoAsync(string name)
+    private async Task<StreamResult<PlatformStreamInfo>?> GetOnlineInfoAsync(string name)
     {
         try
         {
@@ -315,7 +315,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         }
     }
 
-    private void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<StreamInfo> infos)
+    private void WritePage(Utf8JsonWriter w, bool withInfo, int total, int offset, int limit, List<string> names, List<PlatformStreamInfo> infos)
     {
         w.WriteNumber("total", total);
         w.WriteNumber("offset", offset);
@@ -483,12 +483,12 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             return "stream mirrors are not supported";
         if (root.TryGetProperty("sources", out var sources) && sources.ValueKind == JsonValueKind.Array && sources.GetArrayLength() > 0)
             return "stream sources are not supported";
-        if (UnknownFields.Find(root, ApiJsonContext.Default.StreamConfig) is { } unknown)
+        if (UnknownFields.Find(root, ApiJsonContext.Default.PlatformStreamConfig) is { } unknown)
             return $"stream configuration field \"{unknown}\" is not supported";
         return null;
     }
 
-    private static bool CapturesAny(StreamConfig config, string subject)
+    private static bool CapturesAny(PlatformStreamConfig config, string subject)
     {
         foreach (var s in config.Subjects)
             if (Grains.Subjects.SubjectMatch.Overlaps(s, subject))
@@ -496,7 +496,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         return false;
     }
 
-    private void WriteStreamInfo(Utf8JsonWriter w, StreamInfo info)
+    private void WriteStreamInfo(Utf8JsonWriter w, PlatformStreamInfo info)
     {
         WriteStreamConfig(w, info.Config);
         w.WriteString("created", ApiJson.Time(info.Created));
@@ -530,14 +530,14 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         w.WriteEndArray();
     }
 
-    internal static void WriteStreamConfig(Utf8JsonWriter w, StreamConfig config)
+    internal static void WriteStreamConfig(Utf8JsonWriter w, PlatformStreamConfig config)
     {
         w.WritePropertyName("config");
-        JsonSerializer.Serialize(w, config, ApiJsonContext.Default.StreamConfig);
+        JsonSerializer.Serialize(w, config, ApiJsonContext.Default.PlatformStreamConfig);
     }
 
     /// <summary>The "state" object of stream info, shared with /jsz's stream details.</summary>
-    internal static void WriteStreamState(Utf8JsonWriter w, StreamInfo info)
+    internal static void WriteStreamState(Utf8JsonWriter w, PlatformStreamInfo info)
     {
         var s = info.State;
         w.WriteStartObject("state");
@@ -607,14 +607,14 @@ internal sealed class MessageDeleteBody
     [JsonPropertyName("partition")] public int? Partition { get; set; }
 }
 
-[JsonSerializable(typeof(StreamConfig))]
+[JsonSerializable(typeof(PlatformStreamConfig))]
 [JsonSerializable(typeof(StreamInfoRequest))]
 [JsonSerializable(typeof(PagingBody))]
 [JsonSerializable(typeof(StreamMoveBody))]
 [JsonSerializable(typeof(PurgeBody))]
 [JsonSerializable(typeof(MessageGetBody))]
 [JsonSerializable(typeof(MessageDeleteBody))]
-[JsonSerializable(typeof(Platform.Grains.Consumers.ConsumerConfig))]
+[JsonSerializable(typeof(Platform.Grains.Consumers.PlatformConsumerConfig))]
 [JsonSerializable(typeof(CreateConsumerBody))]
 [JsonSerializable(typeof(PullRequestBody))]
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]

@@ -12,7 +12,7 @@ namespace Platform.Gateway.JetStream;
 /// consumer's grain is active, from its activation until <see cref="Stop"/> (see <see cref="PushConsumers"/>).
 /// </summary>
 internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IConsumerGrain grain, DeliveryWriter writer,
-    ConsumerConfig config, ILogger logger)
+    PlatformConsumerConfig config, ILogger logger)
 {
     private const int BatchSize = 256;
     private const long FlowControlBytes = 256 * 1024;
@@ -26,7 +26,7 @@ internal sealed class PushDelivery(NatsServer server, ApiResponder responder, IC
 
     public string FlowControlPrefix { get; } = $"$JS.FC.{writer.Stream}.{writer.Consumer}.";
 
-    public ConsumerConfig Config => config;
+    public PlatformConsumerConfig Config => config;
 
     public void Stop() => _stop.Cancel();
 

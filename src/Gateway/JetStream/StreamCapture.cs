@@ -24,7 +24,7 @@ internal sealed class StreamCapture : IPublishInterceptor
         changes.Removed += Remove;
     }
 
-    public void Set(StreamConfig config)
+    public void Set(PlatformStreamConfig config)
     {
         lock (_streams)
         {

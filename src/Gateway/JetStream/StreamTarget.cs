@@ -11,9 +11,9 @@ namespace Platform.Gateway.JetStream;
 /// A stream as the capture router sees it: subscribed to the stream's subjects, it adds each matching publish to
 /// the publisher's batch for this stream.
 /// </summary>
-internal sealed class StreamTarget(StreamConfig config, IGrainFactory grains) : IInternalSubscriber
+internal sealed class StreamTarget(PlatformStreamConfig config, IGrainFactory grains) : IInternalSubscriber
 {
-    public StreamConfig Config { get; } = config;
+    public PlatformStreamConfig Config { get; } = config;
     public string Name { get; } = config.Name;
 
     /// <summary>One grain per partition; an unpartitioned stream has just partition 0.</summary>

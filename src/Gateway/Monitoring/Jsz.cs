@@ -167,7 +167,7 @@ internal static class Jsz
     }
 }
 
-internal sealed record StreamSnapshot(StreamInfo Info, ConsumerInfo[]? Consumers);
+internal sealed record StreamSnapshot(PlatformStreamInfo Info, PlatformConsumerInfo[]? Consumers);
 
 /// <summary>Stream and consumer state gathered through the grains for one monitoring request.</summary>
 internal sealed class JetStreamSnapshot
@@ -208,10 +208,10 @@ internal sealed class JetStreamSnapshot
             snapshot.Messages += info.State.Messages;
             snapshot.Bytes += info.State.Bytes;
             snapshot.Consumers += info.ConsumerCount;
-            ConsumerInfo[]? consumers = null;
+            PlatformConsumerInfo[]? consumers = null;
             if (withConsumers)
             {
-                var list = new List<ConsumerInfo>();
+                var list = new List<PlatformConsumerInfo>();
                 foreach (var name in (await stream.ConsumerNames()).Order(StringComparer.Ordinal))
                 {
                     if (await js.Grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(config.Name, name)).Info() is { } consumer)

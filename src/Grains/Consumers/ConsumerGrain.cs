@@ -29,7 +29,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _stream = "";
     private string _name = "";
-    private ConsumerConfig? _config;
+    private PlatformConsumerConfig? _config;
     private DateTime _created;
     private ulong _cursor = 1;
     /// <summary>The last pending count a fetch reported: the estimate of the pending token in a max_bytes count.</summary>
@@ -115,7 +115,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return Task.CompletedTask;
     }
 
-    public async Task<StreamResult<ConsumerInfo>> Create(string stream, ConsumerConfig config, bool reportAcks)
+    public async Task<StreamResult<PlatformConsumerInfo>> Create(string stream, PlatformConsumerConfig config, bool reportAcks)
     {
         _creates++;
         try
@@ -128,21 +128,21 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         }
     }
 
-    private async Task<StreamResult<ConsumerInfo>> CreateOrUpdate(string stream, ConsumerConfig config, bool reportAcks)
+    private async Task<StreamResult<PlatformConsumerInfo>> CreateOrUpdate(string stream, PlatformConsumerConfig config, bool reportAcks)
     {
         if (_config is not null)
         {
             if (config.AckPolicy != _config.AckPolicy)
-                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "ack policy can not be updated"));
+                return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "ack policy can not be updated"));
             if (config.DeliverPolicy != _config.DeliverPolicy)
-                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "deliver policy can not be updated"));
+                return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "deliver policy can not be updated"));
             if (config.IsPush != _config.IsPush)
-                return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "can not update push consumer to pull based"));
+                return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "can not update push consumer to pull based"));
             _config = config;
             _dirty = true;
             SaveIfDirty();
             pushConsumers.Activated(_stream, _name, config);
-            return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
+            return StreamResult<PlatformConsumerInfo>.Ok(await BuildInfo());
         }
         _stream = stream;
         _streamGrain = null;
@@ -185,15 +185,15 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             _config = null;
             _dirty = false;
             DeactivateOnIdle();
-            return StreamResult<ConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
+            return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
         }
         StartTimer();
         pushConsumers.Activated(_stream, _name, config);
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
-        return StreamResult<ConsumerInfo>.Ok(await BuildInfo());
+        return StreamResult<PlatformConsumerInfo>.Ok(await BuildInfo());
     }
 
-    public async Task<ConsumerInfo?> Info()
+    public async Task<PlatformConsumerInfo?> Info()
     {
         if (NoSuchConsumer())
             return null;
@@ -201,10 +201,10 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return await BuildInfo();
     }
 
-    public Task<ConsumerConfig?> GetConfig()
+    public Task<PlatformConsumerConfig?> GetConfig()
     {
         if (NoSuchConsumer())
-            return Task.FromResult<ConsumerConfig?>(null);
+            return Task.FromResult<PlatformConsumerConfig?>(null);
         ThrowIfMoving();
         return Task.FromResult(_config);
     }
@@ -226,14 +226,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
 
     public Task<ulong> AckFloor() => Task.FromResult(_config is null ? ulong.MaxValue : _ackFloorStreamSeq);
 
-    private async Task<ConsumerInfo> BuildInfo()
+    private async Task<PlatformConsumerInfo> BuildInfo()
     {
         var config = _config!;
         ulong pending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
         long redelivered = 0;
         foreach (var p in _pending.Values)
             if (p.Deliveries > 1) redelivered++;
-        return new ConsumerInfo(_stream, _name, _created, config,
+        return new PlatformConsumerInfo(_stream, _name, _created, config,
             new SequencePair(_deliveredConsumerSeq, _deliveredStreamSeq), _lastActive,
             new SequencePair(_ackFloorConsumerSeq, _ackFloorStreamSeq),
             _pending.Count, redelivered, pending);
@@ -516,7 +516,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     /// Records the fetch so that acks for these messages, journaled later, still find them pending after a crash. A
     /// record lost here costs a redelivery, never a skipped message: the snapshot never runs ahead of delivery.
     /// </summary>
-    private void JournalDeliveries(ConsumerConfig config, List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)> delivered)
+    private void JournalDeliveries(PlatformConsumerConfig config, List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)> delivered)
     {
         if (_journal is null || !Persisted)
             return;
@@ -537,7 +537,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private static long WallClockMillis() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>Messages past max_deliver stop being redelivered and stop counting against max_ack_pending.</summary>
-    private void DropExhausted(ConsumerConfig config, long now)
+    private void DropExhausted(PlatformConsumerConfig config, long now)
     {
         if (config.MaxDeliver <= 0)
             return;
@@ -556,7 +556,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         UpdateAckFloor();
     }
 
-    private static long AckWaitMillis(ConsumerConfig config, int deliveries)
+    private static long AckWaitMillis(PlatformConsumerConfig config, int deliveries)
     {
         long nanos = config.Backoff is { Length: > 0 } backoff ? backoff[Math.Min(deliveries - 1, backoff.Length - 1)] : config.AckWait;
         return Math.Max(1, nanos / 1_000_000);
@@ -657,7 +657,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return durable ? _journal.CommitAsync() : ValueTask.CompletedTask;
     }
 
-    private void Apply(ConsumerConfig config, AckOp op, long now, List<ulong>? done)
+    private void Apply(PlatformConsumerConfig config, AckOp op, long now, List<ulong>? done)
     {
         switch (op.Kind)
         {

@@ -12,7 +12,7 @@ internal static class ConsumerRules
 {
     private static readonly string[] ServerSubjects = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$JSC.>", "$NRG.>", "$SYS.>"];
 
-    public static ApiError? Check(StreamConfig stream, ConsumerConfig config)
+    public static ApiError? Check(PlatformStreamConfig stream, PlatformConsumerConfig config)
     {
         if (NameRules.CheckConsumer(config.Name) is { } badName)
             return badName;
@@ -45,7 +45,7 @@ internal static class ConsumerRules
         return null;
     }
 
-    private static ApiError? CheckFilters(ConsumerConfig config)
+    private static ApiError? CheckFilters(PlatformConsumerConfig config)
     {
         if (config.FilterSubjects is { } many)
             foreach (var filter in many)
@@ -61,7 +61,7 @@ internal static class ConsumerRules
         return null;
     }
 
-    private static ApiError? CheckDeliverSubject(StreamConfig stream, ConsumerConfig config)
+    private static ApiError? CheckDeliverSubject(PlatformStreamConfig stream, PlatformConsumerConfig config)
     {
         var deliver = config.DeliverSubject!;
         if (SubjectMatch.HasWildcards(deliver))
@@ -80,7 +80,7 @@ internal static class ConsumerRules
 
     private static readonly ApiError InvalidDeliverSubject = new(400, 10112, "invalid push consumer deliver subject");
 
-    private static bool InStream(StreamConfig stream, string subject)
+    private static bool InStream(PlatformStreamConfig stream, string subject)
     {
         if (!SubjectMatch.IsValidSubject(subject, allowWildcards: true))
             return false;

@@ -56,7 +56,7 @@ internal static class ConsumerStore
 }
 
 internal sealed record ConsumerSnapshot(
-    [property: JsonPropertyName("config")] ConsumerConfig Config,
+    [property: JsonPropertyName("config")] PlatformConsumerConfig Config,
     [property: JsonPropertyName("created")] DateTime Created,
     [property: JsonPropertyName("cursor")] ulong Cursor,
     [property: JsonPropertyName("delivered_consumer_seq")] ulong DeliveredConsumerSeq,

@@ -12,14 +12,14 @@ internal sealed class PushConsumers
     /// <summary>What runs the loops: told of every consumer active here when it attaches, then of each change.</summary>
     internal interface IHost
     {
-        void Started(string stream, string consumer, ConsumerConfig config);
+        void Started(string stream, string consumer, PlatformConsumerConfig config);
 
         void Stopped(string stream, string consumer);
 
         void FlowControlAnswered(string stream, string consumer, string subject);
     }
 
-    private readonly Dictionary<(string Stream, string Consumer), ConsumerConfig> _active = [];
+    private readonly Dictionary<(string Stream, string Consumer), PlatformConsumerConfig> _active = [];
     private readonly Lock _lock = new();
     private IHost? _host;
 
@@ -33,7 +33,7 @@ internal sealed class PushConsumers
         }
     }
 
-    public void Activated(string stream, string consumer, ConsumerConfig config)
+    public void Activated(string stream, string consumer, PlatformConsumerConfig config)
     {
         if (!config.IsPush)
             return;

@@ -19,7 +19,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     /// <summary>The subject of a placeholder, which is deleted as soon as it is appended.</summary>
     private static ReadOnlySpan<byte> GapSubject => "_gap"u8;
 
-    private StreamConfig _config = null!;
+    private PlatformStreamConfig _config = null!;
     private string _directory = "";
     private StreamLog? _log;
     private long _epoch;

@@ -56,7 +56,7 @@ internal sealed class StreamHomeQueueBalancer : QueueBalancerBase, IStreamQueueB
 
     protected override void OnClusterMembershipChange(HashSet<SiloAddress> activeSilos) => _ = NotifyListeners();
 
-    private void OnCatalogSet(StreamConfig config) => OnCatalogChanged(config.Name);
+    private void OnCatalogSet(PlatformStreamConfig config) => OnCatalogChanged(config.Name);
 
     private void OnCatalogRemoved(string stream) => OnCatalogChanged(stream);
 

@@ -8,12 +8,12 @@ namespace Platform.Grains.Streams;
 public sealed class CatalogChanges
 {
     /// <summary>A stream was created or its configuration changed.</summary>
-    public event Action<StreamConfig>? Set;
+    public event Action<PlatformStreamConfig>? Set;
 
     /// <summary>A stream was deleted.</summary>
     public event Action<string>? Removed;
 
-    internal void OnSet(StreamConfig config) => Set?.Invoke(config);
+    internal void OnSet(PlatformStreamConfig config) => Set?.Invoke(config);
 
     internal void OnRemoved(string name) => Removed?.Invoke(name);
 }

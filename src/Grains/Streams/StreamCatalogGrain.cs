@@ -50,24 +50,24 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         await PublishAsync(null, null);
     }
 
-    public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
+    public async Task<StreamResult<PlatformStreamInfo>> Create(PlatformStreamConfig config)
     {
         // Orleans clients may send a bare config; defaults are idempotent, so apply them here as well as at the API.
         config = config.WithDefaults();
         if (Validate(config) is { } invalid)
-            return StreamResult<StreamInfo>.Fail(invalid);
+            return StreamResult<PlatformStreamInfo>.Fail(invalid);
         bool exists = _streams.TryGetValue(config.Name, out var existing);
         if (exists && !existing!.Config.SameAs(config))
-            return StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNameExists);
         // nats-server counts a stream without max_bytes as one byte here, so a fully reserved server takes no more.
         if (!exists && Exceeds(config.Storage, Math.Max(config.MaxBytes, 1), except: null))
-            return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
+            return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
-            return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.SubjectsOverlap);
         // A stream that exists keeps its homes: its data is there.
         var entry = exists ? existing! with { Config = config } : await NewEntryAsync(config);
         if (entry is null)
-            return StreamResult<StreamInfo>.Fail(ApiError.InsufficientResources);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InsufficientResources);
         using var hint = Hint(entry);
         if (!exists)
         {
@@ -96,7 +96,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return result;
     }
 
-    private async Task<StreamResult<StreamInfo>> CreatePartitionsAsync(StreamConfig config)
+    private async Task<StreamResult<PlatformStreamInfo>> CreatePartitionsAsync(PlatformStreamConfig config)
     {
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Create(config);
         if (result.Error is not null)
@@ -116,7 +116,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     }
 
     /// <summary>Makes a new replicated stream's copies on its replica nodes; the error when one could not be made.</summary>
-    private async Task<StreamResult<StreamInfo>?> CreateReplicasAsync(CatalogEntry entry)
+    private async Task<StreamResult<PlatformStreamInfo>?> CreateReplicasAsync(CatalogEntry entry)
     {
         var set = entry.Replicas!;
         try
@@ -129,7 +129,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         {
             logger.LogWarning("Stream {Stream} not created: a replica could not be made: {Reason}", entry.Config.Name, ex.Message);
             await DeleteReplicasAsync(entry);
-            return StreamResult<StreamInfo>.Fail(ApiError.StoreCreateFailed);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreCreateFailed);
         }
     }
 
@@ -149,7 +149,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         }
     }
 
-    private async Task DeletePartitionsAsync(StreamConfig config)
+    private async Task DeletePartitionsAsync(PlatformStreamConfig config)
     {
         for (int p = StreamKeys.Count(config) - 1; p >= 0; p--)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p)).Delete();
@@ -221,23 +221,23 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
     }
 
-    public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
+    public async Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config)
     {
         // Sealing fixes what could still change the stored messages, as nats-server does.
         config = config.WithDefaults();
         if (config.Sealed)
             config = config with { MaxAge = 0, Discard = DiscardPolicy.New, DenyDelete = true, DenyPurge = true, AllowRollupHeaders = false };
         if (!_streams.TryGetValue(config.Name, out var existing))
-            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
-            return StreamResult<StreamInfo>.Fail(invalid);
+            return StreamResult<PlatformStreamInfo>.Fail(invalid);
         if (config.NumReplicas != existing.Config.NumReplicas)
-            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
         if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
-            return StreamResult<StreamInfo>.Fail(NoRoom(config.Storage));
+            return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
-            return StreamResult<StreamInfo>.Fail(ApiError.SubjectsOverlap);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.SubjectsOverlap);
         var entry = existing with { Config = config };
         using var hint = Hint(entry);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
@@ -271,9 +271,9 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return true;
     }
 
-    public Task<StreamConfig[]> List()
+    public Task<PlatformStreamConfig[]> List()
     {
-        var configs = new StreamConfig[_streams.Count];
+        var configs = new PlatformStreamConfig[_streams.Count];
         int i = 0;
         foreach (var entry in _streams.Values)
             configs[i++] = entry.Config;
@@ -475,7 +475,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         => Task.FromResult(_version > newerThan ? new CatalogSnapshot(_version, [.. _streams.Values], node.Name) : null);
 
     /// <summary>A stream found in this silo's store at start (or any stream of a silo alone) is at home here.</summary>
-    private CatalogEntry LocalEntry(StreamConfig config)
+    private CatalogEntry LocalEntry(PlatformStreamConfig config)
     {
         int partitions = StreamKeys.Count(config);
         return new CatalogEntry(config, Enumerable.Repeat(node.Name, partitions).ToArray(), Enumerable.Repeat(node.DataId, partitions).ToArray());
@@ -486,7 +486,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it. A
     /// replicated stream's copies go to as many other active nodes, at epoch 1; null when there are too few.
     /// </summary>
-    private async Task<CatalogEntry?> NewEntryAsync(StreamConfig config)
+    private async Task<CatalogEntry?> NewEntryAsync(PlatformStreamConfig config)
     {
         if (!node.IsCluster)
             return LocalEntry(config);
@@ -589,7 +589,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         public void Dispose() => RequestContext.Remove(CatalogView.EntryHint);
     }
 
-    private ApiError? Validate(StreamConfig config)
+    private ApiError? Validate(PlatformStreamConfig config)
     {
         if (NameRules.CheckStream(config.Name) is { } badName)
             return badName;
@@ -631,7 +631,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     private static ApiError NoRoom(StorageType storage)
         => storage == StorageType.Memory ? ApiError.MemoryResourcesExceeded : ApiError.StorageResourcesExceeded;
 
-    private string? Overlapping(StreamConfig config)
+    private string? Overlapping(PlatformStreamConfig config)
     {
         foreach (var (name, other) in _streams)
         {

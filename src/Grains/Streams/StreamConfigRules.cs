@@ -8,7 +8,7 @@ namespace Platform.Grains.Streams;
 /// </summary>
 internal static class StreamConfigRules
 {
-    public static ApiError? Check(StreamConfig config)
+    public static ApiError? Check(PlatformStreamConfig config)
     {
         if (config.DiscardNewPerSubject)
         {

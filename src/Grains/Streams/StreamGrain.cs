@@ -22,7 +22,7 @@ namespace Platform.Grains.Streams;
 internal sealed class StreamGrain(StreamStore store, StreamSignals signals, NodeIdentity node, CatalogView catalog, ILogger<StreamGrain> logger)
     : Grain, IStreamGrain
 {
-    private readonly SortedDictionary<string, ConsumerConfig> _consumers = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, PlatformConsumerConfig> _consumers = new(StringComparer.Ordinal);
     /// <summary>Interest retention: how many consumers still have to ack each message.</summary>
     private readonly Dictionary<ulong, int> _interest = [];
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
@@ -31,7 +31,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     private readonly Queue<(long Timestamp, string Id)> _msgIdExpiry = new();
     /// <summary>The msg ids of the duplicate window, being read from the log in the background; null once merged.</summary>
     private Task<MsgIdWindow>? _msgIdRecovery;
-    private StreamConfig? _config;
+    private PlatformStreamConfig? _config;
     /// <summary>The stream's republish, null without one; its target is the gateway of this silo.</summary>
     private StreamRepublish? _republish;
     private IStreamRepublisher? _republisher;
@@ -120,7 +120,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     }
 
     /// <summary>Takes on the stream's configuration and its log, which opens when it is first used.</summary>
-    private void Attach(StreamConfig config, DateTime created)
+    private void Attach(PlatformStreamConfig config, DateTime created)
     {
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
@@ -271,16 +271,16 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         return new MsgIdWindow(ids, expiry, lastMsgId, state.LastSequence);
     }
 
-    public async Task<StreamResult<StreamInfo>> Create(StreamConfig config)
+    public async Task<StreamResult<PlatformStreamInfo>> Create(PlatformStreamConfig config)
     {
         if (_config is not null)
         {
             return _config.SameAs(config)
-                ? StreamResult<StreamInfo>.Ok(Info(_log!.State))
-                : StreamResult<StreamInfo>.Fail(ApiError.StreamNameExists);
+                ? StreamResult<PlatformStreamInfo>.Ok(Info(_log!.State))
+                : StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNameExists);
         }
         if (config.Sealed)
-            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration for create can not be sealed"));
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration for create can not be sealed"));
         var created = DateTime.UtcNow;
         Attach(config, created);
         try
@@ -292,26 +292,26 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         {
             logger.LogWarning("Stream {Stream} not created: {Reason}", config.Name, ex.Message);
             await ForgetAsync();
-            return StreamResult<StreamInfo>.Fail(ApiError.StoreCreateFailed);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreCreateFailed);
         }
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, created));
         ReportUsage();
         logger.LogInformation("Created stream {Stream} ({Storage})", config.Name, config.Storage);
-        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
+        return StreamResult<PlatformStreamInfo>.Ok(Info(_log!.State));
     }
 
-    public async Task<StreamResult<StreamInfo>> Update(StreamConfig config)
+    public async Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config)
     {
         if (_config is null)
-            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNotFound);
         ThrowIfMoving();
         if (config.Storage != _config.Storage)
-            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
         if (_config.Sealed && !config.Sealed)
-            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream"));
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream"));
         if (StreamKeys.Count(config) != StreamKeys.Count(_config))
-            return StreamResult<StreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed"));
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed"));
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _republish = StreamRepublish.For(config);
@@ -321,7 +321,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
             EnforceLimits(lease.Log);
         ScheduleAgeLimit();
         ReportUsage();
-        return StreamResult<StreamInfo>.Ok(Info(_log!.State));
+        return StreamResult<PlatformStreamInfo>.Ok(Info(_log!.State));
     }
 
     public async Task<bool> Delete()
@@ -415,23 +415,23 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _lastMsgId = null;
     }
 
-    public async Task<StreamResult<StreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
+    public async Task<StreamResult<PlatformStreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
     {
         if (_config is null)
-            return StreamResult<StreamInfo>.Fail(ApiError.StreamNotFound);
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNotFound);
         ThrowIfMoving();
         // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
         // or a log that was open when the silo stopped without closing it (it saved nothing).
         if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
-            return StreamResult<StreamInfo>.Ok(Info(state));
+            return StreamResult<PlatformStreamInfo>.Ok(Info(state));
         using var lease = await UseLogAsync();
         var log = lease.Log;
-        return StreamResult<StreamInfo>.Ok(Info(log.State,
+        return StreamResult<PlatformStreamInfo>.Ok(Info(log.State,
             deletedDetails ? [.. log.DeletedSequences] : null,
             string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter))));
     }
 
-    private StreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
+    private PlatformStreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
         => new(_config!, _created, state, deleted, subjects, _consumers.Count, _replication?.Peers(state.LastSequence));
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
@@ -1049,20 +1049,20 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         return log.State.LastSequence + 1;
     }
 
-    public async Task<StreamResult<ConsumerInfo>> AddConsumer(ConsumerConfig config)
+    public async Task<StreamResult<PlatformConsumerInfo>> AddConsumer(PlatformConsumerConfig config)
     {
         if (_config is null)
-            return StreamResult<ConsumerInfo>.Fail(ApiError.StreamNotFound);
+            return StreamResult<PlatformConsumerInfo>.Fail(ApiError.StreamNotFound);
         ThrowIfMoving();
         if (ConsumerRules.Check(_config, config) is { } invalid)
-            return StreamResult<ConsumerInfo>.Fail(invalid);
+            return StreamResult<PlatformConsumerInfo>.Fail(invalid);
         var name = config.Name!;
         if (config.Partition < 0 || config.Partition >= StreamKeys.Count(_config))
-            return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10012, $"consumer partition must be between 0 and {StreamKeys.Count(_config) - 1}"));
+            return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(400, 10012, $"consumer partition must be between 0 and {StreamKeys.Count(_config) - 1}"));
         if (!_consumers.ContainsKey(name) && _config.MaxConsumers > 0 && _consumers.Count >= _config.MaxConsumers)
-            return StreamResult<ConsumerInfo>.Fail(new ApiError(400, 10026, "maximum consumers limit reached"));
+            return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(400, 10026, "maximum consumers limit reached"));
         if (CheckWorkQueue(config) is { } refused)
-            return StreamResult<ConsumerInfo>.Fail(refused);
+            return StreamResult<PlatformConsumerInfo>.Fail(refused);
         var result = await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name))
             .Create(Name, config, reportAcks: _config.Retention != RetentionPolicy.Limits);
         if (result.Error is null)
@@ -1101,7 +1101,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     }
 
     /// <summary>Workqueue streams hand each message to exactly one consumer, so consumers must not overlap.</summary>
-    private ApiError? CheckWorkQueue(ConsumerConfig config)
+    private ApiError? CheckWorkQueue(PlatformConsumerConfig config)
     {
         if (_config!.Retention != RetentionPolicy.WorkQueue || _consumers.ContainsKey(config.Name!))
             return null;

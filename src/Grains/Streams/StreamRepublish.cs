@@ -19,7 +19,7 @@ internal sealed class StreamRepublish
         _headersOnly = headersOnly;
     }
 
-    public static StreamRepublish? For(StreamConfig config)
+    public static StreamRepublish? For(PlatformStreamConfig config)
         => config.RePublish is { Destination.Length: > 0 } r && SubjectTransform.Create(r.Source, r.Destination, out _) is { } transform
             ? new StreamRepublish(transform, r.HeadersOnly)
             : null;

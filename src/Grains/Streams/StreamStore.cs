@@ -49,7 +49,7 @@ public sealed class StreamStore
     public string PartitionDirectory(string name, int partition) => Path.Combine(StreamDirectory(name), $"p{partition}");
 
     /// <summary>How a partition's log opens: where, in memory or on disk, and how it syncs.</summary>
-    internal MessageLogOptions LogOptions(StreamConfig config, int partition) => new()
+    internal MessageLogOptions LogOptions(PlatformStreamConfig config, int partition) => new()
     {
         Directory = PartitionDirectory(config.Name, partition),
         InMemory = config.Storage == StorageType.Memory,
@@ -83,7 +83,7 @@ public sealed class StreamStore
     /// Counts what the stream's partitions store towards <see cref="Usage"/>, from the state their logs saved when they
     /// last closed; false if a partition has none (it was open when the silo stopped without closing it).
     /// </summary>
-    public bool LoadUsage(StreamConfig config)
+    public bool LoadUsage(PlatformStreamConfig config)
     {
         bool known = true;
         for (int p = 0; p < StreamKeys.Count(config); p++)
@@ -167,7 +167,7 @@ public sealed class StoreUsage
 }
 
 public sealed record StreamMeta(
-    [property: JsonPropertyName("config")] StreamConfig Config,
+    [property: JsonPropertyName("config")] PlatformStreamConfig Config,
     [property: JsonPropertyName("created")] DateTime Created);
 
 [JsonSerializable(typeof(StreamMeta))]

@@ -14,7 +14,7 @@ internal static class StreamSubjectRules
     private const string Api = "$JS.API.>";
     private static readonly string[] ServerSubjects = ["$JS.>", "$JSC.>", "$NRG.>"];
 
-    public static ApiError? Check(StreamConfig config)
+    public static ApiError? Check(PlatformStreamConfig config)
     {
         var subjects = config.Subjects;
         for (int i = 0; i < subjects.Length; i++)

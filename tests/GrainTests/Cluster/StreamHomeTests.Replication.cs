@@ -17,9 +17,9 @@ public sealed partial class StreamHomeTests
     [Fact]
     public async Task Replicas_are_accepted_up_to_five_and_only_with_enough_active_nodes()
     {
-        var tooMany = await Catalog.Create(new StreamConfig { Name = "R6", Subjects = ["r6.>"], NumReplicas = 6 }.WithDefaults());
+        var tooMany = await Catalog.Create(new PlatformStreamConfig { Name = "R6", Subjects = ["r6.>"], NumReplicas = 6 }.WithDefaults());
         Assert.Equal((10052, "maximum replicas is 5"), (tooMany.Error?.ErrCode, tooMany.Error?.Description));
-        var notEnough = await Catalog.Create(new StreamConfig { Name = "R4", Subjects = ["r4.>"], NumReplicas = 4 }.WithDefaults());
+        var notEnough = await Catalog.Create(new PlatformStreamConfig { Name = "R4", Subjects = ["r4.>"], NumReplicas = 4 }.WithDefaults());
         Assert.Equal(ApiError.InsufficientResources, notEnough.Error);
         Assert.Null(await Catalog.Get("R4"));
         foreach (var silo in Cluster.Silos)
@@ -29,7 +29,7 @@ public sealed partial class StreamHomeTests
     [Fact]
     public async Task A_replicated_stream_has_a_copy_on_each_replica_node_reports_them_current_and_goes_with_every_copy()
     {
-        var config = new StreamConfig { Name = "R3", Subjects = ["r3.>"], NumReplicas = 3 }.WithDefaults();
+        var config = new PlatformStreamConfig { Name = "R3", Subjects = ["r3.>"], NumReplicas = 3 }.WithDefaults();
         Assert.Null((await Catalog.Create(config)).Error);
         var entry = (await Catalog.Get("R3"))!;
         var set = entry.Replicas!;
@@ -183,11 +183,11 @@ public sealed partial class StreamHomeTests
     }
 
     /// <summary>Creates R3 streams until one has its primary on the first silo (which cannot be stopped), or elsewhere.</summary>
-    private async Task<(StreamConfig Config, InProcessSiloHandle Primary)> CreateReplicatedAsync(string prefix, bool primaryOnFirstSilo)
+    private async Task<(PlatformStreamConfig Config, InProcessSiloHandle Primary)> CreateReplicatedAsync(string prefix, bool primaryOnFirstSilo)
     {
         for (int i = 0; ; i++)
         {
-            var config = new StreamConfig { Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"], NumReplicas = 3 }.WithDefaults();
+            var config = new PlatformStreamConfig { Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"], NumReplicas = 3 }.WithDefaults();
             Assert.Null((await Catalog.Create(config)).Error);
             var home = (await Catalog.Get(config.Name))!.HomeOf(0);
             if (home == Cluster.Silos[0].Name == primaryOnFirstSilo)
@@ -195,7 +195,7 @@ public sealed partial class StreamHomeTests
         }
     }
 
-    private static string SubjectIn(StreamConfig config) => config.Subjects[0].Replace(">", "x");
+    private static string SubjectIn(PlatformStreamConfig config) => config.Subjects[0].Replace(">", "x");
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {

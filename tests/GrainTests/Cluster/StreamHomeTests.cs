@@ -62,7 +62,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     [Fact]
     public async Task Partitions_of_one_stream_spread_over_the_nodes_and_their_data_stays_home()
     {
-        var config = new StreamConfig { Name = "SPREAD", Subjects = ["spread.>"], Partitions = 3 }.WithDefaults();
+        var config = new PlatformStreamConfig { Name = "SPREAD", Subjects = ["spread.>"], Partitions = 3 }.WithDefaults();
         Assert.Null((await Catalog.Create(config)).Error);
 
         var homes = (await Catalog.Get("SPREAD"))!.Homes;
@@ -82,7 +82,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     [Fact]
     public async Task A_move_carries_every_partition_with_its_data_to_the_node_named_and_leaves_nothing_behind()
     {
-        var config = new StreamConfig { Name = "MOVE", Subjects = ["move.>"], Partitions = 3 }.WithDefaults();
+        var config = new PlatformStreamConfig { Name = "MOVE", Subjects = ["move.>"], Partitions = 3 }.WithDefaults();
         Assert.Null((await Catalog.Create(config)).Error);
         var homes = (await Catalog.Get("MOVE"))!.Homes;
         var stored = new Dictionary<(int Partition, ulong Seq), StoredMessage>();
@@ -131,16 +131,16 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     public async Task A_stream_whose_home_is_down_is_offline_cannot_be_recreated_and_comes_back_whole()
     {
         // One stream per node (the catalog balances), so one of them lives on a node that can be restarted by name.
-        var configs = new List<StreamConfig>();
+        var configs = new List<PlatformStreamConfig>();
         for (int i = 0; i < 3; i++)
         {
-            var config = new StreamConfig { Name = $"H{i}", Subjects = [$"h{i}.>"] }.WithDefaults();
+            var config = new PlatformStreamConfig { Name = $"H{i}", Subjects = [$"h{i}.>"] }.WithDefaults();
             Assert.Null((await Catalog.Create(config)).Error);
             configs.Add(config);
         }
         var primary = Cluster.Silos[0];
         string? awayName = null;
-        StreamConfig? away = null;
+        PlatformStreamConfig? away = null;
         foreach (var config in configs)
         {
             var home = (await Catalog.Get(config.Name))!.Homes[0];
@@ -204,11 +204,11 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     }
 
     /// <summary>Creates streams until one lives on a silo other than the primary (which cannot be restarted).</summary>
-    private async Task<(StreamConfig Config, InProcessSiloHandle Home)> CreateAwayFromPrimaryAsync(string prefix)
+    private async Task<(PlatformStreamConfig Config, InProcessSiloHandle Home)> CreateAwayFromPrimaryAsync(string prefix)
     {
         for (int i = 0; ; i++)
         {
-            var config = new StreamConfig { Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"] }.WithDefaults();
+            var config = new PlatformStreamConfig { Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"] }.WithDefaults();
             Assert.Null((await Catalog.Create(config)).Error);
             var home = (await Catalog.Get(config.Name))!.Homes[0];
             if (home != Cluster.Silos[0].Name)
@@ -219,13 +219,13 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     [Fact]
     public async Task A_catalog_that_lost_a_race_for_its_store_fails_the_change_and_reloads()
     {
-        var first = new StreamConfig { Name = "RACE1", Subjects = ["race1.>"] }.WithDefaults();
+        var first = new PlatformStreamConfig { Name = "RACE1", Subjects = ["race1.>"] }.WithDefaults();
         Assert.Null((await Catalog.Create(first)).Error);
         // Another activation (Orleans allows two while membership settles) wrote the catalog since this one read it.
         foreach (var key in _catalogRecords.Keys)
             _catalogRecords[key] = (_catalogRecords[key].Data, "someone-else");
 
-        var second = new StreamConfig { Name = "RACE2", Subjects = ["race2.>"] }.WithDefaults();
+        var second = new PlatformStreamConfig { Name = "RACE2", Subjects = ["race2.>"] }.WithDefaults();
         await Assert.ThrowsAnyAsync<Exception>(() => Catalog.Create(second));
         // The stale activation went away; the next one reads the store and carries on.
         Assert.Null((await Catalog.Create(second)).Error);
@@ -235,7 +235,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     [Fact]
     public async Task Every_silo_knows_a_change_before_the_catalog_replies_and_a_joining_silo_catches_up()
     {
-        var config = new StreamConfig { Name = "SEEN", Subjects = ["seen.>"] }.WithDefaults();
+        var config = new PlatformStreamConfig { Name = "SEEN", Subjects = ["seen.>"] }.WithDefaults();
         Assert.Null((await Catalog.Create(config)).Error);
         foreach (var silo in Cluster.Silos)
             Assert.True(ViewOf(silo).TryGet("SEEN", out _), $"{silo.Name} does not know SEEN");

@@ -14,14 +14,14 @@ public abstract class GrainTestBase(ClusterFixture fixture)
     protected IStreamCatalogGrain Catalog => Fixture.Grains.GetGrain<IStreamCatalogGrain>(0);
 
     /// <summary>Streams of all tests in a class share one catalog, so each gets its own name and subjects.</summary>
-    protected static StreamConfig NewConfig(string prefix = "S")
+    protected static PlatformStreamConfig NewConfig(string prefix = "S")
     {
         var name = $"{prefix}{Interlocked.Increment(ref _next)}";
-        return new StreamConfig { Name = name, Subjects = [$"{name}.>"] };
+        return new PlatformStreamConfig { Name = name, Subjects = [$"{name}.>"] };
     }
 
     /// <summary>Creates through the catalog with nats-server's defaults filled in, as the $JS.API does.</summary>
-    protected async Task<TestStream> CreateAsync(StreamConfig config)
+    protected async Task<TestStream> CreateAsync(PlatformStreamConfig config)
     {
         var result = await Catalog.Create(config.WithDefaults());
         Assert.Null(result.Error);
@@ -39,7 +39,7 @@ public sealed record TestStream(string Name, IStreamGrain Grain)
     public async Task<PublishAck> Publish(string token, string payload = "data", params (string Name, string Value)[] headers)
         => (await new FrameBatch().Add(Subject(token), payload, headers).AppendTo(Grain)).Single();
 
-    public async Task<StreamInfo> Info(bool deletedDetails = false, string? subjectsFilter = null)
+    public async Task<PlatformStreamInfo> Info(bool deletedDetails = false, string? subjectsFilter = null)
     {
         var result = await Grain.GetInfo(deletedDetails, subjectsFilter);
         Assert.Null(result.Error);

@@ -149,7 +149,7 @@ public sealed class ProviderTests : IAsyncLifetime
         await grain.Subscribe("fromnats", "device.7", 0);
         // What a NATS client would do: create the stream (the provider may have created it already: same config, no
         // error) and publish JSON without an Orleans-Type header on <namespace>.<key>.
-        await streams.CreateStreamAsync(new StreamConfig { Name = "fromnats", Subjects = ["fromnats.>"] });
+        await streams.CreateStreamAsync(new PlatformStreamConfig { Name = "fromnats", Subjects = ["fromnats.>"] });
         var acks = await streams.PublishAsync("fromnats", [.. Enumerable.Range(0, 5).Select(i =>
             new OutgoingMessage("fromnats.device.7", Encoding.UTF8.GetBytes($$"""{"N":{{i}},"Text":"n{{i}}"}""")))]);
         Assert.All(acks, a => Assert.Null(a.Error));

@@ -24,7 +24,7 @@ public sealed class ExternalClientTests
         using var client = await ConnectAsync(silo);
         var streams = new PlatformStreams(client.Services.GetRequiredService<IClusterClient>());
 
-        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "ORL", Subjects = ["orl.>"] });
+        await streams.CreateStreamAsync(new Grains.Streams.PlatformStreamConfig { Name = "ORL", Subjects = ["orl.>"] });
         var batch = Enumerable.Range(0, 50)
             .Select(i => new OutgoingMessage($"orl.{i % 5}", Encoding.UTF8.GetBytes($"m{i}"),
                 new Dictionary<string, string> { ["X-Index"] = i.ToString() }))
@@ -90,7 +90,7 @@ public sealed class ExternalClientTests
         await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
         var js = nats.CreateJetStreamContext();
 
-        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "ORLCAP", Subjects = ["orlcap.>"] });
+        await streams.CreateStreamAsync(new Grains.Streams.PlatformStreamConfig { Name = "ORLCAP", Subjects = ["orlcap.>"] });
         // The capture table is updated before the create returns: the first publish is stored and acked.
         var ack = await js.PublishAsync("orlcap.a", "first");
         ack.EnsureSuccess();
@@ -111,7 +111,7 @@ public sealed class ExternalClientTests
         using var client = await ConnectAsync(silo);
         var grains = client.Services.GetRequiredService<IClusterClient>();
         var created = await grains.GetGrain<Grains.Streams.IStreamGrain>("UNSERVED").AddConsumer(
-            new Grains.Consumers.ConsumerConfig { DurableName = "remote", AckPolicy = Grains.Consumers.AckPolicy.Explicit }.WithDefaults());
+            new Grains.Consumers.PlatformConsumerConfig { DurableName = "remote", AckPolicy = Grains.Consumers.AckPolicy.Explicit }.WithDefaults());
         Assert.Null(created.Error);
         var consumer = grains.GetGrain<Grains.Consumers.IConsumerGrain>(Grains.Consumers.ConsumerKey.Of("UNSERVED", "remote"));
         Assert.Equal(1, (await consumer.Fetch(1, 0, TimeSpan.FromSeconds(1), Platform.Grains.Consumers.AckOp.None)).Value.Count);
@@ -133,7 +133,7 @@ public sealed class ExternalClientTests
         await client.StartAsync();
 
         var streams = client.Services.GetRequiredService<PlatformStreams>();
-        await streams.CreateStreamAsync(new Grains.Streams.StreamConfig { Name = "DI", Subjects = ["di.>"] });
+        await streams.CreateStreamAsync(new Grains.Streams.PlatformStreamConfig { Name = "DI", Subjects = ["di.>"] });
         Assert.Equal(1ul, (await streams.PublishAsync("DI", "di.a", "x"u8.ToArray())).Sequence);
         await client.Services.GetRequiredService<IClusterClient>().GetStreamProvider("platform")
             .GetStream<string>(global::Orleans.Runtime.StreamId.Create("sensors", "k")).OnNextAsync("reading");

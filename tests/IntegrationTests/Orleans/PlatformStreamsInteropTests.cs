@@ -7,8 +7,8 @@ using NATS.Net;
 using Platform.Grains.Client;
 using Platform.IntegrationTests.Infrastructure;
 using OrleansAckPolicy = Platform.Grains.Consumers.AckPolicy;
-using OrleansConsumerConfig = Platform.Grains.Consumers.ConsumerConfig;
-using OrleansStreamConfig = Platform.Grains.Streams.StreamConfig;
+using OrleansConsumerConfig = Platform.Grains.Consumers.PlatformConsumerConfig;
+using OrleansStreamConfig = Platform.Grains.Streams.PlatformStreamConfig;
 
 namespace Platform.IntegrationTests.Orleans;
 

@@ -38,7 +38,7 @@ public enum StorageType
 /// than ignore what the user asked for).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("platform.StreamConfig")]
-public sealed record StreamConfig
+public sealed record PlatformStreamConfig
 {
     [Id(0), JsonPropertyName("name")] public string Name { get; init; } = "";
     [Id(1), JsonPropertyName("description"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Description { get; init; }
@@ -73,7 +73,7 @@ public sealed record StreamConfig
     [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
 
     /// <summary>nats-server's defaults for fields left out or zero.</summary>
-    public StreamConfig WithDefaults()
+    public PlatformStreamConfig WithDefaults()
     {
         const long defaultDuplicateWindow = 120_000_000_000;
         // A negative window (or max_age, which caps it) stays negative for validation to refuse, as nats-server does.
@@ -97,7 +97,7 @@ public sealed record StreamConfig
     }
 
     /// <summary>Equality as nats-server judges "the same configuration" on a repeated create.</summary>
-    public bool SameAs(StreamConfig other)
+    public bool SameAs(PlatformStreamConfig other)
         => this with { Subjects = [], Metadata = null, Placement = null } == other with { Subjects = [], Metadata = null, Placement = null }
            && Subjects.AsSpan().SequenceEqual(other.Subjects)
            && (Placement is null ? other.Placement is null : Placement.SameAs(other.Placement))

@@ -31,7 +31,7 @@ public enum ReplayPolicy
 
 /// <summary>A consumer's configuration with JetStream's JSON names; durations are nanoseconds.</summary>
 [GenerateSerializer, Immutable, Alias("platform.ConsumerConfig")]
-public sealed record ConsumerConfig
+public sealed record PlatformConsumerConfig
 {
     [Id(0), JsonPropertyName("durable_name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DurableName { get; init; }
     [Id(1), JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Name { get; init; }
@@ -77,7 +77,7 @@ public sealed record ConsumerConfig
     /// nats-server's defaults for fields left out; a stream's consumer_limits (2.10) come before the server's own
     /// defaults for max_ack_pending and inactive_threshold.
     /// </summary>
-    public ConsumerConfig WithDefaults(StreamConsumerLimits? limits = null)
+    public PlatformConsumerConfig WithDefaults(StreamConsumerLimits? limits = null)
     {
         const long second = 1_000_000_000;
         var self = this;
@@ -90,7 +90,7 @@ public sealed record ConsumerConfig
         return self.Defaults(second);
     }
 
-    private ConsumerConfig Defaults(long second)
+    private PlatformConsumerConfig Defaults(long second)
     {
         return this with
         {
@@ -105,9 +105,9 @@ public sealed record ConsumerConfig
     }
 
     /// <summary>Equality as nats-server judges "the same configuration" (its arrays and metadata by content).</summary>
-    public bool SameAs(ConsumerConfig other)
+    public bool SameAs(PlatformConsumerConfig other)
         => this with { Backoff = null, FilterSubjects = null, Metadata = null } == other with { Backoff = null, FilterSubjects = null, Metadata = null }
            && (Backoff ?? []).AsSpan().SequenceEqual(other.Backoff ?? [])
            && (FilterSubjects ?? []).AsSpan().SequenceEqual(other.FilterSubjects ?? [])
-           && StreamConfig.MetadataEquals(Metadata, other.Metadata);
+           && PlatformStreamConfig.MetadataEquals(Metadata, other.Metadata);
 }
