@@ -83,12 +83,13 @@ public static class GatewayHosting
 
     /// <summary>
     /// Listens for other silos' routes (core NATS across the cluster, <see cref="RouteTransport"/>) on
-    /// <paramref name="address"/> (every address with <paramref name="anyAddress"/>) and a free port. Returns the silo
-    /// metadata entry that tells the other silos where, for the host's one <c>UseSiloMetadata</c> call.
+    /// <paramref name="address"/> (every address with <paramref name="anyAddress"/>) and <paramref name="port"/>, 0 for
+    /// a free one. Returns the silo metadata entry that tells the other silos where, for the host's one
+    /// <c>UseSiloMetadata</c> call.
     /// </summary>
-    internal static KeyValuePair<string, string> AddNatsRoutes(this IServiceCollection services, IPAddress address, bool anyAddress = false)
+    internal static KeyValuePair<string, string> AddNatsRoutes(this IServiceCollection services, IPAddress address, int port = 0, bool anyAddress = false)
     {
-        var transport = RouteTransport.Listen(address, 0, anyAddress);
+        var transport = RouteTransport.Listen(address, port, anyAddress);
         services.AddSingleton(transport);
         return new(RouteTransport.MetadataKey, transport.Endpoint);
     }

@@ -60,7 +60,7 @@ internal static class ClusterHosting
         // The stream catalog outlives any one silo: it lives in the cluster's store, written only if unchanged since read.
         silo.AddClusterGrainStorage(settings, StreamCatalogGrain.StorageName);
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
-        var routes = silo.Services.AddNatsRoutes(address, anyAddress);
+        var routes = silo.Services.AddNatsRoutes(address, cluster.RoutePort, anyAddress);
         silo.UseSiloMetadata(new Dictionary<string, string> { [ClientUrlKey] = clientUrl, [DataIdKey] = node.DataId, [routes.Key] = routes.Value });
         silo.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ClusterPeers>(sp, clientUrl));
     }

@@ -24,7 +24,9 @@ internal static class CommandLine
         Cluster Options:
             --cluster_name <name>            Cluster name; with --cluster_store the silo joins that Orleans cluster
             --cluster_store <url>            Membership store: postgres://user:pass@host:port/db (or an Npgsql
-                                             connection string); turns cluster mode on, then -n is required
+                                             connection string), or redis://host:port; turns cluster mode on,
+                                             then -n is required
+            --route_port <port>              Port for core NATS routes from other silos (default: any free port)
             --cluster <url>                  Orleans silo endpoint, nats://host:port (same as --silo_port with a host)
             --client_advertise <host:port>   NATS client URL advertised to clients of other silos (connect_urls)
 
@@ -96,6 +98,7 @@ internal static class CommandLine
                 case "orleans_streams": settings.OrleansStreamNamespaces = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                 case "cluster_name": settings.Cluster.Name = Value(); break;
                 case "cluster_store": settings.Cluster.Membership = Value(); break;
+                case "route_port": settings.Cluster.RoutePort = Int(flag, Value()); break;
                 case "cluster":
                     var (clusterHost, clusterPort) = ClusterUrl(flag, Value());
                     settings.Cluster.Host = clusterHost;

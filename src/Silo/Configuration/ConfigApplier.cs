@@ -285,7 +285,7 @@ internal static class ConfigApplier
     }
 
     /// <summary>
-    /// <c>cluster { name, membership, listen | host, port }</c>. There are no <c>routes</c>: silos find each other
+    /// <c>cluster { name, membership, listen | host, port, route_port }</c>. There are no <c>routes</c>: silos find each other
     /// through the membership store, so nats-server's route keys are refused rather than silently ignored.
     /// </summary>
     private static void ApplyCluster(Dictionary<string, object> map, ClusterSettings cluster, SiloSettings settings)
@@ -304,6 +304,10 @@ internal static class ConfigApplier
                     break;
                 case "host" or "net": cluster.Host = String(item, $"cluster.{key}"); break;
                 case "port": settings.SiloPort = (int)Number(item, $"cluster.{key}"); break;
+                case "route_port":
+                    var routePort = Number(item, $"cluster.{key}");
+                    cluster.RoutePort = routePort is >= 0 and <= 65535 ? (int)routePort : throw Invalid(item, $"cluster.{key}", "a port number, 0 for any free port");
+                    break;
                 default: throw Unsupported(item, $"cluster.{key}");
             }
         }

@@ -269,4 +269,59 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             await DisposeAllAsync(silos);
         }
     }
+
+    /// <summary>
+    /// A route port set with --route_port is where the node listens for routes and what it advertises: a message
+    /// published on the other node reaches a subscriber on this one through it. A connection to it that does not say
+    /// hello for this cluster is closed, and the node keeps serving.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_fixed_route_port_carries_the_routes_and_refuses_strangers()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        int routePort = SiloProcess.FreePort();
+        var silos = new List<SiloProcess>();
+        try
+        {
+            silos.Add(await SiloProcess.StartAsync(jetStream: true, null, port: 0, ProcessCluster.FastFailureDetection,
+                "-n", "a", "--cluster_name", "routeport", "--cluster_store", Postgres.Url, "--route_port", routePort.ToString()));
+            silos.Add(await StartNodeAsync("routeport", "b"));
+            await WaitUntilAsync(async () => (await ActiveAsync("routeport")).Count == 2, TimeSpan.FromSeconds(30),
+                async () => $"active: {string.Join(", ", await ActiveAsync("routeport"))}");
+
+            using (var stranger = new System.Net.Sockets.TcpClient())
+            {
+                await stranger.ConnectAsync("127.0.0.1", routePort);
+                var stream = stranger.GetStream();
+                var hello = System.Text.Encoding.UTF8.GetBytes("other-cluster\nS127.0.0.1:1:1");
+                await stream.WriteAsync(BitConverter.GetBytes(hello.Length));
+                await stream.WriteAsync(hello);
+                using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                Assert.Equal(0, await stream.ReadAsync(new byte[1], closed.Token));
+            }
+
+            await using var onA = new NatsConnection(new NatsOpts { Url = silos[0].Url });
+            await using var onB = new NatsConnection(new NatsOpts { Url = silos[1].Url });
+            await using var sub = await onA.SubscribeCoreAsync<string>("via.fixed.port");
+            await onA.PingAsync();
+            await WaitUntilAsync(async () =>
+                {
+                    await onB.PublishAsync("via.fixed.port", "crossed");
+                    using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+                    try
+                    {
+                        return (await sub.Msgs.ReadAsync(wait.Token)).Data == "crossed";
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return false;
+                    }
+                }, TimeSpan.FromSeconds(20), () => Task.FromResult("nothing crossed from b to a"));
+            Assert.False(silos[0].HasExited);
+        }
+        finally
+        {
+            await DisposeAllAsync(silos);
+        }
+    }
 }
