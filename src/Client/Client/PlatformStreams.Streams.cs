@@ -9,17 +9,7 @@ public sealed partial class PlatformStreams
     /// <summary>The stream's configuration and state; a partitioned stream's counts add up over its partitions.</summary>
     /// <exception cref="PlatformStreamException">No such stream (10059).</exception>
     public async Task<PlatformStreamInfo> GetStreamInfoAsync(string stream, bool deletedDetails = false, string? subjectsFilter = null)
-    {
-        var root = Value(await grains.GetGrain<IStreamGrain>(stream).GetInfo(deletedDetails, subjectsFilter));
-        int partitions = StreamKeys.Count(root.Config);
-        if (partitions <= 1)
-            return root;
-        var all = new List<PlatformStreamInfo>(partitions) { root };
-        for (int p = 1; p < partitions; p++)
-            if ((await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, p)).GetInfo(deletedDetails, subjectsFilter)).Value is { } part)
-                all.Add(part);
-        return PlatformStreamInfo.Combine(all);
-    }
+        => Value(await StreamInfoQuery.GetAsync(grains, stream, deletedDetails, subjectsFilter));
 
     /// <summary>The configurations of every stream of the cluster.</summary>
     public Task<PlatformStreamConfig[]> ListStreamsAsync() => grains.GetGrain<IStreamCatalogGrain>(0).List();

@@ -202,17 +202,8 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     }
 
     /// <summary>Stream info, combined over the partitions of a partitioned stream.</summary>
-    private async Task<StreamResult<PlatformStreamInfo>> GetInfoAsync(string name, bool deletedDetails = false, string? subjectsFilter = null)
-    {
-        var root = await grains.GetGrain<IStreamGrain>(name).GetInfo(deletedDetails, subjectsFilter);
-        if (root.Value is not { } info || info.Config.Partitions <= 1)
-            return root;
-        var all = new List<PlatformStreamInfo> { info };
-        for (int p = 1; p < info.Config.Partitions; p++)
-            if ((await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).GetInfo(deletedDetails, subjectsFilter)).Value is { } part)
-                all.Add(part);
-        return StreamResult<PlatformStreamInfo>.Ok(PlatformStreamInfo.Combine(all));
-    }
+    private Task<StreamResult<PlatformStreamInfo>> GetInfoAsync(string name, bool deletedDetails = false, string? subjectsFilter = null)
+        => StreamInfoQuery.GetAsync(grains, name, deletedDetails, subjectsFilter);
 
     /// <summary>The partition a message request addresses: explicit, or by the subject it names, else partition 0.</summary>
     private IStreamGrain PartitionFor(string name, int? partition, string? subject)
