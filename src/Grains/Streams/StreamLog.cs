@@ -187,7 +187,7 @@ internal sealed class StreamLog : IAsyncDisposable
         {
             _leases--;
             LastUsed = now;
-            // A log grows a disk part per 25k-50k records: recount what it holds now and then, not on every use.
+            // A log grows a disk part per 50k-100k records: recount what it holds now and then, not on every use.
             if (_log is not null && now - _measuredAt >= MeasureIntervalMs)
             {
                 _measuredAt = now;
