@@ -69,6 +69,7 @@ internal static class Program
             {
                 Duration = options.Warmup,
                 Msgs = null,
+                TimelineFile = null,
                 Quiet = true,
             });
             if (!options.Quiet)

@@ -6,9 +6,12 @@
 # repetitions, the silo first on even ones) so slow drift on a shared machine does not favour one of them.
 # Raw rows go to <work dir>/runs.tsv; perf/compare/summarize.sh turns them into perf/RESULTS.md.
 #
-# usage: perf/compare/run.sh [--reps N] [--secs S] [--warmup S] [--calm LOAD] [--skip-build] [--out FILE] [--only ID[,ID...]]
+# usage: perf/compare/run.sh [--reps N] [--secs S] [--latency-secs S] [--warmup S] [--calm LOAD] [--skip-build] [--out FILE] [--only ID[,ID...]]
 #   --reps N       repetitions per scenario and server (default 3)
 #   --secs S       publish time of each throughput run in seconds (default 5)
+#   --latency-secs S  publish time of the fixed-rate latency runs (jslatency*; default: --secs). Each of them also
+#                  writes its latency per second, and perf/compare/latency_plot.py draws repetition 1 of both servers
+#                  as latency-<id>.svg beside the --out file: e.g. --only jsasync1,jslatency,jslatency80 --latency-secs 60
 #   --warmup S     unmeasured seconds of the same load first, in the same client process (default 8): the silo's
 #                  throughput climbs over its first 5-8 s of load (JIT tiering and the runtime settling), measured
 #                  per second with perf/Load's progress lines; nats-server's is flat after one second. The
@@ -30,6 +33,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REPS=3
 SECS=5
+LATENCY_SECS=""
 WARMUP=8
 CLUSTER_WARMUP=30
 CALM=""
@@ -46,7 +50,8 @@ while [ $# -gt 0 ]; do
     --skip-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --latency-secs) LATENCY_SECS=$2; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -158,14 +163,15 @@ peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # ---- scenarios -------------------------------------------------------------------------------------------------
-# id | description | perf/Load arguments ({SECS} and {RATE} are filled in)
+# id | description | perf/Load arguments ({SECS}, {LSECS} and {RATE<percent of nats-server's jsasync1 median>} are filled in)
 SCENARIOS=(
   "jsasync1|JetStream async publish, 1 stream, 1 publisher, 128 B, window 256|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --duration {SECS}"
   "jsasync4|JetStream async publish, 4 streams, 4 publishers, 128 B, window 256 each|js-pub-async --streams 4 --pubs 4 --size 128 --window 256 --duration {SECS}"
   "jsasync4cold|As jsasync4 on a server that has served nothing yet (no warm-up)|js-pub-async --streams 4 --pubs 4 --size 128 --window 256 --duration {SECS}"
   "corepubsub|Core publish to 1 subscriber, 16 B|pubsub --pubs 1 --subs 1 --size 16 --duration {SECS}"
   "jssync|JetStream sync publish, 1 stream, 1 publisher, 128 B (short)|js-pub-sync --streams 1 --pubs 1 --size 128 --duration 3"
-  "jslatency|JetStream publish-ack latency at a fixed rate (50% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE} --duration {SECS}"
+  "jslatency|JetStream publish-ack latency at a fixed rate (50% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE50} --duration {LSECS}"
+  "jslatency80|JetStream publish-ack latency at a fixed rate (80% of nats-server's jsasync1 median), 1 stream, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --rate {RATE80} --duration {LSECS}"
   "jspubsub|JetStream publish with a concurrent pull consumer, explicit acks, 1 stream, 128 B, window 256, batch 500|js-pubsub --streams 1 --pubs 1 --subs 1 --size 128 --window 256 --batch 500 --duration {SECS}"
   "jsconsume|Consume a 100,000-message backlog, 1 stream, 1 pull consumer, batch 500, explicit acks, 128 B|js-consume --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
   "jsfetch1|Fetch(1) then ack, in a loop (a Go worker's pull loop), 20,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 20000 --batch 1"
@@ -187,13 +193,13 @@ CLUSTER_SCENARIOS=(
 SETTLE=2
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 p50 rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss cold=0
+  local status msgs p99 p50 p999 maxlat rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss cold=0
   local start=start_server stop=stop_server nodes="" warmup=$WARMUP
   [[ "$sid" == *cold ]] && cold=1
   if [[ "$sid" == cluster-* ]]; then start=start_cluster; stop=stop_cluster; warmup=$CLUSTER_WARMUP; fi
@@ -211,6 +217,7 @@ run_one() { # scenario-id server rep args
     $stop; return
   fi
   [[ "$sid" == cluster-* ]] && nodes="--cluster-urls $CLUSTER_URLS"
+  [ -n "$RATE" ] && nodes="$nodes --timeline $WORK/$sid-$server-$rep.timeline.csv"
   sleep "$SETTLE"
   idle_rss=$(rss_kb "$SERVER_PID")
   cpu0=$(cpu_seconds "$SERVER_PID")
@@ -232,18 +239,18 @@ run_one() { # scenario-id server rep args
   first=$(log_warnings "$SERVER_LOG" | head -1 | cut -c1-300 | tr '\t' ' ')
   if [ -s "$json" ]; then
     status=$(jq -r .status "$json"); msgs=$(jq -r '.msgs_per_sec' "$json")
-    p99=$(jq -r '.latency_us.p99 // ""' "$json"); p50=$(jq -r '.latency_us.p50 // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
+    p99=$(jq -r '.latency_us.p99 // ""' "$json"); p50=$(jq -r '.latency_us.p50 // ""' "$json"); p999=$(jq -r '.latency_us.p999 // ""' "$json"); maxlat=$(jq -r '.latency_us.max // ""' "$json"); completed=$(jq -r .completed "$json"); errors=$(jq -r .errors "$json")
     message=$(jq -r '.message // ""' "$json" | tr '\t\n' '  ')
     # The load generator samples the server's CPU around the measured run only, leaving the warm-up out.
     c=$(jq -r '.server_cpu_seconds // empty | . * 100 | round / 100' "$json" 2>/dev/null)
     [ -n "$c" ] && cpu=$c
   else
-    status=failed; msgs=""; p99=""; p50=""; completed=""; errors=""
+    status=failed; msgs=""; p99=""; p50=""; p999=""; maxlat=""; completed=""; errors=""
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" >> "$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" >> "$RUNS"
   log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p50 ${p50:-n/a} µs p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 
@@ -256,7 +263,8 @@ STARTED=$(date +%s)
 for entry in "${SCENARIOS[@]}"; do
   IFS='|' read -r sid desc args <<< "$entry"
   if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$sid,"* ]]; then continue; fi
-  if [[ "$args" == *"{RATE}"* ]]; then
+  if [[ "$args" =~ \{RATE([0-9]+)\} ]]; then
+    percent=${BASH_REMATCH[1]}
     RATE=$(awk -F'\t' '$1 == "jsasync1" && $2 == "nats-server" && ($4 == "ok" || $4 == "errors") { print $5 }' "$RUNS" | median_of)
     if [ -z "$RATE" ]; then
       log "$sid: skipped, no nats-server jsasync1 result to take the rate from (run it in the same invocation)"
@@ -264,12 +272,13 @@ for entry in "${SCENARIOS[@]}"; do
         "no jsasync1 result on nats-server to derive the rate from" "$sid" "no jsasync1 result on nats-server to derive the rate from" >> "$RUNS"
       continue
     fi
-    RATE=$(awk -v r="$RATE" 'BEGIN { printf "%d", r / 2 }')
+    RATE=$(awk -v r="$RATE" -v p="$percent" 'BEGIN { printf "%d", r * p / 100 }')
   else
-    RATE=""
+    RATE=""; percent=""
   fi
   args=${args//\{SECS\}/$SECS}
-  args=${args//\{RATE\}/$RATE}
+  args=${args//\{LSECS\}/${LATENCY_SECS:-$SECS}}
+  args=${args//\{RATE$percent\}/$RATE}
   log "$sid: $desc"
   log "  Platform.Load $args"
   for rep in $(seq 1 "$REPS"); do
@@ -304,6 +313,14 @@ kv() { printf '%s=%q\n' "$1" "$2"; }
   kv calm "$CALM"
 } > "$WORK/machine.env"
 printf '%s\n' "${SCENARIOS[@]}" > "$WORK/scenarios.txt"
-"$ROOT/perf/compare/summarize.sh" "$WORK" > "$OUT"
+# The latency-over-time pictures: repetition 1 of each server, for each fixed-rate scenario that ran.
+for entry in "${SCENARIOS[@]}"; do
+  IFS='|' read -r sid desc args <<< "$entry"
+  [ -s "$WORK/$sid-nats-server-1.timeline.csv" ] && [ -s "$WORK/$sid-silo-1.timeline.csv" ] || continue
+  python3 "$ROOT/perf/compare/latency_plot.py" --title "$desc" --out "$(dirname "$OUT")/latency-$sid.svg" \
+    "nats-server=$WORK/$sid-nats-server-1.timeline.csv" "silo=$WORK/$sid-silo-1.timeline.csv" \
+    && log "wrote $(dirname "$OUT")/latency-$sid.svg"
+done
+OUT_FILE="$OUT" "$ROOT/perf/compare/summarize.sh" "$WORK" > "$OUT"
 log "wrote $OUT (raw runs, loads' outputs and server logs in $WORK)"
 cat "$OUT"

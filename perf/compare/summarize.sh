@@ -135,6 +135,37 @@ if [ ${#cluster_rows[@]} -gt 0 ]; then
   echo "|---|---|---|---|---|"
   printf '%s\n' "${cluster_rows[@]}"
 fi
+# The fixed-rate scenarios: the whole latency distribution, and the picture of latency over time when run.sh drew it.
+latency_rows=()
+while IFS='|' read -r sid desc args; do
+  [[ "$args" == *"--rate "* ]] || continue
+  [ "$(count_runs "$sid" nats-server)$(count_runs "$sid" silo)" = "00" ] && continue
+  target=$(awk -F'\t' -v s="$sid" 'NR > 1 && $1 == s && $11 != "" { print $11; exit }' "$RUNS")
+  row="| $sid at $(human "${target:-0}") msgs/s"
+  for column in 19 6 20 21; do
+    n=$(median "$sid" nats-server "$column"); s=$(median "$sid" silo "$column")
+    if [ -n "$n" ] && [ -n "$s" ]; then
+      row="$row | $(awk -v a="$n" -v b="$s" 'BEGIN { printf "%.0f / %.0f (%.2f×)", a, b, (a > 0 ? b / a : 0) }')"
+    else
+      row="$row | –"
+    fi
+  done
+  picture="latency-$sid.svg"
+  [ -f "$(dirname "${OUT_FILE:-.}")/$picture" ] && row="$row | [$picture]($picture) |" || row="$row | – |"
+  latency_rows+=("$row")
+done < "$WORK/scenarios.txt"
+if [ ${#latency_rows[@]} -gt 0 ]; then
+  echo
+  echo "## Publish-ack latency at fixed rates"
+  echo
+  echo "Medians over the runs, in µs, nats-server / silo (silo ÷ nats-server: below 1 is better). Latency runs from each"
+  echo "message's intended send time, so a stall is charged to every message it delays. The picture is repetition 1 of"
+  echo "each server, second by second."
+  echo
+  echo "| scenario | p50 | p99 | p99.9 | max | latency over time |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${latency_rows[@]}"
+fi
 # Memory: idle RSS over every run of a server, and the RSS left holding the store1m messages.
 column_all() { awk -F'\t' -v v="$1" -v c="$2" 'NR > 1 && $2 == v && $c != "" { print $c }' "$RUNS"; }
 mbcell() {

@@ -37,6 +37,9 @@ internal sealed record LoadOptions
 
     public string? JsonFile { get; init; }
     public string? CsvFile { get; init; }
+
+    /// <summary>CSV of publish-ack latencies per second of the publish phase (js-pub-async only).</summary>
+    public string? TimelineFile { get; init; }
     public bool Quiet { get; init; }
     public bool Keep { get; init; }
 

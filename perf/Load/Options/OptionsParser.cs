@@ -38,6 +38,7 @@ internal static class OptionsParser
           --rate MSGS/S    fixed total rate; latency is measured from each message's intended send time
           --json FILE      write the result as JSON
           --csv FILE       append the result as a CSV row (header written when the file is new)
+          --timeline FILE  js-pub-async: write publish-ack latency per second (p50, p99, p99.9, max) as CSV
           --label TEXT     copied into the JSON/CSV result
           --warmup SECS    run the scenario unmeasured for this long first (default 0)
           --server-pid PID report this local server process's CPU seconds and peak RSS
@@ -80,6 +81,7 @@ internal static class OptionsParser
                 "--rate" => o with { Rate = Positive(flag, Value()) },
                 "--json" => o with { JsonFile = Value() },
                 "--csv" => o with { CsvFile = Value() },
+                "--timeline" => o with { TimelineFile = Value() },
                 "--label" => o with { Label = Value() },
                 "--warmup" => o with { Warmup = Positive(flag, Value()) },
                 "--server-pid" => o with { ServerPid = Int(flag, Value(), 1) },

@@ -15,7 +15,15 @@ internal sealed class LatencyRecorder
 
     public long Count => _histogram.TotalCount;
 
-    public void RecordSince(long startTick, long endTick) => Record(Clock.ToNanos(endTick - startTick));
+    /// <summary>The per-second view of the same latencies, when the run asked for one (--timeline).</summary>
+    public LatencyTimeline? Timeline { get; init; }
+
+    public void RecordSince(long startTick, long endTick)
+    {
+        var nanos = Clock.ToNanos(endTick - startTick);
+        Record(nanos);
+        Timeline?.Record(endTick, nanos);
+    }
 
     public void Record(long nanos) => _histogram.RecordValue(Math.Clamp(nanos, 1, Highest));
 

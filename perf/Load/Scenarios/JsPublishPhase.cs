@@ -17,7 +17,9 @@ internal static class JsPublishPhase
     {
         var hard = limits.Hard;
         await using var pubs = await ClientSet.OpenAsync(p => spread ? ClusterNodes.Spread(o, p) : o, "jspub", o.Pubs, hard);
-        var latencies = Enumerable.Range(0, o.Pubs).Select(_ => new LatencyRecorder()).ToArray();
+        var latencies = Enumerable.Range(0, o.Pubs)
+            .Select(_ => new LatencyRecorder { Timeline = o.TimelineFile is null ? null : new LatencyTimeline() })
+            .ToArray();
         var publishers = Enumerable.Range(0, o.Pubs)
             .Select(p => new AsyncJsPublisher(pubs[p], StreamSetup.SubjectFor(p, o.Streams), o.Window, counters,
                 recordLatency ? latencies[p] : null))
@@ -28,12 +30,16 @@ internal static class JsPublishPhase
 
         using var phase = limits.StartPublishPhase();
         var start = Clock.Now;
+        foreach (var latency in latencies)
+            latency.Timeline?.StartAt(start);
         var tasks = publishers.Select((publisher, p) => Task.Run(() => publisher.RunAsync(
             limits.ShareOf(p, o.Pubs), Pacer.ForShare(o.Rate, o.Pubs, start), new PayloadSource(o.Size, stampPayload, p),
             phase.Token, limits.Drain, hard))).ToArray();
         var sentEach = await Task.WhenAll(tasks);
         var publishEnd = Clock.Now;
         var lastAck = publishers.Max(p => p.LastAckTick);
+        if (recordLatency && o.TimelineFile is { } timeline)
+            LatencyTimeline.WriteCsv(timeline, latencies.Select(l => l.Timeline!));
         return new Outcome(sentEach.Sum(), publishers.Sum(p => p.Acked), start, publishEnd,
             lastAck > 0 ? lastAck : publishEnd, LatencyRecorder.Summarize(latencies));
     }

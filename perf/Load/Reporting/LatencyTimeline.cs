@@ -1,0 +1,60 @@
+using System.Globalization;
+using HdrHistogram;
+using Platform.Load.Scenarios;
+
+namespace Platform.Load.Reporting;
+
+/// <summary>
+/// Latencies per second of the run, by the second in which each outcome arrived, for the latency-over-time picture
+/// (--timeline): a stall shows as the seconds it spoils instead of disappearing into the run's p99.
+/// One per publisher loop like <see cref="LatencyRecorder"/>, merged at the end.
+/// </summary>
+internal sealed class LatencyTimeline
+{
+    // Per-second histograms need less range and precision than the run's: up to 60 s, two significant digits (1%),
+    // about 40 KB each, so a 10-minute run with several publishers stays a few tens of MB.
+    private const long Highest = 60_000_000_000;
+    private readonly List<LongHistogram?> _seconds = [];
+    private long _startTick;
+
+    /// <summary>Second 0 begins here: the start of the publish phase, after the connections are set up.</summary>
+    public void StartAt(long tick) => _startTick = tick;
+
+    public void Record(long endTick, long nanos)
+    {
+        var second = (int)Math.Max(0, Clock.SecondsBetween(_startTick, endTick));
+        while (_seconds.Count <= second)
+            _seconds.Add(null);
+        var histogram = _seconds[second] ??= new LongHistogram(1, Highest, 2);
+        histogram.RecordValue(Math.Clamp(nanos, 1, Highest));
+    }
+
+    /// <summary>Writes one CSV row per second: second,count,p50_us,p99_us,p999_us,max_us (empty seconds have count 0).</summary>
+    public static void WriteCsv(string path, IEnumerable<LatencyTimeline> timelines)
+    {
+        var merged = new List<LongHistogram?>();
+        foreach (var timeline in timelines)
+        {
+            for (var s = 0; s < timeline._seconds.Count; s++)
+            {
+                if (timeline._seconds[s] is not { } histogram)
+                    continue;
+                while (merged.Count <= s)
+                    merged.Add(null);
+                (merged[s] ??= new LongHistogram(1, Highest, 2)).Add(histogram);
+            }
+        }
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("second,count,p50_us,p99_us,p999_us,max_us");
+        for (var s = 0; s < merged.Count; s++)
+        {
+            if (merged[s] is not { } h)
+            {
+                writer.WriteLine(FormattableString.Invariant($"{s},0,,,,"));
+                continue;
+            }
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s},{h.TotalCount},{h.GetValueAtPercentile(50) / 1000.0:F1},{h.GetValueAtPercentile(99) / 1000.0:F1},{h.GetValueAtPercentile(99.9) / 1000.0:F1},{h.GetMaxValue() / 1000.0:F1}"));
+        }
+    }
+}
