@@ -118,6 +118,8 @@ internal sealed record MessageLogOptions
 /// appended after it and <paramref name="JournalEntries"/> the removals applied to it) or by reading every message,
 /// and then <paramref name="FullScanReason"/> says why. <paramref name="Elapsed"/> is that part;
 /// <paramref name="EngineOpen"/> the engine's own open before it (ZoneTree replaying its WAL: bounded by what was not
-/// merged yet, not by the size of the log).
+/// merged yet, not by the size of the log). <paramref name="QuarantinedFiles"/> counts what a crashed merge left behind
+/// and the open set aside (<see cref="LeftoverSegments"/>).
 /// </summary>
-internal readonly record struct LogRecovery(bool FromCheckpoint, ulong RecordsScanned, ulong JournalEntries, TimeSpan Elapsed, string? FullScanReason, TimeSpan EngineOpen = default);
+internal readonly record struct LogRecovery(bool FromCheckpoint, ulong RecordsScanned, ulong JournalEntries, TimeSpan Elapsed, string? FullScanReason, TimeSpan EngineOpen = default,
+    int QuarantinedFiles = 0);

@@ -144,10 +144,11 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             _checkpointPath = RecoveryCheckpoint.PathIn(_treeDirectory);
         try
         {
+            int quarantined = options.InMemory ? 0 : LeftoverSegments.Quarantine(_treeDirectory, _tree);
             var metadata = _tree.TryGet(LogMetadata.Key, out var stored) ? LogMetadata.Decode(stored) : new LogMetadata(1, 0);
             Volatile.Write(ref _floor, metadata.Floor);
             _removals = metadata.Removals;
-            Recovery = Recover(metadata) with { EngineOpen = engineOpen };
+            Recovery = Recover(metadata) with { EngineOpen = engineOpen, QuarantinedFiles = quarantined };
             _maintainer = _tree.CreateMaintainer();
             // Frozen memtables the open replayed from the WAL would otherwise wait for the next memtable to fill before
             // they merge, and every crash until then would replay them again (~100k records each, most of an open).

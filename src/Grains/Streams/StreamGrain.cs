@@ -156,6 +156,9 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
                 logger.LogInformation("Recovered log of stream {Stream} in {Ms:F0} ms: {How}, {Records} messages read, {Entries} journaled removals; engine open {EngineMs:F0} ms",
                     Key, recovery.Elapsed.TotalMilliseconds, recovery.FromCheckpoint ? "from its checkpoint" : $"full scan ({recovery.FullScanReason})",
                     recovery.RecordsScanned, recovery.JournalEntries, recovery.EngineOpen.TotalMilliseconds);
+            if (recovery.QuarantinedFiles > 0)
+                logger.LogWarning("The log of stream {Stream} held {Count} segment files a crashed merge left behind; they were moved to its {Directory} directory",
+                    Key, recovery.QuarantinedFiles, LeftoverSegments.QuarantineDirectoryName);
             StartMsgIdRecovery(log);
         }
         return lease;
