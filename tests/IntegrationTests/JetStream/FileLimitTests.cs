@@ -93,8 +93,10 @@ public sealed class FileLimitTests(ITestOutputHelper output)
                 Assert.InRange(OpenDescriptors(silo), 0, FileLimit - 64);
             }
             output.WriteLine($"every stream read back {restart.Elapsed} after the restart");
-            Assert.True(ready < TimeSpan.FromSeconds(20), $"restart took {ready}");
-            Assert.True(restart.Elapsed < TimeSpan.FromSeconds(40), $"restart and reading every stream took {restart.Elapsed}");
+            // Bounds against the failure this guards (activating every stream at once timed out after 2 minutes), with
+            // room for a loaded CI machine: 13 s and 40 s were seen at a load average of 40 on 2 cores.
+            Assert.True(ready < TimeSpan.FromSeconds(30), $"restart took {ready}");
+            Assert.True(restart.Elapsed < TimeSpan.FromSeconds(90), $"restart and reading every stream took {restart.Elapsed}");
         }
         finally
         {
