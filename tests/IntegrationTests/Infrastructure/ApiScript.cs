@@ -43,6 +43,9 @@ public static class ApiScript
     {
         await using var nats = new NatsConnection(new NatsOpts { Url = url });
         await nats.ConnectAsync();
+        // A fresh server's first API answer waits for its JetStream start (on a loaded 2-core machine, seconds); one
+        // account info request with a long timeout absorbs that, so the steps' short timeout is about the steps.
+        await RequestAsync(nats, "$JS.API.INFO", "", null, TimeSpan.FromSeconds(30));
         var answers = new List<string?>();
         foreach (var (subject, body, headers) in script)
             answers.Add(await RequestAsync(nats, Fill(subject, name), Fill(body, name), headers, TimeSpan.FromSeconds(3)));

@@ -25,7 +25,9 @@ public sealed class JetStreamTraffic : IAsyncDisposable
 
     public static async Task<JetStreamTraffic> StartAsync(string url, bool memoryStream)
     {
-        var nats = new NatsConnection(new NatsOpts { Url = url, Name = "js" });
+        // First stream, first consumer: grain activations on a fresh server, seconds on a loaded machine (5 s, NATS.Net's
+        // default, ran out once at a load average of 40).
+        var nats = new NatsConnection(new NatsOpts { Url = url, Name = "js", RequestTimeout = TimeSpan.FromSeconds(20) });
         var js = nats.CreateJetStreamContext();
         await js.CreateStreamAsync(new StreamConfig("ORDERS", ["orders.>"]));
         for (int i = 0; i < OrdersMessages; i++)
