@@ -215,9 +215,11 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             responder.ReplyError(request, type, error);
             return;
         }
+        // As nats-server, a create answers before the mirror or sources have started: without their info blocks.
+        var info = create ? result.Value! with { Mirror = null, Sources = null } : result.Value!;
         responder.Reply(request, type, w =>
         {
-            WriteStreamInfo(w, result.Value!);
+            WriteStreamInfo(w, info);
             if (create)
                 w.WriteBoolean("did_create", true);
         });
