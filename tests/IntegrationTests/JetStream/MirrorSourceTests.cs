@@ -12,9 +12,27 @@ namespace Platform.IntegrationTests.JetStream;
 /// filters, transforms, the Nats-Stream-Source header), origins created later, KV buckets sourcing other buckets.
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class MirrorSourceTests(ServersFixture servers)
+public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
 {
+    private NatsConnection _nats = null!;
+    private INatsJSContext _js = null!;
+
+    public async Task InitializeAsync()
+    {
+        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
+        await _nats.ConnectAsync();
+        _js = _nats.CreateJetStreamContext();
+    }
+
+    public async Task DisposeAsync() => await _nats.DisposeAsync();
+
     private static string NewName(string prefix) => prefix + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+
+    private async Task DeleteStreamsAsync(params string[] names)
+    {
+        foreach (var name in names)
+            await _js.DeleteStreamAsync(name);
+    }
 
     /// <summary>The stream's info once its last sequence reaches <paramref name="lastSeq"/> (5 s at most).</summary>
     internal static async Task<StreamInfo> UntilLastSeqAsync(INatsJSContext js, string stream, ulong lastSeq)
@@ -33,8 +51,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
     {
         var name = NewName("MO");
         var s = name.ToLowerInvariant();
-        await using var nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        var js = nats.CreateJetStreamContext();
+        var js = _js;
         var origin = await js.CreateStreamAsync(new StreamConfig(name, [$"{s}.>"]));
         for (int i = 1; i <= 4; i++)
             (await js.PublishAsync($"{s}.{i % 2}", $"m{i}")).EnsureSuccess();
@@ -49,7 +66,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
         Assert.Equal(1, info.State.NumDeleted);
         Assert.Equal(name, info.Mirror!.Name);
         // NATS.Net types lag as a time; the wire has nats-server's count of messages not copied yet.
-        var raw = System.Text.Json.Nodes.JsonNode.Parse((await ApiScript.RequestAsync(nats, $"$JS.API.STREAM.INFO.{name}M", "", null, TimeSpan.FromSeconds(3)))!)!;
+        var raw = System.Text.Json.Nodes.JsonNode.Parse((await ApiScript.RequestAsync(_nats, $"$JS.API.STREAM.INFO.{name}M", "", null, TimeSpan.FromSeconds(3)))!)!;
         Assert.Equal(0, (int)raw["mirror"]!["lag"]!);
         Assert.True((long)raw["mirror"]!["active"]! >= 0);
         foreach (var seq in new ulong[] { 1, 3, 4, 5 })
@@ -63,8 +80,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
         // Publishes after the mirror exists arrive too; a mirror captures no subjects of its own.
         (await js.PublishAsync($"{s}.y", "m6")).EnsureSuccess();
         Assert.Equal(6ul, (await UntilLastSeqAsync(js, name + "M", 6)).State.LastSeq);
-        await js.DeleteStreamAsync(name + "M");
-        await js.DeleteStreamAsync(name);
+        await DeleteStreamsAsync(name + "M", name);
     }
 
     [Fact]
@@ -72,8 +88,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
     {
         var name = NewName("SO");
         var s = name.ToLowerInvariant();
-        await using var nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        var js = nats.CreateJetStreamContext();
+        var js = _js;
         await js.CreateStreamAsync(new StreamConfig(name + "A", [$"{s}.a.>"]));
         await js.CreateStreamAsync(new StreamConfig(name + "B", [$"{s}.b.>"]));
         (await js.PublishAsync($"{s}.a.1", "a1")).EnsureSuccess();
@@ -109,8 +124,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
             fromA);
         Assert.Equal(2, info.Sources!.Count);
         Assert.Equal($"{s}.b.keep", info.Sources.Single(x => x.Name == name + "B").FilterSubject);
-        foreach (var stream in new[] { name, name + "A", name + "B" })
-            await js.DeleteStreamAsync(stream);
+        await DeleteStreamsAsync(name, name + "A", name + "B");
     }
 
     [Fact]
@@ -118,8 +132,7 @@ public sealed class MirrorSourceTests(ServersFixture servers)
     {
         var name = NewName("LO");
         var s = name.ToLowerInvariant();
-        await using var nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        var js = nats.CreateJetStreamContext();
+        var js = _js;
         await js.CreateStreamAsync(new StreamConfig { Name = name, Sources = [new StreamSource { Name = name + "LATE" }] });
         await js.CreateStreamAsync(new StreamConfig { Name = name + "M", Mirror = new StreamSource { Name = name + "LATE" } });
         await js.CreateStreamAsync(new StreamConfig(name + "LATE", [$"{s}.late"]));
@@ -128,16 +141,14 @@ public sealed class MirrorSourceTests(ServersFixture servers)
         Assert.Equal(2, (await UntilLastSeqAsync(js, name, 2)).State.Messages);
         var mirror = await UntilLastSeqAsync(js, name + "M", 2);
         Assert.Equal(2, mirror.State.Messages);
-        foreach (var stream in new[] { name, name + "M", name + "LATE" })
-            await js.DeleteStreamAsync(stream);
+        await DeleteStreamsAsync(name, name + "M", name + "LATE");
     }
 
     [Fact]
     public async Task A_kv_bucket_sourcing_two_buckets_serves_their_keys()
     {
         var name = NewName("kv").ToLowerInvariant();
-        await using var nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        var kv = new NatsKVContext(nats.CreateJetStreamContext());
+        var kv = new NatsKVContext(_js);
         var one = await kv.CreateStoreAsync(name + "one");
         var two = await kv.CreateStoreAsync(name + "two");
         var combined = await kv.CreateStoreAsync(new NatsKVConfig(name + "all")

@@ -18,7 +18,6 @@ public sealed class SourcingRestartTests
     public async Task Mirror_and_source_resume_after_a_restart_without_duplicates_or_gaps(bool kill)
     {
         var silo = await SiloProcess.StartAsync();
-        var dataDirectory = silo.DataDirectory;
         await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
         {
             var js = nats.CreateJetStreamContext();
@@ -30,13 +29,7 @@ public sealed class SourcingRestartTests
             // Part of it copied, maybe not all: the restart comes while the copies run.
             await MirrorSourceTests.UntilLastSeqAsync(js, "COPY", 50);
         }
-        if (kill)
-            silo.Kill();
-        else
-            await silo.StopAsync();
-        await silo.DisposeAsync();
-
-        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
+        await using var restarted = await JetStreamSteps.RestartAsync(silo, kill);
         await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
         var context = client.CreateJetStreamContext();
         for (int i = 201; i <= 300; i++)
