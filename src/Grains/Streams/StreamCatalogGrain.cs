@@ -615,8 +615,11 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         if (config.Partitions is < 0 or > MaxPartitions)
             return ApiError.InvalidConfig($"stream partitions must be between 1 and {MaxPartitions}");
         // Interest and workqueue retention count acks against the stream's consumer list, which partition 0 keeps.
+        // The copies are appended outside the replicated publish path, and one grain reads each origin.
         if (config.Partitions > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
             return ApiError.InvalidConfig("partitioned streams can not mirror or source yet");
+        if (config.NumReplicas > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
+            return ApiError.InvalidConfig("replicated streams can not mirror or source yet");
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
         return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);
