@@ -38,6 +38,7 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError MirrorMultipleFilters = new(400, 10150, "mirror with multiple subject transforms cannot also have a single subject filter");
     public static readonly ApiError MirrorInvalidSubjectFilter = new(400, 10151, "mirror subject filter is invalid");
     public static readonly ApiError MirrorOverlappingFilters = new(400, 10152, "mirror subject filters can not overlap");
+    public static readonly ApiError MirrorInvalidTransform = new(400, 10154, "mirror transform destination is invalid");
     public static readonly ApiError SourceDuplicate = new(400, 10140, "duplicate source configuration detected");
     public static readonly ApiError SourceInvalidStreamName = new(400, 10141, "sourced stream name is invalid");
     public static readonly ApiError SourceMultipleFilters = new(400, 10144, "source with multiple subject transforms cannot also have a single subject filter");

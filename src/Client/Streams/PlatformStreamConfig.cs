@@ -42,7 +42,11 @@ public sealed record PlatformStreamConfig
 {
     [Id(0), JsonPropertyName("name")] public string Name { get; init; } = "";
     [Id(1), JsonPropertyName("description"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Description { get; init; }
-    [Id(2), JsonPropertyName("subjects")] public string[] Subjects { get; init; } = [];
+    /// <summary>Empty for a mirror, and for a stream that only sources, which capture no publishes.</summary>
+    [Id(2), JsonIgnore] public string[] Subjects { get; init; } = [];
+    /// <summary>The JSON of <see cref="Subjects"/>: left out when empty, as nats-server does.</summary>
+    [JsonPropertyName("subjects"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string[]? SubjectsJson { get => Subjects.Length == 0 ? null : Subjects; init => Subjects = value ?? []; }
     [Id(3), JsonPropertyName("retention")] public RetentionPolicy Retention { get; init; }
     [Id(4), JsonPropertyName("max_consumers")] public long MaxConsumers { get; init; }
     [Id(5), JsonPropertyName("max_msgs")] public long MaxMsgs { get; init; }
@@ -54,7 +58,7 @@ public sealed record PlatformStreamConfig
     [Id(12), JsonPropertyName("storage")] public StorageType Storage { get; init; }
     [Id(13), JsonPropertyName("num_replicas")] public int NumReplicas { get; init; }
     [Id(14), JsonPropertyName("no_ack"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool NoAck { get; init; }
-    [Id(15), JsonPropertyName("duplicate_window")] public long DuplicateWindow { get; init; }
+    [Id(15), JsonPropertyName("duplicate_window"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long DuplicateWindow { get; init; }
     [Id(16), JsonPropertyName("allow_direct")] public bool AllowDirect { get; init; }
     [Id(17), JsonPropertyName("mirror_direct")] public bool MirrorDirect { get; init; }
     [Id(11), JsonPropertyName("discard_new_per_subject"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool DiscardNewPerSubject { get; init; }
@@ -69,6 +73,8 @@ public sealed record PlatformStreamConfig
     [Id(42), JsonPropertyName("republish"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RePublishConfig? RePublish { get; init; }
     [Id(43), JsonPropertyName("placement"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamPlacement? Placement { get; init; }
     [Id(44), JsonPropertyName("consumer_limits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamConsumerLimits? ConsumerLimits { get; init; }
+    [Id(90), JsonPropertyName("mirror"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig? Mirror { get; init; }
+    [Id(91), JsonPropertyName("sources"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig[]? Sources { get; init; }
     /// <summary>Our extension: subjects hash to this many partitions, each its own grain, log and sequence.</summary>
     [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
 
@@ -77,13 +83,15 @@ public sealed record PlatformStreamConfig
     {
         const long defaultDuplicateWindow = 120_000_000_000;
         // A negative window (or max_age, which caps it) stays negative for validation to refuse, as nats-server does.
-        long duplicates = DuplicateWindow != 0 ? DuplicateWindow : defaultDuplicateWindow;
+        // A mirror keeps the origin's messages as they are: it has no window of its own, and nats-server shows none.
+        long duplicates = DuplicateWindow != 0 || Mirror is not null ? DuplicateWindow : defaultDuplicateWindow;
         if (MaxAge != 0 && MaxAge < duplicates)
             duplicates = MaxAge;
         return this with
         {
             // JSON leaves a missing array null even with an initializer.
-            Subjects = Subjects is { Length: > 0 } ? Subjects : [Name],
+            Subjects = Subjects is { Length: > 0 } ? Subjects : Mirror is null && Sources is not { Length: > 0 } ? [Name] : [],
+            Sources = Sources is { Length: 0 } ? null : Sources,
             MaxConsumers = MaxConsumers == 0 ? -1 : MaxConsumers,
             MaxMsgs = MaxMsgs == 0 ? -1 : MaxMsgs,
             MaxBytes = MaxBytes == 0 ? -1 : MaxBytes,
@@ -98,8 +106,11 @@ public sealed record PlatformStreamConfig
 
     /// <summary>Equality as nats-server judges "the same configuration" on a repeated create.</summary>
     public bool SameAs(PlatformStreamConfig other)
-        => this with { Subjects = [], Metadata = null, Placement = null } == other with { Subjects = [], Metadata = null, Placement = null }
+        => this with { Subjects = [], Metadata = null, Placement = null, Mirror = null, Sources = null }
+               == other with { Subjects = [], Metadata = null, Placement = null, Mirror = null, Sources = null }
            && Subjects.AsSpan().SequenceEqual(other.Subjects)
+           && (Mirror is null ? other.Mirror is null : Mirror.SameAs(other.Mirror))
+           && StreamSourceConfig.SameAs(Sources, other.Sources)
            && (Placement is null ? other.Placement is null : Placement.SameAs(other.Placement))
            && MetadataEquals(Metadata, other.Metadata);
 

@@ -3,7 +3,7 @@ using Platform.Grains.Storage;
 
 namespace Platform.Grains.Streams;
 
-/// <summary>What STREAM.INFO reports: the configuration, creation time and log state.</summary>
+/// <summary>What STREAM.INFO reports: the configuration, creation time and log state, and how its mirror or sources keep up.</summary>
 [GenerateSerializer, Immutable, Alias("platform.StreamInfo")]
 public sealed record PlatformStreamInfo(
     [property: Id(0)] PlatformStreamConfig Config,
@@ -12,7 +12,9 @@ public sealed record PlatformStreamInfo(
     [property: Id(3)] ulong[]? Deleted,
     [property: Id(4)] Dictionary<string, ulong>? Subjects,
     [property: Id(5)] int ConsumerCount,
-    [property: Id(60)] ReplicaPeer[]? Replicas = null)
+    [property: Id(60)] ReplicaPeer[]? Replicas = null,
+    [property: Id(92)] StreamSourceInfo? Mirror = null,
+    [property: Id(93)] StreamSourceInfo[]? Sources = null)
 {
     /// <summary>
     /// One view of a partitioned stream: counts add up over the partitions; sequences are each partition's own, so

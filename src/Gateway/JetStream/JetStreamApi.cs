@@ -36,10 +36,32 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         }
         server.Router.Add(new Subscription(Prefix + ">", null, [], null, this));
         await consumers.StartAsync(await Catalog.List(), store);
+        await StartSourcingAsync();
         server.Interceptor = capture;
         Started = true;
         if (unknown.Count > 0)
             _ = CountUnknownUsageAsync(unknown);
+    }
+
+    /// <summary>
+    /// Streams with a mirror or sources copy from their origins on a timer of their grain: activating the grains at
+    /// start resumes copying what the origins received while the silo was down, before anyone asks for them.
+    /// </summary>
+    private async Task StartSourcingAsync()
+    {
+        foreach (var config in await Catalog.List())
+        {
+            if (config.Mirror is null && config.Sources is not { Length: > 0 })
+                continue;
+            try
+            {
+                await grains.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Stream {Stream} does not copy from its origins yet: {Reason}", config.Name, ex.Message);
+            }
+        }
     }
 
     /// <summary>
@@ -193,9 +215,11 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             responder.ReplyError(request, type, error);
             return;
         }
+        // As nats-server, a create answers before the mirror or sources have started: without their info blocks.
+        var info = create ? result.Value! with { Mirror = null, Sources = null } : result.Value!;
         responder.Reply(request, type, w =>
         {
-            WriteStreamInfo(w, result.Value!);
+            WriteStreamInfo(w, info);
             if (create)
                 w.WriteBoolean("did_create", true);
         });
@@ -462,19 +486,11 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         server.Deliver(Encoding.Latin1.GetBytes(request.Reply), default, headerBytes.Length, new ReadOnlySequence<byte>(message), null, null);
     }
 
-    /// <summary>
-    /// What the silo cannot honour is refused by name rather than created as a stream that silently ignores it:
-    /// mirrors and sources (not implemented yet) and any field it does not know.
-    /// </summary>
+    /// <summary>What the silo cannot honour is refused by name rather than created as a stream that silently ignores it.</summary>
     private static string? UnsupportedField(byte[] body)
     {
         using var document = JsonDocument.Parse(body);
-        var root = document.RootElement;
-        if (root.TryGetProperty("mirror", out var mirror) && mirror.ValueKind != JsonValueKind.Null)
-            return "stream mirrors are not supported";
-        if (root.TryGetProperty("sources", out var sources) && sources.ValueKind == JsonValueKind.Array && sources.GetArrayLength() > 0)
-            return "stream sources are not supported";
-        if (UnknownFields.Find(root, ApiJsonContext.Default.PlatformStreamConfig) is { } unknown)
+        if (UnknownFields.Find(document.RootElement, ApiJsonContext.Default.PlatformStreamConfig) is { } unknown)
             return $"stream configuration field \"{unknown}\" is not supported";
         return null;
     }
@@ -502,6 +518,43 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
                 WriteReplicas(w, replicas);
             w.WriteEndObject();
         }
+        if (info.Mirror is { } mirror)
+        {
+            w.WritePropertyName("mirror");
+            WriteSourceInfo(w, mirror);
+        }
+        if (info.Sources is { } sources)
+        {
+            w.WriteStartArray("sources");
+            foreach (var source in sources)
+                WriteSourceInfo(w, source);
+            w.WriteEndArray();
+        }
+    }
+
+    /// <summary>nats-server's info of a mirror or source: active is nanoseconds since the origin was last heard from, -1 never.</summary>
+    private static void WriteSourceInfo(Utf8JsonWriter w, StreamSourceInfo info)
+    {
+        var source = info.Source;
+        w.WriteStartObject();
+        w.WriteString("name", source.Name);
+        if (source.External is { } external)
+        {
+            w.WritePropertyName("external");
+            JsonSerializer.Serialize(w, external, ApiJsonContext.Default.ExternalStreamConfig);
+        }
+        w.WriteNumber("lag", info.Lag);
+        w.WriteNumber("active", info.Active is { } active ? active.Ticks * 100 : -1);
+        if (!string.IsNullOrEmpty(source.FilterSubject))
+            w.WriteString("filter_subject", source.FilterSubject);
+        if (source.SubjectTransforms is { Length: > 0 } transforms)
+        {
+            w.WritePropertyName("subject_transforms");
+            JsonSerializer.Serialize(w, transforms, ApiJsonContext.Default.SubjectTransformConfigArray);
+        }
+        if (info.Error is { } error)
+            ApiResponder.WriteError(w, error);
+        w.WriteEndObject();
     }
 
     /// <summary>nats-server's peer info of a stream's replicas: active is nanoseconds since last heard from, lag omitted when 0.</summary>
@@ -599,6 +652,8 @@ internal sealed class MessageDeleteBody
 }
 
 [JsonSerializable(typeof(PlatformStreamConfig))]
+[JsonSerializable(typeof(ExternalStreamConfig))]
+[JsonSerializable(typeof(SubjectTransformConfig[]))]
 [JsonSerializable(typeof(StreamInfoRequest))]
 [JsonSerializable(typeof(PagingBody))]
 [JsonSerializable(typeof(StreamMoveBody))]

@@ -5,6 +5,7 @@ using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
 using Platform.Grains.Node;
 using Platform.Grains.Replication;
+using Platform.Grains.Sourcing;
 using Platform.Grains.Subjects;
 
 namespace Platform.Grains.Streams;
@@ -56,6 +57,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         config = config.WithDefaults();
         if (Validate(config) is { } invalid)
             return StreamResult<PlatformStreamInfo>.Fail(invalid);
+        if (SourceCycles.Check(config, Find) is { } cycle)
+            return StreamResult<PlatformStreamInfo>.Fail(cycle);
         bool exists = _streams.TryGetValue(config.Name, out var existing);
         if (exists && !existing!.Config.SameAs(config))
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNameExists);
@@ -231,8 +234,12 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNotFound);
         if (Validate(config) is { } invalid)
             return StreamResult<PlatformStreamInfo>.Fail(invalid);
+        if (SourceCycles.Check(config, Find) is { } cycle)
+            return StreamResult<PlatformStreamInfo>.Fail(cycle);
         if (config.NumReplicas != existing.Config.NumReplicas)
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
+        if (config.Mirror is null ? existing.Config.Mirror is not null : !config.Mirror.SameAs(existing.Config.Mirror))
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.MirrorNotUpdatable);
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
         if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
             return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));
@@ -469,6 +476,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     private async Task<string> DataIdOfAsync(string name, SiloAddress silo)
         => name == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString()).DataId();
 
+    private PlatformStreamConfig? Find(string name) => _streams.GetValueOrDefault(name)?.Config;
+
     public Task<CatalogEntry?> Get(string name) => Task.FromResult(_streams.GetValueOrDefault(name));
 
     public Task<CatalogSnapshot?> Snapshot(long newerThan)
@@ -606,6 +615,11 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         if (config.Partitions is < 0 or > MaxPartitions)
             return ApiError.InvalidConfig($"stream partitions must be between 1 and {MaxPartitions}");
         // Interest and workqueue retention count acks against the stream's consumer list, which partition 0 keeps.
+        // The copies are appended outside the replicated publish path, and one grain reads each origin.
+        if (config.Partitions > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
+            return ApiError.InvalidConfig("partitioned streams can not mirror or source yet");
+        if (config.NumReplicas > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
+            return ApiError.InvalidConfig("replicated streams can not mirror or source yet");
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
         return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);

@@ -4,7 +4,7 @@ namespace Platform.Grains.Streams;
 
 /// <summary>
 /// The rules of the configuration fields beyond subjects (see <see cref="StreamSubjectRules"/>), with nats-server
-/// 2.10's errors: discard_new_per_subject, subject_transform and republish.
+/// 2.10's errors: discard_new_per_subject, subject_transform, republish, mirror and sources (<see cref="Sourcing.SourceRules"/>).
 /// </summary>
 internal static class StreamConfigRules
 {
@@ -29,6 +29,6 @@ internal static class StreamConfigRules
             if (republish.Destination.Length > 0 && SubjectTransform.Create(republish.Source, republish.Destination, out _) is null)
                 return ApiError.InvalidConfig($"stream configuration for republish with transform from '{republish.Source}' to '{republish.Destination}' not valid");
         }
-        return null;
+        return Sourcing.SourceRules.Check(config);
     }
 }

@@ -19,7 +19,7 @@ namespace Platform.Grains.Streams;
 /// </summary>
 [StreamHomePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamGrain(StreamStore store, StreamSignals signals, NodeIdentity node, CatalogView catalog, ILogger<StreamGrain> logger)
+internal sealed partial class StreamGrain(StreamStore store, StreamSignals signals, NodeIdentity node, CatalogView catalog, ILogger<StreamGrain> logger)
     : Grain, IStreamGrain
 {
     private readonly SortedDictionary<string, PlatformConsumerConfig> _consumers = new(StringComparer.Ordinal);
@@ -109,6 +109,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _replicaTimer?.Dispose();
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
+        _sourcingTimer?.Dispose();
         // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
         if (_config is { Storage: StorageType.Memory })
             store.Usage.Set(Key, _config.Storage, 0);
@@ -127,6 +128,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _republish = StreamRepublish.For(config);
         _republisher ??= ServiceProvider.GetService(typeof(IStreamRepublisher)) as IStreamRepublisher;
         _created = created;
+        StartSourcing();
         var options = store.LogOptions(config, Partition);
         _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));
         store.OpenLogs.Register(Key, _log);
@@ -318,6 +320,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _republish = StreamRepublish.For(config);
+        StartSourcing();
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
         using (var lease = await UseLogAsync())
@@ -385,6 +388,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
 
     private void StopTimers()
     {
+        _sourcingTimer?.Dispose();
+        _sourcingTimer = null;
         _replicaTimer?.Dispose();
         _replicaTimer = null;
         _ageTimer?.Dispose();
@@ -416,6 +421,7 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         _msgIdExpiry.Clear();
         _msgIdRecovery = null;
         _lastMsgId = null;
+        _sourcing = null;
     }
 
     public async Task<StreamResult<PlatformStreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
@@ -435,7 +441,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
     }
 
     private PlatformStreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)
-        => new(_config!, _created, state, deleted, subjects, _consumers.Count, _replication?.Peers(state.LastSequence));
+        => new(_config!, _created, state, deleted, subjects, _consumers.Count, _replication?.Peers(state.LastSequence),
+            _sourcing?.MirrorInfo(), _sourcing?.SourceInfos());
 
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
     {
@@ -584,7 +591,8 @@ internal sealed class StreamGrain(StreamStore store, StreamSignals signals, Node
         var config = _config!;
         if (config.Sealed)
             return Fail(ApiError.StreamSealed);
-        if (_subjects!.Check(subject) is { } foreign)
+        // What a source copies keeps its origin's subject, which need not be one of this stream's.
+        if (!_appendingSourced && _subjects!.Check(subject) is { } foreign)
             return Fail(foreign);
         int size = headers.Length + payload.Length;
         if (config.MaxMsgSize >= 0 && size > config.MaxMsgSize)

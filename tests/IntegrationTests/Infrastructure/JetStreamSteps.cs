@@ -17,6 +17,17 @@ internal static class JetStreamSteps
         return acked;
     }
 
+    /// <summary>Stops the silo (SIGKILL when <paramref name="kill"/>) and starts another on its data directory.</summary>
+    public static async Task<SiloProcess> RestartAsync(SiloProcess silo, bool kill, string[]? extraArgs = null)
+    {
+        if (kill)
+            silo.Kill();
+        else
+            await silo.StopAsync();
+        await silo.DisposeAsync();
+        return await SiloProcess.StartAsync(dataDirectory: silo.DataDirectory, extraArgs: extraArgs ?? []);
+    }
+
     /// <summary>
     /// Silo arguments for the config file route to jetstream { sync_interval: always }: every pub ack, and every
     /// AckSync answer, waits for a shared fsync. None when <paramref name="syncAlways"/> is false.

@@ -20,7 +20,6 @@ public sealed class RestartTests
     {
         var args = await JetStreamSteps.SyncArgsAsync(syncAlways);
         var silo = await SiloProcess.StartAsync(extraArgs: args);
-        var dataDirectory = silo.DataDirectory;
         var acked = new List<(ulong Seq, string Subject, string Data)>();
         await using (var nats = new NatsConnection(new NatsOpts { Url = silo.Url }))
         {
@@ -36,13 +35,7 @@ public sealed class RestartTests
             }
             (await js.PublishAsync("second", "only")).EnsureSuccess();
         }
-        if (kill)
-            silo.Kill();
-        else
-            await silo.StopAsync();
-        await silo.DisposeAsync();
-
-        await using var restarted = await SiloProcess.StartAsync(dataDirectory: dataDirectory, extraArgs: args);
+        await using var restarted = await JetStreamSteps.RestartAsync(silo, kill, args);
         await using var client = new NatsConnection(new NatsOpts { Url = restarted.Url });
         var context = client.CreateJetStreamContext();
         var names = new List<string>();

@@ -98,13 +98,30 @@ public sealed class StreamConfig210Tests(ServersFixture servers) : IAsyncLifetim
         Assert.Contains("priority_groups", (string)consumer["error"]!["description"]!);
     }
 
-    [Fact]
-    public async Task Mirrors_and_sources_are_refused_until_supported()
+    [Theory]
+    [InlineData("\"mirror\":{\"name\":\"O\"},\"first_seq\":5", 10143)]
+    [InlineData("\"mirror\":{\"name\":\"O\",\"filter_subject\":\"a\",\"subject_transforms\":[{\"src\":\"b\",\"dest\":\"c\"}]}", 10150)]
+    [InlineData("\"mirror\":{\"name\":\"O\",\"subject_transforms\":[{\"src\":\"a.*\",\"dest\":\"x\"},{\"src\":\"a.b\",\"dest\":\"y\"}]}", 10152)]
+    [InlineData("\"mirror\":{\"name\":\"\"}", 10142)]
+    [InlineData("\"sources\":[{\"name\":\"O\"},{\"name\":\"O\"}]", 10140)]
+    [InlineData("\"sources\":[{\"name\":\"a.b\"}]", 10141)]
+    [InlineData("\"sources\":[{\"name\":\"O\",\"filter_subject\":\"a\",\"subject_transforms\":[{\"src\":\"b\",\"dest\":\"c\"}]}]", 10144)]
+    [InlineData("\"sources\":[{\"name\":\"O\",\"subject_transforms\":[{\"src\":\"a\",\"dest\":\"{{wildcard(1)}}\"}]}]", 10146)]
+    [InlineData("\"sources\":[{\"name\":\"O\",\"subject_transforms\":[{\"src\":\">\",\"dest\":\"x.>\"},{\"src\":\"a\",\"dest\":\"y\"}]}]", 10147)]
+    public async Task Invalid_mirror_and_source_configurations_get_the_210_errors(string fields, int errCode)
     {
         var name = _prefix + "MIR";
-        var mirror = await RequestAsync($"$JS.API.STREAM.CREATE.{name}", $$"""{"name":"{{name}}","mirror":{"name":"OTHER"} }""");
-        Assert.Equal(10052, (int)mirror["error"]!["err_code"]!);
-        Assert.Contains("mirrors", (string)mirror["error"]!["description"]!);
+        var reply = await RequestAsync($"$JS.API.STREAM.CREATE.{name}", $$"""{"name":"{{name}}",{{fields}} }""");
+        Assert.Equal(errCode, (int)reply["error"]!["err_code"]!);
+    }
+
+    [Fact]
+    public async Task A_source_in_another_domain_is_refused_by_name()
+    {
+        var name = _prefix + "EXT";
+        var reply = await RequestAsync($"$JS.API.STREAM.CREATE.{name}", $$"""{"name":"{{name}}","sources":[{"name":"O","external":{"api":"$JS.hub.API"} }] }""");
+        Assert.Equal(10052, (int)reply["error"]!["err_code"]!);
+        Assert.Contains("external api prefix '$JS.hub.API'", (string)reply["error"]!["description"]!);
     }
 
     [Fact]

@@ -186,13 +186,13 @@ public sealed class HostileApiTests
     }
 
     [Fact]
-    public async Task Mirrors_and_sources_are_refused_until_they_work()
+    public async Task Mirrors_and_sources_that_cannot_work_are_refused()
     {
         await using var silo = await SiloProcess.StartAsync(jetStream: true);
         await using var nats = await ConnectAsync(silo);
         await CreateStreamWithMessagesAsync(nats, "ORIGIN", 1);
-        Assert.Equal(10052, await ErrCodeAsync(nats, "$JS.API.STREAM.CREATE.COPY", "{\"name\":\"COPY\",\"mirror\":{\"name\":\"ORIGIN\"}}"));
-        Assert.Equal(10052, await ErrCodeAsync(nats, "$JS.API.STREAM.CREATE.COPY", "{\"name\":\"COPY\",\"sources\":[{\"name\":\"ORIGIN\"}]}"));
+        Assert.Equal(10052, await ErrCodeAsync(nats, "$JS.API.STREAM.CREATE.COPY", "{\"name\":\"COPY\",\"mirror\":{\"name\":\"ORIGIN\",\"external\":{\"api\":\"$JS.x.API\"}}}"));
+        Assert.Equal(10052, await ErrCodeAsync(nats, "$JS.API.STREAM.CREATE.COPY", "{\"name\":\"COPY\",\"sources\":[{\"name\":\"COPY\"}]}"));
         Assert.Equal(10059, await ErrCodeAsync(nats, "$JS.API.STREAM.INFO.COPY", ""));
         Assert.Equal(0, await ErrCodeAsync(nats, "$JS.API.STREAM.CREATE.COPY", "{\"name\":\"COPY\",\"sources\":[],\"mirror\":null}"));
     }
