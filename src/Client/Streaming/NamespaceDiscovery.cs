@@ -3,16 +3,49 @@ using Microsoft.Extensions.Logging;
 namespace Platform.Grains.Streaming;
 
 /// <summary>
-/// When a client starts, asks the cluster what its provider serves: a provider name the silos do not have, or a
+/// When a client (or a user's silo without the platform) starts, asks the cluster what its provider serves: a provider name the silos do not have, or a
 /// namespace listed on the client that they do not serve, fails the start with the reason (either would store events
 /// that are never delivered, or subscribe to what never comes). A client that lists no namespaces takes the cluster's;
 /// either way it takes the silos' queues per namespace.
 /// </summary>
 internal sealed class NamespaceDiscovery(string provider, ProviderNamespaces namespaces, IReadOnlyList<string> configured, IGrainFactory grains,
-    ILogger<NamespaceDiscovery> logger) : ILifecycleParticipant<IClusterClientLifecycle>
+    ILogger<NamespaceDiscovery> logger) : ILifecycleParticipant<IClusterClientLifecycle>, ILifecycleParticipant<ISiloLifecycle>
 {
-    public void Participate(IClusterClientLifecycle lifecycle) =>
+    public void Participate(IClusterClientLifecycle lifecycle) => Participate((ILifecycleObservable)lifecycle);
+
+    /// <summary>On a user's silo that joined the cluster without hosting the platform (<see cref="JoinedSiloPlatformStreamConfigurator"/>).</summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(NamespaceDiscovery) + "." + provider, ServiceLifecycleStage.Active, DiscoverOnSiloAsync);
+
+    private void Participate(ILifecycleObservable lifecycle) =>
         lifecycle.Subscribe(nameof(NamespaceDiscovery) + "." + provider, ServiceLifecycleStage.Active, DiscoverAsync);
+
+    /// <summary>How long a silo that just joined waits to learn the platform silos' grain classes (Orleans' cluster manifest).</summary>
+    private static readonly TimeSpan ManifestWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A silo learns the other silos' grain classes shortly after it becomes active; until then the platform's grains
+    /// cannot be called from it (ArgumentException: no implementation), so it asks again until they can.
+    /// </summary>
+    private async Task DiscoverOnSiloAsync(CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await DiscoverAsync(cancellationToken);
+                return;
+            }
+            catch (ArgumentException ex)
+            {
+                if (waited.Elapsed > ManifestWait)
+                    throw new InvalidOperationException(
+                        $"No silo of the cluster hosts the platform (after {ManifestWait.TotalSeconds} s): the platform stream provider \"{provider}\" cannot start.", ex);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
+        }
+    }
 
     private async Task DiscoverAsync(CancellationToken cancellationToken)
     {

@@ -24,7 +24,7 @@ public sealed class SampleTests
     }
 
     /// <summary>samples/&lt;name&gt;/bin/&lt;configuration&gt;/&lt;tfm&gt;/&lt;name&gt;.dll, built with the same configuration as these tests.</summary>
-    private static string SampleDll(string name)
+    internal static string SampleDll(string name)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);
         var (tfm, configuration) = (here.Name, here.Parent!.Name);
