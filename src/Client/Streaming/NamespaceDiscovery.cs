@@ -9,15 +9,9 @@ namespace Platform.Grains.Streaming;
 /// either way it takes the silos' queues per namespace.
 /// </summary>
 internal sealed class NamespaceDiscovery(string provider, ProviderNamespaces namespaces, IReadOnlyList<string> configured, IGrainFactory grains,
-    ILogger<NamespaceDiscovery> logger) : ILifecycleParticipant<IClusterClientLifecycle>, ILifecycleParticipant<ISiloLifecycle>
+    ILogger<NamespaceDiscovery> logger) : ILifecycleParticipant<IClusterClientLifecycle>
 {
-    public void Participate(IClusterClientLifecycle lifecycle) => Participate((ILifecycleObservable)lifecycle);
-
-    /// <summary>On a user's silo that joined the cluster without hosting the platform (<see cref="JoinedSiloPlatformStreamConfigurator"/>).</summary>
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(NamespaceDiscovery) + "." + provider, ServiceLifecycleStage.Active, DiscoverOnSiloAsync);
-
-    private void Participate(ILifecycleObservable lifecycle) =>
+    public void Participate(IClusterClientLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(NamespaceDiscovery) + "." + provider, ServiceLifecycleStage.Active, DiscoverAsync);
 
     /// <summary>How long a silo that just joined waits to learn the platform silos' grain classes (Orleans' cluster manifest).</summary>
@@ -27,7 +21,7 @@ internal sealed class NamespaceDiscovery(string provider, ProviderNamespaces nam
     /// A silo learns the other silos' grain classes shortly after it becomes active; until then the platform's grains
     /// cannot be called from it (ArgumentException: no implementation), so it asks again until they can.
     /// </summary>
-    private async Task DiscoverOnSiloAsync(CancellationToken cancellationToken)
+    internal async Task DiscoverOnSiloAsync(CancellationToken cancellationToken)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)

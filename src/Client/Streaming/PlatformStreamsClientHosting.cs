@@ -29,20 +29,6 @@ public static class PlatformStreamsClientHosting
         return client.AddPlatformStreams(name);
     }
 
-    /// <summary>
-    /// The same on a user's own silo that joins a platform cluster without hosting the platform (no store, no stream
-    /// grains: the catalog never makes it a stream's home): <see cref="PlatformStreams"/> in DI and <paramref name="name"/>'s
-    /// stream provider for its grains, whose queues the platform's silos read. Explicit subscriptions are kept by the
-    /// platform's silos, so this silo needs no "PubSubStore".
-    /// </summary>
-    public static ISiloBuilder AddPlatformStreamsClient(this ISiloBuilder silo, string name = DefaultName)
-    {
-        silo.Services.AddPlatformStreamsClient();
-        _ = new JoinedSiloPlatformStreamConfigurator(name, services => services(silo.Services));
-        AddValidation(silo.Services, name);
-        return silo;
-    }
-
     /// <summary>The stream provider on an external Orleans client: produce to and subscribe through it.</summary>
     public static IClientBuilder AddPlatformStreams(this IClientBuilder client, string name, Action<IClusterClientPlatformStreamConfigurator> configure)
     {

@@ -24,9 +24,9 @@ public sealed class JoinedSiloPlatformStreamConfigurator : SiloPersistentStreamC
         ConfigureDelegate(services =>
         {
             LogAdapterFactory.AddServices(services, name);
-            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => ActivatorUtilities.CreateInstance<NamespaceDiscovery>(sp, name,
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new SiloNamespaceDiscovery(name, ActivatorUtilities.CreateInstance<NamespaceDiscovery>(sp, name,
                 sp.GetRequiredKeyedService<ProviderNamespaces>(name),
-                (IReadOnlyList<string>)sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name).Namespaces));
+                (IReadOnlyList<string>)sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name).Namespaces)));
             // The subscriptions live in the platform silos' PubSubStore; this silo has none, so Orleans must not place
             // a pub-sub grain here (its activation would fail and stall delivery of that stream).
             services.PostConfigure<GrainTypeOptions>(o => o.Classes.RemoveWhere(t => t.FullName == PubSubGrainClass));
