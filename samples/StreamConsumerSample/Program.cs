@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,30 +11,28 @@ using Orleans.Streams.Core;
 using Platform.Gateway;
 using Platform.Grains.Streaming;
 
-// Your own silo hosting your own grains next to the platform: the NATS gateway and the "platform" Orleans stream
-// provider in one process, as src/Silo runs them. A NATS client publishes temperature readings to the JetStream stream
-// "sensors"; RoomGrain, implicitly subscribed to the Orleans stream namespace "sensors", receives each room's readings
-// in order (subject sensors.<room> is the Orleans stream ("sensors", "<room>")).
+// Your own silo hosting your own grains next to the platform, on a plain Orleans host: one AddPlatform call adds the
+// streams, the "platform" Orleans stream provider and the NATS gateway. A NATS client publishes temperature readings to
+// the JetStream stream "sensors"; RoomGrain, implicitly subscribed to the Orleans stream namespace "sensors", receives
+// each room's readings in order (subject sensors.<room> is the Orleans stream ("sensors", "<room>")).
 // Usage: dotnet run --project samples/StreamConsumerSample -- [--Store <dir>] [--SiloPort 11311] [--GatewayPort 30300]
 //        [--NatsPort -1] [--Serve true]   (also from appsettings.json or environment variables; -1 picks a free port)
+// Any PlatformOptions can also come from configuration, e.g. --Platform:Nats:Host 0.0.0.0 or Platform__SyncInterval=always.
 // With --Serve true it keeps running after the demo, so the external client samples can connect to --GatewayPort.
-var builder = WebApplication.CreateSlimBuilder(args);
+var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var config = builder.Configuration;
 var store = config.GetValue("Store", Path.Combine(Path.GetTempPath(), "stream-consumer-sample"))!;
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: config.GetValue("SiloPort", 11311), gatewayPort: config.GetValue("GatewayPort", 30300));
-    silo.AddPlatformStreams(PlatformStreamsHosting.DefaultName, c =>
+    silo.AddPlatform(o =>
     {
-        c.ConfigurePlatformStreams(ob => ob.Configure(o => o.Namespaces.Add("sensors")));
-        // Explicit subscriptions (none here, RoomGrain subscribes implicitly) would survive a restart in the store.
-        c.KeepSubscriptionsInStore();
-    });
+        o.StoreDirectory = store;
+        o.Nats.Port = config.GetValue("NatsPort", -1);
+    }, streams => streams.Namespaces.Add("sensors"));
 });
-// No monitoring port.
-builder.AddNatsGateway(new NatsOptions { Port = config.GetValue("NatsPort", -1), HttpPort = 0, JetStream = true, StoreDirectory = store });
-await using var app = builder.Build();
+using var app = builder.Build();
 await app.StartAsync();
 int natsPort = app.Services.GetRequiredService<GatewayEndpoints>().NatsPort;
 Console.WriteLine($"silo up: NATS on 127.0.0.1:{natsPort}, store {store}");
@@ -53,9 +50,10 @@ await using (var nats = new NatsConnection(new NatsOpts { Url = $"nats://127.0.0
     }
 }
 
-// Delivery is asynchronous (the provider polls the stream); give it a moment, then show what the grains saw.
-await Task.Delay(TimeSpan.FromSeconds(2));
+// Delivery is asynchronous (the provider polls the stream): wait until the grains have seen the readings, then show them.
 var grains = app.Services.GetRequiredService<IGrainFactory>();
+for (int wait = 0; wait < 100 && (await grains.GetGrain<IRoomGrain>("kitchen").Readings()).Length + (await grains.GetGrain<IRoomGrain>("attic").Readings()).Length < 6; wait++)
+    await Task.Delay(100);
 foreach (var room in new[] { "kitchen", "attic" })
     Console.WriteLine($"RoomGrain {room}: {string.Join(", ", await grains.GetGrain<IRoomGrain>(room).Readings())}");
 if (config.GetValue("Serve", false))

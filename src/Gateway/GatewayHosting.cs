@@ -117,7 +117,7 @@ public static class GatewayHosting
     }
 
     /// <summary>The streaming domain's settings from the gateway's: store_dir, sync_interval, max_memory_store, max_file_store.</summary>
-    private static void FromNats(this StreamingOptions streaming, NatsOptions options)
+    internal static void FromNats(this StreamingOptions streaming, NatsOptions options)
     {
         streaming.StoreDirectory = options.StoreDirectory;
         streaming.Sync = ParseSync(options.SyncInterval);
@@ -125,7 +125,7 @@ public static class GatewayHosting
         streaming.MaxLogFiles = options.MaxLogFiles;
     }
 
-    private static SyncSetting ParseSync(string text)
+    internal static SyncSetting ParseSync(string text)
     {
         if (string.Equals(text, "always", StringComparison.OrdinalIgnoreCase))
             return new SyncSetting(true, SyncSetting.Default.Interval);
@@ -134,7 +134,7 @@ public static class GatewayHosting
             : throw new ArgumentException($"invalid sync_interval \"{text}\": expected a duration such as 2m or always");
     }
 
-    private static IPAddress ResolveAddress(string host)
+    internal static IPAddress ResolveAddress(string host)
     {
         if (IPAddress.TryParse(host, out var address))
             return address;

@@ -44,6 +44,7 @@ public class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdap
         services.AddKeyedSingleton(name, (sp, _) => new ProviderFailureHandler(name,
             sp.GetRequiredService<IOptionsMonitor<PlatformStreamOptions>>().Get(name), sp, sp.GetRequiredKeyedService<ProviderStreams>(name),
             sp.GetRequiredService<ILogger<ProviderFailureHandler>>()));
+        services.AddSingleton<IOutgoingGrainCallFilter>(new SubscriptionKeyFilter(name));
     }
 
     public string Name => _name;
@@ -77,10 +78,8 @@ public class LogAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdap
             throw new ArgumentException("The platform stream provider assigns sequences itself; producers cannot pass a token.", nameof(token));
         var ns = streamId.GetNamespace()!;
         _namespaces.Check(ns);
+        StreamKeyRule.Check(streamId);
         var subject = LogQueueMapper.SubjectOf(streamId);
-        if (PlatformStreams.InvalidSubject(subject) is { } problem)
-            throw new ArgumentException($"Orleans stream key \"{streamId.GetKeyAsString()}\" cannot be carried by the platform stream provider: {problem}.",
-                nameof(streamId));
         await _streams.EnsureAsync(ns);
         var messages = events.Select(e => new OutgoingMessage(subject, EventCodec.Serialize(e),
             new Dictionary<string, string> { [EventCodec.TypeHeader] = EventCodec.TypeName(e?.GetType() ?? typeof(T)) })).ToList();

@@ -1,14 +1,20 @@
+using Orleans.Metadata;
+
 namespace Platform.Grains.Cluster;
 
 /// <summary>The active silos of the cluster by node name (the silo name), as placement and the catalog see them.</summary>
 internal static class ActiveNodes
 {
-    /// <summary>Every active silo by node name, in name order.</summary>
-    public static SortedDictionary<string, SiloAddress> ByName(this IClusterMembershipService membership)
+    /// <summary>
+    /// Every active silo that hosts the platform, by node name, in name order. A silo whose manifest lacks
+    /// <paramref name="platformGrain"/> (a user's own silo that joined with the client package only) can hold no stream
+    /// and has no catalog view; a silo whose manifest has not arrived yet counts, as every member did before.
+    /// </summary>
+    public static SortedDictionary<string, SiloAddress> ByName(this IClusterMembershipService membership, ClusterManifest manifest, GrainType platformGrain)
     {
         var silos = new SortedDictionary<string, SiloAddress>(StringComparer.Ordinal);
         foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active)
+            if (member.Status == SiloStatus.Active && (!manifest.Silos.TryGetValue(address, out var grains) || grains.Grains.ContainsKey(platformGrain)))
                 silos[member.Name] = address;
         return silos;
     }

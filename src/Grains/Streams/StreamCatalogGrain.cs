@@ -17,7 +17,8 @@ namespace Platform.Grains.Streams;
 /// hears back, so each silo's capture table and placement agree with the catalog.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, IClusterMembershipService membership, ILogger<StreamCatalogGrain> logger)
+internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, IClusterMembershipService membership, IClusterManifestProvider manifest,
+    ILogger<StreamCatalogGrain> logger)
     : Grain, IStreamCatalogGrain
 {
     private const int MaxPartitions = 64;
@@ -331,7 +332,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<CatalogEntry>.Fail(ApiError.StreamNotFound);
         if (entry.Replicas is not null)
             return StreamResult<CatalogEntry>.Fail(ReplicatedNotMoved);
-        var silos = membership.ByName();
+        var silos = PlatformNodes();
         if (fromNode is not null && !silos.ContainsKey(fromNode) && Array.IndexOf(entry.Homes, fromNode) < 0
             || toNode is not null && !silos.ContainsKey(toNode))
             return StreamResult<CatalogEntry>.Fail(ServerNotMember);
@@ -450,6 +451,9 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         }
     }
 
+    /// <summary>The active nodes that can be homes and have views: the silos with this grain's class, i.e. the platform.</summary>
+    private SortedDictionary<string, SiloAddress> PlatformNodes() => membership.ByName(manifest.Current, GrainContext.GrainId.Type);
+
     private Dictionary<string, int> HomeCounts(IEnumerable<string> nodes)
     {
         var load = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -499,7 +503,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     {
         if (!node.IsCluster)
             return LocalEntry(config);
-        var silos = membership.ByName();
+        var silos = PlatformNodes();
         var homes = PickHomes(StreamKeys.Count(config), silos.Keys);
         var dataIds = new string[homes.Length];
         for (int p = 0; p < homes.Length; p++)
@@ -551,7 +555,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         long version = ++_version;
         await SaveAsync();
         var calls = new List<Task>();
-        foreach (var silo in membership.ByName().Values)
+        foreach (var silo in PlatformNodes().Values)
             calls.Add(PublishToAsync(silo, version, set, removed));
         await Task.WhenAll(calls);
     }

@@ -179,6 +179,29 @@ public sealed class ProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Subscribing_with_a_key_that_makes_no_valid_subject_is_refused_with_the_reason_on_clients_and_silos()
+    {
+        var keys = new[] { "a b", "a..b", "*", ">", "a.", "" };
+        for (int i = 0; i < keys.Length; i++)
+        {
+            var key = keys[i];
+            var error = await Assert.ThrowsAsync<ArgumentException>(() => Stream("order", key).SubscribeAsync((_, _) => Task.CompletedTask));
+            Assert.Contains($"Orleans stream key \"{key}\"", error.Message);
+            Assert.Contains("is not a valid subject", error.Message);
+            // A grain subscribes on the silo, through the silo's side of the provider.
+            var subscriber = _cluster.Client.GetGrain<ISubscriberGrain>($"invalid-key-{i}");
+            error = await Assert.ThrowsAsync<ArgumentException>(() => subscriber.Subscribe("order", key, 0));
+            Assert.Contains($"Orleans stream key \"{key}\"", error.Message);
+            Assert.Equal(0, await subscriber.CountSubscriptions("order", key));
+        }
+        // A valid key (a '.' in it is fine) subscribes and receives.
+        var valid = _cluster.Client.GetGrain<ISubscriberGrain>("valid-key");
+        await valid.Subscribe("order", "valid.sub", 0);
+        await Stream("order", "valid.sub").OnNextAsync(new TestEvent(7, ""));
+        await Until(async () => (await valid.GetReceived()).Length == 1, () => "delivery to the valid subscription");
+    }
+
+    [Fact]
     public async Task The_cluster_tells_which_namespaces_a_provider_serves_and_producing_to_another_is_refused()
     {
         var description = await _cluster.Client.GetGrain<IStreamProviderInfoGrain>("platform").Describe();

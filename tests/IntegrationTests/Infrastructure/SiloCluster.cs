@@ -1,14 +1,6 @@
 using System.Net;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.TestingHost;
 using Platform.Gateway;
@@ -70,47 +62,5 @@ public sealed class SiloCluster : ICoreCluster
     {
         await _cluster.StopAllSilosAsync();
         await _cluster.DisposeAsync();
-    }
-
-    /// <summary>
-    /// Kestrel on one free port with the gateway's connection handler, in a host that is not a web host (the test
-    /// cluster builds plain hosts); the silo executable does the same through WebApplication.
-    /// </summary>
-    private sealed class NatsListener(IServiceProvider services, GatewayEndpoints endpoints) : IHostedService
-    {
-        private KestrelServer? _server;
-
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            var options = new KestrelServerOptions { ApplicationServices = services };
-            options.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.UseConnectionHandler<NatsConnectionHandler>();
-                endpoints.Nats = listen;
-            });
-            var loggers = services.GetRequiredService<ILoggerFactory>();
-            var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggers);
-            _server = new KestrelServer(Options.Create(options), transport, loggers);
-            await _server.StartAsync(new NoRequests(), cancellationToken);
-        }
-
-        public async Task StopAsync(CancellationToken cancellationToken)
-        {
-            if (_server is null)
-                return;
-            services.GetRequiredService<NatsServer>().BeginShutdown();
-            await _server.StopAsync(cancellationToken);
-            _server.Dispose();
-        }
-    }
-
-    /// <summary>The NATS endpoint never runs HTTP; Kestrel only needs an application to start.</summary>
-    private sealed class NoRequests : IHttpApplication<object>
-    {
-        public object CreateContext(IFeatureCollection contextFeatures) => new();
-        public Task ProcessRequestAsync(object context) => Task.CompletedTask;
-        public void DisposeContext(object context, Exception? exception)
-        {
-        }
     }
 }
