@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
+using Platform.Grains.Replication;
 using Platform.Grains.Streams;
 using Platform.GrainTests.Infrastructure;
 
@@ -64,6 +65,25 @@ public sealed partial class StreamHomeTests
         Assert.All(later, d => Assert.Equal(d.Seq <= 10 ? 2 : 1, d.Deliveries));
         var info = (await consumer.Info())!;
         Assert.Equal(6UL, info.AckFloor.StreamSeq);
+    }
+
+    [Fact]
+    public async Task A_replica_refuses_consumer_state_of_an_older_epoch_and_records_that_do_not_continue_its_copy()
+    {
+        var (config, _) = await CreateReplicatedAsync("K", primaryOnFirstSilo: true);
+        var set = (await Catalog.Get(config.Name))!.Replicas!;
+        var node = set.Nodes[0];
+        var replica = Cluster.Client.GetGrain<IReplicaGrain>(ReplicaKey.Of(config.Name, node));
+        var stateFile = Path.Combine(ConsumerStore.Directory(StoreOf(Cluster.Silos.Single(s => s.Name == node)), config.Name, "k"), "state.json");
+
+        // Journal records without the snapshot they continue: refused, so the primary sends the snapshot again.
+        Assert.False((await replica.ApplyConsumer(new ConsumerReplicaBatch(set.Epoch, "k", 1, null, 0, [1, 2, 3], false))).Accepted);
+        Assert.False(File.Exists(stateFile));
+
+        Assert.True((await replica.Fence(set.Epoch + 1)).Accepted);
+        var stale = await replica.ApplyConsumer(new ConsumerReplicaBatch(set.Epoch, "k", 1, "{}"u8.ToArray(), 0, [], false));
+        Assert.Equal((false, set.Epoch + 1), (stale.Accepted, stale.Epoch));
+        Assert.False(File.Exists(stateFile));
     }
 
     private static IEnumerable<ulong> Range(int from, int to) => Enumerable.Range(from, to - from + 1).Select(i => (ulong)i);
