@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
+using Platform.Grains.Replication;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
 
@@ -57,6 +59,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private bool _moving;
     /// <summary>Saved for the move: the files are being copied and must not change.</summary>
     private bool _frozen;
+    /// <summary>Ships the state to the replicas of a replicated stream; null for a stream of one copy, whose path it never touches.</summary>
+    private ConsumerReplication? _replication;
 
     private sealed class Pending(ulong consumerSeq, int deliveries, long deadline)
     {
@@ -97,6 +101,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         {
             Restore(snapshot);
             Replay();
+            StartReplication();
             // A fresh snapshot folds the replayed journal in and starts a new one for this activation.
             _dirty = true;
             SaveIfDirty();
@@ -179,15 +184,18 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         _deliveredStreamSeq = (_initial.Count > 0 ? _initial.Peek() : _cursor) - 1;
         _lastActivityTicks = Environment.TickCount64;
         _dirty = true;
+        StartReplication();
         if (!SaveIfDirty())
         {
             // A durable whose state cannot be written would be forgotten at the next restart: refuse it now.
             _config = null;
             _dirty = false;
+            _replication = null;
             DeactivateOnIdle();
             return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "error creating store for consumer"));
         }
         StartTimer();
+        await ReplicatedAsync();
         pushConsumers.Activated(_stream, _name, config);
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
         return StreamResult<PlatformConsumerInfo>.Ok(await BuildInfo());
@@ -254,6 +262,9 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         _journal?.Dispose();
         _journal = null;
         ConsumerStore.Delete(store, _stream, _name);
+        if (_replication is not null)
+            await _replication.DeleteAsync();
+        _replication = null;
         await StreamRoot.RemoveConsumer(_name);
         Wake();
         signals.Poke(partitionKey);
@@ -304,6 +315,12 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     {
         if (_moving)
             throw new StreamOfflineException(_stream, "it is moving to another node");
+        if (_replication is { Fenced: true })
+        {
+            // A replica was promoted and serves this consumer from the state shipped to it; this copy goes.
+            DeactivateOnIdle();
+            throw new StreamOfflineException(_stream, "its primary moved to another node");
+        }
     }
 
     public Task FlowControlAnswered(string subject)
@@ -527,6 +544,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             foreach (var d in delivered)
                 _journal.AddDelivery(d.Sseq, d.Cseq, d.Deliveries, wallNow + AckWaitMillis(config, d.Deliveries));
             _journal.EndRecord();
+            _replication?.Journaled(_journal.LastRecord);
         }
         catch (IOException ex)
         {
@@ -648,13 +666,24 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                     _journal.AddAck(op.Kind, op.StreamSeq);
             }
             _journal.EndRecord();
+            _replication?.Journaled(_journal.LastRecord);
         }
         catch (IOException ex) when (!durable)
         {
             logger.LogError(ex, "Journaling acks of consumer {Stream}/{Consumer} failed", _stream, _name);
             return ValueTask.CompletedTask;
         }
-        return durable ? _journal.CommitAsync() : ValueTask.CompletedTask;
+        if (!durable)
+            return ValueTask.CompletedTask;
+        return _replication is null ? _journal.CommitAsync() : CommitReplicatedAsync(_replication.Position);
+    }
+
+    /// <summary>A durable ack of a replicated stream's consumer: on this node's disk and on every in-sync replica.</summary>
+    private async ValueTask CommitReplicatedAsync((ulong Generation, long Length) position)
+    {
+        var replicated = _replication!.WaitAsync(position);
+        await _journal!.CommitAsync();
+        await replicated;
     }
 
     private void Apply(PlatformConsumerConfig config, AckOp op, long now, List<ulong>? done)
@@ -725,11 +754,41 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private async Task OnTimer()
     {
         SaveIfDirty();
+        // Retries a shipment that failed, and reaches a replica that came back in sync.
+        _replication?.Ship();
+        if (_replication is { Fenced: true })
+            DeactivateOnIdle();
         if (_config is { InactiveThreshold: > 0 } config && _activeFetches == 0
             && Environment.TickCount64 - _lastActivityTicks > config.InactiveThreshold / 1_000_000)
         {
             logger.LogDebug("Consumer {Stream}/{Consumer} inactive, removing", _stream, _name);
             await Delete();
+        }
+    }
+
+    /// <summary>
+    /// For a durable consumer of a replicated stream whose primary is this node: from now on what it writes to its store
+    /// goes to the stream's replicas too.
+    /// </summary>
+    private void StartReplication()
+    {
+        if (_replication is null && Persisted && node.IsCluster && catalog.TryGet(_stream, out var entry) && entry.Replicas is not null)
+            _replication = new ConsumerReplication(_stream, _name, node, catalog, GrainFactory,
+                ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
+    }
+
+    /// <summary>Waits until the replicas hold the consumer as it is now; a failure leaves the shipment to the timer's retries.</summary>
+    private async Task ReplicatedAsync()
+    {
+        if (_replication is null)
+            return;
+        try
+        {
+            await _replication.WaitAsync(_replication.Position);
+        }
+        catch (Exception ex) when (ex is IOException or StreamOfflineException)
+        {
+            logger.LogWarning("Consumer {Stream}/{Consumer} is not on every in-sync replica yet: {Reason}", _stream, _name, ex.Message);
         }
     }
 
@@ -747,13 +806,14 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         ulong generation = _generation + 1;
         try
         {
-            ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
+            var saved = ConsumerStore.Save(store, _stream, new ConsumerSnapshot(_config!, _created, _cursor,
                 _deliveredConsumerSeq, _deliveredStreamSeq, _ackFloorConsumerSeq, _ackFloorStreamSeq, pending, [.. _initial], _reportAcks,
                 generation));
             _generation = generation;
             // The snapshot holds everything journaled so far: the journal starts over, naming the new generation.
             _journal ??= ConsumerJournal.Open(ConsumerStore.Directory(store, _stream, _name), store.Sync.Always);
             _journal.Reset(generation);
+            _replication?.Snapshot(generation, saved);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

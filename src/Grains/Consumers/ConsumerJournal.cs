@@ -53,6 +53,17 @@ internal sealed class ConsumerJournal : IDisposable
         return new ConsumerJournal(file, syncAlways);
     }
 
+    /// <summary>
+    /// Opens a replica's copy of a journal to go on after <paramref name="recordsLength"/> bytes of records, which it
+    /// holds after its header (<see cref="Reset"/> starts a new copy instead).
+    /// </summary>
+    public static ConsumerJournal OpenAt(string directory, bool syncAlways, long recordsLength)
+    {
+        var journal = Open(directory, syncAlways);
+        journal._length = HeaderLength + recordsLength;
+        return journal;
+    }
+
     /// <summary>Empties the journal after a snapshot of <paramref name="generation"/> is on disk.</summary>
     public void Reset(ulong generation)
     {
@@ -117,6 +128,17 @@ internal sealed class ConsumerJournal : IDisposable
             throw;
         }
         _length += _recordLength;
+        _groupCommit?.MarkWritten();
+    }
+
+    /// <summary>The record <see cref="EndRecord"/> wrote last, as it is in the file, until the next one begins.</summary>
+    public ReadOnlySpan<byte> LastRecord => _buffer.AsSpan(0, _recordLength);
+
+    /// <summary>Appends records a primary's journal wrote (<see cref="LastRecord"/>) to a replica's copy.</summary>
+    public void Append(ReadOnlySpan<byte> records)
+    {
+        RandomAccess.Write(_file, records, _length);
+        _length += records.Length;
         _groupCommit?.MarkWritten();
     }
 

@@ -43,9 +43,17 @@ internal static class ConsumerStore
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), ConsumerStoreJson.Default.ConsumerSnapshot) : null;
     }
 
-    public static void Save(StreamStore store, string stream, ConsumerSnapshot snapshot)
-        => AtomicFile.Write(Path.Combine(Directory(store, stream, snapshot.Config.Name!), "state.json"),
-            file => JsonSerializer.Serialize(file, snapshot, ConsumerStoreJson.Default.ConsumerSnapshot));
+    /// <summary>Writes the snapshot and returns the file's bytes, which a replicated stream's replicas store as they are.</summary>
+    public static byte[] Save(StreamStore store, string stream, ConsumerSnapshot snapshot)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(snapshot, ConsumerStoreJson.Default.ConsumerSnapshot);
+        SaveEncoded(store, stream, snapshot.Config.Name!, bytes);
+        return bytes;
+    }
+
+    /// <summary>Writes a state file whose bytes <see cref="Save"/> made (on a replica, the primary's).</summary>
+    public static void SaveEncoded(StreamStore store, string stream, string consumer, byte[] bytes)
+        => AtomicFile.Write(Path.Combine(Directory(store, stream, consumer), "state.json"), file => file.Write(bytes));
 
     public static void Delete(StreamStore store, string stream, string consumer)
     {

@@ -13,6 +13,12 @@ public interface IReplicaGrain : IGrainWithStringKey
     /// <summary>Appends a batch of the primary's, durably as the node's sync setting asks, before it answers.</summary>
     [Alias("Append")] Task<ReplicaAck> Append(ReplicaBatch batch);
 
+    /// <summary>
+    /// Applies a durable consumer's state to this copy's consumer store (written as the node's sync setting asks before
+    /// it answers), so that a promoted copy serves the consumer from where the primary left it.
+    /// </summary>
+    [Alias("ApplyConsumer")] Task<ConsumerReplicaAck> ApplyConsumer(ConsumerReplicaBatch batch);
+
     /// <summary>Takes on <paramref name="epoch"/> if it is newer (refusing older batches from then on) and reports the log's end.</summary>
     [Alias("Fence")] Task<ReplicaAck> Fence(long epoch);
 

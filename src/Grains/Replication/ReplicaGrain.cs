@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Cluster;
+using Platform.Grains.Consumers;
 using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
@@ -23,6 +24,11 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     private string _directory = "";
     private StreamLog? _log;
     private long _epoch;
+    /// <summary>
+    /// The consumer copies this activation wrote: their generation and the journal bytes after its header. A copy it
+    /// does not know (written before a restart) is started over from the primary's snapshot.
+    /// </summary>
+    private readonly Dictionary<string, (ulong Generation, long Length)> _consumers = new(StringComparer.Ordinal);
 
     private string Stream => ReplicaKey.Parse(this.GetPrimaryKeyString()).Stream;
 
@@ -103,6 +109,44 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         }
         while (log.State.LastSequence + 1 < sequence)
             log.Delete(log.Append(GapSubject, default, default, timestamp));
+    }
+
+    public async Task<ConsumerReplicaAck> ApplyConsumer(ConsumerReplicaBatch batch)
+    {
+        if (batch.Epoch < _epoch)
+            return new ConsumerReplicaAck(false, _epoch);
+        Adopt(batch.Epoch);
+        if (batch.Deleted)
+        {
+            _consumers.Remove(batch.Consumer);
+            ConsumerStore.Delete(store, Stream, batch.Consumer);
+            return new ConsumerReplicaAck(true, _epoch);
+        }
+        var directory = ConsumerStore.Directory(store, Stream, batch.Consumer);
+        ConsumerJournal journal;
+        if (batch.Snapshot is not null)
+        {
+            // The state file first: a journal is replayed only over the snapshot of its own generation.
+            ConsumerStore.SaveEncoded(store, Stream, batch.Consumer, batch.Snapshot);
+            journal = ConsumerJournal.Open(directory, store.Sync.Always);
+            journal.Reset(batch.Generation);
+        }
+        else if (_consumers.TryGetValue(batch.Consumer, out var copy) && copy.Generation == batch.Generation && copy.Length == batch.Offset)
+        {
+            journal = ConsumerJournal.OpenAt(directory, store.Sync.Always, batch.Offset);
+        }
+        else
+        {
+            return new ConsumerReplicaAck(false, _epoch);
+        }
+        // Not kept open: a promoted copy's consumer grain opens this journal itself.
+        using (journal)
+        {
+            journal.Append(batch.Records);
+            await journal.CommitAsync();
+        }
+        _consumers[batch.Consumer] = (batch.Generation, batch.Offset + batch.Records.Length);
+        return new ConsumerReplicaAck(true, _epoch);
     }
 
     public async Task<ReplicaAck> Fence(long epoch)

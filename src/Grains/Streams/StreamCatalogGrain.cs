@@ -221,8 +221,22 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var promoted = ReplicaSetChanges.Promote(entry, chosen, fenced);
         _streams[entry.Config.Name] = promoted;
         await PublishAsync(promoted, null);
+        // The new primary starts now rather than at the next call for it: its push consumers deliver again at once.
+        _ = WakeAsync(entry.Config.Name);
         logger.LogWarning("Stream {Stream}: primary {Old} is down, {New} (last sequence {Last}) is primary at epoch {Epoch}",
             entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
+    }
+
+    private async Task WakeAsync(string stream)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IStreamGrain>(stream).ConsumerNames();
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Stream {Stream}: its new primary did not start: {Reason}", stream, ex.Message);
+        }
     }
 
     public async Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config)

@@ -76,6 +76,31 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             if (IsRoot)
                 foreach (var consumer in ConsumerStore.LoadAll(store, Name))
                     _consumers[consumer.Config.Name!] = consumer.Config;
+            if (IsRoot && replicated is not null)
+                WakePushConsumers();
+        }
+    }
+
+    /// <summary>
+    /// A replicated stream's push consumers deliver from a loop where their grain runs, which was the old primary's
+    /// node after a promotion: each grain, activated here from the state its replica holds, starts its loop here.
+    /// </summary>
+    private void WakePushConsumers()
+    {
+        foreach (var (name, config) in _consumers)
+            if (config.IsPush)
+                _ = WakeAsync(GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, name)));
+
+        async Task WakeAsync(IConsumerGrain consumer)
+        {
+            try
+            {
+                await consumer.GetConfig();
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Stream {Stream}: a push consumer did not start: {Reason}", Name, ex.Message);
+            }
         }
     }
 

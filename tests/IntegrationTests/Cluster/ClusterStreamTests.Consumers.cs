@@ -1,0 +1,183 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Cluster;
+
+public sealed partial class ClusterStreamTests
+{
+    /// <summary>
+    /// Issue #17's replicated consumers: a durable pull consumer of an R3 stream consumes and acknowledges (AckSync)
+    /// part of the stream, the primary's silo is killed with SIGKILL, and consuming goes on through another silo once a
+    /// replica is promoted: every message is delivered, the ones delivered and never acknowledged again, and none whose
+    /// ack the silo confirmed.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_durable_pull_consumer_of_an_R3_stream_goes_on_after_its_primary_is_killed_without_redelivering_acked_messages()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        await using var nodes = await Nodes.StartAsync(Postgres, "r3pull");
+        var (silos, js) = (nodes.Silos, nodes.Js);
+        var (primary, survivor) = await CreateR3WithMessagesAsync(js, "RCON");
+        await js[survivor].CreateOrUpdateConsumerAsync("RCON", new ConsumerConfig("worker")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            AckWait = TimeSpan.FromSeconds(2),
+        });
+
+        // 40 delivered, 1-30 acknowledged with a confirmation, 31-40 left unacknowledged.
+        var acked = new HashSet<ulong>();
+        var delivered = new List<ulong>();
+        var consumer = await js[survivor].GetConsumerAsync("RCON", "worker");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (delivered.Count < 40)
+            {
+                await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 40 - delivered.Count, Expires = TimeSpan.FromSeconds(5) },
+                                   cancellationToken: timeout.Token))
+                {
+                    var seq = msg.Metadata!.Value.Sequence.Stream;
+                    delivered.Add(seq);
+                    if (seq > 30)
+                        continue;
+                    await msg.AckAsync(new AckOpts { DoubleAck = true }, timeout.Token);
+                    acked.Add(seq);
+                }
+            }
+        }
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (ulong)i), delivered);
+
+        silos[primary].Kill();
+
+        // Consumed through the survivor until every message is acknowledged; an ack whose confirmation did not come
+        // (the consumer was moving) does not count, and its message may come again.
+        var redelivered = new List<ulong>();
+        await ProcessCluster.WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    var next = await js[survivor].GetConsumerAsync("RCON", "worker");
+                    await foreach (var msg in next.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 20, Expires = TimeSpan.FromSeconds(2) }))
+                    {
+                        var seq = msg.Metadata!.Value.Sequence.Stream;
+                        Assert.Equal($"m{seq}", msg.Data);
+                        if (acked.Contains(seq))
+                            redelivered.Add(seq);
+                        await msg.AckAsync(new AckOpts { DoubleAck = true });
+                        acked.Add(seq);
+                    }
+                }
+                catch (Exception ex) when (ex is NatsJSException or NatsException or TimeoutException or OperationCanceledException)
+                {
+                }
+                return acked.Count == 100;
+            }, TimeSpan.FromSeconds(120),
+            () => Task.FromResult($"acked {acked.Count} of 100; delivered again after a confirmed ack: {string.Join(",", redelivered)}"));
+        Assert.Empty(redelivered);
+        var info = (await js[survivor].GetConsumerAsync("RCON", "worker")).Info;
+        Assert.Equal((100UL, 0), (info.AckFloor.StreamSeq, info.NumAckPending));
+        Assert.NotEqual(NodeOf(silos, silos[primary]), (await js[survivor].GetStreamAsync("RCON")).Info.Cluster!.Leader);
+    }
+
+    /// <summary>
+    /// The same with a push consumer (max_ack_pending 40): its subscriber, on another silo, confirms the acks of 1-30
+    /// (AckSync) and leaves the rest unacknowledged until the primary's silo is killed; then the delivery loop starts
+    /// on the promoted replica and every message comes, none whose ack was confirmed again.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_durable_push_consumer_of_an_R3_stream_delivers_from_the_promoted_replica_without_redelivering_acked_messages()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        await using var nodes = await Nodes.StartAsync(Postgres, "r3push");
+        var (silos, clients, js) = (nodes.Silos, nodes.Clients, nodes.Js);
+        var (primary, survivor) = await CreateR3WithMessagesAsync(js, "RPUSH");
+        var client = clients[survivor];
+        await using var sub = await client.SubscribeCoreAsync<string>("deliver.rpush");
+        await client.PingAsync();
+        await js[survivor].CreateOrUpdateConsumerAsync("RPUSH", new ConsumerConfig("pusher")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            AckWait = TimeSpan.FromSeconds(2),
+            MaxAckPending = 40,
+            DeliverSubject = "deliver.rpush",
+        });
+
+        var acked = new HashSet<ulong>();
+        var delivered = new HashSet<ulong>();
+        var redelivered = new List<ulong>();
+        bool ackAll = false;
+        using var stop = new CancellationTokenSource();
+        var subscriber = Task.Run(async () =>
+        {
+            await foreach (var msg in sub.Msgs.ReadAllAsync(stop.Token))
+            {
+                if (msg.ReplyTo is not { } reply || !reply.StartsWith("$JS.ACK.", StringComparison.Ordinal))
+                    continue;
+                // $JS.ACK.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.<time>.<pending>
+                var seq = ulong.Parse(reply.Split('.')[5]);
+                lock (acked)
+                {
+                    delivered.Add(seq);
+                    if (acked.Contains(seq))
+                        redelivered.Add(seq);
+                    if (!Volatile.Read(ref ackAll) && seq > 30)
+                        continue;
+                }
+                try
+                {
+                    await client.RequestAsync<string, string>(reply, "+ACK", replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) },
+                        cancellationToken: stop.Token);
+                    lock (acked)
+                        acked.Add(seq);
+                }
+                catch (Exception ex) when (ex is NatsException or TimeoutException)
+                {
+                    // Not confirmed: the message may come again.
+                }
+            }
+        });
+
+        // 1-30 acknowledged; 31-70 delivered (the 40 max_ack_pending allows) and left unacknowledged.
+        await ProcessCluster.WaitUntilAsync(() => Task.FromResult(Count(acked, delivered) == (30, 70)), TimeSpan.FromSeconds(30),
+            () => Task.FromResult($"acked/delivered {Count(acked, delivered)} before the kill, expected (30, 70)"));
+        silos[primary].Kill();
+        Volatile.Write(ref ackAll, true);
+
+        await ProcessCluster.WaitUntilAsync(() => Task.FromResult(Count(acked, delivered).Acked == 100), TimeSpan.FromSeconds(120),
+            () => Task.FromResult($"acked/delivered {Count(acked, delivered)} after the kill; delivered again after a confirmed ack: {string.Join(",", redelivered)}"));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => subscriber);
+        lock (acked)
+            Assert.Empty(redelivered);
+
+        static (int Acked, int Delivered) Count(HashSet<ulong> acked, HashSet<ulong> delivered)
+        {
+            lock (acked)
+                return (acked.Count, delivered.Count);
+        }
+    }
+
+    /// <summary>An R3 stream with m1-m100 published through every silo; its primary's index, and another silo's.</summary>
+    private static async Task<(int Primary, int Survivor)> CreateR3WithMessagesAsync(NatsJSContext[] js, string stream)
+    {
+        var subject = stream.ToLowerInvariant();
+        // A create that got no answer in time (a loaded machine) is sent again: the same config is the same stream.
+        var config = new StreamConfig(stream, [$"{subject}.>"]) { NumReplicas = 3 };
+        INatsJSStream? created = null;
+        for (int attempt = 0; created is null; attempt++)
+        {
+            try
+            {
+                created = await js[0].CreateStreamAsync(config);
+            }
+            catch (NatsJSApiNoResponseException) when (attempt < 3)
+            {
+            }
+        }
+        int primary = created.Info.Cluster!.Leader![0] - 'a';
+        for (int i = 1; i <= 100; i++)
+            Assert.Null((await js[i % 3].PublishAsync($"{subject}.m", $"m{i}")).Error);
+        return (primary, (primary + 1) % 3);
+    }
+}
