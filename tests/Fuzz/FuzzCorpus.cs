@@ -13,6 +13,9 @@ internal static class FuzzCorpus
 
     public static byte[][] JsonApi { get; } = Load("jsapi");
 
+    /// <summary>Protocol streams the differential test found answered differently, replayed before its random cases.</summary>
+    public static byte[][] ProtocolDifferential { get; } = Load("protocol-differential");
+
     private static byte[][] Load(string folder)
     {
         var path = Path.Combine(Root, folder);

@@ -73,7 +73,11 @@ public sealed class SiloFuzzTests : IAsyncLifetime
     {
         Skip.If(NatsServerProcess.ExecutablePath is null, NatsServerProcess.SkipReason);
         await using var reference = await NatsServerProcess.StartAsync();
-        await ProtocolGen.ComparableStream.SampleAsync(async wire =>
+        foreach (var wire in FuzzCorpus.ProtocolDifferential)
+            await CompareAsync(wire);
+        await ProtocolGen.ComparableStream.SampleAsync(CompareAsync, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 1);
+
+        async Task CompareAsync(byte[] wire)
         {
             // A sentinel at the end (a message to ourselves, then PONG) ends both exchanges once everything before it
             // was answered: scripts hold PINGs of their own, so the first PONG proves nothing. One case at a time, or
@@ -82,13 +86,30 @@ public sealed class SiloFuzzTests : IAsyncLifetime
             const string sentinel = "zz.end 999 3\r\nend\r\nPONG\r\n";
             var expected = await ExchangeAsync(reference.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
             var actual = await ExchangeAsync(_silo.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            expected.Answer = OnePublishSubjectError(expected.Answer);
+            actual.Answer = OnePublishSubjectError(actual.Answer);
             // A server that closes on an error while input is still unread sends a reset, and the kernel drops what it
             // had sent and the client had not yet read: a reset answer may be cut short, never longer.
             if (expected.Answer != actual.Answer
                 && !(expected.Reset && actual.Answer.StartsWith(expected.Answer, StringComparison.Ordinal))
                 && !(actual.Reset && expected.Answer.StartsWith(actual.Answer, StringComparison.Ordinal)))
-                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}\nsilo:        {Show(actual.Answer)}");
-        }, seed: FuzzBudget.Seed, time: FuzzBudget.Seconds(6), threads: 1);
+                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}{(expected.Reset ? " (reset)" : "")}" +
+                            $"\nsilo:        {Show(actual.Answer)}{(actual.Reset ? " (reset)" : "")}");
+        }
+    }
+
+    /// <summary>
+    /// Repeats of "Invalid Publish Subject" in a row count as one. nats-server 2.9.10 sends it again for the same PUB
+    /// when the payload crosses the end of its read buffer (512 bytes at first): it parses the arguments a second time
+    /// to keep them, pedantic check included. Which PUB that hits depends on how the kernel splits the stream (seen:
+    /// a 647-byte case, fuzz finding 3996D7C397FF5B43, with 3 errors in one write and 2 with PINGs between commands).
+    /// </summary>
+    private static string OnePublishSubjectError(string answer)
+    {
+        const string Error = "-ERR 'Invalid Publish Subject'\r\n";
+        while (answer.Contains(Error + Error, StringComparison.Ordinal))
+            answer = answer.Replace(Error + Error, Error, StringComparison.Ordinal);
+        return answer;
     }
 
     private async Task ApiCaseAsync(string subject, byte[] body)
@@ -156,13 +177,15 @@ public sealed class SiloFuzzTests : IAsyncLifetime
                     return (true, received.ToString(), false);
             }
         }
-        catch (Exception ex) when (ex is IOException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionReset } }
-                                   or SocketException { SocketErrorCode: SocketError.ConnectionReset })
+        catch (OperationCanceledException)
         {
-            return (false, received.ToString(), true);
+            return (false, received.ToString(), false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+        catch (Exception ex) when (ex is IOException or SocketException)
         {
+            // Reset, broken pipe or aborted: an abortive close, after which the kernel may have dropped what the
+            // server had sent and this side had not read yet.
+            return (false, received.ToString(), true);
         }
         return (false, received.ToString(), false);
     }
