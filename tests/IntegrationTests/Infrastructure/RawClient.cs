@@ -8,7 +8,7 @@ public static class RawClient
 {
     /// <summary>
     /// Connects, reads the INFO line, sends <paramref name="script"/>, and collects the answer until the server closes,
-    /// the answer ends with PONG (scripts end with PING), or <paramref name="quiet"/> passes without a byte.
+    /// it has answered every PING of the script with a PONG, or <paramref name="quiet"/> passes without a byte.
     /// Returns the INFO line and the rest, with "&lt;EOF&gt;" appended when the server closed the connection.
     /// </summary>
     public static Task<(string Info, string Answer)> ExchangeAsync(int port, string script, TimeSpan? quiet = null)
@@ -55,6 +55,9 @@ public static class RawClient
         // A script that ends with PING is owed at least a PONG: its first answer may take longer than the quiet
         // period on a loaded machine (CI once saw a silo answer nothing within 400 ms while other tests ran).
         var firstWait = script.EndsWith("PING\r\n", StringComparison.Ordinal) ? wait + TimeSpan.FromSeconds(3) : wait;
+        // Counted rather than "ends with PONG": a script with more after its first PING is not answered once a read
+        // happens to end at that PONG (a server may write the rest a moment later).
+        int pings = Occurrences(script, "PING\r\n");
         while (true)
         {
             using var cts = new CancellationTokenSource(answer.Length == 0 ? firstWait : wait);
@@ -78,9 +81,17 @@ public static class RawClient
                 break;
             }
             answer.Append(Encoding.Latin1.GetString(buffer, 0, n));
-            if (answer.ToString().EndsWith("PONG\r\n", StringComparison.Ordinal) && script.EndsWith("PING\r\n", StringComparison.Ordinal))
+            if (pings > 0 && Occurrences(answer.ToString(), "PONG\r\n") >= pings)
                 break;
         }
         return (info, answer.ToString());
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+            count++;
+        return count;
     }
 }
