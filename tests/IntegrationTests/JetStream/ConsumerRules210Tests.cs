@@ -12,27 +12,21 @@ namespace Platform.IntegrationTests.JetStream;
 /// action, and multiple filter subjects (checked, and delivering exactly what they name).
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class ConsumerRules210Tests(ServersFixture servers) : IAsyncLifetime
+public sealed class ConsumerRules210Tests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _stream = "R" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-        await _js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]));
+        await base.InitializeAsync();
+        await Js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]));
     }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     private async Task<JsonNode?> CreateAsync(string consumer, string config, string? action = null, string? filter = null)
     {
         var subject = filter is null ? $"$JS.API.CONSUMER.CREATE.{_stream}.{consumer}" : $"$JS.API.CONSUMER.CREATE.{_stream}.{consumer}.{filter}";
         var body = $$"""{"stream_name":"{{_stream}}","config":{{config}}{{(action is null ? "" : $",\"action\":\"{action}\"")}} }""";
-        var reply = await ApiScript.RequestAsync(_nats, subject, body, null, TimeSpan.FromSeconds(5));
+        var reply = await ApiScript.RequestAsync(Nats, subject, body, null, TimeSpan.FromSeconds(5));
         return JsonNode.Parse(reply!);
     }
 
@@ -41,20 +35,20 @@ public sealed class ConsumerRules210Tests(ServersFixture servers) : IAsyncLifeti
     [Fact]
     public async Task Backoff_bounds_max_deliver_only_when_it_is_set()
     {
-        var unlimited = await _js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B1")
+        var unlimited = await Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B1")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)],
         });
         Assert.Equal(-1, unlimited.Info.Config.MaxDeliver);
-        var tooFew = await Assert.ThrowsAsync<NatsJSApiException>(() => _js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B2")
+        var tooFew = await Assert.ThrowsAsync<NatsJSApiException>(() => Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B2")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             MaxDeliver = 3,
             Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)],
         }).AsTask());
         Assert.Equal(10116, tooFew.Error.ErrCode);
-        await _js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B3")
+        await Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("B3")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             MaxDeliver = 4,
@@ -89,8 +83,8 @@ public sealed class ConsumerRules210Tests(ServersFixture servers) : IAsyncLifeti
     public async Task Multiple_filter_subjects_deliver_exactly_what_they_name()
     {
         foreach (var subject in new[] { "a", "b", "c", "a", "d.e", "b" })
-            await _js.PublishAsync($"{_stream}.{subject}", subject);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("M1")
+            await Js.PublishAsync($"{_stream}.{subject}", subject);
+        var consumer = await Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("M1")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             FilterSubjects = [$"{_stream}.a", $"{_stream}.d.>"],

@@ -11,28 +11,17 @@ namespace Platform.IntegrationTests.JetStream;
 
 /// <summary>NATS.Net's JetStream consumers, KV and Object Store against the silo, over TCP.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
+public sealed class ConsumerTests(ServersFixture servers) : SiloClientTests(servers)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _prefix = "C" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     private async Task<string> StreamWith(string suffix, int messages)
     {
         var name = _prefix + suffix;
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
         for (int i = 0; i < messages; i++)
-            (await _js.PublishAsync($"{name}.m.{i % 3}", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{name}.m.{i % 3}", i)).EnsureSuccess();
         return name;
     }
 
@@ -40,7 +29,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Pull_fetch_with_explicit_acks()
     {
         var stream = await StreamWith("FETCH", 25);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("worker") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("worker") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         var got = new List<int>();
         using var cts = new CancellationTokenSource(Timeout);
         while (got.Count < 25)
@@ -69,7 +58,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Consume_receives_new_messages_as_they_arrive()
     {
         var stream = await StreamWith("CONSUME", 5);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("live") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("live") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         using var cts = new CancellationTokenSource(Timeout);
         var got = new List<int>();
         var consuming = Task.Run(async () =>
@@ -84,7 +73,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
         });
         await Task.Delay(300);
         for (int i = 5; i < 15; i++)
-            (await _js.PublishAsync($"{stream}.m.x", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{stream}.m.x", i)).EnsureSuccess();
         await consuming;
         Assert.Equal(Enumerable.Range(0, 15), got);
     }
@@ -93,7 +82,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Next_and_no_wait_fetch()
     {
         var stream = await StreamWith("NEXT", 2);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("one") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("one") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         var first = await consumer.NextAsync<int>();
         Assert.Equal(0, first!.Data);
         await first.AckAsync();
@@ -107,7 +96,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Unacked_message_is_redelivered_after_ack_wait_and_nak_and_term_work()
     {
         var stream = await StreamWith("REDELIVER", 3);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("slow")
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("slow")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = TimeSpan.FromMilliseconds(500),
@@ -136,7 +125,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Max_ack_pending_blocks_until_acks_arrive()
     {
         var stream = await StreamWith("MAXPEND", 10);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("limited")
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("limited")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             MaxAckPending = 3,
@@ -157,7 +146,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Ordered_consumer_reads_everything_in_order()
     {
         var stream = await StreamWith("ORDERED", 40);
-        var consumer = await _js.CreateOrderedConsumerAsync(stream);
+        var consumer = await Js.CreateOrderedConsumerAsync(stream);
         var got = new List<int>();
         using var cts = new CancellationTokenSource(Timeout);
         await foreach (var msg in consumer.ConsumeAsync<int>(cancellationToken: cts.Token))
@@ -174,10 +163,10 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     {
         var stream = await StreamWith("PUSH", 30);
         var deliver = _prefix + ".deliver";
-        await using var a = await _nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
-        await using var b = await _nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
-        await _nats.PingAsync();
-        await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("pusher")
+        await using var a = await Nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
+        await using var b = await Nats.SubscribeCoreAsync<int>(deliver, queueGroup: "g");
+        await Nats.PingAsync();
+        await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("pusher")
         {
             DeliverSubject = deliver,
             DeliverGroup = "g",
@@ -197,7 +186,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     [Fact]
     public async Task Key_value_watch_keys_history_delete_purge()
     {
-        var kv = _nats.CreateKeyValueStoreContext();
+        var kv = Nats.CreateKeyValueStoreContext();
         var store = await kv.CreateStoreAsync(new NatsKVConfig(_prefix.ToLowerInvariant() + "kv") { History = 5 });
         await store.PutAsync("a", "1");
         await store.PutAsync("a", "2");
@@ -238,7 +227,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     [Fact]
     public async Task Object_store_put_get_info_list_delete()
     {
-        var obj = _nats.CreateObjectStoreContext();
+        var obj = Nats.CreateObjectStoreContext();
         var store = await obj.CreateObjectStoreAsync(new NatsObjConfig(_prefix.ToLowerInvariant() + "obj"));
         var data = new byte[3 * 1024 * 1024 + 123];
         new Random(42).NextBytes(data);
@@ -265,8 +254,8 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Advisories_for_nak_term_and_max_deliveries()
     {
         var stream = await StreamWith("ADV", 3);
-        await using var advisories = await _nats.SubscribeCoreAsync<string>($"$JS.EVENT.ADVISORY.CONSUMER.*.{stream}.*");
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("adv")
+        await using var advisories = await Nats.SubscribeCoreAsync<string>($"$JS.EVENT.ADVISORY.CONSUMER.*.{stream}.*");
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("adv")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = TimeSpan.FromMilliseconds(300),
@@ -302,7 +291,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     {
         var stream = await StreamWith("STRAY", 4);
         var config = new ConsumerConfig("shared") { AckPolicy = ConsumerConfigAckPolicy.Explicit, AckWait = TimeSpan.FromMilliseconds(700) };
-        await using (var leaving = new NatsConnection(new NatsOpts { Url = servers.Silo.Url }))
+        await using (var leaving = new NatsConnection(new NatsOpts { Url = Servers.Silo.Url }))
         {
             var js = leaving.CreateJetStreamContext();
             var held = await js.CreateOrUpdateConsumerAsync(stream, config);
@@ -316,7 +305,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
             await leaving.PublishAsync("$JS.ACK.garbage", "+ACK");
             await leaving.PingAsync();
         }
-        var consumer = await _js.GetConsumerAsync(stream, "shared");
+        var consumer = await Js.GetConsumerAsync(stream, "shared");
         var again = new List<int>();
         using var cts = new CancellationTokenSource(Timeout);
         while (again.Count < 4)
@@ -335,7 +324,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Ephemeral_consumer_goes_away_after_inactive_threshold()
     {
         var stream = await StreamWith("EPH", 1);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             InactiveThreshold = TimeSpan.FromSeconds(1),
@@ -349,7 +338,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
             await Task.Delay(250);
             try
             {
-                await _js.GetConsumerAsync(stream, name);
+                await Js.GetConsumerAsync(stream, name);
             }
             catch (NatsJSApiException ex)
             {
@@ -363,10 +352,10 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Several_filter_subjects_select_only_their_messages()
     {
         var stream = _prefix + "FILTERS";
-        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
         foreach (var subject in new[] { "a", "b", "c", "a", "c", "b" })
-            (await _js.PublishAsync($"{stream}.{subject}", subject)).EnsureSuccess();
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("ac")
+            (await Js.PublishAsync($"{stream}.{subject}", subject)).EnsureSuccess();
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("ac")
         {
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             FilterSubjects = [$"{stream}.a", $"{stream}.c"],
@@ -385,45 +374,45 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Consumer_on_a_stream_of_a_million_messages_delivers_at_once()
     {
         var stream = _prefix + "MILLION";
-        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
         // Plain publishes without replies: stored, not acked, so the fill is not a million round trips.
         const int total = 1_000_000;
         var payload = new byte[16];
         for (int i = 0; i < total; i++)
         {
-            await _nats.PublishAsync($"{stream}.m", payload);
+            await Nats.PublishAsync($"{stream}.m", payload);
             if (i % 50_000 == 0)
-                await _nats.PingAsync();
+                await Nats.PingAsync();
         }
         var deadline = DateTime.UtcNow.AddMinutes(3);
         long stored = 0;
         while (stored < total && DateTime.UtcNow < deadline)
         {
             await Task.Delay(500);
-            stored = (await _js.GetStreamAsync(stream)).Info.State.Messages;
+            stored = (await Js.GetStreamAsync(stream)).Info.State.Messages;
         }
         Assert.Equal(total, stored);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("late") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("late") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         Assert.Equal((ulong)total, consumer.Info.NumPending);
         var first = new List<ulong>();
         await foreach (var msg in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 100, Expires = TimeSpan.FromSeconds(5) }))
             first.Add(msg.Metadata!.Value.Sequence.Stream);
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), first);
-        Assert.Equal((ulong)(total - 100), first.Count == 100 ? (await _js.GetConsumerAsync(stream, "late")).Info.NumPending : 0);
+        Assert.Equal((ulong)(total - 100), first.Count == 100 ? (await Js.GetConsumerAsync(stream, "late")).Info.NumPending : 0);
     }
 
     [Fact]
     public async Task Original_replay_keeps_the_gaps_between_messages()
     {
         var stream = _prefix + "REPLAY";
-        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
         for (int i = 0; i < 3; i++)
         {
-            (await _js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
             await Task.Delay(400);
         }
-        var instant = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("instant") { AckPolicy = ConsumerConfigAckPolicy.None });
-        var original = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("original")
+        var instant = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("instant") { AckPolicy = ConsumerConfigAckPolicy.None });
+        var original = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("original")
         {
             AckPolicy = ConsumerConfigAckPolicy.None,
             ReplayPolicy = ConsumerConfigReplayPolicy.Original,
@@ -448,7 +437,7 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     [Fact]
     public async Task Key_value_entries_expire_after_the_bucket_ttl()
     {
-        var kv = _nats.CreateKeyValueStoreContext();
+        var kv = Nats.CreateKeyValueStoreContext();
         var store = await kv.CreateStoreAsync(new NatsKVConfig(_prefix.ToLowerInvariant() + "ttl") { MaxAge = TimeSpan.FromSeconds(1) });
         await store.PutAsync("session", "alive");
         Assert.Equal("alive", (await store.GetEntryAsync<string>("session")).Value);
@@ -477,10 +466,10 @@ public sealed class ConsumerTests(ServersFixture servers) : IAsyncLifetime
     public async Task Acks_written_with_the_next_pull_request_are_applied_and_answered()
     {
         var stream = await StreamWith("CARRY", 3);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream,
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream,
             new ConsumerConfig("carry") { AckPolicy = ConsumerConfigAckPolicy.Explicit, MaxBatch = 1 });
         using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync("127.0.0.1", servers.Silo.Port);
+        await socket.ConnectAsync("127.0.0.1", Servers.Silo.Port);
         var wire = socket.GetStream();
         var lines = new StreamReader(wire, System.Text.Encoding.Latin1);
         await lines.ReadLineAsync();

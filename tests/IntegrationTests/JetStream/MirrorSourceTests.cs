@@ -12,26 +12,15 @@ namespace Platform.IntegrationTests.JetStream;
 /// filters, transforms, the Nats-Stream-Source header), origins created later, KV buckets sourcing other buckets.
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
+public sealed class MirrorSourceTests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     private static string NewName(string prefix) => prefix + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
 
     private async Task DeleteStreamsAsync(params string[] names)
     {
         foreach (var name in names)
-            await _js.DeleteStreamAsync(name);
+            await Js.DeleteStreamAsync(name);
     }
 
     /// <summary>The stream's info once its last sequence reaches <paramref name="lastSeq"/> (5 s at most).</summary>
@@ -51,7 +40,7 @@ public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
     {
         var name = NewName("MO");
         var s = name.ToLowerInvariant();
-        var js = _js;
+        var js = Js;
         var origin = await js.CreateStreamAsync(new StreamConfig(name, [$"{s}.>"]));
         for (int i = 1; i <= 4; i++)
             (await js.PublishAsync($"{s}.{i % 2}", $"m{i}")).EnsureSuccess();
@@ -66,7 +55,7 @@ public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
         Assert.Equal(1, info.State.NumDeleted);
         Assert.Equal(name, info.Mirror!.Name);
         // NATS.Net types lag as a time; the wire has nats-server's count of messages not copied yet.
-        var raw = System.Text.Json.Nodes.JsonNode.Parse((await ApiScript.RequestAsync(_nats, $"$JS.API.STREAM.INFO.{name}M", "", null, TimeSpan.FromSeconds(3)))!)!;
+        var raw = System.Text.Json.Nodes.JsonNode.Parse((await ApiScript.RequestAsync(Nats, $"$JS.API.STREAM.INFO.{name}M", "", null, TimeSpan.FromSeconds(3)))!)!;
         Assert.Equal(0, (int)raw["mirror"]!["lag"]!);
         Assert.True((long)raw["mirror"]!["active"]! >= 0);
         foreach (var seq in new ulong[] { 1, 3, 4, 5 })
@@ -88,7 +77,7 @@ public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
     {
         var name = NewName("SO");
         var s = name.ToLowerInvariant();
-        var js = _js;
+        var js = Js;
         await js.CreateStreamAsync(new StreamConfig(name + "A", [$"{s}.a.>"]));
         await js.CreateStreamAsync(new StreamConfig(name + "B", [$"{s}.b.>"]));
         (await js.PublishAsync($"{s}.a.1", "a1")).EnsureSuccess();
@@ -132,7 +121,7 @@ public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
     {
         var name = NewName("LO");
         var s = name.ToLowerInvariant();
-        var js = _js;
+        var js = Js;
         await js.CreateStreamAsync(new StreamConfig { Name = name, Sources = [new StreamSource { Name = name + "LATE" }] });
         await js.CreateStreamAsync(new StreamConfig { Name = name + "M", Mirror = new StreamSource { Name = name + "LATE" } });
         await js.CreateStreamAsync(new StreamConfig(name + "LATE", [$"{s}.late"]));
@@ -148,7 +137,7 @@ public sealed class MirrorSourceTests(ServersFixture servers) : IAsyncLifetime
     public async Task A_kv_bucket_sourcing_two_buckets_serves_their_keys()
     {
         var name = NewName("kv").ToLowerInvariant();
-        var kv = new NatsKVContext(_js);
+        var kv = new NatsKVContext(Js);
         var one = await kv.CreateStoreAsync(name + "one");
         var two = await kv.CreateStoreAsync(name + "two");
         var combined = await kv.CreateStoreAsync(new NatsKVConfig(name + "all")

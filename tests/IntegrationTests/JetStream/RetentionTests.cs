@@ -8,50 +8,39 @@ namespace Platform.IntegrationTests.JetStream;
 
 /// <summary>Workqueue and interest retention: acked messages leave the stream.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class RetentionTests(ServersFixture servers) : IAsyncLifetime
+public sealed class RetentionTests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _name = "R" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     [Fact]
     public async Task Workqueue_removes_acked_messages_and_refuses_overlapping_consumers()
     {
         var stream = _name + "WQ";
-        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]) { Retention = StreamConfigRetention.Workqueue });
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]) { Retention = StreamConfigRetention.Workqueue });
         for (int i = 0; i < 10; i++)
-            (await _js.PublishAsync($"{stream}.jobs", i)).EnsureSuccess();
-        var consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("workers") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+            (await Js.PublishAsync($"{stream}.jobs", i)).EnsureSuccess();
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("workers") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         var second = await Assert.ThrowsAsync<NatsJSApiException>(() =>
-            _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("others") { AckPolicy = ConsumerConfigAckPolicy.Explicit }).AsTask());
+            Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("others") { AckPolicy = ConsumerConfigAckPolicy.Explicit }).AsTask());
         Assert.Equal(10099, second.Error.ErrCode);
         Assert.Equal(6, await JetStreamSteps.FetchAndAckAsync(consumer, 6));
-        Assert.Equal(4, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 4));
+        Assert.Equal(4, await JetStreamSteps.MessagesEventuallyAsync(Js, stream, 4));
     }
 
     [Fact]
     public async Task Interest_keeps_a_message_until_every_consumer_acked_it()
     {
         var stream = _name + "IN";
-        await _js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]) { Retention = StreamConfigRetention.Interest });
-        (await _js.PublishAsync($"{stream}.x", -1)).EnsureSuccess();
-        Assert.Equal(0, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 0));
-        var a = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("a") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
-        var b = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("b") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]) { Retention = StreamConfigRetention.Interest });
+        (await Js.PublishAsync($"{stream}.x", -1)).EnsureSuccess();
+        Assert.Equal(0, await JetStreamSteps.MessagesEventuallyAsync(Js, stream, 0));
+        var a = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("a") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var b = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("b") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         for (int i = 0; i < 3; i++)
-            (await _js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{stream}.x", i)).EnsureSuccess();
         Assert.Equal(3, await JetStreamSteps.FetchAndAckAsync(a, 3));
-        Assert.Equal(3, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 3));
+        Assert.Equal(3, await JetStreamSteps.MessagesEventuallyAsync(Js, stream, 3));
         Assert.Equal(2, await JetStreamSteps.FetchAndAckAsync(b, 2));
-        Assert.Equal(1, await JetStreamSteps.MessagesEventuallyAsync(_js, stream, 1));
+        Assert.Equal(1, await JetStreamSteps.MessagesEventuallyAsync(Js, stream, 1));
     }
 }

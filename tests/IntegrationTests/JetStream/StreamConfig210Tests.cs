@@ -12,24 +12,13 @@ namespace Platform.IntegrationTests.JetStream;
 /// and returned as set (nothing silently dropped), and a field the silo does not know is refused by name.
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class StreamConfig210Tests(ServersFixture servers) : IAsyncLifetime
+public sealed class StreamConfig210Tests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _prefix = "C" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     private async Task<JsonObject> RequestAsync(string subject, string body)
     {
-        var reply = await ApiScript.RequestAsync(_nats, subject, body, null, TimeSpan.FromSeconds(5));
+        var reply = await ApiScript.RequestAsync(Nats, subject, body, null, TimeSpan.FromSeconds(5));
         Assert.NotNull(reply);
         return JsonNode.Parse(reply!)!.AsObject();
     }
@@ -61,14 +50,14 @@ public sealed class StreamConfig210Tests(ServersFixture servers) : IAsyncLifetim
         }
 
         // NATS.Net reads them back into its own types.
-        var stream = await _js.GetStreamAsync(name);
+        var stream = await Js.GetStreamAsync(name);
         Assert.Equal(StreamConfigCompression.S2, stream.Info.Config.Compression);
         Assert.Equal("parity", stream.Info.Config.Metadata!["team"]);
         Assert.Equal($"{s}.in.*.>", stream.Info.Config.SubjectTransform!.Src);
         Assert.True(stream.Info.Config.Republish!.HeadersOnly);
 
         // first_seq: the first message stored takes that sequence.
-        var ack = await _js.PublishAsync($"{s}.in.x.y", "m");
+        var ack = await Js.PublishAsync($"{s}.in.x.y", "m");
         Assert.Null(ack.Error);
         Assert.Equal(100ul, ack.Seq);
 
@@ -131,11 +120,11 @@ public sealed class StreamConfig210Tests(ServersFixture servers) : IAsyncLifetim
         var created = await RequestAsync($"$JS.API.STREAM.CREATE.{name}",
             $$"""{"name":"{{name}}","subjects":["{{name}}.>"],"consumer_limits":{"max_ack_pending":7,"inactive_threshold":30000000000} }""");
         Assert.Null(created["error"]);
-        var consumer = await _js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var consumer = await Js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         Assert.Equal(7, consumer.Info.Config.MaxAckPending);
         Assert.Equal(TimeSpan.FromSeconds(30), consumer.Info.Config.InactiveThreshold);
         var excess = await Assert.ThrowsAsync<NatsJSApiException>(() =>
-            _js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig("BIG") { AckPolicy = ConsumerConfigAckPolicy.Explicit, MaxAckPending = 8 }).AsTask());
+            Js.CreateOrUpdateConsumerAsync(name, new ConsumerConfig("BIG") { AckPolicy = ConsumerConfigAckPolicy.Explicit, MaxAckPending = 8 }).AsTask());
         Assert.Equal(10121, excess.Error.ErrCode);
         Assert.Equal("consumer max ack pending exceeds system limit of 7", excess.Error.Description);
     }

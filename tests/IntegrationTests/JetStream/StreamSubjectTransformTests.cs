@@ -13,20 +13,9 @@ namespace Platform.IntegrationTests.JetStream;
 /// partition() (FNV-1a of the tokens, modulo the count) and wildcard() tokens, and its refusals.
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class StreamSubjectTransformTests(ServersFixture servers) : IAsyncLifetime
+public sealed class StreamSubjectTransformTests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _prefix = "X" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     /// <summary>The partition nats-server documents: FNV-1a (32 bit) of the named tokens, concatenated, modulo n.</summary>
     private static uint Partition(int n, params string[] tokens)
@@ -42,17 +31,17 @@ public sealed class StreamSubjectTransformTests(ServersFixture servers) : IAsync
     {
         var name = _prefix + "P";
         var s = name.ToLowerInvariant();
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{s}.>"])
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{s}.>"])
         {
             SubjectTransform = new SubjectTransform { Src = $"{s}.*.*", Dest = $"{s}.{{{{partition(8,1,2)}}}}.{{{{wildcard(2)}}}}.$1" },
         });
         string[] keys = ["alpha", "bravo", "charlie", "delta"];
         foreach (var key in keys)
-            Assert.Null((await _js.PublishAsync($"{s}.{key}.k{key.Length}", key)).Error);
+            Assert.Null((await Js.PublishAsync($"{s}.{key}.k{key.Length}", key)).Error);
         // Not matching the source: stored as published.
-        Assert.Null((await _js.PublishAsync($"{s}.one.two.three", "as-is")).Error);
+        Assert.Null((await Js.PublishAsync($"{s}.one.two.three", "as-is")).Error);
 
-        var stream = await _js.GetStreamAsync(name);
+        var stream = await Js.GetStreamAsync(name);
         for (int i = 0; i < keys.Length; i++)
         {
             var msg = await stream.GetAsync(new StreamMsgGetRequest { Seq = (ulong)(i + 1) });
@@ -71,12 +60,12 @@ public sealed class StreamSubjectTransformTests(ServersFixture servers) : IAsync
     {
         var name = _prefix + "F";
         var s = name.ToLowerInvariant();
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{s}.in.>"])
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{s}.in.>"])
         {
             SubjectTransform = new SubjectTransform { Src = $"{s}.in.>", Dest = $"{s}.out.>" },
         });
-        await _js.PublishAsync($"{s}.in.a.b.c", "x");
-        var msg = await (await _js.GetStreamAsync(name)).GetAsync(new StreamMsgGetRequest { Seq = 1 });
+        await Js.PublishAsync($"{s}.in.a.b.c", "x");
+        var msg = await (await Js.GetStreamAsync(name)).GetAsync(new StreamMsgGetRequest { Seq = 1 });
         Assert.Equal($"{s}.out.a.b.c", msg.Message.Subject);
     }
 
@@ -98,7 +87,7 @@ public sealed class StreamSubjectTransformTests(ServersFixture servers) : IAsync
             ["subjects"] = new JsonArray($"{s}.>"),
             ["subject_transform"] = new JsonObject { ["src"] = src, ["dest"] = dest },
         };
-        var reply = await ApiScript.RequestAsync(_nats, $"$JS.API.STREAM.CREATE.{name}", body.ToJsonString(), null, TimeSpan.FromSeconds(5));
+        var reply = await ApiScript.RequestAsync(Nats, $"$JS.API.STREAM.CREATE.{name}", body.ToJsonString(), null, TimeSpan.FromSeconds(5));
         var error = JsonNode.Parse(reply!)!["error"]!;
         Assert.Equal(10049, (int)error["err_code"]!);
         Assert.Equal(reason, (string)error["description"]!);

@@ -9,20 +9,9 @@ namespace Platform.IntegrationTests.JetStream;
 
 /// <summary>Streams through NATS.Net's JetStream client over TCP against the silo.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
+public sealed class StreamTests(ServersFixture servers) : SiloClientTests(servers)
 {
-    private NatsConnection _nats = null!;
-    private INatsJSContext _js = null!;
     private readonly string _prefix = "T" + Guid.NewGuid().ToString("N")[..8];
-
-    public async Task InitializeAsync()
-    {
-        _nats = new NatsConnection(new NatsOpts { Url = servers.Silo.Url });
-        await _nats.ConnectAsync();
-        _js = _nats.CreateJetStreamContext();
-    }
-
-    public async Task DisposeAsync() => await _nats.DisposeAsync();
 
     private string Name(string suffix) => _prefix + suffix;
 
@@ -30,26 +19,26 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Create_info_names_delete()
     {
         var name = Name("CRUD");
-        var stream = await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        var stream = await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
         Assert.Equal(name, stream.Info.Config.Name);
         Assert.Equal(StreamConfigRetention.Limits, stream.Info.Config.Retention);
         Assert.Equal(TimeSpan.FromMinutes(2), stream.Info.Config.DuplicateWindow);
         var names = new List<string>();
-        await foreach (var n in _js.ListStreamNamesAsync())
+        await foreach (var n in Js.ListStreamNamesAsync())
             names.Add(n);
         Assert.Contains(name, names);
-        var again = await _js.GetStreamAsync(name);
+        var again = await Js.GetStreamAsync(name);
         Assert.Equal(0, again.Info.State.Messages);
-        Assert.True(await _js.DeleteStreamAsync(name));
-        var missing = await Assert.ThrowsAsync<NatsJSApiException>(() => _js.GetStreamAsync(name).AsTask());
+        Assert.True(await Js.DeleteStreamAsync(name));
+        var missing = await Assert.ThrowsAsync<NatsJSApiException>(() => Js.GetStreamAsync(name).AsTask());
         Assert.Equal(10059, missing.Error.ErrCode);
     }
 
     [Fact]
     public async Task Overlapping_subjects_are_refused()
     {
-        await _js.CreateStreamAsync(new StreamConfig(Name("OV1"), [$"{Name("ov")}.>"]));
-        var error = await Assert.ThrowsAsync<NatsJSApiException>(() => _js.CreateStreamAsync(new StreamConfig(Name("OV2"), [$"{Name("ov")}.a"])).AsTask());
+        await Js.CreateStreamAsync(new StreamConfig(Name("OV1"), [$"{Name("ov")}.>"]));
+        var error = await Assert.ThrowsAsync<NatsJSApiException>(() => Js.CreateStreamAsync(new StreamConfig(Name("OV2"), [$"{Name("ov")}.a"])).AsTask());
         Assert.Equal(10065, error.Error.ErrCode);
     }
 
@@ -57,15 +46,15 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Publish_acks_sequences_and_messages_read_back()
     {
         var name = Name("PUB");
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
         for (int i = 1; i <= 50; i++)
         {
-            var ack = await _js.PublishAsync($"{name}.m", $"msg {i}");
+            var ack = await Js.PublishAsync($"{name}.m", $"msg {i}");
             ack.EnsureSuccess();
             Assert.Equal(name, ack.Stream);
             Assert.Equal((ulong)i, ack.Seq);
         }
-        var stream = await _js.GetStreamAsync(name);
+        var stream = await Js.GetStreamAsync(name);
         Assert.Equal(50, stream.Info.State.Messages);
         Assert.Equal(1ul, stream.Info.State.FirstSeq);
         Assert.Equal(50ul, stream.Info.State.LastSeq);
@@ -77,30 +66,30 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Duplicate_msg_id_returns_original_sequence()
     {
         var name = Name("DUP");
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
-        var first = await _js.PublishAsync($"{name}.x", "a", opts: new NatsJSPubOpts { MsgId = "id-1" });
-        var second = await _js.PublishAsync($"{name}.x", "a", opts: new NatsJSPubOpts { MsgId = "id-1" });
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        var first = await Js.PublishAsync($"{name}.x", "a", opts: new NatsJSPubOpts { MsgId = "id-1" });
+        var second = await Js.PublishAsync($"{name}.x", "a", opts: new NatsJSPubOpts { MsgId = "id-1" });
         Assert.False(first.Duplicate);
         Assert.True(second.Duplicate);
         Assert.Equal(first.Seq, second.Seq);
-        Assert.Equal(1, (await _js.GetStreamAsync(name)).Info.State.Messages);
+        Assert.Equal(1, (await Js.GetStreamAsync(name)).Info.State.Messages);
     }
 
     [Fact]
     public async Task Expected_headers_are_checked()
     {
         var name = Name("EXP");
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
-        (await _js.PublishAsync($"{name}.a", "1", opts: new NatsJSPubOpts { MsgId = "m1" })).EnsureSuccess();
-        (await _js.PublishAsync($"{name}.a", "2", opts: new NatsJSPubOpts { ExpectedLastSequence = 1 })).EnsureSuccess();
-        var wrongSeq = await _js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedLastSequence = 1 });
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        (await Js.PublishAsync($"{name}.a", "1", opts: new NatsJSPubOpts { MsgId = "m1" })).EnsureSuccess();
+        (await Js.PublishAsync($"{name}.a", "2", opts: new NatsJSPubOpts { ExpectedLastSequence = 1 })).EnsureSuccess();
+        var wrongSeq = await Js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedLastSequence = 1 });
         Assert.Equal(10071, wrongSeq.Error!.ErrCode);
-        var wrongStream = await _js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedStream = "OTHER" });
+        var wrongStream = await Js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedStream = "OTHER" });
         Assert.Equal(10060, wrongStream.Error!.ErrCode);
-        var wrongId = await _js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedLastMsgId = "nope" });
+        var wrongId = await Js.PublishAsync($"{name}.a", "3", opts: new NatsJSPubOpts { ExpectedLastMsgId = "nope" });
         Assert.Equal(10070, wrongId.Error!.ErrCode);
-        (await _js.PublishAsync($"{name}.b", "4", opts: new NatsJSPubOpts { ExpectedLastSubjectSequence = 0 })).EnsureSuccess();
-        var wrongSubject = await _js.PublishAsync($"{name}.b", "5", opts: new NatsJSPubOpts { ExpectedLastSubjectSequence = 0 });
+        (await Js.PublishAsync($"{name}.b", "4", opts: new NatsJSPubOpts { ExpectedLastSubjectSequence = 0 })).EnsureSuccess();
+        var wrongSubject = await Js.PublishAsync($"{name}.b", "5", opts: new NatsJSPubOpts { ExpectedLastSubjectSequence = 0 });
         Assert.Equal(10071, wrongSubject.Error!.ErrCode);
     }
 
@@ -108,12 +97,12 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Rollup_by_subject_keeps_only_the_rollup_message()
     {
         var name = Name("ROLL");
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { AllowRollupHdrs = true });
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { AllowRollupHdrs = true });
         for (int i = 0; i < 5; i++)
-            (await _js.PublishAsync($"{name}.k", $"v{i}")).EnsureSuccess();
-        (await _js.PublishAsync($"{name}.other", "x")).EnsureSuccess();
-        (await _js.PublishAsync($"{name}.k", "final", headers: new NatsHeaders { ["Nats-Rollup"] = "sub" })).EnsureSuccess();
-        var info = (await _js.GetStreamAsync(name)).Info.State;
+            (await Js.PublishAsync($"{name}.k", $"v{i}")).EnsureSuccess();
+        (await Js.PublishAsync($"{name}.other", "x")).EnsureSuccess();
+        (await Js.PublishAsync($"{name}.k", "final", headers: new NatsHeaders { ["Nats-Rollup"] = "sub" })).EnsureSuccess();
+        var info = (await Js.GetStreamAsync(name)).Info.State;
         Assert.Equal(2, info.Messages);
         Assert.Equal(7ul, info.LastSeq);
     }
@@ -122,33 +111,33 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Limits_discard_old_and_new()
     {
         var old = Name("LIMOLD");
-        await _js.CreateStreamAsync(new StreamConfig(old, [$"{old}.>"]) { MaxMsgs = 3 });
+        await Js.CreateStreamAsync(new StreamConfig(old, [$"{old}.>"]) { MaxMsgs = 3 });
         for (int i = 0; i < 10; i++)
-            (await _js.PublishAsync($"{old}.x", i)).EnsureSuccess();
-        var state = (await _js.GetStreamAsync(old)).Info.State;
+            (await Js.PublishAsync($"{old}.x", i)).EnsureSuccess();
+        var state = (await Js.GetStreamAsync(old)).Info.State;
         Assert.Equal(3, state.Messages);
         Assert.Equal(8ul, state.FirstSeq);
 
         var neu = Name("LIMNEW");
-        await _js.CreateStreamAsync(new StreamConfig(neu, [$"{neu}.>"]) { MaxMsgs = 2, Discard = StreamConfigDiscard.New });
-        (await _js.PublishAsync($"{neu}.x", 1)).EnsureSuccess();
-        (await _js.PublishAsync($"{neu}.x", 2)).EnsureSuccess();
-        var refused = await _js.PublishAsync($"{neu}.x", 3);
+        await Js.CreateStreamAsync(new StreamConfig(neu, [$"{neu}.>"]) { MaxMsgs = 2, Discard = StreamConfigDiscard.New });
+        (await Js.PublishAsync($"{neu}.x", 1)).EnsureSuccess();
+        (await Js.PublishAsync($"{neu}.x", 2)).EnsureSuccess();
+        var refused = await Js.PublishAsync($"{neu}.x", 3);
         Assert.Equal(10077, refused.Error!.ErrCode);
         Assert.Equal("maximum messages exceeded", refused.Error.Description);
 
         var perSubject = Name("LIMSUBJ");
-        await _js.CreateStreamAsync(new StreamConfig(perSubject, [$"{perSubject}.>"]) { MaxMsgsPerSubject = 2 });
+        await Js.CreateStreamAsync(new StreamConfig(perSubject, [$"{perSubject}.>"]) { MaxMsgsPerSubject = 2 });
         for (int i = 0; i < 5; i++)
         {
-            (await _js.PublishAsync($"{perSubject}.a", i)).EnsureSuccess();
-            (await _js.PublishAsync($"{perSubject}.b", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{perSubject}.a", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{perSubject}.b", i)).EnsureSuccess();
         }
-        Assert.Equal(4, (await _js.GetStreamAsync(perSubject)).Info.State.Messages);
+        Assert.Equal(4, (await Js.GetStreamAsync(perSubject)).Info.State.Messages);
 
         var size = Name("LIMSIZE");
-        await _js.CreateStreamAsync(new StreamConfig(size, [$"{size}.>"]) { MaxMsgSize = 10 });
-        var tooBig = await _js.PublishAsync($"{size}.x", new byte[11]);
+        await Js.CreateStreamAsync(new StreamConfig(size, [$"{size}.>"]) { MaxMsgSize = 10 });
+        var tooBig = await Js.PublishAsync($"{size}.x", new byte[11]);
         Assert.Equal(10054, tooBig.Error!.ErrCode);
     }
 
@@ -156,16 +145,16 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Max_age_expires_messages()
     {
         var name = Name("AGE");
-        await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { MaxAge = TimeSpan.FromMilliseconds(500) });
+        await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { MaxAge = TimeSpan.FromMilliseconds(500) });
         for (int i = 0; i < 5; i++)
-            (await _js.PublishAsync($"{name}.x", i)).EnsureSuccess();
-        Assert.Equal(5, (await _js.GetStreamAsync(name)).Info.State.Messages);
+            (await Js.PublishAsync($"{name}.x", i)).EnsureSuccess();
+        Assert.Equal(5, (await Js.GetStreamAsync(name)).Info.State.Messages);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         long messages;
         do
         {
             await Task.Delay(200);
-            messages = (await _js.GetStreamAsync(name)).Info.State.Messages;
+            messages = (await Js.GetStreamAsync(name)).Info.State.Messages;
         } while (messages > 0 && DateTime.UtcNow < deadline);
         Assert.Equal(0, messages);
     }
@@ -174,11 +163,11 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Purge_variants()
     {
         var name = Name("PURGE");
-        var stream = await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
+        var stream = await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]));
         for (int i = 0; i < 6; i++)
         {
-            (await _js.PublishAsync($"{name}.a", i)).EnsureSuccess();
-            (await _js.PublishAsync($"{name}.b", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{name}.a", i)).EnsureSuccess();
+            (await Js.PublishAsync($"{name}.b", i)).EnsureSuccess();
         }
         var byFilterKeep = await stream.PurgeAsync(new StreamPurgeRequest { Filter = $"{name}.a", Keep = 2 });
         Assert.Equal(4L, (long)byFilterKeep.Purged);
@@ -195,10 +184,10 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Get_delete_and_direct_get()
     {
         var name = Name("GET");
-        var stream = await _js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { AllowDirect = true });
-        (await _js.PublishAsync($"{name}.a", "one")).EnsureSuccess();
-        (await _js.PublishAsync($"{name}.b", "two")).EnsureSuccess();
-        (await _js.PublishAsync($"{name}.a", "three")).EnsureSuccess();
+        var stream = await Js.CreateStreamAsync(new StreamConfig(name, [$"{name}.>"]) { AllowDirect = true });
+        (await Js.PublishAsync($"{name}.a", "one")).EnsureSuccess();
+        (await Js.PublishAsync($"{name}.b", "two")).EnsureSuccess();
+        (await Js.PublishAsync($"{name}.a", "three")).EnsureSuccess();
 
         var last = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{name}.a" });
         Assert.Equal(3L, (long)last.Message.Seq);
@@ -210,7 +199,7 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
         Assert.True((await stream.DeleteMessageAsync(new StreamMsgDeleteRequest { Seq = 2 })).Success);
         var gone = await Assert.ThrowsAsync<NatsJSApiException>(() => stream.GetAsync(new StreamMsgGetRequest { Seq = 2 }).AsTask());
         Assert.Equal(10037, gone.Error.ErrCode);
-        var info = await _js.GetStreamAsync(name, new StreamInfoRequest { DeletedDetails = true });
+        var info = await Js.GetStreamAsync(name, new StreamInfoRequest { DeletedDetails = true });
         Assert.Equal(2, info.Info.State.Messages);
         Assert.Equal(1L, (long)info.Info.State.NumDeleted);
     }
@@ -218,7 +207,7 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     [Fact]
     public async Task Key_value_put_get_update_create()
     {
-        var kv = _nats.CreateKeyValueStoreContext();
+        var kv = Nats.CreateKeyValueStoreContext();
         var bucket = Name("kv").ToLowerInvariant();
         var store = await kv.CreateStoreAsync(new NatsKVConfig(bucket) { History = 3 });
         var rev1 = await store.PutAsync("color", "red");
@@ -237,6 +226,6 @@ public sealed class StreamTests(ServersFixture servers) : IAsyncLifetime
     public async Task Publish_to_uncaptured_subject_gets_no_responders()
     {
         // nats-server answers 503 no responders; NATS.Net retries and then reports that no stream answered.
-        await Assert.ThrowsAsync<NatsJSPublishNoResponseException>(() => _js.PublishAsync(Name("nothing.here"), "x").AsTask());
+        await Assert.ThrowsAsync<NatsJSPublishNoResponseException>(() => Js.PublishAsync(Name("nothing.here"), "x").AsTask());
     }
 }
