@@ -128,6 +128,7 @@ internal static class Program
             await EnsureMembershipSchemaAsync(settings.Cluster);
         }
         builder.Services.AddSingleton(node);
+        builder.Services.AddHostedService<IdleMemoryTrim>();
         builder.UseOrleans(silo =>
         {
             silo.UseClustering(settings, node, builder.Configuration, siloPort, orleansGatewayPort, clientUrl);
