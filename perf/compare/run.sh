@@ -189,17 +189,20 @@ CLUSTER_SCENARIOS=(
 [[ ",$ONLY," == *",cluster,"* ]] && ONLY="$ONLY,$(printf '%s\n' "${CLUSTER_SCENARIOS[@]}" | cut -d'|' -f1 | paste -sd,)"
 [ -n "$ONLY" ] && SCENARIOS+=("${CLUSTER_SCENARIOS[@]}")
 # Memory readings (VmRSS, not the peak): idle is taken SETTLE seconds after the server is ready, before any load;
-# the end reading SETTLE seconds after the load generator exits, with the store1m streams still holding their messages.
+# the end reading SETTLE seconds after the load generator exits, with the store1m streams still holding their messages;
+# for scenarios that keep their messages (--keep) a quiet reading QUIET seconds after that, once a server that gives
+# memory back when load stops has had time to.
 SETTLE=2
+QUIET=20
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\tquiet_rss_kb\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 p50 p999 maxlat rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss cold=0
+  local status msgs p99 p50 p999 maxlat rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss quiet_rss="" cold=0
   local start=start_server stop=stop_server nodes="" warmup=$WARMUP
   [[ "$sid" == *cold ]] && cold=1
   if [[ "$sid" == cluster-* ]]; then start=start_cluster; stop=stop_cluster; warmup=$CLUSTER_WARMUP; fi
@@ -229,6 +232,10 @@ run_one() { # scenario-id server rep args
     sleep "$SETTLE"
     end_rss=$(rss_kb "$SERVER_PID")
     rss=$(peak_rss_kb "$SERVER_PID")
+    if [[ " $args " == *" --keep "* ]]; then
+      sleep "$QUIET"
+      quiet_rss=$(rss_kb "$SERVER_PID")
+    fi
     cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { printf "%.2f", b - a }')
   else
     rss=""; cpu=""; end_rss=""
@@ -249,8 +256,8 @@ run_one() { # scenario-id server rep args
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" >> "$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" "$quiet_rss" >> "$RUNS"
   log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p50 ${p50:-n/a} µs p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 

@@ -179,6 +179,12 @@ idle_n=$(column_all nats-server 17 | mbcell); idle_s=$(column_all silo 17 | mbce
 [ "$idle_n$idle_s" != "––" ] && memory_rows+=("| idle: 2 s after the server is ready, before any load, every run | $idle_n | $idle_s |")
 held_n=$(values store1m nats-server 18 | mbcell); held_s=$(values store1m silo 18 | mbcell)
 [ "$held_n$held_s" != "––" ] && memory_rows+=("| holding 1,000,000 stored 128 B messages: 2 s after store1m's publishing ends | $held_n | $held_s |")
+quiet_n=$(values store1m nats-server 22 | mbcell); quiet_s=$(values store1m silo 22 | mbcell)
+[ "$quiet_n$quiet_s" != "––" ] && memory_rows+=("| still holding them, 20 s later (quiet: the silo gives back what the load took) | $quiet_n | $quiet_s |")
+load4_n=$(values jsasync4 nats-server 7 | mbcell); load4_s=$(values jsasync4 silo 7 | mbcell)
+[ "$load4_n$load4_s" != "––" ] && memory_rows+=("| peak under 4-stream publish load (jsasync4) | $load4_n | $load4_s |")
+after_n=$(values jspubsub nats-server 18 | mbcell); after_s=$(values jspubsub silo 18 | mbcell)
+[ "$after_n$after_s" != "––" ] && memory_rows+=("| 2 s after a publish + consume run (jspubsub) | $after_n | $after_s |")
 
 # Server log warnings, per server over all scenarios: the same warning tends to recur in every run, so each distinct
 # first warning (timestamps and numbers blanked) is listed once with how many runs logged it.
