@@ -82,4 +82,55 @@ public sealed class KvRepublishTests(ServersFixture servers)
         Assert.Equal(expected.Stored, actual.Stored);
         Assert.Equal(expected.Watched, actual.Watched);
     }
+
+    private static async Task<List<string>> RunBucketRepublishAsync(string url, string id, bool headersOnly)
+    {
+        var bucket = "rb" + id;
+        await using var nats = new NatsConnection(new NatsOpts { Url = url });
+        var kv = nats.CreateKeyValueStoreContext();
+        var seen = new List<string>();
+        await using var sub = await nats.SubscribeCoreAsync<string>($"rp{id}.>");
+        await nats.PingAsync();
+        var store = await kv.CreateStoreAsync(new NatsKVConfig(bucket)
+        {
+            History = 5,
+            Republish = new NatsKVRepublish { Src = ">", Dest = $"rp{id}.>", HeadersOnly = headersOnly },
+        });
+        var first = await store.PutAsync("k1", "a");
+        await store.PutAsync("k2", "b");
+        await store.UpdateAsync("k1", "c", first);
+        await store.DeleteAsync("k2");
+        await store.PurgeAsync("k1");
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await foreach (var msg in sub.Msgs.ReadAllAsync(timeout.Token))
+        {
+            var headers = msg.Headers is null ? "" : string.Join(";", msg.Headers.Where(h => h.Key != TimeStamp)
+                .OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => $"{h.Key}={string.Join(",", h.Value.ToArray())}"));
+            seen.Add($"{msg.Subject} [{headers}] {msg.Data}".Replace(id, "{id}"));
+            if (seen.Count == 5)
+                break;
+        }
+        // The bucket as a KV client reads it afterwards, through direct get.
+        foreach (var key in (string[])["k1", "k2"])
+        {
+            var entry = await store.TryGetEntryAsync<string>(key);
+            seen.Add(entry.Success ? $"{key}={entry.Value.Value}" : $"{key}: {entry.Error.GetType().Name}");
+        }
+        await kv.DeleteStoreAsync(bucket);
+        return seen;
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_bucket_that_republishes_sends_puts_deletes_and_purges_with_nats_server_headers(bool headersOnly)
+    {
+        Skip.If(servers.Reference is null, NatsServerProcess.SkipReason);
+        var id = Guid.NewGuid().ToString("N")[..6];
+        var expected = await RunBucketRepublishAsync(servers.Reference!.Url, id, headersOnly);
+        var actual = await RunBucketRepublishAsync(servers.Silo.Url, id, headersOnly);
+        Assert.Equal(7, expected.Count);
+        Assert.Equal(expected, actual);
+    }
 }
