@@ -68,12 +68,7 @@ public sealed class NatsStreamProviderTests
             await StopAsync(second);
         }
 
-        foreach (var key in Keys)
-        {
-            // At least once: a redelivery may repeat an event, but the first sight of each is in order.
-            var seen = NatsProviderReceiverGrain.Received[(run, key)].Distinct().ToArray();
-            Assert.Equal(Enumerable.Range(0, 2 * PerStream), seen);
-        }
+        AssertReceivedInOrder(run, 2 * PerStream);
     }
 
     [Fact]
@@ -103,8 +98,7 @@ public sealed class NatsStreamProviderTests
             await StopAsync(orleans);
             await silo.DisposeAsync();
         }
-        foreach (var key in Keys)
-            Assert.Equal(Enumerable.Range(0, 2 * PerStream), NatsProviderReceiverGrain.Received[(run, key)].Distinct());
+        AssertReceivedInOrder(run, 2 * PerStream);
     }
 
     [Fact]
@@ -132,8 +126,7 @@ public sealed class NatsStreamProviderTests
         {
             await StopAsync(second);
         }
-        foreach (var key in Keys)
-            Assert.Equal(Enumerable.Range(0, 2 * PerStream), NatsProviderReceiverGrain.Received[(run, key)].Distinct());
+        AssertReceivedInOrder(run, 2 * PerStream);
     }
 
     /// <summary>
@@ -195,6 +188,13 @@ public sealed class NatsStreamProviderTests
         while ((stored = (await js.GetStreamAsync(StreamName)).Info.State.Messages) != messages && DateTime.UtcNow < deadline)
             await Task.Delay(50);
         Assert.Equal(messages, stored);
+    }
+
+    /// <summary>At least once: a redelivery may repeat an event, but the first sight of each is in order.</summary>
+    private static void AssertReceivedInOrder(string run, int count)
+    {
+        foreach (var key in Keys)
+            Assert.Equal(Enumerable.Range(0, count), NatsProviderReceiverGrain.Received[(run, key)].Distinct());
     }
 
     private static async Task WaitForAsync(string run, int count)
