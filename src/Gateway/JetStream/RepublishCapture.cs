@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using Platform.Gateway.Server;
 
 namespace Platform.Gateway.JetStream;
@@ -49,10 +50,18 @@ internal sealed class RepublishCapture : IDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync())
         {
-            for (int n = 0; n < MaxPerRound && reader.TryRead(out var m); n++)
-                m.Target.Add(_batcher, m.Subject, default, m.HeaderLength, new ReadOnlySequence<byte>(m.Message));
-            // Failed appends are logged by the round; with no reply subjects there are no acks to write.
-            await _batcher.FlushAsync(_server);
+            try
+            {
+                for (int n = 0; n < MaxPerRound && reader.TryRead(out var m); n++)
+                    m.Target.Add(_batcher, m.Subject, default, m.HeaderLength, new ReadOnlySequence<byte>(m.Message));
+                // Failed appends are logged by the round; with no reply subjects there are no acks to write.
+                await _batcher.FlushAsync(_server);
+            }
+            catch (Exception ex)
+            {
+                // One bad round must not stop every later republish from being stored.
+                _server.Logger.LogError(ex, "Storing republished messages failed");
+            }
         }
     }
 
