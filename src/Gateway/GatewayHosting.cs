@@ -72,6 +72,7 @@ public static class GatewayHosting
             services.AddSingleton<ConsumerApi>();
             services.AddSingleton<StreamCapture>();
             services.AddSingleton<JetStreamApi>();
+            services.AddSingleton<RepublishCapture>();
             services.AddSingleton<IStreamRepublisher, StreamRepublisher>();
             services.AddHostedService<JetStreamStartup>();
         }

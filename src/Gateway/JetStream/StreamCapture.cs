@@ -62,6 +62,13 @@ internal sealed class StreamCapture : IPublishInterceptor
             return _streams.GetValueOrDefault(name);
     }
 
+    /// <summary>The stream that stores a publish on <paramref name="subject"/>, null when none does.</summary>
+    public StreamTarget? Capturing(ReadOnlySpan<byte> subject)
+    {
+        var match = _router.Match(subject);
+        return match.Plain.Length == 0 ? null : (StreamTarget)match.Plain[0].Handler!;
+    }
+
     public bool TryCapture(NatsClient publisher, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
     {
         var match = _router.Match(subject);

@@ -9,9 +9,10 @@ namespace Platform.Gateway.JetStream;
 /// <summary>
 /// Publishes what a stream's republish sends, as nats-server 2.10 does: the stored message (or only its headers) on
 /// the mapped subject, with Nats-Stream, Nats-Subject, Nats-Sequence, Nats-Time-Stamp and Nats-Last-Sequence added
-/// to its headers (and Nats-Msg-Size for headers_only). It reaches subscribers, on this silo and across routes.
+/// to its headers (and Nats-Msg-Size for headers_only). It reaches subscribers, on this silo and across routes, and
+/// the stream that captures its subject, if any.
 /// </summary>
-internal sealed class StreamRepublisher(NatsServer server) : IStreamRepublisher
+internal sealed class StreamRepublisher(NatsServer server, RepublishCapture capture) : IStreamRepublisher
 {
     private readonly ArrayBufferWriter<byte> _message = new(1024);
 
@@ -39,6 +40,7 @@ internal sealed class StreamRepublisher(NatsServer server) : IStreamRepublisher
             if (!headersOnly)
                 _message.Write(payload);
             server.Deliver(destination, default, headerLength, new ReadOnlySequence<byte>(_message.WrittenMemory), null, null);
+            capture.Offer(stream, destination, headerLength, _message.WrittenSpan);
         }
     }
 

@@ -35,8 +35,11 @@ internal sealed class StreamTarget(PlatformStreamConfig config, IGrainFactory gr
 
     public void OnMessage(Subscription subscription, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength,
         in ReadOnlySequence<byte> message, NatsClient? publisher)
+        => Add(publisher!.Batcher ??= new PublishBatcher(), subject, reply, headerLength, message);
+
+    /// <summary>Adds a publish this stream captures to <paramref name="batcher"/>, under the subject it is stored as.</summary>
+    public void Add(PublishBatcher batcher, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
     {
-        var batcher = publisher!.Batcher ??= new PublishBatcher();
         // no_ack: stored, never answered (such a stream may capture requests that others answer).
         if (Config.NoAck)
             reply = default;
