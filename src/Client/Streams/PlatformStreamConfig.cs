@@ -75,6 +75,8 @@ public sealed record PlatformStreamConfig
     [Id(44), JsonPropertyName("consumer_limits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamConsumerLimits? ConsumerLimits { get; init; }
     [Id(90), JsonPropertyName("mirror"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig? Mirror { get; init; }
     [Id(91), JsonPropertyName("sources"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig[]? Sources { get; init; }
+    /// <summary>2.11 (ADR-43): messages may carry a Nats-TTL header, after which they are removed; once on, it stays on.</summary>
+    [Id(131), JsonPropertyName("allow_msg_ttl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool AllowMsgTtl { get; init; }
     /// <summary>Our extension: subjects hash to this many partitions, each its own grain, log and sequence.</summary>
     [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
 
