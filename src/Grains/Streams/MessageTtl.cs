@@ -42,6 +42,23 @@ internal static class MessageTtl
         return true;
     }
 
+    /// <summary>The header block with its Nats-TTL line replaced by one of <paramref name="seconds"/>.</summary>
+    public static byte[] Replace(ReadOnlySpan<byte> headers, long seconds)
+    {
+        var text = Encoding.Latin1.GetString(headers);
+        int start = text.IndexOf("\r\nNats-TTL:", StringComparison.Ordinal);
+        if (start >= 0)
+            text = text[..start] + text[text.IndexOf("\r\n", start + 2, StringComparison.Ordinal)..];
+        return Encoding.Latin1.GetBytes($"{text[..^4]}\r\nNats-TTL: {seconds}\r\n\r\n");
+    }
+
+    /// <summary>Whole seconds as Go's time.Duration prints them ("2s", "1m0s", "1h30m0s"), as nats-server writes marker TTLs.</summary>
+    public static string GoDuration(long seconds)
+    {
+        long hours = seconds / 3600, minutes = seconds / 60 % 60, rest = seconds % 60;
+        return hours > 0 ? $"{hours}h{minutes}m{rest}s" : minutes > 0 ? $"{minutes}m{rest}s" : $"{rest}s";
+    }
+
     /// <summary>Go's time.ParseDuration: an optional sign, then number-unit pairs; "0" alone needs no unit.</summary>
     private static bool TryParseGoDuration(ReadOnlySpan<byte> text, out long nanos)
     {

@@ -1,3 +1,5 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
 using Platform.Grains.Storage;
 
 namespace Platform.Grains.Streams;
@@ -40,17 +42,70 @@ internal sealed partial class StreamGrain
         if (!_ttlIndexed)
             IndexTtls(log);
         bool removed = false;
+        List<byte[]>? markers = null;
         while (_ttlExpiry.TryPeek(out var sequence, out var due) && due <= now)
         {
             _ttlExpiry.Dequeue();
-            if (log.Delete(sequence))
+            if (log.TryGet(sequence, out var record))
             {
+                Expire(log, record, ref markers);
                 removed = true;
-                _interest.Remove(sequence);
             }
         }
+        if (markers is not null)
+            await PlaceMarkersAsync(log, markers);
         if (removed)
             ReportUsage();
+    }
+
+    /// <summary>
+    /// Removes an expired message. With subject delete markers, a subject's last message stays for the marker that
+    /// replaces it to roll up (<see cref="PlaceMarkersAsync"/>); a marker that expires just goes.
+    /// </summary>
+    private void Expire(IMessageLog log, LogRecord record, ref List<byte[]>? markers)
+    {
+        if (_config!.SubjectDeleteMarkerTtl > 0 && record.Headers.IndexOf("Nats-Marker-Reason:"u8) < 0
+            && log.GetSubjectState(record.Subject).Count == 1)
+        {
+            (markers ??= []).Add(record.SubjectBytes.ToArray());
+            return;
+        }
+        if (log.Delete(record.Sequence))
+            _interest.Remove(record.Sequence);
+    }
+
+    /// <summary>
+    /// Appends a delete marker on each subject, as nats-server does: no payload, Nats-Marker-Reason: MaxAge, the
+    /// stream's marker TTL and a subject rollup that removes the message it replaces. Stored as any publish is, so
+    /// consumers and republish see it; a subject whose marker is refused is purged instead.
+    /// </summary>
+    private async Task PlaceMarkersAsync(IMessageLog log, List<byte[]> subjects)
+    {
+        var header = Encoding.ASCII.GetBytes(
+            $"NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: {MessageTtl.GoDuration(_config!.SubjectDeleteMarkerTtl / 1_000_000_000)}\r\nNats-Rollup: sub\r\n\r\n");
+        int length = 0;
+        foreach (var subject in subjects)
+            length += PublishFrames.FrameSize(subject.Length, header.Length, 0);
+        var frames = new byte[length];
+        int offset = 0;
+        foreach (var subject in subjects)
+        {
+            PublishFrames.WriteHeader(frames.AsSpan(offset), subject.Length, header.Length, 0);
+            offset += PublishFrames.FrameHeaderSize;
+            subject.CopyTo(frames, offset);
+            header.CopyTo(frames, offset + subject.Length);
+            offset += subject.Length + header.Length;
+        }
+        var acks = new PublishAck[subjects.Count];
+        await AppendAsync(log, frames, length, acks, null);
+        for (int i = 0; i < acks.Length; i++)
+        {
+            if (acks[i].Error is not { } error)
+                continue;
+            var subject = Encoding.UTF8.GetString(subjects[i]);
+            logger.LogWarning("Stream {Stream}: no delete marker for {Subject} ({Reason}); its expired message is removed", Key, subject, error.Description);
+            log.Purge(subject, 0, 0);
+        }
     }
 
     /// <summary>Reads the TTL of every stored message (messages appended before this ran are found twice, harmlessly).</summary>
@@ -71,24 +126,34 @@ internal sealed partial class StreamGrain
         }
     }
 
-    /// <summary>max_age on a stream with TTLs: every message older than the cutoff goes, except those whose TTL is "never".</summary>
-    private static void ExpireByAgeSparingNever(IMessageLog log, long cutoff)
+    /// <summary>
+    /// max_age on a stream with TTLs: every message older than the cutoff goes (or makes way for a delete marker),
+    /// except those whose TTL is "never".
+    /// </summary>
+    private async Task ExpireByAgeSparingNeverAsync(IMessageLog log, long cutoff)
     {
         var batch = new List<LogRecord>(256);
+        List<byte[]>? markers = null;
         ulong from = log.State.FirstSequence;
-        while (true)
+        bool more = true;
+        while (more)
         {
             batch.Clear();
             if (log.Read(from, 256, 0, null, batch) == 0)
-                return;
+                break;
             foreach (var record in batch)
             {
                 if (record.TimestampNanos >= cutoff)
-                    return;
+                {
+                    more = false;
+                    break;
+                }
                 if (!MessageTtl.TryParse(new PublishHeaders(record.Headers).Ttl, out var ttl) || ttl != MessageTtl.Never)
-                    log.Delete(record.Sequence);
+                    Expire(log, record, ref markers);
             }
             from = batch[^1].Sequence + 1;
         }
+        if (markers is not null)
+            await PlaceMarkersAsync(log, markers);
     }
 }

@@ -646,6 +646,14 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             // What a source copies keeps its TTL header whatever this stream allows, as with nats-server.
             if (ttl != 0 && !config.AllowMsgTtl && !_appendingSourced)
                 return Fail(ApiError.MessageTtlDisabled);
+            // A message must outlive the marker its subject may get, or a reader could miss the marker (nats-server's
+            // rule; one message per subject needs no such care). Rare: only then is the header block copied.
+            long markerTtl = config.SubjectDeleteMarkerTtl / 1_000_000_000;
+            if (ttl > 0 && ttl < markerTtl && config.MaxMsgsPerSubject != 1)
+            {
+                ttl = markerTtl;
+                headers = MessageTtl.Replace(headers, ttl);
+            }
         }
         var state = log.State;
         if (hdr.ExpectedLastSequence is { } expectedLast && expectedLast != state.LastSequence)
@@ -855,7 +863,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         var log = lease.Log;
         if (config.AllowMsgTtl)
         {
-            ExpireByAgeSparingNever(log, cutoff);
+            await ExpireByAgeSparingNeverAsync(log, cutoff);
             ReportUsage();
             return;
         }

@@ -84,6 +84,71 @@ public sealed class MessageTtlTests(ServersFixture servers) : SiloClientTests(se
         await Js.UpdateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]) { AllowMsgTTL = true, MaxAge = TimeSpan.FromSeconds(1) });
         await WaitForStoredAsync([4], TimeSpan.FromSeconds(3));
     }
+
+    [Fact]
+    public async Task A_subjects_last_message_removed_by_age_leaves_a_delete_marker()
+    {
+        var created = await Js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"])
+        {
+            SubjectDeleteMarkerTTL = TimeSpan.FromMinutes(1),
+            MaxAge = TimeSpan.FromSeconds(3),
+        });
+        // Markers are TTL'd rollups: nats-server turns both on.
+        Assert.True(created.Info.Config.AllowMsgTTL);
+        Assert.True(created.Info.Config.AllowRollupHdrs);
+        var consumer = await Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("reader") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        (await Js.PublishAsync($"{_stream}.x", "1")).EnsureSuccess();
+        (await Js.PublishAsync($"{_stream}.x", "2")).EnsureSuccess();
+        (await Js.PublishAsync($"{_stream}.y", "3")).EnsureSuccess();
+        (await Js.PublishAsync($"{_stream}.z", "4", headers: new NatsHeaders { ["Nats-TTL"] = "1s" })).EnsureSuccess();
+
+        var originals = new List<INatsJSMsg<string>>();
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 4, Expires = TimeSpan.FromSeconds(2) }))
+        {
+            originals.Add(msg);
+            await msg.AckAsync();
+        }
+        Assert.Equal(["1", "2", "3", "4"], originals.Select(m => m.Data));
+        // A TTL shorter than the marker's is raised to it, so no reader can miss the marker.
+        Assert.Equal("60", originals[3].Headers?["Nats-TTL"].ToString());
+
+        var markers = new List<INatsJSMsg<string>>();
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 3, Expires = TimeSpan.FromSeconds(8) }))
+        {
+            markers.Add(msg);
+            await msg.AckAsync();
+        }
+        Assert.Equal([$"{_stream}.x", $"{_stream}.y", $"{_stream}.z"], markers.Select(m => m.Subject).Order());
+        foreach (var marker in markers)
+        {
+            Assert.True(string.IsNullOrEmpty(marker.Data));
+            Assert.Equal("MaxAge", marker.Headers?["Nats-Marker-Reason"].ToString());
+            Assert.Equal("1m0s", marker.Headers?["Nats-TTL"].ToString());
+            Assert.Equal("sub", marker.Headers?["Nats-Rollup"].ToString());
+        }
+
+        // max_age takes the markers too, and a marker leaves no marker behind.
+        var deadline = DateTime.UtcNow.AddSeconds(8);
+        var stream = await Js.GetStreamAsync(_stream);
+        while (stream.Info.State.Messages != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            await stream.RefreshAsync();
+        }
+        Assert.Equal(0L, stream.Info.State.Messages);
+        Assert.Equal(7L, (long)stream.Info.State.LastSeq);
+    }
+
+    [Theory]
+    [InlineData(-1_000_000_000L)]
+    [InlineData(500_000_000L)]
+    public async Task Subject_delete_marker_ttl_is_checked(long nanos)
+    {
+        var reply = await ApiScript.RequestAsync(Nats, $"$JS.API.STREAM.CREATE.{_stream}",
+            $$"""{"name":"{{_stream}}","subjects":["{{_stream}}.>"],"subject_delete_marker_ttl":{{nanos}}}""", null, TimeSpan.FromSeconds(5));
+        Assert.Contains("\"err_code\":10052", reply);
+        Assert.Contains("subject delete marker TTL must", reply);
+    }
 }
 
 /// <summary>TTLs are kept in the stored messages: expiry goes on after a kill -9 of the silo.</summary>
