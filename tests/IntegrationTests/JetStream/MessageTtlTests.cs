@@ -73,12 +73,12 @@ public sealed class MessageTtlTests(ServersFixture servers) : SiloClientTests(se
     {
         await Js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]) { AllowMsgTTL = true });
         (await PublishAsync("one second", "1s")).EnsureSuccess();
-        (await PublishAsync("three seconds", "3")).EnsureSuccess();
+        (await PublishAsync("five seconds", "5")).EnsureSuccess();
         (await PublishAsync("no ttl", null)).EnsureSuccess();
         (await PublishAsync("never", "never")).EnsureSuccess();
         (await PublishAsync("an hour", "1h")).EnsureSuccess();
-        await WaitForStoredAsync([2, 3, 4, 5], TimeSpan.FromSeconds(2.5));
-        await WaitForStoredAsync([3, 4, 5], TimeSpan.FromSeconds(3));
+        await WaitForStoredAsync([2, 3, 4, 5], TimeSpan.FromSeconds(3));
+        await WaitForStoredAsync([3, 4, 5], TimeSpan.FromSeconds(5));
 
         // With max_age, everything older goes, a long TTL too, except what is to live forever.
         await Js.UpdateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]) { AllowMsgTTL = true, MaxAge = TimeSpan.FromSeconds(1) });
