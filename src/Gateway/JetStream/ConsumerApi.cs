@@ -300,7 +300,9 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         {
             if (handle.Push is { } running)
             {
-                if (running.Config == config)
+                // A pause or resume is the grain's business: the loop goes on (a second loop, started while the
+                // first still has a fetch out, could deliver beside it out of order).
+                if (running.Config with { PauseUntil = null } == config with { PauseUntil = null })
                     return;
                 running.Stop();
             }
