@@ -70,6 +70,12 @@ public interface IConsumerGrain : IGrainWithStringKey
     [Alias("Delete")] Task<bool> Delete();
 
     /// <summary>
+    /// Pauses delivery until <paramref name="until"/> (UTC), or resumes it when null or past; the time is kept in the
+    /// config and survives restarts. Returns the config as it now is, null when the consumer does not exist.
+    /// </summary>
+    [Alias("Pause")] Task<PlatformConsumerConfig?> Pause(DateTime? until);
+
+    /// <summary>
     /// Up to <paramref name="maxMessages"/> messages (redeliveries first), within <paramref name="maxBytes"/> when positive.
     /// Waits up to <paramref name="wait"/> for something to deliver; returns an empty batch when nothing came.
     /// <paramref name="acks"/> are applied first, as <see cref="Ack"/> without durable would: the acks a client sent

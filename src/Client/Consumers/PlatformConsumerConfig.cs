@@ -64,9 +64,14 @@ public sealed record PlatformConsumerConfig
     [Id(28), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
     /// <summary>Our extension, for partitioned streams: the one partition this consumer reads.</summary>
     [Id(29), JsonPropertyName("partition"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partition { get; init; }
+    /// <summary>2.11: no delivery before this time (UTC); set at create or through the PAUSE API, never by an update.</summary>
+    [Id(130), JsonPropertyName("pause_until"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTime? PauseUntil { get; init; }
 
     [JsonIgnore] public bool IsPush => !string.IsNullOrEmpty(DeliverSubject);
     [JsonIgnore] public bool IsDurable => !string.IsNullOrEmpty(DurableName);
+
+    /// <summary>How long the consumer stays paused from <paramref name="utcNow"/>; zero when it is not paused.</summary>
+    public TimeSpan PauseRemaining(DateTime utcNow) => PauseUntil is { } until && until > utcNow ? until - utcNow : TimeSpan.Zero;
 
     /// <summary>The subjects this consumer takes from the stream; empty for all.</summary>
     [JsonIgnore]

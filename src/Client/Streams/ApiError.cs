@@ -45,6 +45,8 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError SourceInvalidSubjectFilter = new(400, 10145, "source subject filter is invalid");
     public static readonly ApiError SourceInvalidTransform = new(400, 10146, "source transform destination is invalid");
     public static readonly ApiError SourceOverlappingFilters = new(400, 10147, "source filters can not overlap");
+    public static readonly ApiError MessageTtlInvalid = new(400, 10165, "invalid per-message TTL");
+    public static readonly ApiError MessageTtlDisabled = new(400, 10166, "per-message TTL is disabled");
     public static readonly ApiError ConsumerAlreadyExists = new(400, 10148, "consumer already exists");
     public static readonly ApiError ConsumerDoesNotExist = new(400, 10149, "consumer does not exist");
     public static readonly ApiError ConsumerMaxDeliverBackoff = new(400, 10116, "max deliver is required to be > length of backoff values");

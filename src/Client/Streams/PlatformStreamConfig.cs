@@ -75,6 +75,10 @@ public sealed record PlatformStreamConfig
     [Id(44), JsonPropertyName("consumer_limits"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamConsumerLimits? ConsumerLimits { get; init; }
     [Id(90), JsonPropertyName("mirror"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig? Mirror { get; init; }
     [Id(91), JsonPropertyName("sources"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public StreamSourceConfig[]? Sources { get; init; }
+    /// <summary>2.11 (ADR-43): messages may carry a Nats-TTL header, after which they are removed; once on, it stays on.</summary>
+    [Id(131), JsonPropertyName("allow_msg_ttl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool AllowMsgTtl { get; init; }
+    /// <summary>2.11: when max_age or a TTL removes a subject's last message, a delete marker living this long (nanoseconds) takes its place.</summary>
+    [Id(132), JsonPropertyName("subject_delete_marker_ttl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long SubjectDeleteMarkerTtl { get; init; }
     /// <summary>Our extension: subjects hash to this many partitions, each its own grain, log and sequence.</summary>
     [Id(24), JsonPropertyName("partitions"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partitions { get; init; }
 
@@ -101,6 +105,10 @@ public sealed record PlatformStreamConfig
             DuplicateWindow = duplicates,
             // A republish without a source takes every stored subject, and says so.
             RePublish = RePublish is { Source: null or "" } republish ? republish with { Source = ">" } : RePublish,
+            // Markers are TTL'd messages that roll up their subject, so nats-server turns on what they need.
+            AllowMsgTtl = AllowMsgTtl || SubjectDeleteMarkerTtl > 0,
+            AllowRollupHeaders = AllowRollupHeaders || SubjectDeleteMarkerTtl > 0,
+            DenyPurge = DenyPurge && SubjectDeleteMarkerTtl <= 0,
         };
     }
 

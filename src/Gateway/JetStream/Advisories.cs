@@ -35,6 +35,15 @@ internal sealed class Advisories(NatsServer server)
             w.WriteString("reason", reason);
         });
 
+    /// <summary>2.11's pause advisory, sent on a pause, a resume, and when a pause runs out.</summary>
+    public void Paused(string stream, string consumer, bool paused, DateTime? until)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.PAUSE.{stream}.{consumer}", "consumer_pause", stream, consumer, w =>
+        {
+            w.WriteBoolean("paused", paused);
+            // Go's omitempty never leaves out a time: the zero time stands for none.
+            w.WriteString("pause_until", until is { } time ? ApiJson.Time(time) : ApiJson.Time(0));
+        });
+
     private void Publish(string subject, string type, string stream, string consumer, Action<Utf8JsonWriter> fields)
     {
         var subjectBytes = Encoding.UTF8.GetBytes(subject);

@@ -26,5 +26,16 @@ internal static class ApiJson
         return text + "." + fraction.ToString("D9").TrimEnd('0') + "Z";
     }
 
-    public static string Time(DateTime utc) => Time((utc.Ticks - DateTime.UnixEpoch.Ticks) * 100);
+    /// <summary>A duration in nanoseconds as Go's time.Until gives it: saturated at the largest, ~292 years.</summary>
+    public static long Nanos(TimeSpan span) => span.Ticks > long.MaxValue / 100 ? long.MaxValue : span.Ticks * 100;
+
+    /// <summary>As <see cref="Time(long)"/>, for times past 2262 too (a pause_until far ahead), where nanoseconds overflow.</summary>
+    public static string Time(DateTime utc)
+    {
+        if (utc.Ticks <= DateTime.UnixEpoch.Ticks)
+            return Time(0);
+        long fraction = utc.Ticks % TimeSpan.TicksPerSecond;
+        var text = utc.AddTicks(-fraction).ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        return fraction == 0 ? text + "Z" : text + "." + fraction.ToString("D7").TrimEnd('0') + "Z";
+    }
 }

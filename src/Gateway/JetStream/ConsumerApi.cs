@@ -75,6 +75,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             case ["CONSUMER", "DURABLE", "CREATE", var stream, var name]: await Create(request, stream, name, null, legacyDurable: true); break;
             case ["CONSUMER", "INFO", var stream, var name]: await Info(request, stream, name); break;
             case ["CONSUMER", "DELETE", var stream, var name]: await Delete(request, stream, name); break;
+            case ["CONSUMER", "PAUSE", var stream, var name]: await Pause(request, stream, name); break;
             case ["CONSUMER", "NAMES", var stream]: await Names(request, stream, withInfo: false); break;
             case ["CONSUMER", "LIST", var stream]: await Names(request, stream, withInfo: true); break;
             case ["CONSUMER", "MSG", "NEXT", var stream, var name]:
@@ -135,6 +136,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         }
         if (config.Name is null && config.DurableName is null)
             config = config with { Name = NewEphemeralName() };
+        if (config.PauseUntil is { } pauseUntil)
+            config = config with { PauseUntil = pauseUntil.ToUniversalTime() };
         var limits = catalog.TryGet(stream, out var entry) ? entry.Config.ConsumerLimits : null;
         config = config.WithDefaults(limits);
         if (limits is { MaxAckPending: > 0 } && config.MaxAckPending > limits.MaxAckPending)
@@ -157,7 +160,8 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         if (body.Action is "create" or "update")
         {
             var existing = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, config.Name!)).GetConfig();
-            if (body.Action == "create" && existing is not null && !existing.SameAs(config))
+            // An existing consumer keeps its pause whatever the request says, so the pause is no difference.
+            if (body.Action == "create" && existing is not null && !existing.SameAs(config with { PauseUntil = existing.PauseUntil }))
             {
                 responder.ReplyError(request, type, ApiError.ConsumerAlreadyExists);
                 return;
@@ -177,6 +181,74 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         var info = result.Value!;
         Register(stream, info.Name, info.Config);
         responder.Reply(request, type, w => WriteInfo(w, info));
+        // As nats-server: a consumer made or updated while paused announces the pause.
+        if (info.Config.PauseRemaining(DateTime.UtcNow) > TimeSpan.Zero)
+            Paused(stream, info.Name, info.Config.PauseUntil);
+    }
+
+    /// <summary>
+    /// 2.11's CONSUMER.PAUSE: <c>{"pause_until": time}</c> pauses until then, no body or a zero time resumes; answered
+    /// with the pause as it now is.
+    /// </summary>
+    private async Task Pause(ApiRequest request, string stream, string name)
+    {
+        const string type = "consumer_pause_response";
+        ConsumerPauseBody? body = null;
+        // nats-server reads the body only when it is a JSON object (or array); anything else resumes.
+        if (request.Body.AsSpan().TrimStart(" \t\r\n"u8) is [(byte)'{' or (byte)'[', ..]
+            && !ApiResponder.TryParse(request.Body, ApiJsonContext.Default.ConsumerPauseBody, out body))
+        {
+            responder.ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        DateTime? until = body?.PauseUntil is { Ticks: > 0 } given ? given.ToUniversalTime() : null;
+        PlatformConsumerConfig? config;
+        try
+        {
+            config = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Pause(until);
+        }
+        catch (IOException ex)
+        {
+            responder.ReplyError(request, type, new ApiError(500, 10104, "error creating store for consumer: " + ex.Message));
+            return;
+        }
+        if (config is null)
+        {
+            var streamInfo = await grains.GetGrain<IStreamGrain>(stream).GetInfo(false, null);
+            responder.ReplyError(request, type, streamInfo.Error is null ? ConsumerNotFound : ApiError.StreamNotFound);
+            return;
+        }
+        Register(stream, name, config);
+        var remaining = config.PauseRemaining(DateTime.UtcNow);
+        responder.Reply(request, type, w =>
+        {
+            w.WriteBoolean("paused", remaining > TimeSpan.Zero);
+            w.WriteString("pause_until", until is { } time ? ApiJson.Time(time) : ApiJson.Time(0));
+            if (remaining > TimeSpan.Zero)
+                w.WriteNumber("pause_remaining", ApiJson.Nanos(remaining));
+        });
+        Paused(stream, name, until);
+        if (remaining > TimeSpan.Zero)
+            _ = AnnounceResumeAsync(stream, name, until!.Value, remaining);
+    }
+
+    private void Paused(string stream, string name, DateTime? until)
+        => advisories.Paused(stream, name, until is { } time && time > DateTime.UtcNow, until);
+
+    /// <summary>The advisory nats-server sends when a pause runs out, unless the pause was changed meanwhile.</summary>
+    private async Task AnnounceResumeAsync(string stream, string name, DateTime until, TimeSpan remaining)
+    {
+        try
+        {
+            await Task.Delay(remaining);
+            var config = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).GetConfig();
+            if (config?.PauseUntil == until)
+                Paused(stream, name, until);
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug("Resume advisory for {Stream}/{Consumer} not sent: {Reason}", stream, name, ex.Message);
+        }
     }
 
     /// <summary>
@@ -228,7 +300,9 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         {
             if (handle.Push is { } running)
             {
-                if (running.Config == config)
+                // A pause or resume is the grain's business: the loop goes on (a second loop, started while the
+                // first still has a fetch out, could deliver beside it out of order).
+                if (running.Config with { PauseUntil = null } == config with { PauseUntil = null })
                     return;
                 running.Stop();
             }
@@ -485,6 +559,12 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         w.WriteNumber("num_pending", info.NumPending);
         if (info.Config.IsPush && server.Router.HasInterest(Encoding.UTF8.GetBytes(info.Config.DeliverSubject!)))
             w.WriteBoolean("push_bound", true);
+        var pauseRemaining = info.Config.PauseRemaining(DateTime.UtcNow);
+        if (pauseRemaining > TimeSpan.Zero)
+        {
+            w.WriteBoolean("paused", true);
+            w.WriteNumber("pause_remaining", ApiJson.Nanos(pauseRemaining));
+        }
     }
 
     private static string? UnknownConfigField(byte[] body)
@@ -503,6 +583,11 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             return span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds}s" : $"{span.Seconds}s";
         return $"{span.TotalMilliseconds}ms";
     }
+}
+
+internal sealed class ConsumerPauseBody
+{
+    [JsonPropertyName("pause_until")] public DateTime? PauseUntil { get; set; }
 }
 
 internal sealed class CreateConsumerBody

@@ -153,6 +153,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     private static string? ResponseType(string[] tokens) => tokens switch
     {
         ["CONSUMER", "CREATE" or "DURABLE", ..] => "consumer_create_response",
+        ["CONSUMER", "PAUSE", ..] => "consumer_pause_response",
         ["ACCOUNT", "STREAM", "MOVE" or "CANCEL_MOVE", ..] => StreamMoveResponse,
         ["STREAM", "MSG", "GET" or "DELETE", ..] => $"stream_msg_{tokens[2].ToLowerInvariant()}_response",
         ["STREAM", "CREATE" or "UPDATE" or "INFO" or "DELETE" or "PURGE" or "NAMES" or "LIST", ..]
@@ -662,6 +663,7 @@ internal sealed class MessageDeleteBody
 [JsonSerializable(typeof(MessageDeleteBody))]
 [JsonSerializable(typeof(Platform.Grains.Consumers.PlatformConsumerConfig))]
 [JsonSerializable(typeof(CreateConsumerBody))]
+[JsonSerializable(typeof(ConsumerPauseBody))]
 [JsonSerializable(typeof(PullRequestBody))]
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -143,10 +143,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "deliver policy can not be updated"));
             if (config.IsPush != _config.IsPush)
                 return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "can not update push consumer to pull based"));
-            _config = config;
+            // As nats-server: an update never pauses or resumes, only the PAUSE API does.
+            _config = config with { PauseUntil = _config.PauseUntil };
             _dirty = true;
             SaveIfDirty();
-            pushConsumers.Activated(_stream, _name, config);
+            pushConsumers.Activated(_stream, _name, _config);
             return StreamResult<PlatformConsumerInfo>.Ok(await BuildInfo());
         }
         _stream = stream;
@@ -272,6 +273,35 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return true;
     }
 
+    public async Task<PlatformConsumerConfig?> Pause(DateTime? until)
+    {
+        if (NoSuchConsumer())
+            return null;
+        ThrowIfMoving();
+        var previous = _config!;
+        _config = previous with { PauseUntil = until };
+        _dirty = true;
+        if (!SaveIfDirty())
+        {
+            _config = previous;
+            throw new IOException($"Consumer {_stream}/{_name}: the pause could not be saved.");
+        }
+        await ReplicatedAsync();
+        // A fetch waiting out the old pause looks again at the new one.
+        Wake();
+        pushConsumers.Activated(_stream, _name, _config);
+        return _config;
+    }
+
+    /// <summary>Milliseconds until a paused consumer resumes (at least 1); null when it is not paused.</summary>
+    private long? PausedMillis()
+    {
+        if (_config?.PauseUntil is null)
+            return null;
+        var remaining = _config.PauseRemaining(DateTime.UtcNow);
+        return remaining > TimeSpan.Zero ? Math.Max(1, (long)Math.Ceiling(remaining.TotalMilliseconds)) : null;
+    }
+
     public async Task<bool> BeginMove()
     {
         if (NoSuchConsumer())
@@ -352,11 +382,15 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 if (batch.Value.Count > 0 || batch.Value.MaxDeliveriesReached is not null || batch.Value.Status != FetchStatus.Ok || now >= deadline)
                     return batch;
                 long timeout = deadline - now;
-                if (NextRedelivery() is { } due)
+                var paused = PausedMillis();
+                // Paused, neither redeliveries nor new messages are due before the pause ends (or a resume wakes it).
+                if (paused is null && NextRedelivery() is { } due)
                     timeout = Math.Clamp(due - now, 1, timeout);
                 var wake = _wake.Task;
                 // Blocked on max_ack_pending, new messages are no reason to look again; waiting on the stream would spin.
-                var streamAdvanced = _blockedByAckPending
+                var streamAdvanced = paused is { } pause
+                    ? Task.Delay(TimeSpan.FromMilliseconds(Math.Min(timeout, pause)))
+                    : _blockedByAckPending
                     ? Task.Delay(TimeSpan.FromMilliseconds(timeout))
                     : signals.WaitBeyondAsync(StreamKey, _cursor - 1, TimeSpan.FromMilliseconds(timeout));
                 await Task.WhenAny(streamAdvanced, wake);
@@ -388,6 +422,9 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             var config = _config;
             if (config is null || maxMessages <= 0)
                 return Empty(config is null ? FetchStatus.Deleted : FetchStatus.Ok);
+            // nats-server's paused consumer sends nothing, redeliveries included; pull requests wait for the end.
+            if (PausedMillis() is not null)
+                return Empty(FetchStatus.Ok);
             var delivered = new List<(ulong Sseq, ulong Cseq, int Deliveries, ReadOnlyMemory<byte> Record)>();
             long bytes = 0;
             long now = Environment.TickCount64;

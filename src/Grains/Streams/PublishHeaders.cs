@@ -14,6 +14,7 @@ internal readonly ref struct PublishHeaders
         ExpectedLastSequence = null;
         ExpectedLastSubjectSequence = null;
         Rollup = default;
+        Ttl = default;
         if (block.IsEmpty || block.IndexOf("Nats-"u8) < 0)
             return;
         // Skip the status line, then read "Key: Value" lines.
@@ -35,6 +36,7 @@ internal readonly ref struct PublishHeaders
             else if (key.SequenceEqual("Nats-Expected-Last-Sequence"u8)) ExpectedLastSequence = ParseSequence(value);
             else if (key.SequenceEqual("Nats-Expected-Last-Subject-Sequence"u8)) ExpectedLastSubjectSequence = ParseSequence(value);
             else if (key.SequenceEqual("Nats-Rollup"u8)) Rollup = value;
+            else if (key.SequenceEqual("Nats-TTL"u8)) Ttl = value;
         }
     }
 
@@ -44,6 +46,8 @@ internal readonly ref struct PublishHeaders
     public ulong? ExpectedLastSequence { get; }
     public ulong? ExpectedLastSubjectSequence { get; }
     public ReadOnlySpan<byte> Rollup { get; }
+    /// <summary>2.11's per-message TTL, read by <see cref="MessageTtl"/>.</summary>
+    public ReadOnlySpan<byte> Ttl { get; }
 
     private static ulong? ParseSequence(ReadOnlySpan<byte> value)
         => Utf8Parser.TryParse(value, out ulong seq, out int consumed) && consumed == value.Length ? seq : null;

@@ -255,6 +255,9 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
         if (config.Mirror is null ? existing.Config.Mirror is not null : !config.Mirror.SameAs(existing.Config.Mirror))
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.MirrorNotUpdatable);
+        // Messages already stored with a TTL rely on it.
+        if (existing.Config.AllowMsgTtl && !config.AllowMsgTtl)
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("message TTL status can not be disabled"));
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
         if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
             return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));
@@ -638,6 +641,9 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return ApiError.InvalidConfig("partitioned streams can not mirror or source yet");
         if (config.NumReplicas > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
             return ApiError.InvalidConfig("replicated streams can not mirror or source yet");
+        // Only the primary would remove an expired message: its replicas would keep it.
+        if (config.NumReplicas > 1 && config.AllowMsgTtl)
+            return ApiError.InvalidConfig("replicated streams can not use message TTLs yet");
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
         return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);

@@ -29,6 +29,13 @@ internal static class StreamConfigRules
             if (republish.Destination.Length > 0 && SubjectTransform.Create(republish.Source, republish.Destination, out _) is null)
                 return ApiError.InvalidConfig($"stream configuration for republish with transform from '{republish.Source}' to '{republish.Destination}' not valid");
         }
+        if (config.SubjectDeleteMarkerTtl < 0)
+            return ApiError.InvalidConfig("subject delete marker TTL must not be negative");
+        if (config.SubjectDeleteMarkerTtl is > 0 and < 1_000_000_000)
+            return ApiError.InvalidConfig("subject delete marker TTL must be at least 1 second");
+        // A mirror keeps its origin's sequences; markers would take sequences of their own.
+        if (config.SubjectDeleteMarkerTtl > 0 && config.Mirror is not null)
+            return ApiError.InvalidConfig("subject delete markers forbidden on mirrors");
         return Sourcing.SourceRules.Check(config);
     }
 }

@@ -153,6 +153,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _republish = StreamRepublish.For(config);
         _republisher ??= ServiceProvider.GetService(typeof(IStreamRepublisher)) as IStreamRepublisher;
         _created = created;
+        _ttlIndexed = false;
         StartSourcing();
         var options = store.LogOptions(config, Partition);
         _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));
@@ -447,6 +448,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _msgIdRecovery = null;
         _lastMsgId = null;
         _sourcing = null;
+        // A stream made again under this name starts its sequences over.
+        _ttlExpiry.Clear();
     }
 
     public async Task<StreamResult<PlatformStreamInfo>> GetInfo(bool deletedDetails, string? subjectsFilter)
@@ -635,6 +638,23 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         }
         if (!hdr.ExpectedStream.IsEmpty && !hdr.ExpectedStream.SequenceEqual(Encoding.UTF8.GetBytes(config.Name)))
             return Fail(ApiError.ExpectedStreamMismatch);
+        long ttl = 0;
+        if (!hdr.Ttl.IsEmpty)
+        {
+            if (!MessageTtl.TryParse(hdr.Ttl, out ttl))
+                return Fail(ApiError.MessageTtlInvalid);
+            // What a source copies keeps its TTL header whatever this stream allows, as with nats-server.
+            if (ttl != 0 && !config.AllowMsgTtl && !_appendingSourced)
+                return Fail(ApiError.MessageTtlDisabled);
+            // A message must outlive the marker its subject may get, or a reader could miss the marker (nats-server's
+            // rule; one message per subject needs no such care). Rare: only then is the header block copied.
+            long markerTtl = config.SubjectDeleteMarkerTtl / 1_000_000_000;
+            if (ttl > 0 && ttl < markerTtl && config.MaxMsgsPerSubject != 1)
+            {
+                ttl = markerTtl;
+                headers = MessageTtl.Replace(headers, ttl);
+            }
+        }
         var state = log.State;
         if (hdr.ExpectedLastSequence is { } expectedLast && expectedLast != state.LastSequence)
             return Fail(ApiError.WrongLastSequence(state.LastSequence));
@@ -690,6 +710,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         bool republish = _republish is { } r && r.Wants(subject);
         ulong lastForSubject = republish ? log.GetSubjectState(subjectText ??= Encoding.UTF8.GetString(subject)).Last : 0;
         var seq = log.Append(subject, headers, payload, now);
+        if (ttl > 0 && config.AllowMsgTtl)
+            TrackTtl(seq, now, ttl);
         if (republish)
             _republish!.Add(frameOffset, seq, lastForSubject, now);
         if (config.Retention == RetentionPolicy.Interest)
@@ -817,11 +839,16 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _ageTimer?.Dispose();
         _ageTimer = null;
         ScheduleInterestSweep();
-        if (_config is not { MaxAge: > 0 } config)
+        if (_config is not { } config || config.MaxAge <= 0 && !config.AllowMsgTtl)
             return;
-        var period = TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));
-        _ageTimer = this.RegisterGrainTimer(static (self, _) => self.ExpireByAgeAsync(), this,
-            new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
+        var period = config.MaxAge > 0
+            ? TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond))
+            : TtlPeriod;
+        _ageTimer = this.RegisterGrainTimer(static async (self, _) =>
+        {
+            await self.ExpireByAgeAsync();
+            await self.ExpireByTtlAsync();
+        }, this, new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
     }
 
     private async Task ExpireByAgeAsync()
@@ -834,6 +861,12 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return;
         using var lease = await UseLogAsync();
         var log = lease.Log;
+        if (config.AllowMsgTtl)
+        {
+            await ExpireByAgeSparingNeverAsync(log, cutoff);
+            ReportUsage();
+            return;
+        }
         var batch = new List<LogRecord>(256);
         while (true)
         {
