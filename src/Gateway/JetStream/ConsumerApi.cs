@@ -20,6 +20,8 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
     public DeliveryWriter Writer { get; } = writer;
     public PlatformConsumerConfig Config { get; set; } = config;
     public PushDelivery? Push { get; set; }
+    // The task of the newest push loop: a replacement waits for it.
+    public Task PushLoop { get; set; } = Task.CompletedTask;
     public int Waiting;
 }
 
@@ -300,15 +302,16 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         {
             if (handle.Push is { } running)
             {
-                // A pause or resume is the grain's business: the loop goes on (a second loop, started while the
-                // first still has a fetch out, could deliver beside it out of order).
+                // A pause or resume is the grain's business: the loop goes on.
                 if (running.Config with { PauseUntil = null } == config with { PauseUntil = null })
                     return;
                 running.Stop();
             }
             var push = new PushDelivery(server, responder, handle.Grain, handle.Writer, config, logger);
             handle.Push = push;
-            _ = RunPushAsync(stream + "." + consumer, handle, push);
+            // A stopped loop still writes the batch it fetched: the new one starts after it, or it would deliver the
+            // next batch first (a test updating a push consumer while it delivered saw 256 messages come late).
+            handle.PushLoop = RunPushAsync(stream + "." + consumer, handle, push, handle.PushLoop);
         }
     }
 
@@ -330,9 +333,10 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             handle.Push?.FlowControlAnswered(subject);
     }
 
-    private async Task RunPushAsync(string key, ConsumerHandle handle, PushDelivery push)
+    private async Task RunPushAsync(string key, ConsumerHandle handle, PushDelivery push, Task previous)
     {
         await Task.Yield();
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         bool gone = await push.RunAsync();
         lock (handle)
         {

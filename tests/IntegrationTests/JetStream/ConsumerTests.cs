@@ -184,6 +184,35 @@ public sealed class ConsumerTests(ServersFixture servers) : SiloClientTests(serv
     }
 
     [Fact]
+    public async Task Push_consumer_updated_while_it_delivers_keeps_the_order()
+    {
+        const int count = 3000;
+        var stream = _prefix + "PUSHUPD";
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        for (int i = 0; i < count; i++)
+            await Nats.PublishAsync($"{stream}.m", i);
+        await Nats.PingAsync();
+        var deliver = "deliver." + stream;
+        await using var sub = await Nats.SubscribeCoreAsync<int>(deliver,
+            opts: new NatsSubOpts { ChannelOpts = new NatsSubChannelOpts { Capacity = count, FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait } });
+        var config = new ConsumerConfig("updated") { DeliverSubject = deliver, AckPolicy = ConsumerConfigAckPolicy.None };
+        await Js.CreateOrUpdateConsumerAsync(stream, config);
+
+        // Each update restarts the delivery loop; a new loop must not overtake the one it replaces.
+        var updates = Task.Run(async () =>
+        {
+            for (int i = 0; i < 10; i++)
+                await Js.CreateOrUpdateConsumerAsync(stream, config with { Description = "update " + i });
+        });
+        using var cts = new CancellationTokenSource(Timeout);
+        var received = new List<int>();
+        while (received.Count < count)
+            received.Add((await sub.Msgs.ReadAsync(cts.Token)).Data);
+        await updates;
+        Assert.Equal(Enumerable.Range(0, count), received);
+    }
+
+    [Fact]
     public async Task Key_value_watch_keys_history_delete_purge()
     {
         var kv = Nats.CreateKeyValueStoreContext();
