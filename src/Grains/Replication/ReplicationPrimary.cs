@@ -141,7 +141,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 }
                 logger.LogInformation("Replica {Node} of stream {Stream} is in sync again at epoch {Epoch}", node, stream, larger.Epoch);
                 Adopt(larger);
-                Committed = Math.Max(Committed, target);
+                // The others in sync may lack the tail of a round that failed: then the next round commits it.
+                if (AllInSyncHold(target))
+                    Committed = Math.Max(Committed, target);
             }
             catch (Exception ex)
             {
@@ -150,6 +152,14 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             }
             return;
         }
+    }
+
+    private bool AllInSyncHold(ulong sequence)
+    {
+        foreach (var node in _set.InSync)
+            if (_followers[node].Last is not { } last || last < sequence)
+                return false;
+        return _set.InSync.Length + 1 >= _set.Quorum;
     }
 
     /// <summary>The replicas for stream info, measured against the primary's last sequence.</summary>

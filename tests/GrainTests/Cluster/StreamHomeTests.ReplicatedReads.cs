@@ -1,0 +1,59 @@
+using Platform.Grains.Consumers;
+using Platform.Grains.Streams;
+using Platform.GrainTests.Infrastructure;
+
+namespace Platform.GrainTests.Cluster;
+
+/// <summary>
+/// Readers of a replicated stream see a message only once its replicas hold it: a message on the primary alone may be
+/// gone after a failover, its sequence taken by another, and a consumer handed it would skip that one.
+/// </summary>
+public sealed partial class StreamHomeTests
+{
+    [Fact]
+    public async Task Reads_of_a_replicated_stream_stop_at_what_its_replicas_hold_and_go_on_once_they_hold_more()
+    {
+        var (config, _) = await CreateReplicatedAsync("W", primaryOnFirstSilo: true);
+        var subject = SubjectIn(config);
+        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        Assert.Null((await new FrameBatch().Add(subject, "m1").AppendTo(stream))[0].Error);
+        Assert.Null((await stream.AddConsumer(new PlatformConsumerConfig { DurableName = "reader", AckPolicy = AckPolicy.Explicit }.WithDefaults())).Error);
+        var consumer = Cluster.Client.GetGrain<IConsumerGrain>(ConsumerKey.Of(config.Name, "reader"));
+        Assert.Equal([1UL], Delivered(await consumer.Fetch(10, 0, TimeSpan.Zero, AckOp.None)).Select(d => d.Seq));
+
+        // One in-sync replica is slow: the primary stores the next message, and its ack waits for that replica.
+        var slow = (await Catalog.Get(config.Name))!.Replicas!.InSync[0];
+        _replicaAppends.Hold(slow);
+        Task<PublishAck[]> append;
+        try
+        {
+            append = new FrameBatch().Add(subject, "m2").AppendTo(stream);
+            await WaitUntilAsync(async () => (await stream.GetInfo(false, null)).Value!.State.LastSequence == 2, "the primary stores the message");
+
+            var read = (await stream.Read(2, 10, 0, [])).Value;
+            Assert.Equal((0, 2UL, 1UL), (read.Count, read.NextSequence, read.LastSequence));
+            var filtered = (await stream.Read(1, 10, 0, [subject, "nothing.else"])).Value;
+            Assert.Equal((1, 2UL), (filtered.Count, filtered.NextSequence));
+            Assert.Equal(0UL, await stream.CountPending(2, []));
+            var fetch = consumer.Fetch(10, 0, TimeSpan.FromSeconds(20), AckOp.None);
+            var lastPerSubject = stream.LastPerSubject([subject]);
+            await Task.Delay(500);
+            Assert.False(append.IsCompleted, "the append was acknowledged without its slow replica");
+            Assert.False(fetch.IsCompleted, "a fetch returned while the new message was on the primary only");
+            Assert.False(lastPerSubject.IsCompleted, "last per subject answered with a message on the primary only");
+
+            _replicaAppends.Release();
+            Assert.Equal(2UL, (await append)[0].Sequence);
+            // Woken by the replicas' answer, not by the fetch's timeout.
+            var woken = await Task.WhenAny(fetch, Task.Delay(TimeSpan.FromSeconds(10)));
+            Assert.Same(fetch, woken);
+            Assert.Equal([2UL], Delivered(await fetch).Select(d => d.Seq));
+            Assert.Equal(new ulong[] { 2 }, await lastPerSubject);
+            Assert.Equal(1, (await stream.Read(2, 10, 0, [])).Value.Count);
+        }
+        finally
+        {
+            _replicaAppends.Release();
+        }
+    }
+}
