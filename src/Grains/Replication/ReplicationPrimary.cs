@@ -53,12 +53,24 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     /// <paramref name="batch"/> (what was just stored after <see cref="ReplicaBatch.PreviousLast"/>) or from the log;
     /// null when everything up to <paramref name="target"/> may be acknowledged, else the error for the acks.
     /// </summary>
-    public async Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    public Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
     {
         if (Fenced)
-            return NotPrimary;
+            return Task.FromResult<ApiError?>(NotPrimary);
         if (target <= Committed)
-            return null;
+            return Task.FromResult<ApiError?>(null);
+        return RoundAsync(log, batch, target);
+    }
+
+    /// <summary>
+    /// Sends removals the primary made outside an append (<paramref name="removals"/>, a batch of no messages) to every
+    /// in-sync replica, with what they lack of the log; null when they all took them, else the error for the request.
+    /// </summary>
+    public Task<ApiError?> ReplicateRemovalsAsync(StreamLog log, ReplicaBatch removals)
+        => Fenced ? Task.FromResult<ApiError?>(NotPrimary) : RoundAsync(log, removals, removals.Last);
+
+    private async Task<ApiError?> RoundAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    {
         // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up.
         if (_set.InSync.Length + 1 < _set.Quorum)
             return NoQuorum;
@@ -78,8 +90,11 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 logger.LogWarning("Replica {Node} of stream {Stream} failed: {Reason}", node, stream, ex.Message);
                 ok = false;
             }
-            if (!ok)
-                (failed ??= []).Add(node);
+            if (ok)
+                continue;
+            (failed ??= []).Add(node);
+            // Checked again at the next contact, which also tells it every removal it may have missed.
+            _followers[node].Last = null;
         }
         if (Fenced)
             return NotPrimary;
@@ -206,7 +221,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     private async Task<bool> SendAsync(string node, StreamLog log, ReplicaBatch? batch, ulong target)
     {
         var follower = _followers[node];
-        if (follower.Last is null && !await CheckPrefixAsync(follower, log))
+        if (follower.Last is null && !(await CheckPrefixAsync(follower, log) && await ReconcileAsync(follower, log)))
             return false;
         if (batch is not null && follower.Last == batch.PreviousLast)
         {
@@ -259,6 +274,31 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         logger.LogWarning("Replica of stream {Stream} ends at {Last}, not a prefix of the primary's log (last {PrimaryLast}): resetting it",
             stream, ack.LastSequence, state.LastSequence);
         return Answered(follower, await follower.Grain.Reset(_set.Epoch, state.FirstSequence).WaitAsync(CallTimeout));
+    }
+
+    /// <summary>
+    /// Tells a replica whose log was just checked every removal the primary made in what it holds (it may have missed
+    /// rounds, or come back from being out of sync): the first sequence and every message deleted since.
+    /// </summary>
+    private async Task<bool> ReconcileAsync(Follower follower, StreamLog log)
+    {
+        ulong held = follower.Last!.Value;
+        ulong first;
+        var removed = new List<ulong>();
+        using (var lease = await log.UseAsync())
+        {
+            first = lease.Log.State.FirstSequence;
+            foreach (var sequence in lease.Log.DeletedSequences)
+            {
+                if (sequence > held)
+                    break;
+                removed.Add(sequence);
+            }
+        }
+        if (removed.Count == 0 && first <= 1)
+            return true;
+        var batch = new ReplicaBatch(_set.Epoch, held, Math.Min(first, held + 1), held, [], 0, 0, [], [], [.. removed]);
+        return Answered(follower, await follower.Grain.Append(batch).WaitAsync(CallTimeout));
     }
 
     /// <summary>The primary's messages after <paramref name="after"/>, up to a chunk, framed as a batch.</summary>

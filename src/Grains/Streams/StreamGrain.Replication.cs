@@ -13,6 +13,11 @@ internal sealed partial class StreamGrain
 {
     private static readonly TimeSpan CommitWaitTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Messages the log removed one by one since the last replication round (<see cref="Storage.IMessageLog.RemovedInto"/>).</summary>
+    private readonly List<ulong> _removed = [];
+    /// <summary>The first sequence the last round told the replicas.</summary>
+    private ulong _shippedFirst;
+
     /// <summary>The last sequence readers may see, of a log whose last sequence is <paramref name="last"/>.</summary>
     private ulong Readable(ulong last) => _replication is null ? last : Math.Min(last, _replication.Committed);
 
@@ -53,6 +58,44 @@ internal sealed partial class StreamGrain
             }
         }
         AdvanceReaders(before);
+    }
+
+    /// <summary>The removals a round about to start carries (each is sent once: a replica that misses a round is told them all when it is next checked).</summary>
+    private ulong[]? TakeRemoved(Storage.LogState state)
+    {
+        _shippedFirst = state.FirstSequence;
+        if (_removed.Count == 0)
+            return null;
+        ulong[] removed = [.. _removed];
+        _removed.Clear();
+        return removed;
+    }
+
+    /// <summary>
+    /// Sends what a purge, a delete, an ack of a work queue or a limit removed outside an append to the replicas before
+    /// the turn ends, so a promoted replica does not bring those messages back; null when they hold it (or there is
+    /// nothing to send, or the stream has one copy).
+    /// </summary>
+    private async Task<ApiError?> ReplicateRemovalsAsync()
+    {
+        if (_replication is not { } replication || _log is null || !_log.TryGetState(out var state)
+            || _removed.Count == 0 && state.FirstSequence == _shippedFirst)
+            return null;
+        var batch = new Replication.ReplicaBatch(replication.Set.Epoch, state.LastSequence, state.FirstSequence, state.LastSequence, [], 0, 0, [], [], TakeRemoved(state));
+        ulong before = replication.Committed;
+        ApiError? error;
+        try
+        {
+            error = await replication.ReplicateRemovalsAsync(_log, batch);
+        }
+        catch (Exception ex)
+        {
+            error = ApiError.StoreFailed($"stream replication failed: {ex.Message}");
+        }
+        if (error is not null)
+            logger.LogWarning("Stream {Stream}: removals are not on every replica: {Reason}", Key, error.Description);
+        AdvanceReaders(before);
+        return error;
     }
 
     /// <summary>Wakes the consumers waiting for messages when the committed sequence moved past <paramref name="before"/>.</summary>

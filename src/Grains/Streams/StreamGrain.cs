@@ -173,6 +173,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         ThrowIfMoving();
         var lease = await _log!.UseAsync();
+        // Set on every use: the log this lease holds may have been closed and opened again since the last one.
+        if (_replication is not null)
+            lease.Log.RemovedInto = _removed;
         if (!_recovered)
         {
             _recovered = true;
@@ -354,6 +357,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             EnforceLimits(lease.Log);
         ScheduleAgeLimit();
         ReportUsage();
+        await ReplicateRemovalsAsync();
         return StreamResult<PlatformStreamInfo>.Ok(Info(_log!.State));
     }
 
@@ -543,7 +547,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (highest == 0)
             return;
         var state = _log!.State;
-        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps);
+        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps,
+            TakeRemoved(state));
         ApiError? error;
         try
         {
@@ -812,6 +817,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         foreach (var seq in _interest.Keys.Where(s => s <= floor).ToList())
             _interest.Remove(seq);
         ReportUsage();
+        await ReplicateRemovalsAsync();
     }
 
     private void ScheduleAgeLimit()
@@ -822,7 +828,11 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (_config is not { MaxAge: > 0 } config)
             return;
         var period = TimeSpan.FromTicks(Math.Clamp(config.MaxAge / 100 / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond));
-        _ageTimer = this.RegisterGrainTimer(static (self, _) => self.ExpireByAgeAsync(), this,
+        _ageTimer = this.RegisterGrainTimer(static async (self, _) =>
+            {
+                await self.ExpireByAgeAsync();
+                await self.ReplicateRemovalsAsync();
+            }, this,
             new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
     }
 
@@ -901,10 +911,12 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return StreamResult<bool>.Fail(ApiError.StreamSealed);
         if (_config.DenyDelete)
             return StreamResult<bool>.Fail(ApiError.DeleteNotPermitted);
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        bool deleted = log.Delete(sequence);
+        bool deleted;
+        using (var lease = await UseLogAsync())
+            deleted = lease.Log.Delete(sequence);
         ReportUsage();
+        if (await ReplicateRemovalsAsync() is { } error)
+            return StreamResult<bool>.Fail(error);
         return deleted
             ? StreamResult<bool>.Ok(true)
             : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found"));
@@ -921,11 +933,13 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (request.Sequence > 0 && request.Keep > 0)
             return StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request"));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        var purged = log.Purge(filter, request.Sequence, request.Keep);
+        ulong purged;
+        using (var lease = await UseLogAsync())
+            purged = lease.Log.Purge(filter, request.Sequence, request.Keep);
         ReportUsage();
         signals.Poke(Key);
+        if (await ReplicateRemovalsAsync() is { } error)
+            return StreamResult<ulong>.Fail(error);
         return StreamResult<ulong>.Ok(purged);
     }
 
@@ -1168,28 +1182,31 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_config is null || _log is null)
             return;
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        foreach (var seq in sequences)
+        using (var lease = await UseLogAsync())
         {
-            if (_config.Retention == RetentionPolicy.WorkQueue)
+            var log = lease.Log;
+            foreach (var seq in sequences)
             {
-                log.Delete(seq);
-            }
-            else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
-            {
-                if (left <= 1)
+                if (_config.Retention == RetentionPolicy.WorkQueue)
                 {
-                    _interest.Remove(seq);
                     log.Delete(seq);
                 }
-                else
+                else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
                 {
-                    _interest[seq] = left - 1;
+                    if (left <= 1)
+                    {
+                        _interest.Remove(seq);
+                        log.Delete(seq);
+                    }
+                    else
+                    {
+                        _interest[seq] = left - 1;
+                    }
                 }
             }
         }
         ReportUsage();
+        await ReplicateRemovalsAsync();
     }
 
     /// <summary>Workqueue streams hand each message to exactly one consumer, so consumers must not overlap.</summary>

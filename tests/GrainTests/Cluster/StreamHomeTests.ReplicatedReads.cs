@@ -56,4 +56,34 @@ public sealed partial class StreamHomeTests
             _replicaAppends.Release();
         }
     }
+
+    [Fact]
+    public async Task Deletes_purges_and_limits_of_a_replicated_stream_reach_its_replicas_and_stay_done_on_a_promoted_one()
+    {
+        var (config, primary) = await CreateReplicatedAsync("D", primaryOnFirstSilo: false, maxMsgs: 8);
+        string a = config.Subjects[0].Replace(">", "a"), b = config.Subjects[0].Replace(">", "b");
+        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 1; i <= 8; i++)
+            Assert.Null((await new FrameBatch().Add(i % 2 == 1 ? a : b, $"m{i}").AppendTo(stream))[0].Error);
+        Assert.True((await stream.DeleteMessage(3, noErase: true)).Value);
+        Assert.Equal(4UL, (await stream.Purge(new PurgeRequest(b, 0, 0))).Value);
+        // 1, 5 and 7 are left; six more make nine, and max_msgs 8 drops the oldest.
+        for (int i = 9; i <= 14; i++)
+            Assert.Null((await new FrameBatch().Add(a, $"m{i}").AppendTo(stream))[0].Error);
+        ulong[] kept = [5, 7, 9, 10, 11, 12, 13, 14];
+        Assert.Equal((8UL, 5UL), ((await stream.GetInfo(false, null)).Value!.State.Messages, (await stream.GetInfo(false, null)).Value!.State.FirstSequence));
+
+        await Cluster.StopSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) != primary.Name, "a replica is promoted");
+        var state = (await stream.GetInfo(false, null)).Value!.State;
+        Assert.Equal((8UL, 5UL, 14UL), (state.Messages, state.FirstSequence, state.LastSequence));
+        for (ulong seq = 1; seq <= 14; seq++)
+        {
+            var message = await stream.GetMessage(new MessageQuery(seq, null, null));
+            if (kept.Contains(seq))
+                Assert.Equal($"m{seq}", System.Text.Encoding.UTF8.GetString(message.Value!.Payload));
+            else
+                Assert.Equal(ApiError.NoMessageFound, message.Error);
+        }
+    }
 }
