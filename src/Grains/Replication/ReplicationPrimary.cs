@@ -71,9 +71,14 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 
     private async Task<ApiError?> RoundAsync(StreamLog log, ReplicaBatch? batch, ulong target)
     {
-        // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up.
+        // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up. The
+        // in-sync ones did not get this round's removals: they are checked (and told them) at the next contact.
         if (_set.InSync.Length + 1 < _set.Quorum)
+        {
+            foreach (var node in _set.InSync)
+                _followers[node].Last = null;
             return NoQuorum;
+        }
         var calls = new List<(string Node, Task<bool> Call)>(_set.InSync.Length);
         foreach (var node in _set.InSync)
             calls.Add((node, SendAsync(node, log, batch, target)));
@@ -228,6 +233,19 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             if (!Answered(follower, await follower.Grain.Append(batch).WaitAsync(CallTimeout)))
                 return false;
         }
+        else if (batch?.Removed is { } removed)
+        {
+            // What the log gives a replica that is behind holds no removals of what it has already: sent after it.
+            if (!await CatchUpAsync(follower, log, target))
+                return false;
+            var removals = new ReplicaBatch(_set.Epoch, target, batch.PrimaryFirst, target, [], 0, 0, [], [], removed);
+            return Answered(follower, await follower.Grain.Append(removals).WaitAsync(CallTimeout)) && follower.Last == target;
+        }
+        return await CatchUpAsync(follower, log, target);
+    }
+
+    private async Task<bool> CatchUpAsync(Follower follower, StreamLog log, ulong target)
+    {
         while (follower.Last < target)
         {
             var next = await ReadAsync(log, follower.Last.Value, target);
