@@ -21,15 +21,13 @@ public sealed partial class ClusterStreamTests
         Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
         await using var nodes = await Nodes.StartAsync(Postgres, "r3reads");
         var (silos, clients, js) = (nodes.Silos, nodes.Clients, nodes.Js);
-        var created = await js[0].CreateStreamAsync(new StreamConfig("RR", ["rr.>"]) { NumReplicas = 3 });
-        int primary = created.Info.Cluster!.Leader![0] - 'a';
+        var (primary, _) = await CreateR3WithMessagesAsync(js, "RR");
         int[] replicas = [(primary + 1) % 3, (primary + 2) % 3];
-        for (int i = 1; i <= 10; i++)
-            Assert.Null((await js[primary].PublishAsync("rr.m", $"m{i}")).Error);
         await js[primary].CreateOrUpdateConsumerAsync("RR", new ConsumerConfig("reader") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
         var delivered = new List<(ulong Seq, string Payload)>();
-        await FetchAsync(js[primary], delivered, 10, TimeSpan.FromSeconds(5));
-        Assert.Equal(Enumerable.Range(1, 10).Select(i => (ulong)i), delivered.Select(d => d.Seq));
+        while (delivered.Count < 100)
+            await FetchAsync(js[primary], delivered, 100 - delivered.Count, TimeSpan.FromSeconds(5));
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), delivered.Select(d => d.Seq));
 
         var onPrimaryOnly = new List<(ulong Seq, string Payload)>();
         foreach (var replica in replicas)
@@ -50,7 +48,7 @@ public sealed partial class ClusterStreamTests
         Assert.Empty(onPrimaryOnly);
 
         var survivor = replicas[0];
-        await ProcessCluster.WaitUntilAsync(async () => await LeaderAsync(js[survivor], "RR") is { } leader && leader != created.Info.Cluster.Leader,
+        await ProcessCluster.WaitUntilAsync(async () => await LeaderAsync(js[survivor], "RR") is { } leader && leader != NodeOf(silos, silos[primary]),
             TimeSpan.FromSeconds(90), async () => $"leader still {await LeaderAsync(js[survivor], "RR")}");
         var acked = new SortedDictionary<ulong, string>();
         for (int i = 0; i < 20; i++)
@@ -70,11 +68,11 @@ public sealed partial class ClusterStreamTests
                 return delivered.Any(d => d.Seq == (ulong)stored.Count);
             }, TimeSpan.FromSeconds(60),
             () => Task.FromResult($"delivered {string.Join(",", delivered.Select(d => d.Seq))} of {stored.Count}"));
-        // The first delivery of each sequence comes in order and carries what the stream holds there (1-10 may come
+        // The first delivery of each sequence comes in order and carries what the stream holds there (1-100 may come
         // again: their acks were not confirmed).
         Assert.All(delivered, d => Assert.Equal(stored[(int)d.Seq - 1], d.Payload));
-        var firsts = delivered.Where(d => d.Seq > 10).DistinctBy(d => d.Seq).Select(d => d.Seq);
-        Assert.Equal(Enumerable.Range(11, stored.Count - 10).Select(i => (ulong)i), firsts);
+        var firsts = delivered.Where(d => d.Seq > 100).DistinctBy(d => d.Seq).Select(d => d.Seq);
+        Assert.Equal(Enumerable.Range(101, stored.Count - 100).Select(i => (ulong)i), firsts);
     }
 
     /// <summary>Fetches up to <paramref name="max"/> messages of RR's consumer "reader", acknowledging each.</summary>
