@@ -86,4 +86,43 @@ public sealed partial class StreamHomeTests
                 Assert.Equal(ApiError.NoMessageFound, message.Error);
         }
     }
+
+    [Fact]
+    public async Task A_replica_that_was_down_during_a_delete_is_told_it_when_it_rejoins()
+    {
+        var (config, primary) = await CreateReplicatedAsync("J", primaryOnFirstSilo: false);
+        var subject = SubjectIn(config);
+        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 1; i <= 6; i++)
+            Assert.Null((await new FrameBatch().Add(subject, $"m{i}").AppendTo(stream))[0].Error);
+        var first = Cluster.Silos[0];
+        var late = Cluster.Silos.Single(s => s != first && s != primary);
+
+        await Cluster.StopSiloAsync(late);
+        Assert.True((await stream.DeleteMessage(5, noErase: true)).Value);
+        Assert.Equal(2UL, (await stream.Purge(new PurgeRequest(null, 3, 0))).Value);
+        await Cluster.RestartSiloAsync(late);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.Replicas!.InSync.Contains(late.Name), "the late replica is back in sync");
+
+        // Its last message is still the primary's: it is not reset, and is told the removals it missed.
+        // The first silo's replica is slow (and stays so, kept from catching up) until the promotion: it leaves the
+        // in-sync set, and only the late one can be promoted.
+        _replicaAppends.Hold(first.Name);
+        try
+        {
+            Assert.Null((await new FrameBatch().Add(subject, "m7").AppendTo(stream))[0].Error);
+            Assert.Equal([late.Name], (await Catalog.Get(config.Name))!.Replicas!.InSync);
+            await Cluster.StopSiloAsync(primary);
+            await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) == late.Name, "the late replica is promoted");
+        }
+        finally
+        {
+            _replicaAppends.Release();
+        }
+
+        var state = (await stream.GetInfo(false, null)).Value!.State;
+        Assert.Equal((4UL, 3UL, 7UL), (state.Messages, state.FirstSequence, state.LastSequence));
+        Assert.Equal(ApiError.NoMessageFound, (await stream.GetMessage(new MessageQuery(5, null, null))).Error);
+        Assert.Equal("m4", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(4, null, null))).Value!.Payload));
+    }
 }
