@@ -163,11 +163,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             case DeliverPolicy.Last:
                 var last = await Stream.LastPerSubject(config.Filters);
                 _cursor = config.Filters.Length == 0 || last.Length == 0
-                    ? Math.Max(1, (await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 1)
+                    ? Math.Max(1, await LastReadableAsync())
                     : last[^1];
                 break;
             case DeliverPolicy.New:
-                _cursor = ((await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 0) + 1;
+                _cursor = await LastReadableAsync() + 1;
                 break;
             case DeliverPolicy.ByStartSequence:
                 _cursor = Math.Max(1, config.OptStartSeq);
@@ -178,7 +178,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             case DeliverPolicy.LastPerSubject:
                 foreach (var seq in await Stream.LastPerSubject(config.Filters))
                     _initial.Enqueue(seq);
-                _cursor = ((await Stream.GetInfo(false, null)).Value?.State.LastSequence ?? 0) + 1;
+                _cursor = await LastReadableAsync() + 1;
                 break;
         }
         // As nats-server reports it: delivered starts just below where delivery will begin.
@@ -201,6 +201,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         logger.LogDebug("Created consumer {Stream}/{Consumer}", _stream, _name);
         return StreamResult<PlatformConsumerInfo>.Ok(await BuildInfo());
     }
+
+    /// <summary>
+    /// The stream's last sequence this consumer may read, where deliver policies new and last start: of a replicated
+    /// stream, the last its replicas hold. A start past messages the primary has not replicated yet would skip what a
+    /// promoted replica stores at their sequences; those messages were not acknowledged yet, and are delivered as new.
+    /// </summary>
+    private async Task<ulong> LastReadableAsync() => (await Stream.Read(ulong.MaxValue, 0, 0, [])).Value.LastSequence;
 
     public async Task<PlatformConsumerInfo?> Info()
     {

@@ -10,6 +10,9 @@ namespace Platform.Grains.Replication;
 /// what lies below only when the primary holds nothing there either.</param>
 /// <param name="Last">The primary's last sequence with the batch: the replica's log ends there too (what the primary
 /// deleted at its end, a replica being caught up skips).</param>
+/// <param name="Removed">Messages up to <see cref="Last"/> the primary removed one by one since the last batch (or, to
+/// a replica whose log it has just checked, all it has removed so far), which the replica removes too; removals below
+/// the primary's first sequence go by <see cref="PrimaryFirst"/>. A batch of no messages carries only removals.</param>
 [GenerateSerializer, Immutable, Alias("platform.ReplicaBatch")]
 public sealed record ReplicaBatch(
     [property: Id(0)] long Epoch,
@@ -20,7 +23,8 @@ public sealed record ReplicaBatch(
     [property: Id(5)] int Length,
     [property: Id(6)] int Count,
     [property: Id(7)] ulong[] Sequences,
-    [property: Id(8)] long[] Timestamps);
+    [property: Id(8)] long[] Timestamps,
+    [property: Id(110)] ulong[]? Removed = null);
 
 /// <summary>
 /// A replica's answer: whether it took the batch (or the epoch), the epoch it is at and the last sequence and its

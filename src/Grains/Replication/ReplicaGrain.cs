@@ -91,6 +91,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         }
         if (batch.Last > log.State.LastSequence)
             SkipTo(log, batch.Last + 1, batch.PrimaryFirst, log.State.LastTimestampNanos);
+        ApplyRemovals(log, batch);
         await log.CommitAsync();
         return Answer(log, true);
     }
@@ -109,6 +110,17 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         }
         while (log.State.LastSequence + 1 < sequence)
             log.Delete(log.Append(GapSubject, default, default, timestamp));
+    }
+
+    /// <summary>Removes what the primary removed: below its first sequence, and the messages it names.</summary>
+    private static void ApplyRemovals(IMessageLog log, ReplicaBatch batch)
+    {
+        var state = log.State;
+        if (batch.PrimaryFirst > state.FirstSequence && batch.PrimaryFirst <= state.LastSequence + 1)
+            log.RemoveBelow(batch.PrimaryFirst);
+        if (batch.Removed is { } removed)
+            foreach (var sequence in removed)
+                log.Delete(sequence);
     }
 
     public async Task<ConsumerReplicaAck> ApplyConsumer(ConsumerReplicaBatch batch)

@@ -53,15 +53,32 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     /// <paramref name="batch"/> (what was just stored after <see cref="ReplicaBatch.PreviousLast"/>) or from the log;
     /// null when everything up to <paramref name="target"/> may be acknowledged, else the error for the acks.
     /// </summary>
-    public async Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    public Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
     {
         if (Fenced)
-            return NotPrimary;
+            return Task.FromResult<ApiError?>(NotPrimary);
         if (target <= Committed)
-            return null;
-        // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up.
+            return Task.FromResult<ApiError?>(null);
+        return RoundAsync(log, batch, target);
+    }
+
+    /// <summary>
+    /// Sends removals the primary made outside an append (<paramref name="removals"/>, a batch of no messages) to every
+    /// in-sync replica, with what they lack of the log; null when they all took them, else the error for the request.
+    /// </summary>
+    public Task<ApiError?> ReplicateRemovalsAsync(StreamLog log, ReplicaBatch removals)
+        => Fenced ? Task.FromResult<ApiError?>(NotPrimary) : RoundAsync(log, removals, removals.Last);
+
+    private async Task<ApiError?> RoundAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    {
+        // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up. The
+        // in-sync ones did not get this round's removals: they are checked (and told them) at the next contact.
         if (_set.InSync.Length + 1 < _set.Quorum)
+        {
+            foreach (var node in _set.InSync)
+                _followers[node].Last = null;
             return NoQuorum;
+        }
         var calls = new List<(string Node, Task<bool> Call)>(_set.InSync.Length);
         foreach (var node in _set.InSync)
             calls.Add((node, SendAsync(node, log, batch, target)));
@@ -78,8 +95,11 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 logger.LogWarning("Replica {Node} of stream {Stream} failed: {Reason}", node, stream, ex.Message);
                 ok = false;
             }
-            if (!ok)
-                (failed ??= []).Add(node);
+            if (ok)
+                continue;
+            (failed ??= []).Add(node);
+            // Checked again at the next contact, which also tells it every removal it may have missed.
+            _followers[node].Last = null;
         }
         if (Fenced)
             return NotPrimary;
@@ -141,7 +161,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 }
                 logger.LogInformation("Replica {Node} of stream {Stream} is in sync again at epoch {Epoch}", node, stream, larger.Epoch);
                 Adopt(larger);
-                Committed = Math.Max(Committed, target);
+                // The others in sync may lack the tail of a round that failed: then the next round commits it.
+                if (AllInSyncHold(target))
+                    Committed = Math.Max(Committed, target);
             }
             catch (Exception ex)
             {
@@ -150,6 +172,14 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             }
             return;
         }
+    }
+
+    private bool AllInSyncHold(ulong sequence)
+    {
+        foreach (var node in _set.InSync)
+            if (_followers[node].Last is not { } last || last < sequence)
+                return false;
+        return _set.InSync.Length + 1 >= _set.Quorum;
     }
 
     /// <summary>The replicas for stream info, measured against the primary's last sequence.</summary>
@@ -196,13 +226,26 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     private async Task<bool> SendAsync(string node, StreamLog log, ReplicaBatch? batch, ulong target)
     {
         var follower = _followers[node];
-        if (follower.Last is null && !await CheckPrefixAsync(follower, log))
+        if (follower.Last is null && !(await CheckPrefixAsync(follower, log) && await ReconcileAsync(follower, log)))
             return false;
         if (batch is not null && follower.Last == batch.PreviousLast)
         {
             if (!Answered(follower, await follower.Grain.Append(batch).WaitAsync(CallTimeout)))
                 return false;
         }
+        else if (batch?.Removed is { } removed)
+        {
+            // What the log gives a replica that is behind holds no removals of what it has already: sent after it.
+            if (!await CatchUpAsync(follower, log, target))
+                return false;
+            var removals = new ReplicaBatch(_set.Epoch, target, batch.PrimaryFirst, target, [], 0, 0, [], [], removed);
+            return Answered(follower, await follower.Grain.Append(removals).WaitAsync(CallTimeout)) && follower.Last == target;
+        }
+        return await CatchUpAsync(follower, log, target);
+    }
+
+    private async Task<bool> CatchUpAsync(Follower follower, StreamLog log, ulong target)
+    {
         while (follower.Last < target)
         {
             var next = await ReadAsync(log, follower.Last.Value, target);
@@ -249,6 +292,31 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         logger.LogWarning("Replica of stream {Stream} ends at {Last}, not a prefix of the primary's log (last {PrimaryLast}): resetting it",
             stream, ack.LastSequence, state.LastSequence);
         return Answered(follower, await follower.Grain.Reset(_set.Epoch, state.FirstSequence).WaitAsync(CallTimeout));
+    }
+
+    /// <summary>
+    /// Tells a replica whose log was just checked every removal the primary made in what it holds (it may have missed
+    /// rounds, or come back from being out of sync): the first sequence and every message deleted since.
+    /// </summary>
+    private async Task<bool> ReconcileAsync(Follower follower, StreamLog log)
+    {
+        ulong held = follower.Last!.Value;
+        ulong first;
+        var removed = new List<ulong>();
+        using (var lease = await log.UseAsync())
+        {
+            first = lease.Log.State.FirstSequence;
+            foreach (var sequence in lease.Log.DeletedSequences)
+            {
+                if (sequence > held)
+                    break;
+                removed.Add(sequence);
+            }
+        }
+        if (removed.Count == 0 && first <= 1)
+            return true;
+        var batch = new ReplicaBatch(_set.Epoch, held, Math.Min(first, held + 1), held, [], 0, 0, [], [], [.. removed]);
+        return Answered(follower, await follower.Grain.Append(batch).WaitAsync(CallTimeout));
     }
 
     /// <summary>The primary's messages after <paramref name="after"/>, up to a chunk, framed as a batch.</summary>

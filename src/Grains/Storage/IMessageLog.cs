@@ -78,6 +78,12 @@ internal interface IMessageLog : IAsyncDisposable
     /// <summary>State of one subject: count and first/last sequence; all 0 when absent. With wildcards, the combined state of the matching subjects.</summary>
     SubjectState GetSubjectState(string subject);
 
+    /// <summary>
+    /// Where each message removed one by one (a delete, a filtered purge, a per-subject limit) is added, under the log's
+    /// lock; null: nowhere. Removals below a new first sequence are not listed: the first sequence says them.
+    /// </summary>
+    List<ulong>? RemovedInto { set; }
+
     /// <summary>Sequences between first and last that were deleted (interior gaps), ascending; a snapshot.</summary>
     IReadOnlyCollection<ulong> DeletedSequences { get; }
 

@@ -87,6 +87,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private readonly RemovalJournal.Writer _journal = new();
     // Per subject, what a range removal takes from the messages the checkpoint covers; reused, keyed by the index's strings.
     private readonly Dictionary<string, (ulong Count, ulong Bytes)> _rangeRemoved = new(StringComparer.Ordinal);
+    private List<ulong>? _removedInto;
     // What a filtered purge found, before it removes it; reused.
     private readonly List<(ulong Sequence, byte[] Value)> _doomed = [];
     // How many removals were journaled (entries 1..this); the metadata record carries it.
@@ -219,6 +220,15 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             foreach (var _ in Directory.EnumerateFiles(treeDirectory, "*" + DiskPartDataSuffix))
                 files += 2;
         return files;
+    }
+
+    public List<ulong>? RemovedInto
+    {
+        set
+        {
+            lock (_lock)
+                _removedInto = value;
+        }
     }
 
     public IReadOnlyCollection<ulong> DeletedSequences
@@ -725,6 +735,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         }
         Forget(sequence, value);
         _deleted.Add(sequence);
+        _removedInto?.Add(sequence);
     }
 
     private void Forget(ulong sequence, byte[] value)

@@ -114,8 +114,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (ServiceProvider.GetRequiredService<LocalReplicas>().Contains(Name))
             await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(Name, node.Name)).Release();
         _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
+        // The first round right after activation: readers see nothing until it commits what this primary holds.
         _replicaTimer = this.RegisterGrainTimer(static (self, _) => self.CatchUpReplicasAsync(), this,
-            new GrainTimerCreationOptions { DueTime = ReplicaCatchUpPeriod, Period = ReplicaCatchUpPeriod, KeepAlive = false });
+            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = ReplicaCatchUpPeriod, KeepAlive = false });
     }
 
     private static readonly TimeSpan ReplicaCatchUpPeriod = TimeSpan.FromSeconds(1);
@@ -124,9 +125,10 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_log is null || _moving)
             return;
-        await _replication!.CatchUpOneAsync(_log);
-        if (_replication.Fenced)
-            DeactivateOnIdle();
+        await CommitTailAsync();
+        ulong before = _replication!.Committed;
+        await _replication.CatchUpOneAsync(_log);
+        AdvanceReaders(before);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -172,6 +174,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         ThrowIfMoving();
         var lease = await _log!.UseAsync();
+        // Set on every use: the log this lease holds may have been closed and opened again since the last one.
+        if (_replication is not null)
+            lease.Log.RemovedInto = _removed;
         if (!_recovered)
         {
             _recovered = true;
@@ -353,6 +358,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             EnforceLimits(lease.Log);
         ScheduleAgeLimit();
         ReportUsage();
+        await ReplicateRemovalsAsync();
         return StreamResult<PlatformStreamInfo>.Ok(Info(_log!.State));
     }
 
@@ -544,7 +550,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (highest == 0)
             return;
         var state = _log!.State;
-        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps);
+        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps,
+            TakeRemoved(state));
         ApiError? error;
         try
         {
@@ -832,6 +839,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         foreach (var seq in _interest.Keys.Where(s => s <= floor).ToList())
             _interest.Remove(seq);
         ReportUsage();
+        await ReplicateRemovalsAsync();
     }
 
     private void ScheduleAgeLimit()
@@ -848,6 +856,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         {
             await self.ExpireByAgeAsync();
             await self.ExpireByTtlAsync();
+            await self.ReplicateRemovalsAsync();
         }, this, new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = false });
     }
 
@@ -899,6 +908,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_log is null)
             return StreamResult<StoredMessage>.Fail(ApiError.StreamNotFound);
+        // Not interleaved with appends, so it may replicate what the last failed round left (nothing, mostly).
+        if (_replication is not null)
+            await CommitTailAsync();
         using var lease = await UseLogAsync();
         var log = lease.Log;
         bool found;
@@ -913,6 +925,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return StreamResult<StoredMessage>.Fail(ApiError.BadRequest);
         if (!found)
             return StreamResult<StoredMessage>.Fail(ApiError.NoMessageFound);
+        // An older message of the subject may be the committed answer, but this one may still be kept: no answer yet.
+        if (record.Sequence > Readable(log.State.LastSequence))
+            return StreamResult<StoredMessage>.Fail(ApiError.StoreFailed("stream replicas unavailable: no quorum"));
         return StreamResult<StoredMessage>.Ok(new StoredMessage(
             record.Subject, record.Sequence, record.Headers.ToArray(), record.Payload.ToArray(), record.TimestampNanos));
     }
@@ -926,10 +941,12 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return StreamResult<bool>.Fail(ApiError.StreamSealed);
         if (_config.DenyDelete)
             return StreamResult<bool>.Fail(ApiError.DeleteNotPermitted);
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        bool deleted = log.Delete(sequence);
+        bool deleted;
+        using (var lease = await UseLogAsync())
+            deleted = lease.Log.Delete(sequence);
         ReportUsage();
+        if (await ReplicateRemovalsAsync() is { } error)
+            return StreamResult<bool>.Fail(error);
         return deleted
             ? StreamResult<bool>.Ok(true)
             : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found"));
@@ -946,11 +963,13 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (request.Sequence > 0 && request.Keep > 0)
             return StreamResult<ulong>.Fail(new ApiError(400, 10003, "bad request"));
         var filter = string.IsNullOrEmpty(request.Filter) ? null : request.Filter;
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        var purged = log.Purge(filter, request.Sequence, request.Keep);
+        ulong purged;
+        using (var lease = await UseLogAsync())
+            purged = lease.Log.Purge(filter, request.Sequence, request.Keep);
         ReportUsage();
         signals.Poke(Key);
+        if (await ReplicateRemovalsAsync() is { } error)
+            return StreamResult<ulong>.Fail(error);
         return StreamResult<ulong>.Ok(purged);
     }
 
@@ -959,40 +978,48 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (_log is null)
             return StreamRead.Empty.AsImmutable();
         // Past the end (a consumer that caught up): answered without opening the log.
-        if (_log.TryGetState(out var known) && fromSequence > known.LastSequence)
-            return StreamRead.From(new List<LogRecord>(), known.LastSequence, Math.Max(fromSequence, known.FirstSequence)).AsImmutable();
+        if (_log.TryGetState(out var known) && fromSequence > Readable(known.LastSequence))
+            return StreamRead.From(new List<LogRecord>(), Readable(known.LastSequence), Math.Max(fromSequence, known.FirstSequence)).AsImmutable();
         using var lease = await UseLogAsync();
         var log = lease.Log;
+        ulong end = Readable(log.State.LastSequence);
         var records = new List<LogRecord>(Math.Min(maxCount, 1024));
         ulong next = Math.Max(fromSequence, log.State.FirstSequence);
         if (filters.Length <= 1)
         {
             log.Read(next, maxCount, maxBytes, filters.Length == 0 ? null : filters[0], records);
-            if (records.Count > 0)
+            if (DropAbove(records, end))
+                next = end + 1;
+            else if (records.Count > 0)
                 next = records[^1].Sequence + 1;
             else if (maxBytes <= 0)
-                next = Math.Max(next, log.State.LastSequence + 1);
+                next = Math.Max(next, end + 1);
         }
         else
         {
             // Several filters: read everything and keep what matches any, in sequence order.
             var chunk = new List<LogRecord>(256);
             long bytes = 0;
-            while (records.Count < maxCount && next <= log.State.LastSequence)
+            while (records.Count < maxCount && next <= end)
             {
                 chunk.Clear();
                 if (log.Read(next, 256, 0, null, chunk) == 0)
                 {
-                    next = log.State.LastSequence + 1;
+                    next = end + 1;
                     break;
                 }
                 foreach (var record in chunk)
                 {
+                    if (record.Sequence > end)
+                    {
+                        next = end + 1;
+                        break;
+                    }
                     next = record.Sequence + 1;
                     if (!MatchesAny(record.SubjectBytes, filters))
                         continue;
                     if (maxBytes > 0 && bytes + (long)record.Size > maxBytes)
-                        return StreamRead.From(records, log.State.LastSequence, record.Sequence, CountFrom(log, record.Sequence, filters)).AsImmutable();
+                        return StreamRead.From(records, end, record.Sequence, CountFrom(log, record.Sequence, end, filters)).AsImmutable();
                     bytes += (long)record.Size;
                     records.Add(record);
                     if (records.Count == maxCount)
@@ -1000,9 +1027,25 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 }
             }
         }
-        return StreamRead.From(records, log.State.LastSequence, next, CountFrom(log, next, filters)).AsImmutable();
+        return StreamRead.From(records, end, next, CountFrom(log, next, end, filters)).AsImmutable();
     }
 
+    /// <summary>Drops the records read past <paramref name="end"/> (a replicated stream's uncommitted tail); whether there were any.</summary>
+    private static bool DropAbove(List<LogRecord> records, ulong end)
+    {
+        int keep = records.Count;
+        while (keep > 0 && records[keep - 1].Sequence > end)
+            keep--;
+        if (keep == records.Count)
+            return false;
+        records.RemoveRange(keep, records.Count - keep);
+        return true;
+    }
+
+    /// <remarks>
+    /// Not held to the committed sequence: the sequences were delivered (or picked by <see cref="LastPerSubject"/>) once
+    /// committed, so a promoted primary holds them even before it has committed anything itself.
+    /// </remarks>
     public async Task<Immutable<StreamRead>> ReadAt(ulong[] sequences)
     {
         var records = new List<LogRecord>(sequences.Length);
@@ -1019,10 +1062,18 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     public async Task<ulong> CountPending(ulong fromSequence, string[] filters)
     {
         // Nothing at or after the sequence: known without opening the log (consumers of quiet streams ask often).
-        if (_log is null || _log.TryGetState(out var state) && (state.Messages == 0 || fromSequence > state.LastSequence))
+        if (_log is null || _log.TryGetState(out var state) && (state.Messages == 0 || fromSequence > Readable(state.LastSequence)))
             return 0;
         using var lease = await UseLogAsync();
-        return CountFrom(lease.Log, fromSequence, filters);
+        return CountFrom(lease.Log, fromSequence, Readable(lease.Log.State.LastSequence), filters);
+    }
+
+    /// <summary>Counts as <see cref="CountFrom(IMessageLog, ulong, string[])"/>, but only up to <paramref name="end"/>.</summary>
+    private static ulong CountFrom(IMessageLog log, ulong fromSequence, ulong end, string[] filters)
+    {
+        if (end >= log.State.LastSequence)
+            return CountFrom(log, fromSequence, filters);
+        return fromSequence > end ? 0 : CountFrom(log, fromSequence, filters) - CountFrom(log, end + 1, filters);
     }
 
     /// <summary>
@@ -1081,18 +1132,23 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_log is null)
             return Array.Empty<ulong>();
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
         var result = new SortedSet<ulong>();
-        foreach (var filter in filters.Length == 0 ? [">"] : filters)
+        using (var lease = await UseLogAsync())
         {
-            foreach (var subject in log.SubjectCounts(filter).Keys)
+            var log = lease.Log;
+            foreach (var filter in filters.Length == 0 ? [">"] : filters)
             {
-                var last = log.GetSubjectState(subject).Last;
-                if (last > 0)
-                    result.Add(last);
+                foreach (var subject in log.SubjectCounts(filter).Keys)
+                {
+                    var last = log.GetSubjectState(subject).Last;
+                    if (last > 0)
+                        result.Add(last);
+                }
             }
         }
+        // The last of a subject that is not committed yet may be lost, and the one before it is the answer then.
+        if (_replication is not null && result.Count > 0)
+            await WaitCommittedAsync(result.Max);
         return result.ToArray();
     }
 
@@ -1100,9 +1156,20 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_log is null)
             return 0ul;
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        long nanos = (time.ToUniversalTime().Ticks - UnixEpochTicks) * 100;
+        ulong found, last;
+        using (var lease = await UseLogAsync())
+        {
+            last = lease.Log.State.LastSequence;
+            found = FirstAtOrAfter(lease.Log, (time.ToUniversalTime().Ticks - UnixEpochTicks) * 100);
+        }
+        // The answer rests on the messages up to it (or all of them): those must be the ones that stay.
+        if (_replication is not null)
+            await WaitCommittedAsync(Math.Min(found, last));
+        return found;
+    }
+
+    private static ulong FirstAtOrAfter(IMessageLog log, long nanos)
+    {
         var chunk = new List<LogRecord>(1024);
         ulong next = log.State.FirstSequence;
         while (next <= log.State.LastSequence)
@@ -1145,28 +1212,31 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_config is null || _log is null)
             return;
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        foreach (var seq in sequences)
+        using (var lease = await UseLogAsync())
         {
-            if (_config.Retention == RetentionPolicy.WorkQueue)
+            var log = lease.Log;
+            foreach (var seq in sequences)
             {
-                log.Delete(seq);
-            }
-            else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
-            {
-                if (left <= 1)
+                if (_config.Retention == RetentionPolicy.WorkQueue)
                 {
-                    _interest.Remove(seq);
                     log.Delete(seq);
                 }
-                else
+                else if (_config.Retention == RetentionPolicy.Interest && _interest.TryGetValue(seq, out var left))
                 {
-                    _interest[seq] = left - 1;
+                    if (left <= 1)
+                    {
+                        _interest.Remove(seq);
+                        log.Delete(seq);
+                    }
+                    else
+                    {
+                        _interest[seq] = left - 1;
+                    }
                 }
             }
         }
         ReportUsage();
+        await ReplicateRemovalsAsync();
     }
 
     /// <summary>Workqueue streams hand each message to exactly one consumer, so consumers must not overlap.</summary>

@@ -20,6 +20,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     private readonly TempDirectory _root = new();
     private InProcessTestCluster? _cluster;
     private readonly SharedGrainStorage.Records _catalogRecords = new();
+    private readonly ReplicaAppendGate _replicaAppends = new();
     /// <summary>Each silo's data id, as its store would record it; a test that wipes a store gives it a new one.</summary>
     private readonly Dictionary<string, string> _dataIds = [];
 
@@ -38,6 +39,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
                 dataId = _dataIds.TryGetValue(options.SiloName, out var id) ? id : _dataIds[options.SiloName] = Guid.NewGuid().ToString("N");
             silo.Services.AddSingleton(new NodeIdentity(options.SiloName, dataId, store, "homes"));
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
+            silo.AddIncomingGrainCallFilter(_replicaAppends.FilterFor(options.SiloName));
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             silo.AddMemoryGrainStorage("PubSubStore");
