@@ -56,6 +56,12 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
         Assert.Equal("3", (string?)(await IncrementAsync("hits", "3"))["val"]);
         Assert.Equal("2", (string?)(await IncrementAsync("other", "1"))["val"]);
 
+        // A retried increment (same Nats-Msg-Id) counts once.
+        Assert.Equal("12", (string?)(await IncrementAsync("hits", "9", "", ("Nats-Msg-Id", "retry")))["val"]);
+        var retried = await IncrementAsync("hits", "9", "", ("Nats-Msg-Id", "retry"));
+        Assert.True((bool?)retried["duplicate"]);
+        Assert.Equal("13", (string?)(await IncrementAsync("hits", "1"))["val"]);
+
         // Acks of other streams carry no total.
         await Js.CreateStreamAsync(new StreamConfig(_stream + "P", [$"{_stream}p.>"]));
         var ack = await ApiScript.RequestAsync(Nats, $"{_stream}p.x", "body", null, TimeSpan.FromSeconds(5));
