@@ -29,6 +29,11 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     /// </summary>
     public static readonly ApiError StreamOffline = new(500, 10118, "stream is offline");
     public static readonly ApiError StoreCreateFailed = new(500, 10049, "error creating store for stream");
+    public static readonly ApiError MessageIncrDisabled = new(400, 10168, "message counters is disabled");
+    public static readonly ApiError MessageIncrMissing = new(400, 10169, "message counter increment is missing");
+    public static readonly ApiError MessageIncrPayload = new(400, 10170, "message counter has payload");
+    public static readonly ApiError MessageIncrInvalid = new(400, 10171, "message counter increment is invalid");
+    public static readonly ApiError MessageCounterBroken = new(400, 10172, "message counter is broken");
 
     public static readonly ApiError MirrorWithSubjects = new(400, 10034, "stream mirrors can not contain subjects");
     public static readonly ApiError MirrorWithSources = new(400, 10031, "stream mirrors can not also contain other sources");
@@ -39,6 +44,7 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError MirrorInvalidSubjectFilter = new(400, 10151, "mirror subject filter is invalid");
     public static readonly ApiError MirrorOverlappingFilters = new(400, 10152, "mirror subject filters can not overlap");
     public static readonly ApiError MirrorInvalidTransform = new(400, 10154, "mirror transform destination is invalid");
+    public static readonly ApiError MirrorWithCounters = new(400, 10173, "stream mirrors can not also calculate counters");
     public static readonly ApiError SourceDuplicate = new(400, 10140, "duplicate source configuration detected");
     public static readonly ApiError SourceInvalidStreamName = new(400, 10141, "sourced stream name is invalid");
     public static readonly ApiError SourceMultipleFilters = new(400, 10144, "source with multiple subject transforms cannot also have a single subject filter");

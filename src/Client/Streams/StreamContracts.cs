@@ -62,11 +62,13 @@ public sealed record StreamResult<T>([property: Id(0)] T? Value, [property: Id(1
 }
 
 /// <summary>The result of one published message, in the order the batch framed them.</summary>
-[GenerateSerializer, Immutable, Alias("platform.PublishAck")]
+/// <remarks>Fields left at their default are not written, so a counter's total costs nothing on other streams' acks.</remarks>
+[GenerateSerializer, Immutable, OmitDefaultMemberValues, Alias("platform.PublishAck")]
 public readonly record struct PublishAck(
     [property: Id(0)] ulong Sequence,
     [property: Id(1)] bool Duplicate,
-    [property: Id(2)] ApiError? Error);
+    [property: Id(2)] ApiError? Error,
+    [property: Id(140)] string? CounterTotal = null);
 
 /// <summary>A stored message as MSG.GET and DIRECT.GET return it.</summary>
 [GenerateSerializer, Immutable, Alias("platform.StoredMessage")]

@@ -175,6 +175,13 @@ internal sealed class PublishRound
         output.Write(digits[..n]);
         if (ack.Duplicate)
             output.Write(",\"duplicate\": true"u8);
+        // 2.12's counters: the subject's new total, as text (it may not fit a JSON number).
+        if (ack.CounterTotal is { } total)
+        {
+            output.Write(",\"val\":\""u8);
+            output.Write(Encoding.ASCII.GetBytes(total));
+            output.Write("\""u8);
+        }
         output.Write(target.AckSuffixes[partition]);
     }
 

@@ -9,6 +9,7 @@ internal readonly ref struct PublishHeaders
     public PublishHeaders(ReadOnlySpan<byte> block)
     {
         MsgId = default;
+        Incr = default;
         ExpectedStream = default;
         ExpectedLastMsgId = default;
         ExpectedLastSequence = null;
@@ -32,6 +33,7 @@ internal readonly ref struct PublishHeaders
             var value = line[(colon + 1)..].Trim((byte)' ');
             if (key.SequenceEqual("Nats-Msg-Id"u8)) MsgId = value;
             else if (key.SequenceEqual("Nats-Expected-Stream"u8)) ExpectedStream = value;
+            else if (key.SequenceEqual("Nats-Incr"u8)) Incr = value;
             else if (key.SequenceEqual("Nats-Expected-Last-Msg-Id"u8)) ExpectedLastMsgId = value;
             else if (key.SequenceEqual("Nats-Expected-Last-Sequence"u8)) ExpectedLastSequence = ParseSequence(value);
             else if (key.SequenceEqual("Nats-Expected-Last-Subject-Sequence"u8)) ExpectedLastSubjectSequence = ParseSequence(value);
@@ -41,6 +43,8 @@ internal readonly ref struct PublishHeaders
     }
 
     public ReadOnlySpan<byte> MsgId { get; }
+    /// <summary>2.12's counter increment, read by <see cref="MessageCounter"/>.</summary>
+    public ReadOnlySpan<byte> Incr { get; }
     public ReadOnlySpan<byte> ExpectedStream { get; }
     public ReadOnlySpan<byte> ExpectedLastMsgId { get; }
     public ulong? ExpectedLastSequence { get; }

@@ -4,12 +4,14 @@ namespace Platform.Grains.Streams;
 
 /// <summary>
 /// The rules of the configuration fields beyond subjects (see <see cref="StreamSubjectRules"/>), with nats-server
-/// 2.10's errors: discard_new_per_subject, subject_transform, republish, mirror and sources (<see cref="Sourcing.SourceRules"/>).
+/// 2.10's errors: allow_msg_counter (<see cref="MessageCounter"/>), discard_new_per_subject, subject_transform, republish, mirror and sources (<see cref="Sourcing.SourceRules"/>).
 /// </summary>
 internal static class StreamConfigRules
 {
     public static ApiError? Check(PlatformStreamConfig config)
     {
+        if (config.AllowMsgCounter && MessageCounter.CheckConfig(config) is { } counter)
+            return counter;
         if (config.DiscardNewPerSubject)
         {
             if (config.Discard != DiscardPolicy.New)

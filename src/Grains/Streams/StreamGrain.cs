@@ -344,6 +344,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         ThrowIfMoving();
         if (config.Storage != _config.Storage)
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
+        if (config.AllowMsgCounter != _config.AllowMsgCounter)
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change message counter setting"));
         if (_config.Sealed && !config.Sealed)
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream"));
         if (StreamKeys.Count(config) != StreamKeys.Count(_config))
@@ -634,6 +636,14 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return Fail(ApiError.MessageTooLarge);
 
         var hdr = new PublishHeaders(headers);
+        string? counterTotal = null;
+        if (!hdr.Incr.IsEmpty || config.AllowMsgCounter)
+        {
+            if (CountIncrement(log, subject, headers, hdr, payload, out var counterBody, out counterTotal) is { } counterError)
+                return Fail(counterError);
+            if (counterBody is not null)
+                payload = counterBody;
+        }
         long now = Now();
         string? msgId = null;
         if (!hdr.MsgId.IsEmpty)
@@ -755,7 +765,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 log.Purge(subjectText, 0, (ulong)config.MaxMsgsPerSubject);
         }
         EnforceLimits(log);
-        return new PublishAck(seq, false, null);
+        return new PublishAck(seq, false, null, counterTotal);
 
         static PublishAck Fail(ApiError error) => new(0, false, error);
     }
