@@ -18,6 +18,9 @@ internal static class MessageCounter
         // Discard new would refuse an increment the client believes counted.
         if (config.Discard == DiscardPolicy.New)
             return ApiError.InvalidConfig("counter stream cannot use discard new");
+        // A message that expires would take its part of the total with it.
+        if (config.AllowMsgTtl)
+            return ApiError.InvalidConfig("counter stream cannot use message TTLs");
         if (config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("counter stream can only use limits retention");
         if (config.Mirror is not null)

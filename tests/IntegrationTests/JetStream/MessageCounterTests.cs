@@ -105,6 +105,8 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
         var subjects = $"\"subjects\":[\"{_stream}.>\"]";
         Assert.Equal("10052 counter stream cannot use discard new",
             await RefusedAsync($$"""{"name":"{{_stream}}",{{subjects}},"allow_msg_counter":true,"discard":"new"}"""));
+        Assert.Equal("10052 counter stream cannot use message TTLs",
+            await RefusedAsync($$"""{"name":"{{_stream}}",{{subjects}},"allow_msg_counter":true,"allow_msg_ttl":true}"""));
         Assert.Equal("10052 counter stream can only use limits retention",
             await RefusedAsync($$"""{"name":"{{_stream}}",{{subjects}},"allow_msg_counter":true,"retention":"workqueue"}"""));
         Assert.Equal("10173 stream mirrors can not also calculate counters",
