@@ -35,7 +35,7 @@ public sealed class KvRepublishTests(ServersFixture servers)
 
         string[] keys = [$"t{id}.one", $"t{id}.two", $"t{id}.three"];
         var entries = new List<NatsKVEntry<string>>();
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
         foreach (var key in keys)
         {
             NatsResult<NatsKVEntry<string>> entry;
@@ -52,7 +52,7 @@ public sealed class KvRepublishTests(ServersFixture servers)
             .Select(h => $"{h.Key}={string.Join(",", h.Value.ToArray())}".Replace(id, "{id}")).Order(StringComparer.Ordinal).ToArray();
 
         var watched = new List<string>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await foreach (var e in store.WatchAsync<string>(cancellationToken: timeout.Token))
         {
             watched.Add($"{e.Key.Replace(id, "{id}")}={e.Value}");
@@ -102,7 +102,7 @@ public sealed class KvRepublishTests(ServersFixture servers)
         await store.DeleteAsync("k2");
         await store.PurgeAsync("k1");
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await foreach (var msg in sub.Msgs.ReadAllAsync(timeout.Token))
         {
             var headers = msg.Headers is null ? "" : string.Join(";", msg.Headers.Where(h => h.Key != TimeStamp)
