@@ -83,6 +83,9 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Fetch")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks);
 
+    /// <summary>A <see cref="Fetch(int, long, TimeSpan, Immutable{AckOp[]})"/> that takes only what <paramref name="overflow"/> allows, waiting for the rest.</summary>
+    [Alias("FetchOverflow")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow);
+
     /// <param name="durable">
     /// Someone waits for an answer (AckSync): return only once the acks survive kill -9 (and, with sync always, a
     /// power loss), and fail otherwise. Other acks are written too but may be lost with the process.

@@ -22,6 +22,17 @@ public enum AckPolicy
     [JsonStringEnumMemberName("explicit")] Explicit,
 }
 
+/// <summary>2.11's priority policy of a pull consumer's groups (ADR-42).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PriorityPolicy>))]
+public enum PriorityPolicy
+{
+    [JsonStringEnumMemberName("none")] None,
+    /// <summary>A request may ask to be served only once the consumer's pending or ack pending reach a threshold.</summary>
+    [JsonStringEnumMemberName("overflow")] Overflow,
+    /// <summary>Known so that it is refused by name: the silo does not pin clients.</summary>
+    [JsonStringEnumMemberName("pinned_client")] PinnedClient,
+}
+
 [JsonConverter(typeof(JsonStringEnumConverter<ReplayPolicy>))]
 public enum ReplayPolicy
 {
@@ -66,6 +77,9 @@ public sealed record PlatformConsumerConfig
     [Id(29), JsonPropertyName("partition"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Partition { get; init; }
     /// <summary>2.11: no delivery before this time (UTC); set at create or through the PAUSE API, never by an update.</summary>
     [Id(130), JsonPropertyName("pause_until"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public DateTime? PauseUntil { get; init; }
+    /// <summary>2.11: the groups a pull request names (its "group") to be served under <see cref="PriorityPolicy"/>.</summary>
+    [Id(150), JsonPropertyName("priority_groups"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? PriorityGroups { get; init; }
+    [Id(151), JsonPropertyName("priority_policy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public PriorityPolicy PriorityPolicy { get; init; }
 
     [JsonIgnore] public bool IsPush => !string.IsNullOrEmpty(DeliverSubject);
     [JsonIgnore] public bool IsDurable => !string.IsNullOrEmpty(DurableName);
@@ -111,8 +125,9 @@ public sealed record PlatformConsumerConfig
 
     /// <summary>Equality as nats-server judges "the same configuration" (its arrays and metadata by content).</summary>
     public bool SameAs(PlatformConsumerConfig other)
-        => this with { Backoff = null, FilterSubjects = null, Metadata = null } == other with { Backoff = null, FilterSubjects = null, Metadata = null }
+        => this with { Backoff = null, FilterSubjects = null, Metadata = null, PriorityGroups = null } == other with { Backoff = null, FilterSubjects = null, Metadata = null, PriorityGroups = null }
            && (Backoff ?? []).AsSpan().SequenceEqual(other.Backoff ?? [])
+           && (PriorityGroups ?? []).AsSpan().SequenceEqual(other.PriorityGroups ?? [])
            && (FilterSubjects ?? []).AsSpan().SequenceEqual(other.FilterSubjects ?? [])
            && PlatformStreamConfig.MetadataEquals(Metadata, other.Metadata);
 }

@@ -476,8 +476,28 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             return $"409 Exceeded MaxRequestExpires of {GoDuration(config.MaxExpires)}";
         if (config.MaxBytes > 0 && body.MaxBytes > config.MaxBytes)
             return $"409 Exceeded MaxRequestMaxBytes of {config.MaxBytes}";
+        if (body.IsJson && PriorityRefusal(config, body) is { } priority)
+            return priority;
         if (config.MaxWaiting > 0 && Volatile.Read(ref handle.Waiting) >= config.MaxWaiting)
             return "409 Exceeded MaxWaiting";
+        return null;
+    }
+
+    /// <summary>nats-server 2.11's checks of a pull request's priority group fields, in its order.</summary>
+    private static string? PriorityRefusal(PlatformConsumerConfig config, PullRequestBody body)
+    {
+        if ((body.MinPending != 0 || body.MinAckPending != 0) && config.PriorityPolicy != PriorityPolicy.Overflow)
+            return "400 Bad Request - Not a Overflow Priority consumer";
+        if (!string.IsNullOrEmpty(body.PinId) && config.PriorityPolicy != PriorityPolicy.PinnedClient)
+            return "400 Bad Request - Not a Pinned Client Priority consumer";
+        if (body.Priority is < 0 or > 9)
+            return "400 Bad Request - Priority must be between 0 and 9";
+        if (config.PriorityPolicy == PriorityPolicy.None)
+            return null;
+        if (string.IsNullOrEmpty(body.Group))
+            return "400 Bad Request - Priority Group missing";
+        if (Array.IndexOf(config.PriorityGroups ?? [], body.Group) < 0)
+            return "400 Bad Request - Invalid Priority Group";
         return null;
     }
 
@@ -568,6 +588,16 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         {
             w.WriteBoolean("paused", true);
             w.WriteNumber("pause_remaining", ApiJson.Nanos(pauseRemaining));
+        }
+        // nats-server reports the first group (the only one it serves state for), pinned to no one here.
+        if (info.Config.PriorityGroups is [var group, ..])
+        {
+            w.WriteStartArray("priority_groups");
+            w.WriteStartObject();
+            w.WriteString("group", group);
+            w.WriteString("pinned_ts", ApiJson.Time(0));
+            w.WriteEndObject();
+            w.WriteEndArray();
         }
     }
 

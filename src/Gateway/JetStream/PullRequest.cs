@@ -14,6 +14,16 @@ internal sealed class PullRequestBody
     [JsonPropertyName("no_wait")] public bool NoWait { get; set; }
     [JsonPropertyName("max_bytes")] public long MaxBytes { get; set; }
     [JsonPropertyName("idle_heartbeat")] public long IdleHeartbeat { get; set; }
+    /// <summary>2.11: the priority group the request is made in, and an overflow request's thresholds.</summary>
+    [JsonPropertyName("group")] public string? Group { get; set; }
+    [JsonPropertyName("min_pending")] public long MinPending { get; set; }
+    [JsonPropertyName("min_ack_pending")] public long MinAckPending { get; set; }
+    /// <summary>A pinned client's pin id; the silo pins no one, so it only makes the request refused.</summary>
+    [JsonPropertyName("id")] public string? PinId { get; set; }
+    [JsonPropertyName("priority")] public int Priority { get; set; }
+
+    /// <summary>A JSON request: only these carry a priority group, as nats-server checks groups of no other.</summary>
+    [JsonIgnore] public bool IsJson { get; private set; }
 
     public static PullRequestBody? Parse(byte[] body)
     {
@@ -22,7 +32,10 @@ internal sealed class PullRequestBody
             return new PullRequestBody();
         if (int.TryParse(text, out var batch))
             return new PullRequestBody { Batch = Math.Max(1, batch) };
-        return ApiResponder.TryParse(body, ApiJsonContext.Default.PullRequestBody, out var parsed) ? parsed : null;
+        if (!ApiResponder.TryParse(body, ApiJsonContext.Default.PullRequestBody, out var parsed) || parsed is null)
+            return null;
+        parsed.IsJson = true;
+        return parsed;
     }
 }
 
@@ -56,7 +69,8 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
             if (heartbeat > 0)
                 wait = Math.Min(wait, Math.Max(1, heartbeat - (now - lastSent)));
             // Original replay paces message by message, so it fetches them one at a time.
-            var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)), carried)).Value;
+            var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)), carried,
+                new OverflowThresholds(body.MinPending, body.MinAckPending))).Value;
             carried = AckOp.None;
             if (batch.Status == FetchStatus.Deleted)
             {

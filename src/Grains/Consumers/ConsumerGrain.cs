@@ -29,6 +29,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private readonly Queue<ulong> _initial = new();
     private readonly SemaphoreSlim _collect = new(1, 1);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Overflow pull requests waiting for their thresholds.</summary>
+    private int _heldByOverflow;
     private string _stream = "";
     private string _name = "";
     private PlatformConsumerConfig? _config;
@@ -367,7 +369,10 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return Task.CompletedTask;
     }
 
-    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks)
+    public Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks)
+        => Fetch(maxMessages, maxBytes, wait, acks, default);
+
+    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow)
     {
         if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
@@ -382,12 +387,18 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             long deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
             while (true)
             {
-                var batch = await Collect(maxMessages, maxBytes);
+                int allowed = overflow.IsNone ? maxMessages : await OverflowAllowance(overflow, maxMessages);
+                var batch = await Collect(allowed, maxBytes);
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
                 long now = Environment.TickCount64;
                 if (batch.Value.Count > 0 || batch.Value.MaxDeliveriesReached is not null || batch.Value.Status != FetchStatus.Ok || now >= deadline)
+                {
+                    // Deliveries raise ack pending, which may be what a held overflow request waits for.
+                    if (batch.Value.Count > 0 && _heldByOverflow > 0)
+                        Wake();
                     return batch;
+                }
                 long timeout = deadline - now;
                 var paused = PausedMillis();
                 // Paused, neither redeliveries nor new messages are due before the pause ends (or a resume wakes it).
@@ -395,12 +406,24 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                     timeout = Math.Clamp(due - now, 1, timeout);
                 var wake = _wake.Task;
                 // Blocked on max_ack_pending, new messages are no reason to look again; waiting on the stream would spin.
+                // Held by its thresholds, a request looks again at any new message (the stream's last sequence moving
+                // past the largest one), since messages already past the cursor are not enough.
                 var streamAdvanced = paused is { } pause
                     ? Task.Delay(TimeSpan.FromMilliseconds(Math.Min(timeout, pause)))
                     : _blockedByAckPending
                     ? Task.Delay(TimeSpan.FromMilliseconds(timeout))
-                    : signals.WaitBeyondAsync(StreamKey, _cursor - 1, TimeSpan.FromMilliseconds(timeout));
-                await Task.WhenAny(streamAdvanced, wake);
+                    : signals.WaitBeyondAsync(StreamKey, allowed == 0 ? ulong.MaxValue : _cursor - 1, TimeSpan.FromMilliseconds(timeout));
+                if (allowed == 0)
+                    _heldByOverflow++;
+                try
+                {
+                    await Task.WhenAny(streamAdvanced, wake);
+                }
+                finally
+                {
+                    if (allowed == 0)
+                        _heldByOverflow--;
+                }
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
             }
@@ -410,6 +433,30 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             _activeFetches--;
             _lastActivityTicks = Environment.TickCount64;
         }
+    }
+
+    /// <summary>
+    /// How many of the next messages an overflow request may take now: nats-server checks its thresholds before each
+    /// message, so with min_pending it takes them while the pending count, the message itself included, stays at or
+    /// above the threshold, and once min_ack_pending is reached (its own deliveries add to ack pending) it takes all.
+    /// </summary>
+    private async Task<int> OverflowAllowance(OverflowThresholds overflow, int maxMessages)
+    {
+        var config = _config;
+        if (config is null)
+            return maxMessages;
+        long ackPending = config.AckPolicy == AckPolicy.None ? 0 : _pending.Count;
+        if (overflow.MinAckPending > 0 && ackPending >= overflow.MinAckPending)
+            return maxMessages;
+        if (overflow.MinPending <= 0)
+            return 0;
+        long pending = _initial.Count + (long)await Stream.CountPending(_cursor, config.Filters);
+        long room = pending - overflow.MinPending + 1;
+        if (room <= 0)
+            return 0;
+        if (overflow.MinAckPending > 0 && config.AckPolicy != AckPolicy.None && overflow.MinAckPending - ackPending <= room)
+            return maxMessages;
+        return (int)Math.Min(maxMessages, room);
     }
 
     private long? NextRedelivery()

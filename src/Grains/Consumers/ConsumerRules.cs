@@ -42,7 +42,40 @@ internal static class ConsumerRules
             if (!InStream(stream, filter))
                 return new ApiError(400, 10093, "consumer filter subject is not a valid subset of the interest subjects");
         }
+        return CheckPriority(config);
+    }
+
+    /// <summary>2.11's priority groups, with nats-server's errors; pinned_client is refused by name as not supported.</summary>
+    private static ApiError? CheckPriority(PlatformConsumerConfig config)
+    {
+        if (config.PriorityPolicy == PriorityPolicy.None)
+            return config.PriorityGroups is { Length: > 0 }
+                ? new ApiError(400, 10196, "consumer can not have priority groups when policy is none")
+                : null;
+        if (config.IsPush)
+            return new ApiError(400, 10178, "priority groups can not be used with push consumers");
+        if (config.PriorityGroups is not { Length: > 0 } groups)
+            return new ApiError(400, 10159, "Setting PriorityPolicy requires at least one PriorityGroup to be set");
+        foreach (var group in groups)
+        {
+            if (string.IsNullOrEmpty(group))
+                return new ApiError(400, 10161, "Group name cannot be an empty string");
+            if (!IsGroupName(group))
+                return new ApiError(400, 10162, "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters");
+        }
+        if (config.PriorityPolicy == PriorityPolicy.PinnedClient)
+            return ApiError.InvalidConfig("consumer configuration field \"priority_policy\" value \"pinned_client\" is not supported");
         return null;
+    }
+
+    private static bool IsGroupName(string group)
+    {
+        if (group.Length > 16)
+            return false;
+        foreach (char c in group)
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('/' or '_' or '=' or '-'))
+                return false;
+        return true;
     }
 
     private static ApiError? CheckFilters(PlatformConsumerConfig config)
