@@ -544,10 +544,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                     room = (int)Math.Min(room, (maxBytes - bytes) / Sizes.Least + 1);
                 StreamRead read;
                 bool fromInitial = _initial.Count > 0;
+                ulong[] take = [];
                 if (fromInitial)
                 {
                     // Taken off the list only once delivered: a snapshot taken while the read is out must still owe them.
-                    var take = new ulong[Math.Min(room, _initial.Count)];
+                    take = new ulong[Math.Min(room, _initial.Count)];
                     int taken = 0;
                     foreach (var seq in _initial)
                     {
@@ -561,7 +562,6 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                     read = (await Stream.Read(_cursor, room, 0, config.Filters)).Value;
                 }
                 int offset = 0;
-                int took = 0;
                 ulong stoppedAt = 0;
                 for (int i = 0; i < read.Count; i++)
                 {
@@ -576,7 +576,6 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                         }
                         bytes += size;
                     }
-                    took++;
                     ulong cseq = ++_deliveredConsumerSeq;
                     _deliveredStreamSeq = Math.Max(_deliveredStreamSeq, sseq);
                     if (acks)
@@ -585,7 +584,11 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 }
                 if (fromInitial)
                 {
-                    for (int i = 0; i < took; i++)
+                    // ReadAt leaves out what was removed since the list was made: all that was asked for is settled, up
+                    // to the message that did not fit. Counting only what came back re-sent messages and, with the
+                    // list's last one removed, stalled the consumer for good.
+                    int settled = stoppedAt > 0 ? Array.IndexOf(take, stoppedAt) : take.Length;
+                    for (int i = 0; i < settled; i++)
                         _initial.Dequeue();
                 }
                 else if (stoppedAt > 0)

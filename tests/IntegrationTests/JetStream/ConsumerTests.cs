@@ -213,6 +213,38 @@ public sealed class ConsumerTests(ServersFixture servers) : SiloClientTests(serv
     }
 
     [Fact]
+    public async Task Last_per_subject_consumer_skips_what_was_deleted_after_it_was_made()
+    {
+        var stream = _prefix + "LPSDEL";
+        await Js.CreateStreamAsync(new StreamConfig(stream, [$"{stream}.>"]));
+        foreach (var subject in (string[])["a", "b", "c", "d"])
+            (await Js.PublishAsync($"{stream}.{subject}", subject)).EnsureSuccess();
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("lps")
+        {
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject,
+        });
+        // Its start list is 1-4; two of them go before the first fetch, the list's last one among them.
+        await Js.DeleteMessageAsync(stream, new StreamMsgDeleteRequest { Seq = 2 });
+        await Js.DeleteMessageAsync(stream, new StreamMsgDeleteRequest { Seq = 4 });
+        (await Js.PublishAsync($"{stream}.e", "e")).EnsureSuccess();
+
+        var got = new List<string>();
+        using var cts = new CancellationTokenSource(Timeout);
+        while (got.Count < 3 && !cts.IsCancellationRequested)
+        {
+            await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 10, Expires = TimeSpan.FromSeconds(1) }, cancellationToken: cts.Token))
+            {
+                got.Add(msg.Data!);
+                await msg.AckAsync(cancellationToken: cts.Token);
+            }
+        }
+        Assert.Equal(["a", "c", "e"], got);
+        await consumer.RefreshAsync();
+        Assert.Equal(0UL, consumer.Info.NumPending);
+    }
+
+    [Fact]
     public async Task Key_value_watch_keys_history_delete_purge()
     {
         var kv = Nats.CreateKeyValueStoreContext();
