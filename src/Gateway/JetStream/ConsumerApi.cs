@@ -244,8 +244,9 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         {
             await Task.Delay(remaining);
             var config = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).GetConfig();
+            // Said as over, not worked out from the clock: the delay may end a moment before the wall clock passes it.
             if (config?.PauseUntil == until)
-                Paused(stream, name, until);
+                advisories.Paused(stream, name, false, until);
         }
         catch (Exception ex)
         {
