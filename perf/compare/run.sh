@@ -107,13 +107,17 @@ free_port() {
   return 1
 }
 
-# Ready means a client gets INFO, which is what the load generator needs, not merely a bound port.
+# Ready means a client gets INFO, which is what the load generator needs, not merely a bound port. Polled every
+# 10 ms, so START_MS (launch to INFO) is good to about that: nats-server is ready in ~15 ms.
 wait_ready() {
-  local port=$1 pid=$2
-  for _ in $(seq 1 300); do
+  local port=$1 pid=$2 t0=$3
+  for _ in $(seq 1 3000); do
     kill -0 "$pid" 2>/dev/null || return 1
-    if [ "$(timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -c 4 <&3" 2>/dev/null)" = "INFO" ]; then return 0; fi
-    sleep 0.1
+    if [ "$(timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -c 4 <&3" 2>/dev/null)" = "INFO" ]; then
+      START_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+      return 0
+    fi
+    sleep 0.01
   done
   return 1
 }
@@ -125,6 +129,8 @@ start_server() {
   STORE="$WORK/store-$name-$PORT"
   SERVER_LOG="$WORK/server-$name-$RUN_ID.log"
   mkdir -p "$STORE"
+  START_MS=""
+  local t0; t0=$(date +%s%N)
   case "$name" in
     nats-server)
       "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$STORE" > "$SERVER_LOG" 2>&1 &
@@ -135,7 +141,7 @@ start_server() {
       ;;
   esac
   SERVER_PID=$!
-  wait_ready "$PORT" "$SERVER_PID"
+  wait_ready "$PORT" "$SERVER_PID" "$t0"
 }
 
 stop_server() {
@@ -177,6 +183,7 @@ SCENARIOS=(
   "jsfetch1|Fetch(1) then ack, in a loop (a Go worker's pull loop), 20,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 20000 --batch 1"
   "jsfetch10|Fetch(10) then ack each, in a loop, 50,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 50000 --batch 10"
   "jsfetch500|Fetch(500) then ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
+  "jspushack|Push consumer with explicit acks, each acked on arrival, max_ack_pending 1000, 100,000-message backlog, 1 stream, 128 B|js-push-ack --streams 1 --subs 1 --size 128 --msgs 100000"
   "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
 # Three nodes of each (cluster.sh), clients on different nodes: opt-in with --only (they start 3 servers per run).
@@ -196,7 +203,7 @@ SETTLE=2
 QUIET=20
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\tquiet_rss_kb\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\tquiet_rss_kb\tstart_ms\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
@@ -256,8 +263,8 @@ run_one() { # scenario-id server rep args
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" "$quiet_rss" >> "$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" "$quiet_rss" "$START_MS" >> "$RUNS"
   log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p50 ${p50:-n/a} µs p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 

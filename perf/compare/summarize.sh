@@ -199,6 +199,25 @@ for server in nats-server silo; do
       | sed -E 's/^[0-9/]+ [0-9:.]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn \
       | awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "- %d run(s): `%s`\n", c, $0 }')
 done
+# Start-up: launch to INFO on the client port, over every run of a server (each run starts one on an empty store).
+mscell() {
+  local s; s=$(stats)
+  [ -n "$s" ] || { echo "–"; return; }
+  read -r med lo hi <<< "$s"
+  printf '%.0f (%.0f–%.0f)' "$med" "$lo" "$hi"
+}
+start_n=$(column_all nats-server 23 | mscell); start_s=$(column_all silo 23 | mscell)
+if [ "$start_n$start_s" != "––" ]; then
+  echo
+  echo "## Start-up"
+  echo
+  echo "Milliseconds from launching the server (-js, empty store) until a client gets INFO on its port, polled every"
+  echo "10 ms: median (min–max) over every run."
+  echo
+  echo "| reading | nats-server | silo |"
+  echo "|---|---|---|"
+  echo "| launch to INFO, ms | $start_n | $start_s |"
+fi
 if [ ${#memory_rows[@]} -gt 0 ]; then
   echo
   echo "## Memory"

@@ -6,16 +6,21 @@ using Platform.Load.Reporting;
 namespace Platform.Load.Scenarios;
 
 /// <summary>
-/// Push-consume a backlog with ack none: pre-fill the streams as js-consume does (not timed), then subscribe to a
-/// deliver subject per stream, create a push consumer on each, and time how long the whole backlog takes to arrive.
+/// Push-consume a backlog: pre-fill the streams as js-consume does (not timed), then subscribe to a deliver subject
+/// per stream, create a push consumer on each, and time how long the whole backlog takes to arrive. With ack none
+/// the server streams freely; with explicit acks every delivery is acked as it arrives and the server may have
+/// <see cref="MaxAckPending"/> unacked at a time, so the run measures the ack round trip as well.
 /// </summary>
-internal sealed class JsPushConsumeScenario : IScenario
+internal sealed class JsPushConsumeScenario(bool explicitAcks = false) : IScenario
 {
-    public string Name => "js-push";
+    /// <summary>Set on the consumer rather than left to each server's default, so both run the same window.</summary>
+    private const int MaxAckPending = 1000;
+
+    public string Name => explicitAcks ? "js-push-ack" : "js-push";
 
     public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
 
-    private static async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
+    private async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
     {
         var o = ctx.Options;
         var hard = ctx.Limits.Hard;
@@ -28,7 +33,8 @@ internal sealed class JsPushConsumeScenario : IScenario
         var loops = new List<Task>();
         for (int i = 0; i < o.Streams; i++)
         {
-            var sub = await receivers[i].SubscribeCoreAsync<NatsMemoryOwner<byte>>($"_LOADPUSH.{i}", cancellationToken: hard);
+            var receiver = receivers[i];
+            var sub = await receiver.SubscribeCoreAsync<NatsMemoryOwner<byte>>($"_LOADPUSH.{i}", cancellationToken: hard);
             loops.Add(Task.Run(async () =>
             {
                 try
@@ -36,6 +42,8 @@ internal sealed class JsPushConsumeScenario : IScenario
                     await foreach (var msg in sub.Msgs.ReadAllAsync(stop.Token))
                     {
                         msg.Data.Dispose();
+                        if (explicitAcks && msg.ReplyTo is { } ackSubject)
+                            await receiver.PublishAsync(ackSubject, cancellationToken: stop.Token);
                         ctx.Counters.AddDone();
                         Interlocked.Exchange(ref lastReceive, Clock.Now);
                     }
@@ -58,12 +66,15 @@ internal sealed class JsPushConsumeScenario : IScenario
             {
                 try
                 {
-                    await js.CreateOrUpdateConsumerAsync(StreamSetup.StreamName(i), new ConsumerConfig("loadpush")
+                    var config = new ConsumerConfig("loadpush")
                     {
                         DeliverSubject = $"_LOADPUSH.{i}",
-                        AckPolicy = ConsumerConfigAckPolicy.None,
+                        AckPolicy = explicitAcks ? ConsumerConfigAckPolicy.Explicit : ConsumerConfigAckPolicy.None,
                         DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-                    }, hard);
+                    };
+                    if (explicitAcks)
+                        config.MaxAckPending = MaxAckPending;
+                    await js.CreateOrUpdateConsumerAsync(StreamSetup.StreamName(i), config, hard);
                 }
                 catch (NatsJSApiException api)
                 {
@@ -85,7 +96,7 @@ internal sealed class JsPushConsumeScenario : IScenario
             Completed = consumed,
             Errors = missing,
             ElapsedSeconds = Clock.SecondsBetween(start, end > 0 ? end : Clock.Now),
-            Measures = $"backlog messages pushed with ack none ({o.Streams} push consumer(s))",
+            Measures = $"backlog messages pushed with ack {(explicitAcks ? "explicit, each acked on arrival" : "none")} ({o.Streams} push consumer(s))",
             LatencyMeasures = "backlog consume: messages were stored before timing began",
             Message = prefill.Description + (missing > 0 ? $"; {missing:N0} not received" : ""),
         };

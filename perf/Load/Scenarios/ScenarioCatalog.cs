@@ -14,6 +14,7 @@ internal static class ScenarioCatalog
         ["js-consume"] = () => new JsConsumeScenario(),
         ["js-fetch"] = () => new JsConsumeScenario(fetch: true),
         ["js-push"] = () => new JsPushConsumeScenario(),
+        ["js-push-ack"] = () => new JsPushConsumeScenario(explicitAcks: true),
         ["js-pub-partitioned"] = () => new JsPubAsyncScenario(partitioned: true),
     };
 
