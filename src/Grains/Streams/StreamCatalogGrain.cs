@@ -641,9 +641,6 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return ApiError.InvalidConfig("partitioned streams can not mirror or source yet");
         if (config.NumReplicas > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
             return ApiError.InvalidConfig("replicated streams can not mirror or source yet");
-        // Only the primary would remove an expired message: its replicas would keep it.
-        if (config.NumReplicas > 1 && config.AllowMsgTtl)
-            return ApiError.InvalidConfig("replicated streams can not use message TTLs yet");
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
         return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);

@@ -16,6 +16,11 @@ internal sealed partial class StreamGrain
     private readonly PriorityQueue<ulong, long> _ttlExpiry = new();
     /// <summary>Whether this activation has read the TTLs of the messages stored before it.</summary>
     private bool _ttlIndexed;
+    /// <summary>
+    /// The first message tracked as it was stored before that read (0: none): the read stops there, since a message
+    /// queued twice would expire twice, and a subject's last message would leave two delete markers.
+    /// </summary>
+    private ulong _ttlTrackedFrom;
 
     private static readonly TimeSpan TtlPeriod = TimeSpan.FromSeconds(1);
 
@@ -26,8 +31,11 @@ internal sealed partial class StreamGrain
 
     private void TrackTtl(ulong sequence, long timestampNanos, long ttlSeconds)
     {
-        if (ttlSeconds > 0)
-            _ttlExpiry.Enqueue(sequence, ExpiresAt(timestampNanos, ttlSeconds));
+        if (ttlSeconds <= 0)
+            return;
+        if (!_ttlIndexed && _ttlTrackedFrom == 0)
+            _ttlTrackedFrom = sequence;
+        _ttlExpiry.Enqueue(sequence, ExpiresAt(timestampNanos, ttlSeconds));
     }
 
     private async Task ExpireByTtlAsync()
@@ -108,19 +116,20 @@ internal sealed partial class StreamGrain
         }
     }
 
-    /// <summary>Reads the TTL of every stored message (messages appended before this ran are found twice, harmlessly).</summary>
+    /// <summary>Reads the TTL of every message stored before this activation tracked any as it stored them.</summary>
     private void IndexTtls(IMessageLog log)
     {
         _ttlIndexed = true;
+        ulong end = _ttlTrackedFrom == 0 ? ulong.MaxValue : _ttlTrackedFrom;
         var batch = new List<LogRecord>(256);
         ulong from = log.State.FirstSequence;
-        while (true)
+        while (from < end)
         {
             batch.Clear();
             if (log.Read(from, 256, 0, null, batch) == 0)
                 return;
             foreach (var record in batch)
-                if (MessageTtl.TryParse(new PublishHeaders(record.Headers).Ttl, out var ttl))
+                if (record.Sequence < end && MessageTtl.TryParse(new PublishHeaders(record.Headers).Ttl, out var ttl))
                     TrackTtl(record.Sequence, record.TimestampNanos, ttl);
             from = batch[^1].Sequence + 1;
         }

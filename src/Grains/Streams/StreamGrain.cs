@@ -155,7 +155,10 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _republish = StreamRepublish.For(config);
         _republisher ??= ServiceProvider.GetService(typeof(IStreamRepublisher)) as IStreamRepublisher;
         _created = created;
+        // Read again from the log: a queue kept across the re-read would hold its messages twice.
         _ttlIndexed = false;
+        _ttlTrackedFrom = 0;
+        _ttlExpiry.Clear();
         StartSourcing();
         var options = store.LogOptions(config, Partition);
         _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));

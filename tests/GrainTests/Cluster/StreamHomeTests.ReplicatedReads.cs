@@ -87,6 +87,48 @@ public sealed partial class StreamHomeTests
         }
     }
 
+    /// <summary>
+    /// Per-message TTLs on a replicated stream: what the primary's expiry removes, and the delete marker it places, reach
+    /// the replicas, so a promoted replica neither brings an expired message back nor lacks the marker's sequence; it
+    /// reads the TTLs of what it holds and expires them in turn.
+    /// </summary>
+    [Fact]
+    public async Task Messages_expired_by_their_ttl_on_a_replicated_stream_stay_gone_on_a_promoted_replica()
+    {
+        // Markers live 1 s too (message TTLs below the marker's are raised to it, so the marker's is the shortest).
+        var (config, primary) = await CreateReplicatedAsync("T", primaryOnFirstSilo: false, subjectDeleteMarkerTtl: 1_000_000_000);
+        string a = config.Subjects[0].Replace(">", "a"), b = config.Subjects[0].Replace(">", "b"), c = config.Subjects[0].Replace(">", "c");
+        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        Assert.Null((await new FrameBatch().Add(a, "a1", ("Nats-TTL", "1s")).AppendTo(stream))[0].Error);
+        Assert.Null((await new FrameBatch().Add(a, "a2").AppendTo(stream))[0].Error);
+        Assert.Null((await new FrameBatch().Add(b, "b1", ("Nats-TTL", "1s")).AppendTo(stream))[0].Error);
+        // Still there when the replica is promoted, which has to read its TTL from what it holds.
+        Assert.Null((await new FrameBatch().Add(a, "a3", ("Nats-TTL", "15s")).AppendTo(stream))[0].Error);
+        // a1 expires and goes; b1, the last on its subject, is replaced by a MaxAge marker, sequence 5.
+        await WaitUntilAsync(async () => (await stream.GetInfo(false, null)).Value!.State.LastSequence == 5
+                && (await stream.GetMessage(new MessageQuery(1, null, null))).Error is not null
+                && (await stream.GetMessage(new MessageQuery(3, null, null))).Error is not null,
+            "the primary expires a1 and b1 and places b's marker");
+
+        await Cluster.StopSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) != primary.Name, "a replica is promoted");
+        Assert.Equal(ApiError.NoMessageFound, (await stream.GetMessage(new MessageQuery(1, null, null))).Error);
+        Assert.Equal(ApiError.NoMessageFound, (await stream.GetMessage(new MessageQuery(3, null, null))).Error);
+        Assert.Equal("a2", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(2, null, null))).Value!.Payload));
+        Assert.Equal("a3", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(4, null, null))).Value!.Payload));
+        // The marker's sequence came with it: the next message is 6.
+        Assert.Equal(5UL, (await stream.GetInfo(false, null)).Value!.State.LastSequence);
+
+        // The promoted primary expires what it holds with a TTL and what it stores from now on.
+        var c1 = (await new FrameBatch().Add(c, "c1", ("Nats-TTL", "1s")).AppendTo(stream))[0];
+        Assert.Equal(6UL, c1.Sequence);
+        await WaitUntilAsync(async () => (await stream.GetMessage(new MessageQuery(6, null, null))).Error is not null,
+            "the promoted primary expires c1");
+        await WaitUntilAsync(async () => (await stream.GetMessage(new MessageQuery(4, null, null))).Error is not null,
+            "the promoted primary expires a3");
+        Assert.Equal("a2", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(2, null, null))).Value!.Payload));
+    }
+
     [Fact]
     public async Task A_replica_that_was_down_during_a_delete_is_told_it_when_it_rejoins()
     {
