@@ -51,6 +51,7 @@ public enum FetchStatus
 }
 
 /// <summary>What an unpin request found.</summary>
+[GenerateSerializer, Alias("platform.UnpinOutcome")]
 public enum UnpinOutcome
 {
     Unpinned,
