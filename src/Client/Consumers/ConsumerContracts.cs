@@ -17,7 +17,9 @@ public sealed record PlatformConsumerInfo(
     [property: Id(6)] SequencePair AckFloor,
     [property: Id(7)] long NumAckPending,
     [property: Id(8)] long NumRedelivered,
-    [property: Id(9)] ulong NumPending);
+    [property: Id(9)] ulong NumPending,
+    [property: Id(161)] string? PinnedClientId = null,
+    [property: Id(162)] DateTime? PinnedAt = null);
 
 /// <summary>
 /// Messages handed to the gateway to deliver, framed in one buffer. Each frame is
@@ -32,7 +34,8 @@ public sealed record DeliveryBatch(
     [property: Id(4)] FetchStatus Status,
     [property: Id(5)] ulong LastStreamSeq,
     [property: Id(6)] ulong LastConsumerSeq,
-    [property: Id(7)] ulong[]? MaxDeliveriesReached = null);
+    [property: Id(7)] ulong[]? MaxDeliveriesReached = null,
+    [property: Id(163)] string? PinId = null);
 
 public enum FetchStatus
 {
@@ -41,6 +44,20 @@ public enum FetchStatus
     Deleted,
     /// <summary>The next message alone is larger than the request's max_bytes: 409 Message Size Exceeds MaxBytes.</summary>
     TooLarge,
+    /// <summary>The pull request's first fetch carried a pin id other than the current pin: 423 Nats-Pin-Id mismatch.</summary>
+    PinIdMismatch,
+    /// <summary>A waiting request's pin id is no longer the pin (it moved or was freed): 423 Nats-Wrong-Pin-Id.</summary>
+    WrongPinId,
+}
+
+/// <summary>What an unpin request found.</summary>
+[GenerateSerializer, Alias("platform.UnpinOutcome")]
+public enum UnpinOutcome
+{
+    Unpinned,
+    NoSuchConsumer,
+    /// <summary>The consumer has no such priority group.</summary>
+    NoSuchGroup,
 }
 
 /// <summary>One ack from a $JS.ACK subject, applied in a batch.</summary>
@@ -85,6 +102,16 @@ public interface IConsumerGrain : IGrainWithStringKey
 
     /// <summary>A <see cref="Fetch(int, long, TimeSpan, Immutable{AckOp[]})"/> that takes only what <paramref name="overflow"/> allows, waiting for the rest.</summary>
     [Alias("FetchOverflow")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow);
+
+    /// <summary>
+    /// A <see cref="Fetch(int, long, TimeSpan, Immutable{AckOp[]}, OverflowThresholds)"/> in a pinned_client group:
+    /// served only as the pinned client (the batch's <see cref="DeliveryBatch.PinId"/> says which pin), and pinned when
+    /// the pin is free and it is the oldest request waiting for it.
+    /// </summary>
+    [Alias("FetchPinned")] Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow, PinRequest pin);
+
+    /// <summary>2.11's CONSUMER.UNPIN: frees the pin so that the next request is pinned, whoever sends it.</summary>
+    [Alias("Unpin")] Task<UnpinOutcome> Unpin(string group);
 
     /// <param name="durable">
     /// Someone waits for an answer (AckSync): return only once the acks survive kill -9 (and, with sync always, a

@@ -29,7 +29,10 @@ public enum PriorityPolicy
     [JsonStringEnumMemberName("none")] None,
     /// <summary>A request may ask to be served only once the consumer's pending or ack pending reach a threshold.</summary>
     [JsonStringEnumMemberName("overflow")] Overflow,
-    /// <summary>Known so that it is refused by name: the silo does not pin clients.</summary>
+    /// <summary>
+    /// One client at a time is served: the first request delivered to is pinned, and the others wait until the pinned
+    /// client stops pulling for <see cref="PlatformConsumerConfig.PinnedTtl"/> or an unpin request frees the pin.
+    /// </summary>
     [JsonStringEnumMemberName("pinned_client")] PinnedClient,
 }
 
@@ -80,6 +83,8 @@ public sealed record PlatformConsumerConfig
     /// <summary>2.11: the groups a pull request names (its "group") to be served under <see cref="PriorityPolicy"/>.</summary>
     [Id(150), JsonPropertyName("priority_groups"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? PriorityGroups { get; init; }
     [Id(151), JsonPropertyName("priority_policy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public PriorityPolicy PriorityPolicy { get; init; }
+    /// <summary>2.11's priority_timeout (nanoseconds): how long a pinned client keeps its pin without a new pull request.</summary>
+    [Id(160), JsonPropertyName("priority_timeout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long PinnedTtl { get; init; }
 
     [JsonIgnore] public bool IsPush => !string.IsNullOrEmpty(DeliverSubject);
     [JsonIgnore] public bool IsDurable => !string.IsNullOrEmpty(DurableName);
@@ -120,6 +125,8 @@ public sealed record PlatformConsumerConfig
             // A push consumer keeps what it was given, for validation to refuse.
             MaxWaiting = IsPush || MaxWaiting != 0 ? MaxWaiting : 512,
             InactiveThreshold = InactiveThreshold == 0 && !IsDurable ? 5 * second : InactiveThreshold,
+            // As nats-server (not pedantic): a negative timeout is none, and a pinned policy without one gets 2 minutes.
+            PinnedTtl = PinnedTtl > 0 ? PinnedTtl : PriorityPolicy == PriorityPolicy.PinnedClient ? 120 * second : 0,
         };
     }
 

@@ -57,6 +57,11 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError ConsumerDoesNotExist = new(400, 10149, "consumer does not exist");
     public static readonly ApiError ConsumerMaxDeliverBackoff = new(400, 10116, "max deliver is required to be > length of backoff values");
     public static readonly ApiError ConsumerOverlappingFilters = new(400, 10138, "consumer subject filters cannot overlap");
+    public static readonly ApiError ConsumerPinnedTtlWithoutPolicy = new(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none");
+    public static readonly ApiError ConsumerInvalidGroupName = new(400, 10162, "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters");
+    public static readonly ApiError ConsumerInvalidPriorityGroup = new(400, 10160, "Provided priority group does not exist for this consumer");
+    /// <summary>The unpin request's answer to a body without a group (nats-server 2.11 words it as bad JSON).</summary>
+    public static readonly ApiError UnpinGroupMissing = new(400, 10025, "invalid JSON: consumer group not specified");
     public static readonly ApiError ConsumerEmptyFilter = new(400, 10139, "consumer filter in FilterSubjects cannot be empty");
     public static readonly ApiError ConsumerMultipleFiltersNotAllowed = new(400, 10137, "consumer with multiple subject filters cannot use subject based API");
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Platform.Grains.Consumers;
 using Platform.Gateway.Server;
 
 namespace Platform.Gateway.JetStream;
@@ -9,7 +10,7 @@ namespace Platform.Gateway.JetStream;
 /// JetStream advisories on $JS.EVENT.ADVISORY.CONSUMER.*, in nats-server's JSON shapes. Published only when someone
 /// listens, so they cost nothing otherwise.
 /// </summary>
-internal sealed class Advisories(NatsServer server)
+internal sealed class Advisories(NatsServer server) : PinEvents.IListener
 {
     public void MaxDeliveries(string stream, string consumer, ulong streamSeq, ulong deliveries)
         => Publish($"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}", "max_deliver", stream, consumer, w =>
@@ -42,6 +43,22 @@ internal sealed class Advisories(NatsServer server)
             w.WriteBoolean("paused", paused);
             // Go's omitempty never leaves out a time: the zero time stands for none.
             w.WriteString("pause_until", until is { } time ? ApiJson.Time(time) : ApiJson.Time(0));
+        });
+
+    /// <summary>2.11: a pinned_client group pinned a client (a new pin id).</summary>
+    public void Pinned(string stream, string consumer, string group, string pinId)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.PINNED.{stream}.{consumer}", "consumer_group_pinned", stream, consumer, w =>
+        {
+            w.WriteString("group", group);
+            w.WriteString("pinned_id", pinId);
+        });
+
+    /// <summary>2.11: a pinned_client group's pin was freed, for "timeout" or by the unpin API ("admin").</summary>
+    public void Unpinned(string stream, string consumer, string group, string reason)
+        => Publish($"$JS.EVENT.ADVISORY.CONSUMER.UNPINNED.{stream}.{consumer}", "consumer_group_unpinned", stream, consumer, w =>
+        {
+            w.WriteString("group", group);
+            w.WriteString("reason", reason);
         });
 
     private void Publish(string subject, string type, string stream, string consumer, Action<Utf8JsonWriter> fields)

@@ -30,7 +30,7 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
 /// gateway serves, and the receivers of acks and flow-control replies.
 /// </summary>
 internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, PushConsumers pushConsumers,
-    CatalogView catalog, ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
+    PinEvents pinEvents, CatalogView catalog, ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
 {
     private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -44,6 +44,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         server.Router.Add(new Subscription("$JS.ACK.>", null, [], null, new AckCollector(this, advisories)));
         server.Router.Add(new Subscription("$JS.FC.>", null, [], null, this));
         pushConsumers.Attach(this);
+        pinEvents.Attach(advisories);
         foreach (var stream in streams)
         {
             // From the store rather than the stream grain: a start activates no stream (thousands would each load).
@@ -78,6 +79,7 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             case ["CONSUMER", "INFO", var stream, var name]: await Info(request, stream, name); break;
             case ["CONSUMER", "DELETE", var stream, var name]: await Delete(request, stream, name); break;
             case ["CONSUMER", "PAUSE", var stream, var name]: await Pause(request, stream, name); break;
+            case ["CONSUMER", "UNPIN", var stream, var name]: await Unpin(request, stream, name); break;
             case ["CONSUMER", "NAMES", var stream]: await Names(request, stream, withInfo: false); break;
             case ["CONSUMER", "LIST", var stream]: await Names(request, stream, withInfo: true); break;
             case ["CONSUMER", "MSG", "NEXT", var stream, var name]:
@@ -232,6 +234,43 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         Paused(stream, name, until);
         if (remaining > TimeSpan.Zero)
             _ = AnnounceResumeAsync(stream, name, until!.Value, remaining);
+    }
+
+    /// <summary>
+    /// 2.11's CONSUMER.UNPIN: <c>{"group": name}</c> frees the pin of a pinned_client consumer, so the next pull
+    /// request in the group is pinned; checked in nats-server's order, the body before the stream and consumer.
+    /// </summary>
+    private async Task Unpin(ApiRequest request, string stream, string name)
+    {
+        const string type = "consumer_unpin_response";
+        if (!ApiResponder.TryParse(request.Body, ApiJsonContext.Default.ConsumerUnpinBody, out var body) || body is null)
+        {
+            responder.ReplyError(request, type, ApiError.InvalidJson);
+            return;
+        }
+        if (string.IsNullOrEmpty(body.Group))
+        {
+            responder.ReplyError(request, type, ApiError.UnpinGroupMissing);
+            return;
+        }
+        if (!ConsumerRules.IsGroupName(body.Group))
+        {
+            responder.ReplyError(request, type, ApiError.ConsumerInvalidGroupName);
+            return;
+        }
+        var outcome = await grains.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)).Unpin(body.Group);
+        if (outcome == UnpinOutcome.NoSuchConsumer)
+        {
+            var streamInfo = await grains.GetGrain<IStreamGrain>(stream).GetInfo(false, null);
+            responder.ReplyError(request, type, streamInfo.Error is null ? ConsumerNotFound : ApiError.StreamNotFound);
+            return;
+        }
+        if (outcome == UnpinOutcome.NoSuchGroup)
+        {
+            responder.ReplyError(request, type, ApiError.ConsumerInvalidPriorityGroup);
+            return;
+        }
+        responder.Reply(request, type, static _ => { });
     }
 
     private void Paused(string stream, string name, DateTime? until)
@@ -590,13 +629,16 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             w.WriteBoolean("paused", true);
             w.WriteNumber("pause_remaining", ApiJson.Nanos(pauseRemaining));
         }
-        // nats-server reports the first group (the only one it serves state for), pinned to no one here.
+        // nats-server reports the first group (the only one it serves state for), with the consumer's one pin.
         if (info.Config.PriorityGroups is [var group, ..])
         {
             w.WriteStartArray("priority_groups");
             w.WriteStartObject();
             w.WriteString("group", group);
-            w.WriteString("pinned_ts", ApiJson.Time(0));
+            if (info.PinnedClientId is { } pinId)
+                w.WriteString("pinned_client_id", pinId);
+            // Go's omitempty never leaves out a time: the zero time stands for none.
+            w.WriteString("pinned_ts", ApiJson.Time(info.PinnedAt ?? default));
             w.WriteEndObject();
             w.WriteEndArray();
         }
@@ -618,6 +660,11 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
             return span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds}s" : $"{span.Seconds}s";
         return $"{span.TotalMilliseconds}ms";
     }
+}
+
+internal sealed class ConsumerUnpinBody
+{
+    [JsonPropertyName("group")] public string? Group { get; set; }
 }
 
 internal sealed class ConsumerPauseBody

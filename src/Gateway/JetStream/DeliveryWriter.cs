@@ -36,6 +36,11 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
         var frames = batch.Frames.AsSpan(0, batch.Length);
         int offset = 0;
         long bytes = 0;
+        // A pinned client's deliveries carry the pin: each message is rewritten with the header added, all of them into
+        // one buffer for the batch (slices the subscribers' writers copy from, so none is reused).
+        byte[]? pinLine = batch.PinId is { } pinId ? Encoding.ASCII.GetBytes($"{PinHeader}: {pinId}\r\n") : null;
+        byte[]? pinned = pinLine is null ? null : new byte[batch.Length + batch.Count * (pinLine.Length + EmptyHeaders.Length)];
+        int pinnedAt = 0;
         for (int i = 0; i < batch.Count; i++)
         {
             int frameStart = offset;
@@ -59,6 +64,25 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             var subject = RecordCodec.GetSubject(record);
             var headers = RecordCodec.GetHeaders(record);
             var payload = RecordCodec.GetPayload(record);
+            if (pinned is not null)
+            {
+                int start = pinnedAt;
+                int headerLength = WithPinHeader(headers, pinLine!, pinned.AsSpan(start));
+                headers = pinned.AsSpan(start, headerLength);
+                payload.CopyTo(pinned.AsSpan(start + headerLength));
+                pinnedAt += headerLength + payload.Length;
+                bytes += subject.Length + p + headerLength + payload.Length;
+                if (headersOnly)
+                {
+                    var headersBlock = HeadersOnly(headers, payload.Length);
+                    server.Deliver(target, subject, ack[..p], headersBlock.Length, new ReadOnlySequence<byte>(headersBlock), null, touched);
+                }
+                else
+                {
+                    server.Deliver(target, subject, ack[..p], headerLength, new ReadOnlySequence<byte>(pinned, start, headerLength + payload.Length), null, touched);
+                }
+                continue;
+            }
             // As nats-server counts a delivery against a pull request's max_bytes (see PullSize).
             bytes += subject.Length + p + headers.Length + payload.Length;
             if (headersOnly)
@@ -83,6 +107,20 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
         Utf8Formatter.TryFormat(value, destination, out int written);
         destination[written] = (byte)'.';
         return written + 1;
+    }
+
+    private const string PinHeader = "Nats-Pin-Id";
+    private static readonly byte[] EmptyHeaders = "NATS/1.0\r\n\r\n"u8.ToArray();
+
+    /// <summary>Writes the message's headers with the pin's line added to <paramref name="destination"/>; returns their length.</summary>
+    private static int WithPinHeader(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> pinLine, Span<byte> destination)
+    {
+        // Without headers the block is made; with them the line goes before the blank line that ends them.
+        var head = headers.IsEmpty ? EmptyHeaders.AsSpan(0, EmptyHeaders.Length - 2) : headers[..^2];
+        head.CopyTo(destination);
+        pinLine.CopyTo(destination[head.Length..]);
+        "\r\n"u8.CopyTo(destination[(head.Length + pinLine.Length)..]);
+        return head.Length + pinLine.Length + 2;
     }
 
     /// <summary>headers_only: the original headers plus Nats-Msg-Size, and no payload.</summary>

@@ -154,6 +154,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     {
         ["CONSUMER", "CREATE" or "DURABLE", ..] => "consumer_create_response",
         ["CONSUMER", "PAUSE", ..] => "consumer_pause_response",
+        ["CONSUMER", "UNPIN", ..] => "consumer_unpin_response",
         ["ACCOUNT", "STREAM", "MOVE" or "CANCEL_MOVE", ..] => StreamMoveResponse,
         ["STREAM", "MSG", "GET" or "DELETE", ..] => $"stream_msg_{tokens[2].ToLowerInvariant()}_response",
         ["STREAM", "CREATE" or "UPDATE" or "INFO" or "DELETE" or "PURGE" or "NAMES" or "LIST", ..]
@@ -664,6 +665,7 @@ internal sealed class MessageDeleteBody
 [JsonSerializable(typeof(Platform.Grains.Consumers.PlatformConsumerConfig))]
 [JsonSerializable(typeof(CreateConsumerBody))]
 [JsonSerializable(typeof(ConsumerPauseBody))]
+[JsonSerializable(typeof(ConsumerUnpinBody))]
 [JsonSerializable(typeof(PullRequestBody))]
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

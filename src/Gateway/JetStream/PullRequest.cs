@@ -18,7 +18,7 @@ internal sealed class PullRequestBody
     [JsonPropertyName("group")] public string? Group { get; set; }
     [JsonPropertyName("min_pending")] public long MinPending { get; set; }
     [JsonPropertyName("min_ack_pending")] public long MinAckPending { get; set; }
-    /// <summary>A pinned client's pin id; the silo pins no one, so it only makes the request refused.</summary>
+    /// <summary>A pinned_client group's pin id, as the pinned client's deliveries carried it (Nats-Pin-Id).</summary>
     [JsonPropertyName("id")] public string? PinId { get; set; }
     [JsonPropertyName("priority")] public int Priority { get; set; }
 
@@ -62,6 +62,8 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
         ulong lastStream = 0, lastConsumer = 0;
         var pacer = original ? new ReplayPacer() : null;
         var carried = acks.Length > 0 ? new Immutable<AckOp[]>(acks) : AckOp.None;
+        var overflow = new OverflowThresholds(body.MinPending, body.MinAckPending);
+        var pin = new PinRequest(body.IsJson ? body.Group : null, body.PinId, First: true, DateTime.UtcNow.Ticks);
         while (true)
         {
             long now = Environment.TickCount64;
@@ -70,11 +72,23 @@ internal sealed class PullRequest(NatsServer server, ApiResponder responder, ICo
                 wait = Math.Min(wait, Math.Max(1, heartbeat - (now - lastSent)));
             // Original replay paces message by message, so it fetches them one at a time.
             var batch = (await grain.Fetch(pacer is null ? remaining : 1, body.MaxBytes > 0 ? bytesLeft : 0, TimeSpan.FromMilliseconds(Math.Max(0, wait)), carried,
-                new OverflowThresholds(body.MinPending, body.MinAckPending))).Value;
+                overflow, pin)).Value;
             carried = AckOp.None;
+            // Pinned by this fetch, the request goes on as the pinned client; its later fetches are no admission.
+            pin = pin with { Id = batch.PinId ?? pin.Id, First = false };
             if (batch.Status == FetchStatus.Deleted)
             {
                 responder.SendStatus(reply, "409 Consumer Deleted");
+                return;
+            }
+            if (batch.Status == FetchStatus.PinIdMismatch)
+            {
+                responder.SendStatus(reply, "423 Nats-Pin-Id mismatch");
+                return;
+            }
+            if (batch.Status == FetchStatus.WrongPinId)
+            {
+                responder.SendStatus(reply, "423 Nats-Wrong-Pin-Id", Pending(remaining, bytesLeft));
                 return;
             }
             if (batch.Status == FetchStatus.TooLarge)

@@ -19,8 +19,8 @@ namespace Platform.Grains.Consumers;
 [Reentrant]
 [CollectionAgeLimit(AlwaysActive = true)]
 [StreamHomePlacement]
-internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, CatalogView catalog, NodeIdentity node,
-    ILogger<ConsumerGrain> logger)
+internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals signals, PushConsumers pushConsumers, CatalogView catalog, NodeIdentity node,
+    PinEvents pinEvents, ILogger<ConsumerGrain> logger)
     : Grain, IConsumerGrain
 {
     private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
@@ -147,6 +147,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 return StreamResult<PlatformConsumerInfo>.Fail(new ApiError(500, 10012, "can not update push consumer to pull based"));
             // As nats-server: an update never pauses or resumes, only the PAUSE API does.
             _config = config with { PauseUntil = _config.PauseUntil };
+            if (config.PriorityPolicy != PriorityPolicy.PinnedClient)
+                _pinId = null;
             _dirty = true;
             SaveIfDirty();
             pushConsumers.Activated(_stream, _name, _config);
@@ -247,6 +249,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private async Task<PlatformConsumerInfo> BuildInfo()
     {
         var config = _config!;
+        ExpirePin();
         ulong pending = (ulong)_initial.Count + await Stream.CountPending(_cursor, config.Filters);
         long redelivered = 0;
         foreach (var p in _pending.Values)
@@ -254,7 +257,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         return new PlatformConsumerInfo(_stream, _name, _created, config,
             new SequencePair(_deliveredConsumerSeq, _deliveredStreamSeq), _lastActive,
             new SequencePair(_ackFloorConsumerSeq, _ackFloorStreamSeq),
-            _pending.Count, redelivered, pending);
+            _pending.Count, redelivered, pending, _pinId, _pinId is null ? null : _pinnedAt);
     }
 
     public async Task<bool> Delete()
@@ -370,15 +373,25 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     }
 
     public Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks)
-        => Fetch(maxMessages, maxBytes, wait, acks, default);
+        => Fetch(maxMessages, maxBytes, wait, acks, default, default);
 
-    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow)
+    public Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow)
+        => Fetch(maxMessages, maxBytes, wait, acks, overflow, default);
+
+    public async Task<Immutable<DeliveryBatch>> Fetch(int maxMessages, long maxBytes, TimeSpan wait, Immutable<AckOp[]> acks, OverflowThresholds overflow, PinRequest pin)
     {
         if (NoSuchConsumer())
             return Empty(FetchStatus.Deleted);
         ThrowIfMoving();
         if (acks.Value.Length > 0)
             await ApplyAcksAsync(acks.Value, durable: false);
+        bool pinned = _config!.PriorityPolicy == PriorityPolicy.PinnedClient;
+        if (pinned && Admit(pin) is { } refused)
+            return Empty(refused);
+        // A request in a group without a pin id waits its turn for a free pin, oldest first.
+        bool pinWaiter = pinned && !pin.IsNone && string.IsNullOrEmpty(pin.Id);
+        if (pinWaiter)
+            _pinWaiters.Add(pin.Arrival);
         _activeFetches++;
         _lastActivityTicks = Environment.TickCount64;
         _lastActive = DateTime.UtcNow;
@@ -388,7 +401,33 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
             while (true)
             {
                 int allowed = overflow.IsNone ? maxMessages : await OverflowAllowance(overflow, maxMessages);
-                var batch = await Collect(allowed, maxBytes);
+                var turn = pinned ? PinTurnOf(pin) : PinTurn.Served;
+                if (turn == PinTurn.Wrong)
+                    return Empty(FetchStatus.WrongPinId);
+                if (turn == PinTurn.Held)
+                    allowed = 0;
+                var servedPin = turn == PinTurn.Served ? _pinId : null;
+                if (turn == PinTurn.Claims)
+                    _pinClaiming = true;
+                Immutable<DeliveryBatch> batch;
+                try
+                {
+                    batch = await Collect(allowed, maxBytes);
+                }
+                finally
+                {
+                    if (turn == PinTurn.Claims)
+                        _pinClaiming = false;
+                }
+                if (turn == PinTurn.Claims)
+                {
+                    if (batch.Value.Count > 0 && _config is not null)
+                        servedPin = AssignPin(pin.Group!);
+                    // The others waited on this claim: someone is pinned now, or the pin is free again.
+                    Wake();
+                }
+                if (pinned && batch.Value.Count > 0)
+                    batch = (batch.Value with { PinId = servedPin }).AsImmutable();
                 if (_config is null)
                     return Empty(FetchStatus.Deleted);
                 long now = Environment.TickCount64;
@@ -407,13 +446,17 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 var wake = _wake.Task;
                 // Blocked on max_ack_pending, new messages are no reason to look again; waiting on the stream would spin.
                 // Held by its thresholds, a request looks again at any new message (the stream's last sequence moving
-                // past the largest one), since messages already past the cursor are not enough.
+                // past the largest one), since messages already past the cursor are not enough. Held by another's
+                // pin, only a pin change (a wake) or the pin running out lets it in.
                 var streamAdvanced = paused is { } pause
                     ? Task.Delay(TimeSpan.FromMilliseconds(Math.Min(timeout, pause)))
+                    : turn == PinTurn.Held
+                    ? Task.Delay(TimeSpan.FromMilliseconds(_pinId is null ? timeout : Math.Clamp(_pinExpires - now, 1, timeout)))
                     : _blockedByAckPending
                     ? Task.Delay(TimeSpan.FromMilliseconds(timeout))
                     : signals.WaitBeyondAsync(StreamKey, allowed == 0 ? ulong.MaxValue : _cursor - 1, TimeSpan.FromMilliseconds(timeout));
-                if (allowed == 0)
+                bool heldByOverflow = allowed == 0 && turn != PinTurn.Held;
+                if (heldByOverflow)
                     _heldByOverflow++;
                 try
                 {
@@ -421,7 +464,7 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
                 }
                 finally
                 {
-                    if (allowed == 0)
+                    if (heldByOverflow)
                         _heldByOverflow--;
                 }
                 if (_config is null)
@@ -432,6 +475,13 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
         {
             _activeFetches--;
             _lastActivityTicks = Environment.TickCount64;
+            if (pinWaiter)
+            {
+                _pinWaiters.Remove(pin.Arrival);
+                // It may have been the oldest, which the others waited for.
+                if (_pinId is null && _pinWaiters.Count > 0)
+                    Wake();
+            }
         }
     }
 
@@ -848,6 +898,8 @@ internal sealed class ConsumerGrain(StreamStore store, StreamSignals signals, Pu
     private async Task OnTimer()
     {
         SaveIfDirty();
+        // The unpinned advisory of a pin nobody asks about any more.
+        ExpirePin();
         // Retries a shipment that failed, and reaches a replica that came back in sync.
         _replication?.Ship();
         if (_replication is { Fenced: true })

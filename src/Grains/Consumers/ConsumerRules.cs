@@ -45,13 +45,15 @@ internal static class ConsumerRules
         return CheckPriority(config);
     }
 
-    /// <summary>2.11's priority groups, with nats-server's errors; pinned_client is refused by name as not supported.</summary>
+    /// <summary>2.11's priority groups, with nats-server's errors in its order.</summary>
     private static ApiError? CheckPriority(PlatformConsumerConfig config)
     {
         if (config.PriorityPolicy == PriorityPolicy.None)
-            return config.PriorityGroups is { Length: > 0 }
-                ? new ApiError(400, 10196, "consumer can not have priority groups when policy is none")
-                : null;
+        {
+            if (config.PriorityGroups is { Length: > 0 })
+                return new ApiError(400, 10196, "consumer can not have priority groups when policy is none");
+            return config.PinnedTtl > 0 ? ApiError.ConsumerPinnedTtlWithoutPolicy : null;
+        }
         if (config.IsPush)
             return new ApiError(400, 10178, "priority groups can not be used with push consumers");
         if (config.PriorityGroups is not { Length: > 0 } groups)
@@ -61,14 +63,13 @@ internal static class ConsumerRules
             if (string.IsNullOrEmpty(group))
                 return new ApiError(400, 10161, "Group name cannot be an empty string");
             if (!IsGroupName(group))
-                return new ApiError(400, 10162, "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters");
+                return ApiError.ConsumerInvalidGroupName;
         }
-        if (config.PriorityPolicy == PriorityPolicy.PinnedClient)
-            return ApiError.InvalidConfig("consumer configuration field \"priority_policy\" value \"pinned_client\" is not supported");
         return null;
     }
 
-    private static bool IsGroupName(string group)
+    /// <summary>nats-server's pattern for a priority group name: up to 16 of A-Z, a-z, 0-9, '-', '_', '/', '='.</summary>
+    internal static bool IsGroupName(string group)
     {
         if (group.Length > 16)
             return false;

@@ -48,6 +48,7 @@ public static class StreamingHosting
         services.TryAddSingleton(sp => CreateStore(sp.GetRequiredService<IOptions<StreamingOptions>>().Value));
         services.TryAddSingleton<StreamSignals>();
         services.TryAddSingleton<Consumers.PushConsumers>();
+        services.TryAddSingleton<Consumers.PinEvents>();
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
         services.TryAddSingleton<LocalReplicas>();

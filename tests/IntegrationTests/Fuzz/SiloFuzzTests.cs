@@ -29,7 +29,7 @@ public sealed class SiloFuzzTests : IAsyncLifetime
         "STREAM.LIST", "STREAM.PURGE.{s}", "STREAM.MSG.GET.{s}", "STREAM.MSG.DELETE.{s}", "DIRECT.GET.{s}",
         "DIRECT.GET.{s}.fz1.a", "CONSUMER.CREATE.{s}", "CONSUMER.CREATE.{s}.{c}", "CONSUMER.CREATE.{s}.{c}.fz1.a",
         "CONSUMER.DURABLE.CREATE.{s}.{c}", "CONSUMER.INFO.{s}.{c}", "CONSUMER.DELETE.{s}.{c}", "CONSUMER.NAMES.{s}",
-        "CONSUMER.LIST.{s}", "CONSUMER.MSG.NEXT.{s}.{c}", "STREAM.CREATE", "CONSUMER.CREATE.{s}.{c}.>",
+        "CONSUMER.LIST.{s}", "CONSUMER.MSG.NEXT.{s}.{c}", "STREAM.CREATE", "CONSUMER.CREATE.{s}.{c}.>", "CONSUMER.UNPIN.{s}.{c}",
     ];
 
     private static readonly Gen<string> StreamName = Gen.OneOf("FZ1", "FZ2", "FZ1", "日本", "*", ">", "", "a.b", new string('S', 300));

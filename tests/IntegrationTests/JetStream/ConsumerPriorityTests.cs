@@ -92,12 +92,6 @@ public sealed class ConsumerPriorityTests(ServersFixture servers) : SiloClientTe
         await Js.CreateConsumerAsync(_stream, config with { PriorityGroups = ["jobs"] });
         var other = await Assert.ThrowsAsync<NatsJSApiException>(async () => await Js.CreateConsumerAsync(_stream, config with { PriorityGroups = ["other"] }));
         Assert.Equal(10148, other.Error.ErrCode);
-
-        // pinned_client is not served by the silo: refused by name rather than accepted and ignored.
-        var pinned = await ApiAsync($"$JS.API.CONSUMER.CREATE.{_stream}.pin",
-            $$"""{"stream_name":"{{_stream}}","config":{"name":"pin","ack_policy":"explicit","priority_groups":["jobs"],"priority_policy":"pinned_client"} }""");
-        Assert.Equal(10052, (int)pinned["error"]!["err_code"]!);
-        Assert.Contains("pinned_client", (string)pinned["error"]!["description"]!);
     }
 
     [Theory]

@@ -82,9 +82,9 @@ public sealed class StreamConfig210Tests(ServersFixture servers) : SiloClientTes
         Assert.Null(accepted["error"]);
 
         var consumer = await RequestAsync($"$JS.API.CONSUMER.CREATE.{name}.C1",
-            $$"""{"stream_name":"{{name}}","config":{"name":"C1","ack_policy":"explicit","priority_timeout":1000000000} }""");
+            $$"""{"stream_name":"{{name}}","config":{"name":"C1","ack_policy":"explicit","sourcing":true} }""");
         Assert.Equal(10052, (int)consumer["error"]!["err_code"]!);
-        Assert.Contains("priority_timeout", (string)consumer["error"]!["description"]!);
+        Assert.Contains("sourcing", (string)consumer["error"]!["description"]!);
     }
 
     [Theory]
