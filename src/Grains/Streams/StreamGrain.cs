@@ -353,6 +353,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _republish = StreamRepublish.For(config);
+        // As nats-server: turning atomic publish off drops the batches being staged.
+        if (!config.AllowAtomic)
+            _batches = null;
         StartSourcing();
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
@@ -456,6 +459,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _msgIdRecovery = null;
         _lastMsgId = null;
         _sourcing = null;
+        _batches = null;
         // A stream made again under this name starts its sequences over.
         _ttlExpiry.Clear();
     }
@@ -591,8 +595,11 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
-                acks[i] = AppendOne(log, subject, headers, payload, frameOffset);
-                if (acks[i].Error is null && !acks[i].Duplicate)
+                // The one check the batch feature adds to a publish, and only to one with headers.
+                acks[i] = !_appendingSourced && BatchHeaders.Mentioned(headers)
+                    ? AppendBatchMessage(log, subject, headers, payload, frameOffset)
+                    : AppendOne(log, subject, headers, payload, frameOffset);
+                if (acks[i].Error is null && !acks[i].Duplicate && !acks[i].Staged)
                 {
                     appended = true;
                     if (timestamps is not null)
