@@ -13,6 +13,8 @@ namespace Platform.Grains.Streams;
 internal sealed partial class StreamGrain
 {
     private Dictionary<string, AtomicBatch>? _batches;
+    private IGrainTimer? _batchTimer;
+    private static readonly TimeSpan BatchSweepPeriod = TimeSpan.FromSeconds(1);
 
     private PublishAck AppendBatchMessage(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, int frameOffset)
     {
@@ -49,6 +51,12 @@ internal sealed partial class StreamGrain
             if (_batches.Count + 1 > AtomicBatch.MaxInflightPerStream)
                 return Refuse(ApiError.AtomicPublishTooManyInflight);
             _batches[id] = staged = new AtomicBatch(now);
+            // Abandoned batches are dropped by the timer too, not only when another batch message arrives.
+            _batchTimer ??= this.RegisterGrainTimer(static (self, _) =>
+            {
+                self.DropExpiredBatches(Environment.TickCount64 * TimeSpan.TicksPerMillisecond);
+                return Task.CompletedTask;
+            }, this, new GrainTimerCreationOptions { DueTime = BatchSweepPeriod, Period = BatchSweepPeriod, KeepAlive = false });
         }
         if (!batch.CommitValid)
         {
@@ -197,8 +205,12 @@ internal sealed partial class StreamGrain
     /// <summary>Drops batches that received nothing for the timeout (nats-server's inactivity timer, checked as batches arrive).</summary>
     private void DropExpiredBatches(long now)
     {
-        if (_batches!.Count == 0)
+        if (_batches is null || _batches.Count == 0)
+        {
+            _batchTimer?.Dispose();
+            _batchTimer = null;
             return;
+        }
         List<string>? expired = null;
         foreach (var (id, batch) in _batches)
             if (batch.Expired(now))

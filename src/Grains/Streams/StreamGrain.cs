@@ -137,6 +137,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
         _sourcingTimer?.Dispose();
+        _batchTimer?.Dispose();
         // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
         if (_config is { Storage: StorageType.Memory })
             store.Usage.Set(Key, _config.Storage, 0);
@@ -425,6 +426,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
 
     private void StopTimers()
     {
+        _batchTimer?.Dispose();
+        _batchTimer = null;
         _sourcingTimer?.Dispose();
         _sourcingTimer = null;
         _replicaTimer?.Dispose();

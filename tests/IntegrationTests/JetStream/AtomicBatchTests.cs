@@ -170,6 +170,23 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
     }
 
     [Fact]
+    public async Task A_batch_idle_for_ten_seconds_is_abandoned_and_at_most_fifty_are_open()
+    {
+        await CreateAsync(atomic: true);
+        Assert.Equal("", await SendAsync("x", "slow", "1", "one"));
+        for (int b = 1; b < 50; b++)
+            Assert.Equal("", await SendAsync("x", $"open{b}", "1", "x"));
+        var tooMany = await SendAsync("x", "open50", "1", "x");
+        Assert.Equal(10210, ErrCode(tooMany));
+        Assert.Contains("\"code\":429", tooMany);
+        // nats-server's inactivity timeout is 10 s: past it the batches are gone, and their slots free again.
+        await Task.Delay(TimeSpan.FromSeconds(11));
+        Assert.Equal(10176, ErrCode(await SendAsync("x", "slow", "2", "two", "1")));
+        Assert.Contains("\"count\":1", await SendAsync("x", "open50", "1", "x", "1"));
+        Assert.Equal(1UL, await MessagesAsync());
+    }
+
+    [Fact]
     public async Task An_end_of_batch_commit_is_not_stored_and_the_last_message_carries_the_commit()
     {
         await CreateAsync(atomic: true);
