@@ -180,9 +180,7 @@ internal sealed class PublishRound
             output.Write(",\"duplicate\": true"u8);
         // The commit of an atomic batch: its id and how many messages it stored, nats-server's ",\"batch\":%q,\"count\":%d".
         if (ack.Batch is { } batch)
-        {
             output.Write(Encoding.UTF8.GetBytes($",\"batch\":{ApiJson.Quote(batch)},\"count\":{ack.BatchCount}"));
-        }
         // 2.12's counters: the subject's new total, as text (it may not fit a JSON number).
         if (ack.CounterTotal is { } total)
         {

@@ -32,9 +32,9 @@ public sealed class AtomicBatchCrashTests(ITestOutputHelper output)
         {
             var silo = await SiloProcess.StartAsync(dataDirectory: dataDirectory);
             dataDirectory = silo.DataDirectory;
+            var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
             try
             {
-                await using var nats = new NatsConnection(new NatsOpts { Url = silo.Url });
                 await nats.ConnectAsync();
                 var js = nats.CreateJetStreamContext();
                 if (cycle == 0)
@@ -59,6 +59,15 @@ public sealed class AtomicBatchCrashTests(ITestOutputHelper output)
             }
             finally
             {
+                // Closing a connection whose server was killed may throw (NatsTimeoutException in 2 of ~15 local runs): not what is tested.
+                try
+                {
+                    await nats.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+                {
+                    output.WriteLine($"closing the connection: {ex.GetType().Name}");
+                }
                 await silo.DisposeAsync();
             }
         }
@@ -86,7 +95,9 @@ public sealed class AtomicBatchCrashTests(ITestOutputHelper output)
                 sent++;
             }
         }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        // The kill ends the loop however the client notices it (closed connection, timed out or cancelled request);
+        // only a wrong ack fails the test.
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
         {
         }
         output.WriteLine($"cycle {cycle}: {sent} batches acknowledged before the kill");
