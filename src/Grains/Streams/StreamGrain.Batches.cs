@@ -14,6 +14,7 @@ internal sealed partial class StreamGrain
 {
     private Dictionary<string, AtomicBatch>? _batches;
     private IGrainTimer? _batchTimer;
+    private IStreamAdvisories? _advisories;
     private static readonly TimeSpan BatchSweepPeriod = TimeSpan.FromSeconds(1);
 
     private PublishAck AppendBatchMessage(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, int frameOffset)
@@ -67,12 +68,12 @@ internal sealed partial class StreamGrain
         staged.LastActivity = now;
         if (staged.LastSequence != sequence || (sequence == 1 && endOfBatch))
         {
-            _batches.Remove(id);
+            Abandon(id, "incomplete");
             return Refuse(ApiError.AtomicPublishIncomplete);
         }
         if (sequence - (endOfBatch ? 1UL : 0UL) > AtomicBatch.MaxSize)
         {
-            _batches.Remove(id);
+            Abandon(id, "large");
             return Refuse(ApiError.AtomicPublishTooLarge(AtomicBatch.MaxSize));
         }
         if (!endOfBatch)
@@ -218,7 +219,15 @@ internal sealed partial class StreamGrain
         if (expired is null)
             return;
         foreach (var id in expired)
-            _batches.Remove(id);
+            Abandon(id, "timeout");
+    }
+
+    /// <summary>Drops a batch and says why on nats-server's advisory (nats-server's reasons: timeout, large, incomplete).</summary>
+    private void Abandon(string id, string reason)
+    {
+        _batches!.Remove(id);
+        _advisories ??= ServiceProvider.GetService(typeof(IStreamAdvisories)) as IStreamAdvisories;
+        _advisories?.BatchAbandoned(Name, id, reason);
     }
 
     /// <summary>The headers with <c>Nats-Batch-Commit: 1</c> added at the end, as nats-server's genHeader adds it.</summary>

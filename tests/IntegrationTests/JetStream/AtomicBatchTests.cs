@@ -51,6 +51,13 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
         return (int)error!["err_code"]!;
     }
 
+    private static async Task<JsonObject> ReadAdvisoryAsync(NATS.Client.Core.INatsSub<string> advisories)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var message = await advisories.Msgs.ReadAsync(timeout.Token);
+        return JsonNode.Parse(message.Data!)!.AsObject();
+    }
+
     private async Task<ulong> MessagesAsync() => (ulong)(await Js.GetStreamAsync(_stream)).Info.State.Messages;
 
     [Fact]
@@ -95,6 +102,8 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
     {
         await CreateAsync(atomic: true);
         var consumer = await Js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig("watch") { AckPolicy = ConsumerConfigAckPolicy.None });
+        await using var advisories = await Nats.SubscribeCoreAsync<string>($"$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.{_stream}");
+        await Nats.PingAsync();
 
         Assert.Equal("", await SendAsync("x", "open", "1", "never"));
         Assert.Equal("", await SendAsync("x", "open", "2", "never"));
@@ -102,6 +111,11 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
         Assert.Equal("", await SendAsync("x", "gap", "2", "g2"));
         // Sequence 4 after 2: the batch is incomplete and dropped.
         Assert.Equal(10176, ErrCode(await SendAsync("x", "gap", "4", "g4")));
+        var advisory = await ReadAdvisoryAsync(advisories);
+        Assert.Equal("io.nats.jetstream.advisory.v1.stream_batch_abandoned", (string?)advisory["type"]);
+        Assert.Equal(_stream, (string?)advisory["stream"]);
+        Assert.Equal("gap", (string?)advisory["batch"]);
+        Assert.Equal("incomplete", (string?)advisory["reason"]);
         // Its commit then refers to a batch that no longer exists.
         var commit = await SendAsync("x", "gap", "5", "g5", "1");
         Assert.Equal(10176, ErrCode(commit));
@@ -173,6 +187,8 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
     public async Task A_batch_idle_for_ten_seconds_is_abandoned_and_at_most_fifty_are_open()
     {
         await CreateAsync(atomic: true);
+        await using var advisories = await Nats.SubscribeCoreAsync<string>($"$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.{_stream}");
+        await Nats.PingAsync();
         Assert.Equal("", await SendAsync("x", "slow", "1", "one"));
         for (int b = 1; b < 50; b++)
             Assert.Equal("", await SendAsync("x", $"open{b}", "1", "x"));
@@ -181,6 +197,16 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
         Assert.Contains("\"code\":429", tooMany);
         // nats-server's inactivity timeout is 10 s: past it the batches are gone, and their slots free again.
         await Task.Delay(TimeSpan.FromSeconds(11));
+        // Dropped by the timer, with an advisory for each, before anything else arrived.
+        var timedOut = new HashSet<string>();
+        for (int i = 0; i < 50; i++)
+        {
+            var advisory = await ReadAdvisoryAsync(advisories);
+            Assert.Equal("timeout", (string?)advisory["reason"]);
+            timedOut.Add((string)advisory["batch"]!);
+        }
+        Assert.Contains("slow", timedOut);
+        Assert.Equal(50, timedOut.Count);
         Assert.Equal(10176, ErrCode(await SendAsync("x", "slow", "2", "two", "1")));
         Assert.Contains("\"count\":1", await SendAsync("x", "open50", "1", "x", "1"));
         Assert.Equal(1UL, await MessagesAsync());
