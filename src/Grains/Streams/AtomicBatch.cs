@@ -13,7 +13,22 @@ internal sealed class AtomicBatch(long now)
     /// <summary>nats-server's defaults: messages per batch, open batches per stream, and the inactivity timeout.</summary>
     public const int MaxSize = 1000;
     public const int MaxInflightPerStream = 50;
+    public const int MaxInflightPerSilo = 1000;
     public static readonly long TimeoutTicks = TimeSpan.FromSeconds(10).Ticks;
+
+    /// <summary>Open batches of every stream grain of this silo (nats-server counts them per server).</summary>
+    private static int _open;
+
+    /// <summary>Counts a new batch against the silo's limit; false when the silo has as many open as it allows.</summary>
+    public static bool TryOpen()
+    {
+        if (Interlocked.Increment(ref _open) <= MaxInflightPerSilo)
+            return true;
+        Interlocked.Decrement(ref _open);
+        return false;
+    }
+
+    public static void Closed(int count) => Interlocked.Add(ref _open, -count);
 
     public List<StagedMessage> Messages { get; } = [];
     /// <summary>The batch sequence of the last message taken in.</summary>

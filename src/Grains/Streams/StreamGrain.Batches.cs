@@ -49,7 +49,7 @@ internal sealed partial class StreamGrain
                 return Refuse(sequence - (endOfBatch ? 1UL : 0UL) > AtomicBatch.MaxSize
                     ? ApiError.AtomicPublishTooLarge(AtomicBatch.MaxSize)
                     : ApiError.AtomicPublishIncomplete);
-            if (_batches.Count + 1 > AtomicBatch.MaxInflightPerStream)
+            if (_batches.Count + 1 > AtomicBatch.MaxInflightPerStream || !AtomicBatch.TryOpen())
                 return Refuse(ApiError.AtomicPublishTooManyInflight);
             _batches[id] = staged = new AtomicBatch(now);
             // Abandoned batches are dropped by the timer too, not only when another batch message arrives.
@@ -61,7 +61,7 @@ internal sealed partial class StreamGrain
         }
         if (!batch.CommitValid)
         {
-            _batches.Remove(id);
+            CloseBatch(id);
             return Refuse(ApiError.AtomicPublishInvalidCommit);
         }
         staged.LastSequence++;
@@ -81,7 +81,7 @@ internal sealed partial class StreamGrain
         if (!batch.HasCommit)
             return PublishAck.StagedIn(id);
 
-        _batches.Remove(id);
+        CloseBatch(id);
         var messages = staged.Messages;
         // Committed by an end-of-batch message, which is not stored: the last stored one carries the commit instead,
         // as nats-server stores it.
@@ -225,9 +225,24 @@ internal sealed partial class StreamGrain
     /// <summary>Drops a batch and says why on nats-server's advisory (nats-server's reasons: timeout, large, incomplete).</summary>
     private void Abandon(string id, string reason)
     {
-        _batches!.Remove(id);
+        CloseBatch(id);
         _advisories ??= ServiceProvider.GetService(typeof(IStreamAdvisories)) as IStreamAdvisories;
         _advisories?.BatchAbandoned(Name, id, reason);
+    }
+
+    private void CloseBatch(string id)
+    {
+        if (_batches!.Remove(id))
+            AtomicBatch.Closed(1);
+    }
+
+    /// <summary>Drops every open batch (atomic publish turned off, the stream deleted, the grain deactivated).</summary>
+    private void CloseAllBatches()
+    {
+        if (_batches is null)
+            return;
+        AtomicBatch.Closed(_batches.Count);
+        _batches = null;
     }
 
     /// <summary>The headers with <c>Nats-Batch-Commit: 1</c> added at the end, as nats-server's genHeader adds it.</summary>

@@ -138,6 +138,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _interestTimer?.Dispose();
         _sourcingTimer?.Dispose();
         _batchTimer?.Dispose();
+        CloseAllBatches();
         // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
         if (_config is { Storage: StorageType.Memory })
             store.Usage.Set(Key, _config.Storage, 0);
@@ -356,7 +357,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _republish = StreamRepublish.For(config);
         // As nats-server: turning atomic publish off drops the batches being staged.
         if (!config.AllowAtomic)
-            _batches = null;
+            CloseAllBatches();
         StartSourcing();
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
@@ -462,7 +463,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _msgIdRecovery = null;
         _lastMsgId = null;
         _sourcing = null;
-        _batches = null;
+        CloseAllBatches();
         // A stream made again under this name starts its sequences over.
         _ttlExpiry.Clear();
     }
