@@ -247,5 +247,14 @@ public sealed class AtomicBatchTests(ServersFixture servers) : SiloClientTests(s
             $"{{\"name\":\"{_stream}M\",\"mirror\":{{\"name\":\"{_stream}\"}},\"allow_atomic\":true}}");
         Assert.Equal(10198, (int)mirror["error"]!["err_code"]!);
         Assert.Equal("stream mirrors can not also use atomic publishing", (string?)mirror["error"]!["description"]);
+
+        // The silo's own refusals, where a batch could not be kept whole.
+        var partitioned = await ApiAsync($"$JS.API.STREAM.CREATE.{_stream}P",
+            $"{{\"name\":\"{_stream}P\",\"subjects\":[\"{_stream}p.>\"],\"partitions\":2,\"allow_atomic\":true}}");
+        Assert.Equal(10052, (int)partitioned["error"]!["err_code"]!);
+        Assert.Equal("partitioned streams can not use atomic batch publish", (string?)partitioned["error"]!["description"]);
+        var republishing = await ApiAsync($"$JS.API.STREAM.CREATE.{_stream}R",
+            $"{{\"name\":\"{_stream}R\",\"subjects\":[\"{_stream}r.>\"],\"republish\":{{\"src\":\">\",\"dest\":\"out.>\"}},\"allow_atomic\":true}}");
+        Assert.Equal(10052, (int)republishing["error"]!["err_code"]!);
     }
 }
