@@ -69,6 +69,7 @@ public static class GatewayHosting
             services.AddPlatformStreaming(o => o.FromNats(options));
             services.AddSingleton<ApiResponder>();
             services.AddSingleton<Advisories>();
+            services.AddSingleton<IStreamAdvisories>(sp => sp.GetRequiredService<Advisories>());
             services.AddSingleton<ConsumerApi>();
             services.AddSingleton<StreamCapture>();
             services.AddSingleton<JetStreamApi>();

@@ -69,6 +69,23 @@ internal static class Scenarios
                 InterruptRange(log, log.State.FirstSequence + 20);
                 Append(log, 10);
                 break;
+            case "interrupted-batch":
+                // An atomic batch of 10 the crash stops after 6 of its appends: recovery must leave none of it.
+                Append(log, 300);
+                await log.CheckpointAsync();
+                Append(log, 20);
+                _ = log.BeginAtomic(10);
+                Append(log, 6);
+                break;
+            case "completed-batch":
+                // The same batch appended whole, then more: all of it stays.
+                Append(log, 300);
+                await log.CheckpointAsync();
+                Append(log, 20);
+                using (log.BeginAtomic(10))
+                    Append(log, 10);
+                Append(log, 5);
+                break;
             default:
                 throw new ArgumentException($"no scenario {name}");
         }

@@ -34,6 +34,16 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static readonly ApiError MessageIncrPayload = new(400, 10170, "message counter has payload");
     public static readonly ApiError MessageIncrInvalid = new(400, 10171, "message counter increment is invalid");
     public static readonly ApiError MessageCounterBroken = new(400, 10172, "message counter is broken");
+    public static readonly ApiError AtomicPublishDisabled = new(400, 10174, "atomic publish is disabled");
+    public static readonly ApiError AtomicPublishMissingSequence = new(400, 10175, "atomic publish sequence is missing");
+    public static readonly ApiError AtomicPublishIncomplete = new(400, 10176, "atomic publish batch is incomplete");
+    public static readonly ApiError AtomicPublishInvalidBatchId = new(400, 10179, "atomic publish batch ID is invalid");
+    public static readonly ApiError AtomicPublishInvalidCommit = new(400, 10200, "atomic publish batch commit is invalid");
+    public static readonly ApiError AtomicPublishDuplicateMessage = new(400, 10201, "atomic publish batch contains duplicate message id");
+    public static readonly ApiError AtomicPublishTooManyInflight = new(429, 10210, "atomic publish too many inflight");
+    public static readonly ApiError MirrorWithAtomicPublish = new(400, 10198, "stream mirrors can not also use atomic publishing");
+    /// <summary>Nats-Expected-Last-Sequence on a message of a batch other than the first.</summary>
+    public static readonly ApiError WrongLastSequenceConstant = new(400, 10164, "wrong last sequence");
 
     public static readonly ApiError MirrorWithSubjects = new(400, 10034, "stream mirrors can not contain subjects");
     public static readonly ApiError MirrorWithSources = new(400, 10031, "stream mirrors can not also contain other sources");
@@ -69,6 +79,8 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static ApiError ConsumerInactiveThresholdExcess(string goDuration) => new(400, 10153, $"consumer inactive threshold exceeds system limit of {goDuration}");
     /// <summary>nats-server's error for a stream it could not make, carrying the reason as its whole description.</summary>
     public static ApiError StreamCreate(string reason) => new(500, 10049, reason);
+    public static ApiError AtomicPublishTooLarge(int max) => new(400, 10199, $"atomic publish batch is too large: {max}");
+    public static ApiError AtomicPublishUnsupportedHeader(string header) => new(400, 10177, $"atomic publish unsupported header used: {header}");
     public static ApiError WrongLastSequence(ulong last) => new(400, 10071, $"wrong last sequence: {last}");
     public static ApiError WrongLastMsgId(string? id) => new(400, 10070, $"wrong last msg ID: {id}");
     public static ApiError StoreFailed(string reason) => new(503, 10077, reason);

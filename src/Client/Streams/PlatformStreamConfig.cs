@@ -70,6 +70,8 @@ public sealed record PlatformStreamConfig
     [Id(23), JsonPropertyName("metadata"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Metadata { get; init; }
     /// <summary>2.12 (ADR-49): every message is a counter increment (Nats-Incr), stored as the subject's new total; fixed once the stream exists.</summary>
     [Id(140), JsonPropertyName("allow_msg_counter"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool AllowMsgCounter { get; init; }
+    /// <summary>2.12 (ADR-50): publishes carrying Nats-Batch-Id are staged and stored all at once when their batch commits.</summary>
+    [Id(170), JsonPropertyName("allow_atomic"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool AllowAtomic { get; init; }
     [Id(40), JsonPropertyName("compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public StoreCompression Compression { get; init; }
     [Id(41), JsonPropertyName("subject_transform"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SubjectTransformConfig? SubjectTransform { get; init; }
     [Id(42), JsonPropertyName("republish"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RePublishConfig? RePublish { get; init; }

@@ -68,7 +68,18 @@ public readonly record struct PublishAck(
     [property: Id(0)] ulong Sequence,
     [property: Id(1)] bool Duplicate,
     [property: Id(2)] ApiError? Error,
-    [property: Id(140)] string? CounterTotal = null);
+    [property: Id(140)] string? CounterTotal = null,
+    [property: Id(170)] string? Batch = null,
+    [property: Id(171)] ulong BatchCount = 0)
+{
+    /// <summary>
+    /// A message of an atomic batch before its commit: held, not stored. nats-server answers it with an empty message
+    /// (when the publisher asked for a reply), so the publisher can pace itself.
+    /// </summary>
+    public bool Staged => Batch is not null && BatchCount == 0;
+
+    public static PublishAck StagedIn(string batch) => new(0, false, null, null, batch);
+}
 
 /// <summary>A stored message as MSG.GET and DIRECT.GET return it.</summary>
 [GenerateSerializer, Immutable, Alias("platform.StoredMessage")]

@@ -3,15 +3,23 @@ using System.Text;
 using System.Text.Json;
 using Platform.Grains.Consumers;
 using Platform.Gateway.Server;
+using Platform.Grains.Streams;
 
 namespace Platform.Gateway.JetStream;
 
 /// <summary>
-/// JetStream advisories on $JS.EVENT.ADVISORY.CONSUMER.*, in nats-server's JSON shapes. Published only when someone
+/// JetStream advisories on $JS.EVENT.ADVISORY.CONSUMER.* (and a stream's BATCH_ABANDONED), in nats-server's JSON shapes. Published only when someone
 /// listens, so they cost nothing otherwise.
 /// </summary>
-internal sealed class Advisories(NatsServer server) : PinEvents.IListener
+internal sealed class Advisories(NatsServer server) : PinEvents.IListener, IStreamAdvisories
 {
+    public void BatchAbandoned(string stream, string batch, string reason)
+        => Publish($"$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.{stream}", "stream_batch_abandoned", stream, null, w =>
+        {
+            w.WriteString("batch", batch);
+            w.WriteString("reason", reason);
+        });
+
     public void MaxDeliveries(string stream, string consumer, ulong streamSeq, ulong deliveries)
         => Publish($"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}", "max_deliver", stream, consumer, w =>
         {
@@ -61,7 +69,7 @@ internal sealed class Advisories(NatsServer server) : PinEvents.IListener
             w.WriteString("reason", reason);
         });
 
-    private void Publish(string subject, string type, string stream, string consumer, Action<Utf8JsonWriter> fields)
+    private void Publish(string subject, string type, string stream, string? consumer, Action<Utf8JsonWriter> fields)
     {
         var subjectBytes = Encoding.UTF8.GetBytes(subject);
         if (!server.Router.HasInterest(subjectBytes))
@@ -74,7 +82,8 @@ internal sealed class Advisories(NatsServer server) : PinEvents.IListener
             w.WriteString("id", Guid.NewGuid().ToString("N"));
             w.WriteString("timestamp", ApiJson.Time(DateTime.UtcNow));
             w.WriteString("stream", stream);
-            w.WriteString("consumer", consumer);
+            if (consumer is not null)
+                w.WriteString("consumer", consumer);
             fields(w);
             w.WriteEndObject();
         }

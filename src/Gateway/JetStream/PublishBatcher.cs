@@ -169,12 +169,18 @@ internal sealed class PublishRound
                 $"{{\"error\":{{\"code\":{error.Code},\"err_code\":{error.ErrCode},\"description\":{ApiJson.Quote(error.Description)}}},\"stream\":{ApiJson.Quote(target.Name)},\"seq\":0}}"));
             return;
         }
+        // A staged message of an atomic batch: nats-server replies with an empty message.
+        if (ack.Staged)
+            return;
         output.Write(target.AckPrefix);
         Span<byte> digits = stackalloc byte[20];
         System.Buffers.Text.Utf8Formatter.TryFormat(ack.Sequence, digits, out int n);
         output.Write(digits[..n]);
         if (ack.Duplicate)
             output.Write(",\"duplicate\": true"u8);
+        // The commit of an atomic batch: its id and how many messages it stored, nats-server's ",\"batch\":%q,\"count\":%d".
+        if (ack.Batch is { } batch)
+            output.Write(Encoding.UTF8.GetBytes($",\"batch\":{ApiJson.Quote(batch)},\"count\":{ack.BatchCount}"));
         // 2.12's counters: the subject's new total, as text (it may not fit a JSON number).
         if (ack.CounterTotal is { } total)
         {

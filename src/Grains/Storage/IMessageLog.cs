@@ -29,6 +29,13 @@ internal interface IMessageLog : IAsyncDisposable
     /// <remarks>Throws if the write failed; the log then refuses further writes until reopened.</remarks>
     ulong Append(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, long timestampNanos);
 
+    /// <summary>
+    /// Starts appending <paramref name="count"/> messages as one (an atomic batch): until the scope is disposed no reader
+    /// sees any of them, and a crash before then leaves none of them in the log after recovery. Call
+    /// <see cref="Append"/> (and anything else) on the same thread, with no await, until the scope ends.
+    /// </summary>
+    IDisposable BeginAtomic(int count);
+
     /// <summary>Completes when what was appended is as durable as the sync policy asks.</summary>
     ValueTask CommitAsync();
 

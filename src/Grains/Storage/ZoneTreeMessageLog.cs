@@ -146,6 +146,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         try
         {
             int quarantined = options.InMemory ? 0 : LeftoverSegments.Quarantine(_treeDirectory, _tree);
+            if (!options.InMemory)
+                UndoInterruptedBatch();
             var metadata = _tree.TryGet(LogMetadata.Key, out var stored) ? LogMetadata.Decode(stored) : new LogMetadata(1, 0);
             Volatile.Write(ref _floor, metadata.Floor);
             _removals = metadata.Removals;
@@ -274,6 +276,68 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         return sequence;
     }
 
+    public IDisposable BeginAtomic(int count)
+    {
+        // Held until the scope ends: readers capture their bounds under it, and so does a checkpoint, so neither sees
+        // part of the batch.
+        _lock.Enter();
+        try
+        {
+            ThrowIfUnusable();
+            if (!_options.InMemory)
+                Write(AtomicAppendMarker.Key, AtomicAppendMarker.Encode(_last + 1, _last + (ulong)count));
+        }
+        catch
+        {
+            _lock.Exit();
+            throw;
+        }
+        return new AtomicScope(this);
+    }
+
+    private void EndAtomic()
+    {
+        try
+        {
+            // After this tombstone a crash keeps the batch: the write-ahead log recovers a prefix, so the batch's
+            // records are all in it before the tombstone is.
+            if (!_options.InMemory && Volatile.Read(ref _failure) is null)
+                Write(AtomicAppendMarker.Key, []);
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    private sealed class AtomicScope(ZoneTreeMessageLog log) : IDisposable
+    {
+        private bool _ended;
+
+        public void Dispose()
+        {
+            if (_ended)
+                return;
+            _ended = true;
+            log.EndAtomic();
+        }
+    }
+
+    /// <summary>
+    /// Takes out what a batch that was being appended when the process died had written: the marker before its first
+    /// record says which sequences, and none of them was acknowledged. Before the state is learned from the records.
+    /// </summary>
+    private void UndoInterruptedBatch()
+    {
+        if (!_tree.TryGet(AtomicAppendMarker.Key, out var marker) || marker.Length == 0)
+            return;
+        var (first, last) = AtomicAppendMarker.Decode(marker);
+        for (ulong sequence = first; sequence <= last && sequence >= first; sequence++)
+            if (_tree.TryGet(sequence, out _))
+                _tree.ForceDelete(sequence);
+        _tree.ForceDelete(AtomicAppendMarker.Key);
+    }
+
     public ValueTask CommitAsync()
     {
         var failure = Volatile.Read(ref _failure);
@@ -300,7 +364,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     public bool TryGet(ulong sequence, out LogRecord record)
     {
         ThrowIfDisposed();
-        if (sequence != LogMetadata.Key && !RemovalJournal.IsKey(sequence) && _tree.TryGet(sequence, out var value))
+        if (sequence != LogMetadata.Key && sequence < AtomicAppendMarker.Key && _tree.TryGet(sequence, out var value))
         {
             record = new LogRecord(sequence, value);
             return true;
@@ -1136,7 +1200,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         ulong read = 0;
         using var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false);
         iterator.Seek(from);
-        while (iterator.Next() && !RemovalJournal.IsKey(iterator.CurrentKey))
+        // Message keys end below the batch marker (live while a batch is appended) and the removal journal.
+        while (iterator.Next() && iterator.CurrentKey < AtomicAppendMarker.Key)
         {
             ulong sequence = iterator.CurrentKey;
             var value = iterator.CurrentValue;

@@ -12,6 +12,8 @@ internal static class StreamConfigRules
     {
         if (config.AllowMsgCounter && MessageCounter.CheckConfig(config) is { } counter)
             return counter;
+        if (config.AllowAtomic && AtomicBatch.CheckConfig(config) is { } atomic)
+            return atomic;
         if (config.DiscardNewPerSubject)
         {
             if (config.Discard != DiscardPolicy.New)

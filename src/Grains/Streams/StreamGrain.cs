@@ -137,6 +137,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
         _sourcingTimer?.Dispose();
+        _batchTimer?.Dispose();
+        CloseAllBatches();
         // A file stream's messages stay stored, and counted against max_file_store, while its grain is away.
         if (_config is { Storage: StorageType.Memory })
             store.Usage.Set(Key, _config.Storage, 0);
@@ -356,6 +358,9 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _republish = StreamRepublish.For(config);
+        // As nats-server: turning atomic publish off drops the batches being staged.
+        if (!config.AllowAtomic)
+            CloseAllBatches();
         StartSourcing();
         if (config.Storage == StorageType.File && IsRoot)
             store.SaveMeta(new StreamMeta(config, _created));
@@ -425,6 +430,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
 
     private void StopTimers()
     {
+        _batchTimer?.Dispose();
+        _batchTimer = null;
         _sourcingTimer?.Dispose();
         _sourcingTimer = null;
         _replicaTimer?.Dispose();
@@ -459,6 +466,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _msgIdRecovery = null;
         _lastMsgId = null;
         _sourcing = null;
+        CloseAllBatches();
         // A stream made again under this name starts its sequences over.
         _ttlExpiry.Clear();
     }
@@ -594,8 +602,11 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
-                acks[i] = AppendOne(log, subject, headers, payload, frameOffset);
-                if (acks[i].Error is null && !acks[i].Duplicate)
+                // The one check the batch feature adds to a publish, and only to one with headers.
+                acks[i] = !_appendingSourced && BatchHeaders.Mentioned(headers)
+                    ? AppendBatchMessage(log, subject, headers, payload, frameOffset)
+                    : AppendOne(log, subject, headers, payload, frameOffset);
+                if (acks[i].Error is null && !acks[i].Duplicate && !acks[i].Staged)
                 {
                     appended = true;
                     if (timestamps is not null)

@@ -71,14 +71,14 @@ public sealed class StreamConfig210Tests(ServersFixture servers) : SiloClientTes
     {
         var name = _prefix + "NEW";
         var refused = await RequestAsync($"$JS.API.STREAM.CREATE.{name}",
-            $$"""{"name":"{{name}}","subjects":["{{name}}.>"],"allow_atomic":true}""");
+            $$"""{"name":"{{name}}","subjects":["{{name}}.>"],"allow_msg_schedules":true}""");
         Assert.Equal(10052, (int)refused["error"]!["err_code"]!);
-        Assert.Contains("allow_atomic", (string)refused["error"]!["description"]!);
+        Assert.Contains("allow_msg_schedules", (string)refused["error"]!["description"]!);
         Assert.Null((await RequestAsync($"$JS.API.STREAM.INFO.{name}", ""))["config"]);
 
         // Left at its empty value it asks for nothing, and the stream is made.
         var accepted = await RequestAsync($"$JS.API.STREAM.CREATE.{name}",
-            $$"""{"name":"{{name}}","subjects":["{{name}}.>"],"allow_atomic":false}""");
+            $$"""{"name":"{{name}}","subjects":["{{name}}.>"],"allow_msg_schedules":false}""");
         Assert.Null(accepted["error"]);
 
         var consumer = await RequestAsync($"$JS.API.CONSUMER.CREATE.{name}.C1",
