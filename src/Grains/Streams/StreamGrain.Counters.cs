@@ -9,6 +9,9 @@ namespace Platform.Grains.Streams;
 /// </summary>
 internal sealed partial class StreamGrain
 {
+    /// <summary>The body the append in progress stored in place of the one published (a counter's total), else null.</summary>
+    private byte[]? _countedBody;
+
     /// <summary>
     /// Checks a counter publish as nats-server does and, on a counter stream, gives the body to store in place of the
     /// (empty) one published and the new total for the ack. A message a source copies is kept as it is.

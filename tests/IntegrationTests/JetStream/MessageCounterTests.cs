@@ -112,7 +112,7 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
         Assert.Equal("10173 stream mirrors can not also calculate counters",
             await RefusedAsync($$$"""{"name":"{{{_stream}}}","allow_msg_counter":true,"mirror":{"name":"ELSEWHERE"}}"""));
 
-        // Not yet on the silo, and refused rather than done wrong (R>1 too, in a cluster).
+        // Not yet on the silo, and refused rather than done wrong.
         Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"sources":[{"name":"ELSEWHERE"}]}"""));
         Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"republish":{"src":">","dest":"out.>"}}"""));
 
