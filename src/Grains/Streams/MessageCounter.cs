@@ -28,9 +28,6 @@ internal static class MessageCounter
         // Sourced counters add up through Nats-Counter-Sources, which the silo does not keep yet.
         if (config.Sources is { Length: > 0 })
             return ApiError.InvalidConfig("counter streams can not source yet");
-        // Republish sends the published frames, which lack the total the stream stores.
-        if (config.RePublish is not null)
-            return ApiError.InvalidConfig("counter streams can not republish yet");
         return null;
     }
 

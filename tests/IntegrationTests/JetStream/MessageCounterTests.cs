@@ -114,7 +114,6 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
 
         // Not yet on the silo, and refused rather than done wrong.
         Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"sources":[{"name":"ELSEWHERE"}]}"""));
-        Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"republish":{"src":">","dest":"out.>"}}"""));
 
         // Fixed once made, either way.
         await Js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]));
@@ -131,6 +130,52 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
             $$"""{"name":"{{_stream}}",{{subjects}},"allow_msg_counter":true,"max_msgs_per_subject":1}"""))["error"]);
         Assert.Equal("2", (string?)(await IncrementAsync("k", "2"))["val"]);
         Assert.Equal("5", (string?)(await IncrementAsync("k", "3"))["val"]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Republished_increments_carry_the_stored_total_as_nats_server_republishes_the_stored_message(bool headersOnly)
+    {
+        string destination = "rp" + _stream.ToLowerInvariant();
+        await using var sub = await Nats.SubscribeCoreAsync<byte[]>($"{destination}.>");
+        await Nats.PingAsync();
+        await Js.CreateStreamAsync(Counter() with
+        {
+            Republish = new Republish { Src = ">", Dest = $"{destination}.>", HeadersOnly = headersOnly },
+        });
+        Assert.Equal("5", (string?)(await IncrementAsync("hits", "5"))["val"]);
+        // Refused, so neither stored nor republished.
+        Assert.Equal(10170, ErrCode(await IncrementAsync("hits", "1", "a body")));
+        Assert.Equal("7", (string?)(await IncrementAsync("other", "7"))["val"]);
+        Assert.Equal("-95", (string?)(await IncrementAsync("hits", "-100", "", ("K", "V")))["val"]);
+
+        var got = new List<NatsMsg<byte[]>>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await foreach (var msg in sub.Msgs.ReadAllAsync(timeout.Token))
+        {
+            got.Add(msg);
+            if (got.Count == 3)
+                break;
+        }
+        Assert.Equal([$"{destination}.{_stream}.hits", $"{destination}.{_stream}.other", $"{destination}.{_stream}.hits"], got.Select(m => m.Subject));
+        string[] totals = ["{\"val\":\"5\"}", "{\"val\":\"7\"}", "{\"val\":\"-95\"}"];
+        if (headersOnly)
+        {
+            Assert.All(got, m => Assert.True(m.Data is null || m.Data.Length == 0));
+            Assert.Equal(totals.Select(t => t.Length.ToString()), got.Select(m => m.Headers!["Nats-Msg-Size"].ToString()));
+        }
+        else
+        {
+            Assert.Equal(totals, got.Select(m => Encoding.UTF8.GetString(m.Data!)));
+        }
+        // The stored headers (the increment as published, and any other) with the usual republish ones.
+        Assert.Equal(["5", "7", "-100"], got.Select(m => m.Headers!["Nats-Incr"].ToString()));
+        Assert.Equal("V", got[2].Headers!["K"].ToString());
+        Assert.All(got, m => Assert.Equal(_stream, m.Headers!["Nats-Stream"].ToString()));
+        Assert.Equal([$"{_stream}.hits", $"{_stream}.other", $"{_stream}.hits"], got.Select(m => m.Headers!["Nats-Subject"].ToString()));
+        Assert.Equal(["1", "2", "3"], got.Select(m => m.Headers!["Nats-Sequence"].ToString()));
+        Assert.Equal(["0", "0", "1"], got.Select(m => m.Headers!["Nats-Last-Sequence"].ToString()));
     }
 
     private static int? ErrCode(JsonObject ack) => (int?)ack["error"]?["err_code"];
