@@ -25,9 +25,6 @@ internal static class MessageCounter
             return ApiError.InvalidConfig("counter stream can only use limits retention");
         if (config.Mirror is not null)
             return ApiError.MirrorWithCounters;
-        // Sourced counters add up through Nats-Counter-Sources, which the silo does not keep yet.
-        if (config.Sources is { Length: > 0 })
-            return ApiError.InvalidConfig("counter streams can not source yet");
         return null;
     }
 

@@ -598,7 +598,11 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
-                _countedBody = null;
+                if (storedFrames is not null)
+                {
+                    _countedBody = _countedHeaders = null;
+                    _counterIndex = i;
+                }
                 acks[i] = AppendOne(log, subject, headers, payload, frameOffset);
                 if (acks[i].Error is null && !acks[i].Duplicate)
                 {
@@ -617,7 +621,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 acks[i] = new PublishAck(0, false, ApiError.StoreFailed(ex.Message));
             }
             // Every frame keeps its place (a refused one is skipped by sequence 0), so offsets and indexes still match.
-            storedFrames?.Add(subject, headers, _countedBody ?? payload);
+            storedFrames?.Add(subject, _countedHeaders ?? headers, _countedBody ?? payload);
         }
         if (storedFrames is not null)
         {
@@ -655,10 +659,12 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         string? counterTotal = null;
         if (!hdr.Incr.IsEmpty || config.AllowMsgCounter)
         {
-            if (CountIncrement(log, subject, headers, hdr, payload, out var counterBody, out counterTotal) is { } counterError)
+            if (CountIncrement(log, subject, headers, hdr, payload, out var counterBody, out var counterHeaders, out counterTotal) is { } counterError)
                 return Fail(counterError);
             if (counterBody is not null)
                 payload = _countedBody = counterBody;
+            if (counterHeaders is not null)
+                headers = _countedHeaders = counterHeaders;
         }
         long now = Now();
         string? msgId = null;
