@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -16,14 +17,14 @@ internal static class CounterSources
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The map a stored message carries (null when it has none); false when the header is not such a map.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> headers, out SortedDictionary<string, SortedDictionary<string, string>>? sources)
+    public static bool TryRead(ReadOnlySpan<byte> headers, out Dictionary<string, Dictionary<string, string>>? sources)
     {
         sources = null;
         if (!HeaderValue(headers, HeaderName, out var value))
             return true;
         try
         {
-            sources = JsonSerializer.Deserialize<SortedDictionary<string, SortedDictionary<string, string>>>(value, Json);
+            sources = JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, string>>>(value, Json);
             return sources is not null;
         }
         catch (JsonException)
@@ -32,9 +33,33 @@ internal static class CounterSources
         }
     }
 
-    /// <summary>The map as nats-server writes it (Go's encoding/json: keys sorted, no spaces).</summary>
-    public static string Write(SortedDictionary<string, SortedDictionary<string, string>> sources)
-        => JsonSerializer.Serialize(sources, Json);
+    /// <summary>The map as nats-server writes it (Go's encoding/json: keys sorted byte-wise, no spaces).</summary>
+    public static string Write(Dictionary<string, Dictionary<string, string>> sources)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Json.Encoder }))
+        {
+            writer.WriteStartObject();
+            foreach (var stream in Sorted(sources.Keys))
+            {
+                writer.WriteStartObject(stream);
+                var subjects = sources[stream];
+                foreach (var subject in Sorted(subjects.Keys))
+                    writer.WriteString(subject, subjects[subject]);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+
+        // Ordinal order of UTF-16 is not UTF-8's byte order past U+FFFF, which no stream name or subject needs.
+        static string[] Sorted(IEnumerable<string> keys)
+        {
+            string[] sorted = [.. keys];
+            Array.Sort(sorted, StringComparer.Ordinal);
+            return sorted;
+        }
+    }
 
     /// <summary>The first value of header <paramref name="name"/> in a NATS header block.</summary>
     public static bool HeaderValue(ReadOnlySpan<byte> headers, string name, out ReadOnlySpan<byte> value)

@@ -54,7 +54,7 @@ internal sealed partial class StreamGrain
             return null;
         }
         var sum = BigInteger.Zero;
-        SortedDictionary<string, SortedDictionary<string, string>>? sources = null;
+        Dictionary<string, Dictionary<string, string>>? sources = null;
         if (log.TryGetLastBySubject(Encoding.UTF8.GetString(subject), out var last))
         {
             if (!MessageCounter.TryReadTotal(last.Payload, out sum) || !CounterSources.TryRead(last.Headers, out sources))
