@@ -10,6 +10,7 @@ namespace Platform.Grains.Sourcing;
 /// </summary>
 internal static class SourceHeader
 {
+    public const string HeaderName = "Nats-Stream-Source";
     private static ReadOnlySpan<byte> Name => "Nats-Stream-Source"u8;
 
     /// <summary>Writes <paramref name="headers"/> with the header added into <paramref name="into"/>.</summary>

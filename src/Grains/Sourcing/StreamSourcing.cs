@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using Platform.Grains.Cluster;
 using Platform.Grains.Storage;
 using Platform.Grains.Streams;
@@ -156,5 +157,19 @@ internal sealed class StreamSourcing
         }
         // ArrayBufferWriter's array is its own; the stream grain copies nothing it keeps from it.
         return (frames.WrittenMemory.ToArray(), frames.WrittenCount);
+    }
+
+    /// <summary>Each message's subject in its origin, before the source's transforms (a counter stream keys totals by it).</summary>
+    public static string[] OriginSubjects(StreamRead read)
+    {
+        var subjects = new string[read.Count];
+        var buffer = read.Frames.AsSpan(0, read.Length);
+        int offset = 0;
+        for (int i = 0; i < read.Count; i++)
+        {
+            StreamRead.ReadFrame(buffer, ref offset, out _, out var record);
+            subjects[i] = Encoding.UTF8.GetString(RecordCodec.GetSubject(record));
+        }
+        return subjects;
     }
 }

@@ -25,15 +25,6 @@ internal static class MessageCounter
             return ApiError.InvalidConfig("counter stream can only use limits retention");
         if (config.Mirror is not null)
             return ApiError.MirrorWithCounters;
-        // Replicas receive the published frames, not the totals the primary stores from them.
-        if (config.NumReplicas > 1)
-            return ApiError.InvalidConfig("replicated streams can not use message counters yet");
-        // Sourced counters add up through Nats-Counter-Sources, which the silo does not keep yet.
-        if (config.Sources is { Length: > 0 })
-            return ApiError.InvalidConfig("counter streams can not source yet");
-        // Republish sends the published frames, which lack the total the stream stores.
-        if (config.RePublish is not null)
-            return ApiError.InvalidConfig("counter streams can not republish yet");
         return null;
     }
 

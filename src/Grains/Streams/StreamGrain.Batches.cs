@@ -140,7 +140,7 @@ internal sealed partial class StreamGrain
                 return ApiError.MessageTooLarge;
             if (!hdr.Incr.IsEmpty || config.AllowMsgCounter)
             {
-                if (CountIncrement(log, subject, headers, hdr, payload, out _, out _) is { } counterError)
+                if (CountIncrement(log, subject, headers, hdr, payload, out _, out _, out _) is { } counterError)
                     return counterError;
             }
             if (!hdr.MsgId.IsEmpty)

@@ -77,6 +77,8 @@ internal sealed partial class StreamGrain
         var acks = new PublishAck[read.Count];
         using var lease = await UseLogAsync();
         _appendingSourced = true;
+        if (_config!.AllowMsgCounter)
+            _sourcedCounters = (cursor.Config.Name, StreamSourcing.OriginSubjects(read));
         try
         {
             await AppendAsync(lease.Log, frames, length, acks, null);
@@ -84,6 +86,7 @@ internal sealed partial class StreamGrain
         finally
         {
             _appendingSourced = false;
+            _sourcedCounters = null;
         }
         foreach (var ack in acks)
         {

@@ -518,6 +518,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         }
         ulong previous = 0;
         long[]? timestamps = null;
+        byte[] stored = frames.Value;
+        int storedLength = length;
         using (lease)
         {
             if (_msgIdRecovery is not null && UsesMsgIds(frames.Value.AsSpan(0, length), count))
@@ -538,10 +540,10 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 previous = lease.Log.State.LastSequence;
                 timestamps = new long[count];
             }
-            await AppendAsync(lease.Log, frames.Value, length, acks, timestamps);
+            (stored, storedLength) = await AppendAsync(lease.Log, frames.Value, length, acks, timestamps);
         }
         if (_replication is not null)
-            await ReplicateAsync(frames.Value, length, acks, previous, timestamps!);
+            await ReplicateAsync(stored, storedLength, acks, previous, timestamps!);
         return acks.AsImmutable();
     }
 
@@ -587,7 +589,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         signals.Advance(Key, state.LastSequence);
     }
 
-    private async ValueTask AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks, long[]? timestamps)
+    /// <summary>Appends a batch; gives back its frames as stored (<see cref="StoredFrames"/>), the ones given unless the stream counts.</summary>
+    private async ValueTask<(byte[] Frames, int Length)> AppendAsync(IMessageLog log, byte[] frames, int length, PublishAck[] acks, long[]? timestamps)
     {
         int count = acks.Length;
         await log.WaitForCapacityAsync();
@@ -596,12 +599,18 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         bool appended = false;
         bool limited = store.Limits.For(_config!.Storage) >= 0;
         _republish?.Clear();
+        var storedFrames = _config.AllowMsgCounter ? new StoredFrames(length + count * 16) : null;
         for (int i = 0; i < count; i++)
         {
-            int frameOffset = offset;
+            int frameOffset = storedFrames?.Length ?? offset;
             PublishFrames.Read(buffer, ref offset, out var subject, out var headers, out var payload);
             try
             {
+                if (storedFrames is not null)
+                {
+                    _countedBody = _countedHeaders = null;
+                    _counterIndex = i;
+                }
                 // The one check the batch feature adds to a publish, and only to one with headers.
                 acks[i] = !_appendingSourced && BatchHeaders.Mentioned(headers)
                     ? AppendBatchMessage(log, subject, headers, payload, frameOffset)
@@ -622,6 +631,13 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 logger.LogError(ex, "Append to stream {Stream} failed", _config.Name);
                 acks[i] = new PublishAck(0, false, ApiError.StoreFailed(ex.Message));
             }
+            // Every frame keeps its place (a refused one is skipped by sequence 0), so offsets and indexes still match.
+            storedFrames?.Add(subject, _countedHeaders ?? headers, _countedBody ?? payload);
+        }
+        if (storedFrames is not null)
+        {
+            frames = storedFrames.ToArray();
+            length = frames.Length;
         }
         if (appended)
         {
@@ -635,6 +651,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             // Republished as soon as the primary holds it: core NATS, at most once, as nats-server's republish.
             _republish?.Send(frames.AsSpan(0, length), _config.Name, _republisher);
         }
+        return (frames, length);
     }
 
     private PublishAck AppendOne(IMessageLog log, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, int frameOffset)
@@ -653,10 +670,12 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         string? counterTotal = null;
         if (!hdr.Incr.IsEmpty || config.AllowMsgCounter)
         {
-            if (CountIncrement(log, subject, headers, hdr, payload, out var counterBody, out counterTotal) is { } counterError)
+            if (CountIncrement(log, subject, headers, hdr, payload, out var counterBody, out var counterHeaders, out counterTotal) is { } counterError)
                 return Fail(counterError);
             if (counterBody is not null)
-                payload = counterBody;
+                payload = _countedBody = counterBody;
+            if (counterHeaders is not null)
+                headers = _countedHeaders = counterHeaders;
         }
         long now = Now();
         string? msgId = null;

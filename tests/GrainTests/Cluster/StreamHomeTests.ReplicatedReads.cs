@@ -167,4 +167,27 @@ public sealed partial class StreamHomeTests
         Assert.Equal(ApiError.NoMessageFound, (await stream.GetMessage(new MessageQuery(5, null, null))).Error);
         Assert.Equal("m4", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(4, null, null))).Value!.Payload));
     }
+
+    [Fact]
+    public async Task Counter_totals_on_a_replicated_stream_carry_over_to_a_promoted_replica()
+    {
+        var (config, primary) = await CreateReplicatedAsync("U", primaryOnFirstSilo: false, counter: true);
+        string a = config.Subjects[0].Replace(">", "a"), b = config.Subjects[0].Replace(">", "b");
+        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        Assert.Equal("5", (await new FrameBatch().Add(a, "", ("Nats-Incr", "5")).AppendTo(stream))[0].CounterTotal);
+        // A batch of several increments, one of them refused (a body), and a subject that goes negative.
+        var batch = await new FrameBatch().Add(a, "", ("Nats-Incr", "+10")).Add(b, "body", ("Nats-Incr", "1")).Add(b, "", ("Nats-Incr", "-3"))
+            .Add(a, "", ("Nats-Incr", "100")).AppendTo(stream);
+        Assert.Equal(["15", null, "-3", "115"], batch.Select(ack => ack.CounterTotal));
+
+        await Cluster.StopSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) != primary.Name, "a replica is promoted");
+        // The replica holds what the primary stored, totals and not increments.
+        Assert.Equal("{\"val\":\"115\"}", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(0, a, null))).Value!.Payload));
+        Assert.Equal("{\"val\":\"-3\"}", System.Text.Encoding.UTF8.GetString((await stream.GetMessage(new MessageQuery(3, null, null))).Value!.Payload));
+        // The next increment continues the sum the old primary kept.
+        var next = await new FrameBatch().Add(a, "", ("Nats-Incr", "1")).Add(b, "", ("Nats-Incr", "4")).AppendTo(stream);
+        Assert.Equal(("116", 5UL), (next[0].CounterTotal, next[0].Sequence));
+        Assert.Equal("1", next[1].CounterTotal);
+    }
 }

@@ -185,7 +185,7 @@ public sealed partial class StreamHomeTests
 
     /// <summary>Creates R3 streams until one has its primary on the first silo (which cannot be stopped), or elsewhere.</summary>
     private async Task<(PlatformStreamConfig Config, InProcessSiloHandle Primary)> CreateReplicatedAsync(string prefix, bool primaryOnFirstSilo, long maxMsgs = 0,
-        long subjectDeleteMarkerTtl = 0)
+        long subjectDeleteMarkerTtl = 0, bool counter = false)
     {
         for (int i = 0; ; i++)
         {
@@ -193,6 +193,7 @@ public sealed partial class StreamHomeTests
             {
                 Name = $"{prefix}{i}", Subjects = [$"{prefix.ToLowerInvariant()}{i}.>"], NumReplicas = 3, MaxMsgs = maxMsgs,
                 AllowMsgTtl = subjectDeleteMarkerTtl > 0, SubjectDeleteMarkerTtl = subjectDeleteMarkerTtl,
+                AllowMsgCounter = counter,
             }.WithDefaults();
             Assert.Null((await Catalog.Create(config)).Error);
             var home = (await Catalog.Get(config.Name))!.HomeOf(0);

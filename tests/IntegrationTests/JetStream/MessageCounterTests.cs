@@ -112,10 +112,6 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
         Assert.Equal("10173 stream mirrors can not also calculate counters",
             await RefusedAsync($$$"""{"name":"{{{_stream}}}","allow_msg_counter":true,"mirror":{"name":"ELSEWHERE"}}"""));
 
-        // Not yet on the silo, and refused rather than done wrong (R>1 too, in a cluster).
-        Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"sources":[{"name":"ELSEWHERE"}]}"""));
-        Assert.StartsWith("10052 ", await RefusedAsync($$$"""{"name":"{{{_stream}}}",{{{subjects}}},"allow_msg_counter":true,"republish":{"src":">","dest":"out.>"}}"""));
-
         // Fixed once made, either way.
         await Js.CreateStreamAsync(new StreamConfig(_stream, [$"{_stream}.>"]));
         var on = await Assert.ThrowsAsync<NatsJSApiException>(() => Js.UpdateStreamAsync(Counter()).AsTask());
@@ -131,6 +127,135 @@ public sealed class MessageCounterTests(ServersFixture servers) : SiloClientTest
             $$"""{"name":"{{_stream}}",{{subjects}},"allow_msg_counter":true,"max_msgs_per_subject":1}"""))["error"]);
         Assert.Equal("2", (string?)(await IncrementAsync("k", "2"))["val"]);
         Assert.Equal("5", (string?)(await IncrementAsync("k", "3"))["val"]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Republished_increments_carry_the_stored_total_as_nats_server_republishes_the_stored_message(bool headersOnly)
+    {
+        string destination = "rp" + _stream.ToLowerInvariant();
+        await using var sub = await Nats.SubscribeCoreAsync<byte[]>($"{destination}.>");
+        await Nats.PingAsync();
+        await Js.CreateStreamAsync(Counter() with
+        {
+            Republish = new Republish { Src = ">", Dest = $"{destination}.>", HeadersOnly = headersOnly },
+        });
+        Assert.Equal("5", (string?)(await IncrementAsync("hits", "5"))["val"]);
+        // Refused, so neither stored nor republished.
+        Assert.Equal(10170, ErrCode(await IncrementAsync("hits", "1", "a body")));
+        Assert.Equal("7", (string?)(await IncrementAsync("other", "7"))["val"]);
+        Assert.Equal("-95", (string?)(await IncrementAsync("hits", "-100", "", ("K", "V")))["val"]);
+
+        var got = new List<NatsMsg<byte[]>>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await foreach (var msg in sub.Msgs.ReadAllAsync(timeout.Token))
+        {
+            got.Add(msg);
+            if (got.Count == 3)
+                break;
+        }
+        Assert.Equal([$"{destination}.{_stream}.hits", $"{destination}.{_stream}.other", $"{destination}.{_stream}.hits"], got.Select(m => m.Subject));
+        string[] totals = ["{\"val\":\"5\"}", "{\"val\":\"7\"}", "{\"val\":\"-95\"}"];
+        if (headersOnly)
+        {
+            Assert.All(got, m => Assert.True(m.Data is null || m.Data.Length == 0));
+            Assert.Equal(totals.Select(t => t.Length.ToString()), got.Select(m => m.Headers!["Nats-Msg-Size"].ToString()));
+        }
+        else
+        {
+            Assert.Equal(totals, got.Select(m => Encoding.UTF8.GetString(m.Data!)));
+        }
+        // The stored headers (the increment as published, and any other) with the usual republish ones.
+        Assert.Equal(["5", "7", "-100"], got.Select(m => m.Headers!["Nats-Incr"].ToString()));
+        Assert.Equal("V", got[2].Headers!["K"].ToString());
+        Assert.All(got, m => Assert.Equal(_stream, m.Headers!["Nats-Stream"].ToString()));
+        Assert.Equal([$"{_stream}.hits", $"{_stream}.other", $"{_stream}.hits"], got.Select(m => m.Headers!["Nats-Subject"].ToString()));
+        Assert.Equal(["1", "2", "3"], got.Select(m => m.Headers!["Nats-Sequence"].ToString()));
+        Assert.Equal(["0", "0", "1"], got.Select(m => m.Headers!["Nats-Last-Sequence"].ToString()));
+    }
+
+    [Fact]
+    public async Task A_counter_stream_sourcing_counter_streams_adds_up_their_totals_and_moves_by_each_increment()
+    {
+        string a = _stream + "A", b = _stream + "B", agg = _stream;
+        // A keeps only each subject's last message: the aggregate never sees a.hits's first increment, and counts it
+        // all the same, from the difference of the totals.
+        await Js.CreateStreamAsync(new StreamConfig(a, [$"{a}.>"]) { AllowMsgCounter = true, MaxMsgsPerSubject = 1 });
+        await Js.CreateStreamAsync(new StreamConfig(b, [$"{b}.>"]) { AllowMsgCounter = true });
+        Assert.Equal("5", (string?)(await CounterPublish.SendAsync(Nats, $"{a}.hits", "5", "", []))["val"]);
+        Assert.Equal("8", (string?)(await CounterPublish.SendAsync(Nats, $"{a}.hits", "3", "", []))["val"]);
+        Assert.Equal("10", (string?)(await CounterPublish.SendAsync(Nats, $"{b}.hits", "10", "", []))["val"]);
+        Assert.Equal("1", (string?)(await CounterPublish.SendAsync(Nats, $"{b}.misses", "1", "", []))["val"]);
+
+        // Both origins' subjects map onto the aggregate's; it counts its own increments too.
+        await Js.CreateStreamAsync(new StreamConfig(agg, [$"{agg}.>"])
+        {
+            AllowMsgCounter = true,
+            Sources =
+            [
+                new StreamSource { Name = a, SubjectTransforms = [new SubjectTransform { Src = $"{a}.>", Dest = $"{agg}.>" }] },
+                new StreamSource { Name = b, SubjectTransforms = [new SubjectTransform { Src = $"{b}.>", Dest = $"{agg}.>" }] },
+            ],
+        });
+        var aggregate = await Js.GetStreamAsync(agg);
+        // Sources already holding totals bring them whole, keyed by origin stream and origin subject.
+        var hits = await TotalAsync(aggregate, "hits", "18");
+        Assert.Equal($$$"""{"{{{a}}}":{"{{{a}}}.hits":"8"},"{{{b}}}":{"{{{b}}}.hits":"10"}}""", Header(hits, "Nats-Counter-Sources"));
+        await TotalAsync(aggregate, "misses", "1");
+
+        // An increment on either origin moves the aggregate by that increment, which its Nats-Incr says.
+        Assert.Equal("6", (string?)(await CounterPublish.SendAsync(Nats, $"{a}.hits", "-2", "", []))["val"]);
+        hits = await TotalAsync(aggregate, "hits", "16");
+        Assert.Equal("-2", Header(hits, "Nats-Incr"));
+        Assert.Equal("17", (string?)(await CounterPublish.SendAsync(Nats, $"{b}.hits", "7", "", []))["val"]);
+        hits = await TotalAsync(aggregate, "hits", "23");
+        Assert.Equal("7", Header(hits, "Nats-Incr"));
+        Assert.Equal($$$"""{"{{{a}}}":{"{{{a}}}.hits":"6"},"{{{b}}}":{"{{{b}}}.hits":"17"}}""", Header(hits, "Nats-Counter-Sources"));
+
+        // A local increment adds to the aggregate and carries the totals seen from the sources on, so the next sourced
+        // increment still counts only its difference.
+        Assert.Equal("123", (string?)(await IncrementAsync("hits", "100"))["val"]);
+        hits = await aggregate.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{agg}.hits" });
+        Assert.Equal("100", Header(hits, "Nats-Incr"));
+        Assert.Equal($$$"""{"{{{a}}}":{"{{{a}}}.hits":"6"},"{{{b}}}":{"{{{b}}}.hits":"17"}}""", Header(hits, "Nats-Counter-Sources"));
+        Assert.Equal("7", (string?)(await CounterPublish.SendAsync(Nats, $"{a}.hits", "1", "", []))["val"]);
+        await TotalAsync(aggregate, "hits", "124");
+        Assert.Equal("8", (string?)(await CounterPublish.SendAsync(Nats, $"{b}.misses", "7", "", []))["val"]);
+        await TotalAsync(aggregate, "misses", "8");
+    }
+
+    /// <summary>Waits until the aggregate's last message on <paramref name="subject"/> holds <paramref name="total"/>.</summary>
+    private async Task<StreamMsgGetResponse> TotalAsync(INatsJSStream stream, string subject, string total)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string body = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            try
+            {
+                var last = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"{_stream}.{subject}" });
+                body = Encoding.UTF8.GetString(last.Message.Data.Span);
+                if (body == $$"""{"val":"{{total}}"}""")
+                    return last;
+            }
+            catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10037)
+            {
+                // Not sourced yet.
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail($"{_stream}.{subject} holds {body}, not the total {total}");
+        return null!;
+    }
+
+    /// <summary>A header of a stored message as MSG.GET returns it.</summary>
+    private static string? Header(StreamMsgGetResponse message, string name)
+    {
+        foreach (var line in Encoding.UTF8.GetString(Convert.FromBase64String(message.Message.Hdrs!)).Split("\r\n"))
+            if (line.StartsWith(name + ":", StringComparison.Ordinal))
+                return line[(name.Length + 1)..].Trim();
+        return null;
     }
 
     private static int? ErrCode(JsonObject ack) => (int?)ack["error"]?["err_code"];
