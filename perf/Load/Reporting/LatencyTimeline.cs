@@ -16,9 +16,15 @@ internal sealed class LatencyTimeline
     private const long Highest = 60_000_000_000;
     private readonly List<LongHistogram?> _seconds = [];
     private long _startTick;
+    private long _startUnixMs;
 
     /// <summary>Second 0 begins here: the start of the publish phase, after the connections are set up.</summary>
-    public void StartAt(long tick) => _startTick = tick;
+    public void StartAt(long tick)
+    {
+        _startTick = tick;
+        // The wall clock of second 0, to line the seconds up with what the server recorded meanwhile (runtime counters).
+        _startUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)(Clock.SecondsBetween(tick, Clock.Now) * 1000);
+    }
 
     public void Record(long endTick, long nanos)
     {
@@ -29,12 +35,17 @@ internal sealed class LatencyTimeline
         histogram.RecordValue(Math.Clamp(nanos, 1, Highest));
     }
 
-    /// <summary>Writes one CSV row per second: second,count,p50_us,p99_us,p999_us,max_us (empty seconds have count 0).</summary>
+    /// <summary>
+    /// Writes one CSV row per second: second,count,p50_us,p99_us,p999_us,max_us,unix_ms (empty seconds have count 0;
+    /// unix_ms is the wall clock at the second's start).
+    /// </summary>
     public static void WriteCsv(string path, IEnumerable<LatencyTimeline> timelines)
     {
         var merged = new List<LongHistogram?>();
+        long startUnixMs = 0;
         foreach (var timeline in timelines)
         {
+            startUnixMs = startUnixMs == 0 ? timeline._startUnixMs : Math.Min(startUnixMs, timeline._startUnixMs);
             for (var s = 0; s < timeline._seconds.Count; s++)
             {
                 if (timeline._seconds[s] is not { } histogram)
@@ -45,16 +56,17 @@ internal sealed class LatencyTimeline
             }
         }
         using var writer = new StreamWriter(path);
-        writer.WriteLine("second,count,p50_us,p99_us,p999_us,max_us");
+        writer.WriteLine("second,count,p50_us,p99_us,p999_us,max_us,unix_ms");
         for (var s = 0; s < merged.Count; s++)
         {
+            long unixMs = startUnixMs + s * 1000L;
             if (merged[s] is not { } h)
             {
-                writer.WriteLine(FormattableString.Invariant($"{s},0,,,,"));
+                writer.WriteLine(FormattableString.Invariant($"{s},0,,,,,{unixMs}"));
                 continue;
             }
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s},{h.TotalCount},{h.GetValueAtPercentile(50) / 1000.0:F1},{h.GetValueAtPercentile(99) / 1000.0:F1},{h.GetValueAtPercentile(99.9) / 1000.0:F1},{h.GetMaxValue() / 1000.0:F1}"));
+                $"{s},{h.TotalCount},{h.GetValueAtPercentile(50) / 1000.0:F1},{h.GetValueAtPercentile(99) / 1000.0:F1},{h.GetValueAtPercentile(99.9) / 1000.0:F1},{h.GetMaxValue() / 1000.0:F1},{unixMs}"));
         }
     }
 }
