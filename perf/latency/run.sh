@@ -26,7 +26,8 @@ CPID=$!
 dotnet "$ROOT/perf/Load/bin/Release/net10.0/Platform.Load.dll" js-pub-async --streams 1 --pubs 1 --size 128 --window 256 \
   --rate "$RATE" --duration "$SECS" --warmup 8 --url "nats://127.0.0.1:$PORT" --quiet --json "$OUT/load.json" \
   --timeline "$OUT/timeline.csv" --server-pid $PID > "$OUT/load.out" 2>&1
-kill -INT $CPID; wait $CPID 2>/dev/null
+# dotnet-counters ignores SIGINT without a terminal; SIGTERM ends it with the file written.
+kill $CPID; wait $CPID 2>/dev/null
 jq -c '{msgs_per_sec, latency_us}' "$OUT/load.json"
 python3 "$ROOT/perf/latency/correlate.py" "$OUT/timeline.csv" "$OUT/counters.csv" | tee "$OUT/correlation.md"
 echo "raw files in $OUT" >&2
