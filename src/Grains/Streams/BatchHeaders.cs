@@ -16,18 +16,9 @@ internal readonly ref struct BatchHeaders
         Sequence = null;
         Commit = default;
         HasCommit = false;
-        int eol = block.IndexOf("\r\n"u8);
-        var rest = eol < 0 ? default : block[(eol + 2)..];
-        while (!rest.IsEmpty)
+        foreach (var header in new HeaderLines(block))
         {
-            eol = rest.IndexOf("\r\n"u8);
-            var line = eol < 0 ? rest : rest[..eol];
-            rest = eol < 0 ? default : rest[(eol + 2)..];
-            int colon = line.IndexOf((byte)':');
-            if (colon <= 0)
-                continue;
-            var key = line[..colon];
-            var value = line[(colon + 1)..].Trim((byte)' ');
+            ReadOnlySpan<byte> key = header.Key, value = header.Value;
             if (key.SequenceEqual("Nats-Batch-Id"u8)) Id = value;
             else if (key.SequenceEqual("Nats-Batch-Sequence"u8)) Sequence = ParseSequence(value);
             else if (key.SequenceEqual("Nats-Batch-Commit"u8))

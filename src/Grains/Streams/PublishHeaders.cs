@@ -18,19 +18,9 @@ internal readonly ref struct PublishHeaders
         Ttl = default;
         if (block.IsEmpty || block.IndexOf("Nats-"u8) < 0)
             return;
-        // Skip the status line, then read "Key: Value" lines.
-        int eol = block.IndexOf("\r\n"u8);
-        var rest = eol < 0 ? default : block[(eol + 2)..];
-        while (!rest.IsEmpty)
+        foreach (var header in new HeaderLines(block))
         {
-            eol = rest.IndexOf("\r\n"u8);
-            var line = eol < 0 ? rest : rest[..eol];
-            rest = eol < 0 ? default : rest[(eol + 2)..];
-            int colon = line.IndexOf((byte)':');
-            if (colon <= 0)
-                continue;
-            var key = line[..colon];
-            var value = line[(colon + 1)..].Trim((byte)' ');
+            ReadOnlySpan<byte> key = header.Key, value = header.Value;
             if (key.SequenceEqual("Nats-Msg-Id"u8)) MsgId = value;
             else if (key.SequenceEqual("Nats-Expected-Stream"u8)) ExpectedStream = value;
             else if (key.SequenceEqual("Nats-Incr"u8)) Incr = value;
