@@ -203,14 +203,16 @@ public sealed class ConsumerPinnedTests(ServersFixture servers) : SiloClientTest
     [Fact]
     public async Task Pinned_client_that_keeps_pulling_keeps_the_pin_past_priority_timeout()
     {
-        await PinnedConsumerAsync("pin", TimeSpan.FromSeconds(1));
+        // Only a request's admission renews the pin (nats-server's setPinnedTimer), so the gap between two admissions
+        // is a 0.5 s expiry plus a round trip; a 2 s timeout leaves 1.5 s for a loaded machine (1 s was not enough in CI).
+        await PinnedConsumerAsync("pin", TimeSpan.FromSeconds(2));
         await PublishAsync(0, 1);
         await using var first = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 2);
         var pin = PinOf(await first.NextAsync());
-        await using var waiting = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 5);
+        await using var waiting = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 8);
 
-        // Each request with the pin id renews it: four of them over 2 s, well past the 1 s timeout.
-        for (int i = 0; i < 4; i++)
+        // Each request with the pin id renews it: eight of them over 4 s, well past the 2 s timeout.
+        for (int i = 0; i < 8; i++)
         {
             await using var renew = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 0.5, pinId: pin);
             Assert.Equal(Status("408 Request Timeout"), await renew.NextAsync());
@@ -218,7 +220,7 @@ public sealed class ConsumerPinnedTests(ServersFixture servers) : SiloClientTest
         await PublishAsync(1, 1);
         await using var served = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 2, pinId: pin);
         Assert.Equal(Delivered(1, pin), await served.NextAsync());
-        Assert.Equal(Status("408 Request Timeout"), await waiting.NextAsync());
+        Assert.Equal(Status("408 Request Timeout"), await waiting.NextAsync(8));
     }
 
     [Fact]
