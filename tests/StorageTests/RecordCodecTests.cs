@@ -9,7 +9,7 @@ public class RecordCodecTests
     public void Round_trips_every_field()
     {
         var encoded = RecordCodec.Encode(-42, "orders.new"u8, "NATS/1.0\r\n\r\n"u8, "hello"u8);
-        Assert.Equal(RecordCodec.HeaderLength + 10 + 12 + 5, encoded.Length);
+        Assert.Equal(RecordCodec.HeaderLength + 10 + 12 + 5 + 4, encoded.Length);
 
         var record = new LogRecord(7, encoded);
         Assert.Equal(7UL, record.Sequence);
@@ -26,7 +26,39 @@ public class RecordCodecTests
     public void Layout_is_the_documented_one()
     {
         var encoded = RecordCodec.Encode(0x0102030405060708, "ab"u8, "h"u8, "p"u8);
-        Assert.Equal(new byte[] { 8, 7, 6, 5, 4, 3, 2, 1, 2, 0, 1, 0, 0, 0, (byte)'a', (byte)'b', (byte)'h', (byte)'p' }, encoded);
+        byte[] body = [8, 7, 6, 5, 4, 3, 2, 1, 2, 0, 1, 0, 0, 0xC0, (byte)'a', (byte)'b', (byte)'h', (byte)'p'];
+        Assert.Equal(body, encoded[..^4]);
+        Assert.Equal(BitConverter.GetBytes(Checksum.Crc32C(body)), encoded[^4..]);
+    }
+
+    [Fact]
+    public void Any_flipped_bit_makes_a_record_damaged()
+    {
+        var encoded = RecordCodec.Encode(123456789, "orders.new"u8, "NATS/1.0\r\nA: b\r\n\r\n"u8, "payload"u8);
+        Assert.True(RecordCodec.IsIntact(encoded));
+        for (int bit = 0; bit < encoded.Length * 8; bit++)
+        {
+            var damaged = (byte[])encoded.Clone();
+            damaged[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(RecordCodec.IsIntact(damaged), $"bit {bit} flipped went unnoticed");
+        }
+        Assert.False(RecordCodec.IsIntact(encoded[..^1]));
+        Assert.False(RecordCodec.IsIntact(encoded[..5]));
+    }
+
+    [Fact]
+    public void Records_written_before_checksums_are_still_read()
+    {
+        // The layout without the trailer and without the flag bit in the headers length.
+        byte[] old = [8, 7, 6, 5, 4, 3, 2, 1, 2, 0, 1, 0, 0, 0, (byte)'a', (byte)'b', (byte)'h', (byte)'p', (byte)'q'];
+        var record = new LogRecord(1, old);
+        Assert.True(RecordCodec.IsIntact(old));
+        Assert.Equal("ab", record.Subject);
+        Assert.Equal("h"u8.ToArray(), record.Headers.ToArray());
+        Assert.Equal("pq"u8.ToArray(), record.Payload.ToArray());
+        Assert.Equal("pq"u8.ToArray(), record.PayloadMemory.ToArray());
+        Assert.Equal(22UL + 2 + 4 + 1 + 2 + 8, record.Size);
+        Assert.False(RecordCodec.IsIntact(old[..15]));
     }
 
     [Fact]

@@ -259,9 +259,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
     internal static ConsumedMessage FromRecord(string stream, ulong streamSeq, ulong consumerSeq, uint deliveries, ulong pending, ReadOnlyMemory<byte> record)
     {
         var span = record.Span;
-        int subjectLength = RecordCodec.GetSubjectLength(span);
-        int headersLength = RecordCodec.GetHeadersLength(span);
-        int payloadStart = RecordCodec.HeaderLength + subjectLength + headersLength;
+        var (payloadStart, payloadLength) = RecordCodec.PayloadRange(span);
         long nanos = RecordCodec.GetTimestampNanos(span);
         return new ConsumedMessage(
             stream,
@@ -272,6 +270,6 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
             pending,
             DateTime.UnixEpoch.AddTicks(nanos / 100),
             DecodeHeaders(RecordCodec.GetHeaders(span)),
-            record[payloadStart..]);
+            record.Slice(payloadStart, payloadLength));
     }
 }

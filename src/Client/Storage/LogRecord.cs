@@ -45,8 +45,8 @@ internal readonly struct LogRecord
     {
         get
         {
-            int start = RecordCodec.HeaderLength + RecordCodec.GetSubjectLength(_record) + RecordCodec.GetHeadersLength(_record);
-            return new ReadOnlyMemory<byte>(_record, start, _record.Length - start);
+            var (start, length) = RecordCodec.PayloadRange(_record);
+            return new ReadOnlyMemory<byte>(_record, start, length);
         }
     }
 

@@ -14,7 +14,7 @@ internal sealed class PullSize(string stream, string consumer)
     private readonly int _ackPrefix = "$JS.ACK.".Length + Encoding.UTF8.GetByteCount(stream) + 1 + Encoding.UTF8.GetByteCount(consumer) + 1;
 
     public long Of(ReadOnlySpan<byte> record, int deliveries, ulong streamSeq, ulong consumerSeq, ulong pending)
-        => record.Length - RecordCodec.HeaderLength + _ackPrefix
+        => RecordCodec.ContentLength(record) + _ackPrefix
            + Digits((ulong)deliveries) + Digits(streamSeq) + Digits(consumerSeq) + Digits((ulong)RecordCodec.GetTimestampNanos(record)) + Digits(pending) + 4;
 
     /// <summary>The fewest bytes any message takes, to bound how many a request for <c>maxBytes</c> could take.</summary>

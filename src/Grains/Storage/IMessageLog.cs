@@ -45,6 +45,12 @@ internal interface IMessageLog : IAsyncDisposable
 
     bool TryGet(ulong sequence, out LogRecord record);
 
+    /// <summary>
+    /// Reads every stored message and returns the first whose record is not as written (<see cref="RecordCodec.IsIntact"/>),
+    /// or null. The engine's own errors on damaged files are thrown.
+    /// </summary>
+    ulong? FindDamage();
+
     /// <summary>Reads messages with sequence &gt;= <paramref name="fromSequence"/> in order, skipping deleted ones.</summary>
     /// <param name="maxCount">At most this many records; 0 or less reads nothing.</param>
     /// <param name="maxBytes">

@@ -373,6 +373,20 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         return false;
     }
 
+    public ulong? FindDamage()
+    {
+        ThrowIfDisposed();
+        ulong first, last;
+        lock (_lock)
+            (first, last) = (_first, _last);
+        using var iterator = _tree.CreateIterator(IteratorType.NoRefresh, includeDeletedRecords: false, contributeToTheBlockCache: false);
+        iterator.Seek(first);
+        while (iterator.Next() && iterator.CurrentKey <= last)
+            if (!RecordCodec.IsIntact(iterator.CurrentValue))
+                return iterator.CurrentKey;
+        return null;
+    }
+
     public int Read(ulong fromSequence, int maxCount, long maxBytes, string? subjectFilter, List<LogRecord> into)
     {
         ArgumentNullException.ThrowIfNull(into);
