@@ -41,6 +41,13 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     [Alias("ChangeInSync")] Task<ReplicaSet?> ChangeInSync(string stream, long epoch, string[] remove, string[] add);
 
     /// <summary>
+    /// For a replicated stream's primary at <paramref name="epoch"/>: records <paramref name="replica"/>'s node's
+    /// current store as that copy's (its disk was wiped), out of sync, at the next epoch. Null when the epoch is not
+    /// current or the node is not up.
+    /// </summary>
+    [Alias("RenewReplica")] Task<ReplicaSet?> RenewReplica(string stream, long epoch, string replica);
+
+    /// <summary>
     /// A node was declared dead: each replicated stream whose primary it was gets an in-sync replica as its primary,
     /// at the next epoch, once every reachable in-sync replica has taken that epoch on. Nothing when the node is back.
     /// </summary>

@@ -31,9 +31,21 @@ public sealed record ReplicaBatch(
 /// timestamp in its log, from which the primary tells a replica that is behind (it catches it up) from one that holds
 /// messages the primary does not have (reset to the primary's log).
 /// </summary>
+/// <param name="Damaged">Its log could not be opened or holds a message that fails its checksum: it takes nothing
+/// until the primary resets it.</param>
+/// <param name="Held">The highest sequence it ever took in (its held mark): a log that ends below it was cut.</param>
+/// <param name="NewCopy">Its node's store is not the one the catalog made the copy on (a wiped disk): it holds
+/// nothing of the stream until the catalog records it and the primary resets it.</param>
 [GenerateSerializer, Immutable, Alias("platform.ReplicaAck")]
 public readonly record struct ReplicaAck(
     [property: Id(0)] bool Accepted,
     [property: Id(1)] long Epoch,
     [property: Id(2)] ulong LastSequence,
-    [property: Id(3)] long LastTimestampNanos);
+    [property: Id(3)] long LastTimestampNanos,
+    [property: Id(4)] bool Damaged = false,
+    [property: Id(5)] ulong Held = 0,
+    [property: Id(6)] bool NewCopy = false)
+{
+    /// <summary>Whether it holds every message it ever took in, undamaged: only such a copy may be promoted.</summary>
+    public bool Whole => !Damaged && !NewCopy && LastSequence >= Held;
+}

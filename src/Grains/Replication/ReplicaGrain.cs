@@ -20,10 +20,22 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     /// <summary>The subject of a placeholder, which is deleted as soon as it is appended.</summary>
     private static ReadOnlySpan<byte> GapSubject => "_gap"u8;
 
+    private static readonly TimeSpan HeldSavePeriod = TimeSpan.FromSeconds(1);
+
     private PlatformStreamConfig _config = null!;
     private string _directory = "";
     private StreamLog? _log;
     private long _epoch;
+    /// <summary>The highest sequence this copy took in; on disk at most a second later (<see cref="_savedHeld"/>).</summary>
+    private ulong _held;
+    private ulong _savedHeld;
+    /// <summary>Why the log cannot be trusted (it did not open, or a message fails its checksum); null when it can.</summary>
+    private string? _damage;
+    /// <summary>This node's store is not the one the catalog made the copy on: it holds nothing of the stream yet.</summary>
+    private bool _newCopy;
+    /// <summary>The stream was deleted: nothing is written here again.</summary>
+    private bool _deleted;
+    private IGrainTimer? _heldTimer;
     /// <summary>
     /// The consumer copies this activation wrote: their generation and the journal bytes after its header. A copy it
     /// does not know (written before a restart) is started over from the primary's snapshot.
@@ -38,24 +50,105 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         var entry = await catalog.FindAsync(stream, RequestContext.Get(CatalogView.EntryHint));
         if (name != node.Name || entry?.Replicas is not { } set || entry.HomeOf(0) == node.Name)
             throw new StreamOfflineException(stream, $"{node.Name} holds no replica of it");
-        if (set.DataIdOf(node.Name) != node.DataId)
-            throw new StreamOfflineException(stream, $"its replica on {node.Name} is missing (the store there holds other data)");
         _config = entry.Config;
         _directory = store.PartitionDirectory(stream, 0);
-        _epoch = ReplicaEpochFile.Load(_directory);
-        Open();
+        if (set.DataIdOf(node.Name) != node.DataId)
+        {
+            // A wiped disk, or another store in its place: whatever is here is not the copy the catalog knows.
+            _newCopy = true;
+            PutAside("unknown");
+            logger.LogWarning("Replica of stream {Stream} on {Node}: this store is not the one it was made on; it starts over as a new copy", stream, node.Name);
+        }
+        else
+        {
+            LoadPromises(set.Epoch);
+        }
+        await OpenCheckedAsync();
         local.Add(stream);
+        _heldTimer = this.RegisterGrainTimer(static (self, _) => self.SaveHeldOnTimer(), this,
+            new GrainTimerCreationOptions { DueTime = HeldSavePeriod, Period = HeldSavePeriod, KeepAlive = false });
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _heldTimer?.Dispose();
         local.Remove(Stream);
         if (_log is not null)
             await _log.DisposeAsync();
         _log = null;
+        SaveHeld();
     }
 
     private void Open() => _log = new StreamLog(store.LogOptions(_config, 0), store.LogBudget, store.Preopener.Take(_directory));
+
+    private void LoadPromises(long catalogEpoch)
+    {
+        try
+        {
+            (_epoch, _held) = ReplicaEpochFile.Load(_directory);
+            _savedHeld = _held;
+        }
+        catch (InvalidDataException ex)
+        {
+            // The epoch it fenced is lost; the catalog's is as new as any a primary that may still act was given.
+            _epoch = catalogEpoch;
+            _damage = ex.Message;
+        }
+    }
+
+    /// <summary>
+    /// Opens the log and reads every message back against its checksum. A log that does not open or holds a damaged
+    /// message is put aside (never deleted) and an empty one takes its place; the copy stays damaged, promoted by no
+    /// one and taking nothing, until the primary resets it.
+    /// </summary>
+    private async Task OpenCheckedAsync()
+    {
+        Open();
+        try
+        {
+            using var lease = await UseLogAsync();
+            if (lease.Log.FindDamage() is { } sequence)
+                _damage = $"message {sequence} fails its checksum";
+        }
+        catch (Exception ex) when (ex.GetType() != typeof(IOException))
+        {
+            // A plain IOException is another log holding the directory, which passes; anything else is the files.
+            _damage = $"the log does not open: {ex.Message}";
+        }
+        if (_damage is null)
+            return;
+        logger.LogError("Replica of stream {Stream} on {Node} is damaged ({Damage}): it is not promoted until its primary has rebuilt it",
+            Stream, node.Name, _damage);
+        await _log!.DisposeAsync();
+        _log = null;
+        PutAside("damaged");
+        SaveHeld(force: true);
+        Open();
+    }
+
+    /// <summary>Renames the copy's directory beside it, kept for an operator: it may hold messages no other copy has.</summary>
+    private void PutAside(string why)
+    {
+        if (!Directory.Exists(_directory))
+            return;
+        var aside = $"{_directory}.{why}-{_epoch}-{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        Directory.Move(_directory, aside);
+        logger.LogWarning("Replica of stream {Stream}: its log was put aside as {Aside}", Stream, aside);
+    }
+
+    private Task SaveHeldOnTimer()
+    {
+        SaveHeld();
+        return Task.CompletedTask;
+    }
+
+    private void SaveHeld(bool force = false)
+    {
+        if (_deleted || !force && _held == _savedHeld)
+            return;
+        ReplicaEpochFile.Save(_directory, _epoch, _held);
+        _savedHeld = _held;
+    }
 
     public async Task Create(long epoch)
     {
@@ -74,7 +167,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         Adopt(batch.Epoch);
         using var lease = await UseLogAsync();
         var log = lease.Log;
-        if (log.State.LastSequence != batch.PreviousLast)
+        if (log.State.LastSequence != batch.PreviousLast || _damage is not null || _newCopy)
             return Answer(log, false);
         await log.WaitForCapacityAsync();
         var frames = batch.Frames.AsSpan(0, batch.Length);
@@ -93,6 +186,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
             SkipTo(log, batch.Last + 1, batch.PrimaryFirst, log.State.LastTimestampNanos);
         ApplyRemovals(log, batch);
         await log.CommitAsync();
+        _held = Math.Max(_held, log.State.LastSequence);
         return Answer(log, true);
     }
 
@@ -176,13 +270,13 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         Adopt(epoch);
         await _log!.DisposeAsync();
         _log = null;
-        if (Directory.Exists(_directory))
-        {
-            var aside = $"{_directory}.diverged-{epoch}-{DateTime.UtcNow:yyyyMMddHHmmss}";
-            Directory.Move(_directory, aside);
-            logger.LogWarning("Replica of stream {Stream} differed from its primary at epoch {Epoch}: its log was put aside as {Aside}", Stream, epoch, aside);
-        }
-        ReplicaEpochFile.Save(_directory, _epoch);
+        PutAside(_damage is null && !_newCopy ? "diverged" : "damaged");
+        if (_newCopy && _config.Storage == StorageType.File)
+            store.SaveMeta(new StreamMeta(_config, DateTime.UtcNow));
+        // The held mark stays: a copy rebuilt from the primary is whole again once it is past what it held before.
+        _damage = null;
+        _newCopy = false;
+        SaveHeld(force: true);
         Open();
         using var lease = await UseLogAsync();
         if (nextSequence > 1)
@@ -203,6 +297,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         if (_log is not null)
             await _log.DropAsync();
         _log = null;
+        _deleted = true;
         store.DeleteStream(Stream);
         DeactivateOnIdle();
     }
@@ -215,8 +310,8 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     {
         if (epoch <= _epoch)
             return;
-        ReplicaEpochFile.Save(_directory, epoch);
         _epoch = epoch;
+        SaveHeld(force: true);
     }
 
     private async Task<ReplicaAck> AnswerAsync(bool accepted)
@@ -228,7 +323,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     private ReplicaAck Answer(IMessageLog log, bool accepted)
     {
         var state = log.State;
-        return new ReplicaAck(accepted, _epoch, state.LastSequence, state.Messages == 0 ? 0 : LastTimestamp(log, state));
+        return new ReplicaAck(accepted, _epoch, state.LastSequence, state.Messages == 0 ? 0 : LastTimestamp(log, state), _damage is not null, _held, _newCopy);
     }
 
     /// <summary>The timestamp of the record at the log's last sequence; 0 when that one was deleted.</summary>

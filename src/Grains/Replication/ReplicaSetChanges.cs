@@ -43,6 +43,20 @@ internal static class ReplicaSetChanges
     }
 
     /// <summary>
+    /// The set with <paramref name="replica"/>'s copy on the store <paramref name="dataId"/>, out of sync, at the next
+    /// epoch. Even below a quorum: the old copy is gone whatever the catalog says, and counting it would only let a
+    /// promotion rest on it.
+    /// </summary>
+    public static ReplicaSet Renew(ReplicaSet set, string replica, string dataId)
+    {
+        var dataIds = (string[])set.DataIds.Clone();
+        dataIds[Array.IndexOf(set.Nodes, replica)] = dataId;
+        var inSync = new List<string>(set.InSync);
+        inSync.Remove(replica);
+        return set with { Epoch = set.Epoch + 1, DataIds = dataIds, InSync = [.. inSync] };
+    }
+
+    /// <summary>
     /// The entry with <paramref name="chosen"/>, an in-sync replica, as primary at the next epoch; the old primary
     /// becomes a replica out of sync (it may hold a tail nobody acknowledged), and of the others only those that took
     /// the new epoch on (<paramref name="fenced"/>) stay in sync.

@@ -226,7 +226,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     private async Task<bool> SendAsync(string node, StreamLog log, ReplicaBatch? batch, ulong target)
     {
         var follower = _followers[node];
-        if (follower.Last is null && !(await CheckPrefixAsync(follower, log) && await ReconcileAsync(follower, log)))
+        if (follower.Last is null && !(await CheckPrefixAsync(node, follower, log) && await ReconcileAsync(follower, log)))
             return false;
         if (batch is not null && follower.Last == batch.PreviousLast)
         {
@@ -273,10 +273,12 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     /// primary's message at that sequence (same timestamp). One that ends past the primary, or differs, holds messages
     /// that were never acknowledged (a former primary's tail): it is reset to start at the primary's first sequence.
     /// </summary>
-    private async Task<bool> CheckPrefixAsync(Follower follower, StreamLog log)
+    private async Task<bool> CheckPrefixAsync(string node, Follower follower, StreamLog log)
     {
         var ack = await follower.Grain.Fence(_set.Epoch).WaitAsync(CallTimeout);
         if (!Answered(follower, ack))
+            return false;
+        if (ack.NewCopy && !await RenewAsync(node))
             return false;
         LogState state;
         bool same;
@@ -287,11 +289,32 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                    && (ack.LastSequence < state.FirstSequence
                        || ack.LastTimestampNanos != 0 && lease.Log.TryGet(ack.LastSequence, out var record) && record.TimestampNanos == ack.LastTimestampNanos);
         }
-        if (same)
+        if (same && !ack.Damaged && !ack.NewCopy)
             return true;
-        logger.LogWarning("Replica of stream {Stream} ends at {Last}, not a prefix of the primary's log (last {PrimaryLast}): resetting it",
-            stream, ack.LastSequence, state.LastSequence);
+        if (ack.Damaged || ack.NewCopy)
+            logger.LogWarning("Replica {Node} of stream {Stream} is {What}: rebuilding it from the primary's log",
+                node, stream, ack.Damaged ? "damaged" : "a new copy");
+        else
+            logger.LogWarning("Replica of stream {Stream} ends at {Last}, not a prefix of the primary's log (last {PrimaryLast}): resetting it",
+                stream, ack.LastSequence, state.LastSequence);
         return Answered(follower, await follower.Grain.Reset(_set.Epoch, state.FirstSequence).WaitAsync(CallTimeout));
+    }
+
+    /// <summary>
+    /// Has the catalog record a replica's new store (a wiped disk) as its copy, out of sync at the next epoch, before
+    /// the copy is rebuilt: the old copy is gone, and the new one counts for nothing until it has caught up.
+    /// </summary>
+    private async Task<bool> RenewAsync(string node)
+    {
+        var renewed = await grains.GetGrain<IStreamCatalogGrain>(0).RenewReplica(stream, _set.Epoch, node);
+        if (renewed is null)
+        {
+            await CheckFencedAsync();
+            return false;
+        }
+        logger.LogWarning("Replica {Node} of stream {Stream} holds a new copy at epoch {Epoch}", node, stream, renewed.Epoch);
+        Adopt(renewed);
+        return true;
     }
 
     /// <summary>

@@ -170,6 +170,18 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return changed;
     }
 
+    public async Task<ReplicaSet?> RenewReplica(string stream, long epoch, string replica)
+    {
+        if (!_streams.TryGetValue(stream, out var entry) || entry.Replicas is not { } set || set.Epoch != epoch
+            || membership.Find(replica) is not { } silo || Array.IndexOf(set.Nodes, replica) < 0)
+            return null;
+        var renewed = ReplicaSetChanges.Renew(set, replica, await DataIdOfAsync(replica, silo));
+        var next = entry with { Replicas = renewed };
+        _streams[stream] = next;
+        await PublishAsync(next, null);
+        return renewed;
+    }
+
     public async Task NodeDown(string node)
     {
         if (membership.Find(node) is not null)
@@ -201,8 +213,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
                 {
                     var ack = await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Fence(set.Epoch + 1)
                         .WaitAsync(TimeSpan.FromSeconds(5));
-                    if (!ack.Accepted)
+                    // A damaged, cut or new copy takes the epoch but may lack acknowledged messages: never promoted.
+                    if (!ack.Accepted || !ack.Whole)
+                    {
+                        if (ack.Accepted)
+                            logger.LogWarning("Replica {Node} of stream {Stream} is not whole (damaged {Damaged}, new {New}, ends at {Last} below {Held}): not promoted",
+                                replica, entry.Config.Name, ack.Damaged, ack.NewCopy, ack.LastSequence, ack.Held);
                         continue;
+                    }
                     fenced.Add(replica);
                     if (chosen is null || ack.LastSequence > longest)
                         (chosen, longest) = (replica, ack.LastSequence);
