@@ -94,7 +94,7 @@ internal sealed class DeliveryWriter(NatsServer server, Advisories advisories, s
             {
                 // Headers and payload sit next to each other in the record, so the message is one slice of it.
                 int messageLength = headers.Length + payload.Length;
-                int messageStart = frameStart + 32 + length - messageLength;
+                int messageStart = frameStart + 32 + RecordCodec.HeaderLength + subject.Length;
                 server.Deliver(target, subject, ack[..p], headers.Length, new ReadOnlySequence<byte>(batch.Frames, messageStart, messageLength), null, touched);
             }
         }

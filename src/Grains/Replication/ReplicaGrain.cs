@@ -109,6 +109,9 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
             using var lease = await UseLogAsync();
             if (lease.Log.FindDamage() is { } sequence)
                 _damage = $"message {sequence} fails its checksum";
+            else if (lease.Log.State.LastSequence < _held)
+                logger.LogWarning("Replica of stream {Stream} on {Node} ends at {Last}, below the {Held} it held: its log was cut, and it is not promoted until it has caught up",
+                    Stream, node.Name, lease.Log.State.LastSequence, _held);
         }
         catch (Exception ex) when (ex.GetType() != typeof(IOException))
         {
