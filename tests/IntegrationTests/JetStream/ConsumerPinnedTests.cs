@@ -285,55 +285,13 @@ public sealed class ConsumerPinnedTests(ServersFixture servers) : SiloClientTest
     {
         await PinnedConsumerAsync("pin", TimeSpan.FromSeconds(3));
         // Pulls renewing the pin well within the timeout; NATS.Net sends the pin id back on its own.
-        var opts = new NatsJSConsumeOpts
-        {
-            MaxMsgs = 10,
-            Expires = TimeSpan.FromSeconds(1),
-            IdleHeartbeat = TimeSpan.FromMilliseconds(500),
-            PriorityGroup = new NatsJSPriorityGroupOpts { Group = "jobs" },
-        };
-        var firstGot = new List<(int Value, string Pin)>();
-        var otherGot = new List<(int Value, string Pin)>();
-
-        async Task ConsumeAsync(INatsJSConsumer consumer, List<(int, string)> into, CancellationToken stop)
-        {
-            try
-            {
-                await foreach (var msg in consumer.ConsumeAsync<int>(opts: opts, cancellationToken: stop))
-                {
-                    lock (into)
-                        into.Add((msg.Data, msg.Headers?[PinHeader].ToString() ?? ""));
-                    await msg.AckAsync(cancellationToken: stop);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-
-        async Task<List<(int Value, string Pin)>> WaitForAsync(List<(int Value, string Pin)> list, int count, double seconds)
-        {
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
-            {
-                lock (list)
-                    if (list.Count >= count)
-                        return [.. list];
-                await Task.Delay(50);
-            }
-            lock (list)
-                return [.. list];
-        }
-
-        using var stopFirst = new CancellationTokenSource();
-        using var stopOther = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var first = ConsumeAsync(await Js.GetConsumerAsync(_stream, "pin"), firstGot, stopFirst.Token);
+        await using var first = new PinnedConsumption<int>(await Js.GetConsumerAsync(_stream, "pin"), TimeSpan.FromSeconds(30));
         await Task.Delay(300);
-        var other = ConsumeAsync(await Js.GetConsumerAsync(_stream, "pin"), otherGot, stopOther.Token);
+        await using var other = new PinnedConsumption<int>(await Js.GetConsumerAsync(_stream, "pin"), TimeSpan.FromSeconds(30));
         await PublishAsync(0, 3);
 
-        var firstMessages = await WaitForAsync(firstGot, 3, 5);
-        Assert.Equal([0, 1, 2], firstMessages.Select(m => m.Value));
+        var firstMessages = await first.WaitForAsync(3, 5);
+        Assert.Equal([0, 1, 2], firstMessages.Select(m => m.Data));
         var pin = firstMessages[0].Pin;
         Assert.Equal(22, pin.Length);
         Assert.All(firstMessages, m => Assert.Equal(pin, m.Pin));
@@ -341,21 +299,18 @@ public sealed class ConsumerPinnedTests(ServersFixture servers) : SiloClientTest
         // Past the timeout, the first keeps the pin by pulling: a new message is still its own.
         await Task.Delay(3500);
         await PublishAsync(3, 1);
-        Assert.Equal(4, (await WaitForAsync(firstGot, 4, 5)).Count);
-        Assert.Empty(await WaitForAsync(otherGot, 1, 0.5));
+        Assert.Equal(4, (await first.WaitForAsync(4, 5)).Count);
+        Assert.Empty(await other.WaitForAsync(1, 0.5));
 
         // The first stops: the other is pinned once the timeout passed, and gets what follows.
-        await stopFirst.CancelAsync();
-        await first;
+        await first.StopAsync();
         // Its last pull request outlives the client by up to its expiry, and would take (and lose) what came meanwhile.
         await Task.Delay(1500);
         await PublishAsync(4, 2);
-        var otherMessages = await WaitForAsync(otherGot, 2, 10);
-        Assert.Equal([4, 5], otherMessages.Select(m => m.Value));
+        var otherMessages = await other.WaitForAsync(2, 10);
+        Assert.Equal([4, 5], otherMessages.Select(m => m.Data));
         Assert.NotEqual(pin, otherMessages[0].Pin);
         Assert.Equal(22, otherMessages[0].Pin.Length);
-        await stopOther.CancelAsync();
-        await other;
     }
 
     [Fact]
