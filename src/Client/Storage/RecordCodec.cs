@@ -62,10 +62,10 @@ internal static class RecordCodec
         if (record.Length < HeaderLength)
             return false;
         int end = record.Length;
-        int flags = BinaryPrimitives.ReadInt32LittleEndian(record[HeadersLengthOffset..]) & ChecksumFlags;
+        int flags = Flags(record);
         if (flags != 0 && flags != ChecksumFlags)
             return false;
-        if (flags != 0)
+        if (flags == ChecksumFlags)
         {
             end -= ChecksumLength;
             if (end < HeaderLength || BinaryPrimitives.ReadUInt32LittleEndian(record[end..]) != Checksum.Crc32C(record[..end]))
@@ -74,11 +74,10 @@ internal static class RecordCodec
         return (long)HeaderLength + GetSubjectLength(record) + GetHeadersLength(record) <= end;
     }
 
-    private static bool IsChecksummed(ReadOnlySpan<byte> record)
-        => (BinaryPrimitives.ReadInt32LittleEndian(record[HeadersLengthOffset..]) & ChecksumFlags) == ChecksumFlags;
+    private static int Flags(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadInt32LittleEndian(record[HeadersLengthOffset..]) & ChecksumFlags;
 
     /// <summary>The record's length without its checksum.</summary>
-    private static int BodyLength(ReadOnlySpan<byte> record) => IsChecksummed(record) ? record.Length - ChecksumLength : record.Length;
+    private static int BodyLength(ReadOnlySpan<byte> record) => Flags(record) == ChecksumFlags ? record.Length - ChecksumLength : record.Length;
 
     public static long GetTimestampNanos(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadInt64LittleEndian(record);
 

@@ -65,7 +65,11 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         }
         await OpenCheckedAsync();
         local.Add(stream);
-        _heldTimer = this.RegisterGrainTimer(static (self, _) => self.SaveHeldOnTimer(), this,
+        _heldTimer = this.RegisterGrainTimer(static (self, _) =>
+            {
+                self.SaveHeld();
+                return Task.CompletedTask;
+            }, this,
             new GrainTimerCreationOptions { DueTime = HeldSavePeriod, Period = HeldSavePeriod, KeepAlive = false });
     }
 
@@ -137,12 +141,6 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         var aside = $"{_directory}.{why}-{_epoch}-{DateTime.UtcNow:yyyyMMddHHmmssfff}";
         Directory.Move(_directory, aside);
         logger.LogWarning("Replica of stream {Stream}: its log was put aside as {Aside}", Stream, aside);
-    }
-
-    private Task SaveHeldOnTimer()
-    {
-        SaveHeld();
-        return Task.CompletedTask;
     }
 
     private void SaveHeld(bool force = false)
@@ -271,9 +269,17 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         if (epoch < _epoch)
             return await AnswerAsync(false);
         Adopt(epoch);
-        await _log!.DisposeAsync();
+        if (_damage is null && !_newCopy)
+        {
+            await _log!.DisposeAsync();
+            PutAside("diverged");
+        }
+        else
+        {
+            // What was found was put aside already; the log here is the empty one that took its place.
+            await _log!.DropAsync();
+        }
         _log = null;
-        PutAside(_damage is null && !_newCopy ? "diverged" : "damaged");
         if (_newCopy && _config.Storage == StorageType.File)
             store.SaveMeta(new StreamMeta(_config, DateTime.UtcNow));
         // The held mark stays: a copy rebuilt from the primary is whole again once it is past what it held before.

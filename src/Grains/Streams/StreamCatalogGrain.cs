@@ -213,12 +213,13 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
                 {
                     var ack = await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Fence(set.Epoch + 1)
                         .WaitAsync(TimeSpan.FromSeconds(5));
+                    if (!ack.Accepted)
+                        continue;
                     // A damaged, cut or new copy takes the epoch but may lack acknowledged messages: never promoted.
-                    if (!ack.Accepted || !ack.Whole)
+                    if (!ack.Whole)
                     {
-                        if (ack.Accepted)
-                            logger.LogWarning("Replica {Node} of stream {Stream} is not whole (damaged {Damaged}, new {New}, ends at {Last} below {Held}): not promoted",
-                                replica, entry.Config.Name, ack.Damaged, ack.NewCopy, ack.LastSequence, ack.Held);
+                        logger.LogWarning("Replica {Node} of stream {Stream} is not whole (damaged {Damaged}, new {New}, ends at {Last} below {Held}): not promoted",
+                            replica, entry.Config.Name, ack.Damaged, ack.NewCopy, ack.LastSequence, ack.Held);
                         continue;
                     }
                     fenced.Add(replica);
