@@ -267,7 +267,8 @@ public sealed partial class ClusterStreamTests
         // A cut write-ahead log either fails the engine's block checks (damaged) or, cut at a record's end, opens
         // shorter than the replica's held mark.
         var found = damage == "wipe" ? "not the one it was made on" : "is damaged";
-        var output = await silos[b].OutputContainingAsync(found, TimeSpan.FromSeconds(30));
+        // The restarted silo joins only once the cluster has declared its killed instance dead, which can take a while.
+        var output = await silos[b].OutputContainingAsync(found, TimeSpan.FromSeconds(90));
         Assert.True(output.Contains(found) || damage == "cut" && output.Contains("its log was cut"), $"{replica} did not report the damage");
         await ProcessCluster.WaitUntilAsync(async () => await AllCurrentAsync(js[a], "RD"), TimeSpan.FromSeconds(60),
             () => Task.FromResult($"{replica} was not rebuilt"));
