@@ -79,13 +79,26 @@ public sealed class SiloFuzzTests : IAsyncLifetime
 
         async Task CompareAsync(byte[] wire)
         {
+            byte[] script = [.. wire, .. "SUB zz.end 999\r\nPUB zz.end 3\r\nend\r\nPING\r\n"u8];
+            var (expected, actual) = await BothAsync(script, TimeSpan.FromMilliseconds(500));
+            // Half a second is plenty on a quiet machine, but a loaded one once left the silo's answer to a closing
+            // error unread (fuzz seed 9UhaF5jOQTg3 in CI; 40 replays of the case all answered in 0.15 s): an answer
+            // cut short by the clock is asked again with time to spare before it counts as a difference.
+            if (Differs(expected, actual) && (expected.TimedOut || actual.TimedOut))
+                (expected, actual) = await BothAsync(script, TimeSpan.FromSeconds(5));
+            if (Differs(expected, actual))
+                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}{(expected.Reset ? " (reset)" : "")}" +
+                            $"\nsilo:        {Show(actual.Answer)}{(actual.Reset ? " (reset)" : "")}");
+        }
+
+        async Task<(Exchange Expected, Exchange Actual)> BothAsync(byte[] script, TimeSpan timeout)
+        {
             // A sentinel at the end (a message to ourselves, then PONG) ends both exchanges once everything before it
             // was answered: scripts hold PINGs of their own, so the first PONG proves nothing. One case at a time, or
             // a wildcard subscription of one case would see the other's messages.
-            byte[] script = [.. wire, .. "SUB zz.end 999\r\nPUB zz.end 3\r\nend\r\nPING\r\n"u8];
             const string sentinel = "zz.end 999 3\r\nend\r\nPONG\r\n";
-            var expected = await ExchangeAsync(reference.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
-            var actual = await ExchangeAsync(_silo.Port, script, sentinel, TimeSpan.FromMilliseconds(500));
+            var expected = await ExchangeAsync(reference.Port, script, sentinel, timeout);
+            var actual = await ExchangeAsync(_silo.Port, script, sentinel, timeout);
             expected.Answer = OnePublishSubjectError(expected.Answer);
             actual.Answer = OnePublishSubjectError(actual.Answer);
             if (MayJoinQueueGroup(script))
@@ -93,15 +106,34 @@ public sealed class SiloFuzzTests : IAsyncLifetime
                 expected.Answer = AnySid(expected.Answer);
                 actual.Answer = AnySid(actual.Answer);
             }
-            // A server that closes on an error while input is still unread sends a reset, and the kernel drops what it
-            // had sent and the client had not yet read: a reset answer may be cut short, never longer.
-            if (expected.Answer != actual.Answer
-                && !(expected.Reset && actual.Answer.StartsWith(expected.Answer, StringComparison.Ordinal))
-                && !(actual.Reset && expected.Answer.StartsWith(actual.Answer, StringComparison.Ordinal)))
-                Assert.Fail($"{Describe(wire)}, saved as {Save(wire)}\nnats-server: {Show(expected.Answer)}{(expected.Reset ? " (reset)" : "")}" +
-                            $"\nsilo:        {Show(actual.Answer)}{(actual.Reset ? " (reset)" : "")}");
+            if (script.Length > NatsServerFirstRead)
+            {
+                expected.Answer = NoCarriageReturnInMessageLines(expected.Answer);
+                actual.Answer = NoCarriageReturnInMessageLines(actual.Answer);
+            }
+            return (expected, actual);
         }
+
+        // A server that closes on an error while input is still unread sends a reset, and the kernel drops what it
+        // had sent and the client had not yet read: a reset answer may be cut short, never longer.
+        static bool Differs(Exchange expected, Exchange actual)
+            => expected.Answer != actual.Answer
+               && !(expected.Reset && actual.Answer.StartsWith(expected.Answer, StringComparison.Ordinal))
+               && !(actual.Reset && expected.Answer.StartsWith(actual.Answer, StringComparison.Ordinal));
     }
+
+    /// <summary>nats-server 2.9.10 reads a new client's bytes 512 at a time at first.</summary>
+    private const int NatsServerFirstRead = 512;
+
+    /// <summary>
+    /// Drops '\r' inside MSG and HMSG lines. nats-server keeps a PUB's arguments whole, '\r' and all ("PUB foo x\ry 1"
+    /// delivers reply "x\ry", as the corpus checks), except when the line crosses the end of a read: then it copies the
+    /// arguments byte by byte and skips each '\r', and delivers reply "xy" (fuzz seed 9UhaF5jOQTg3, a 648-byte case
+    /// with that PUB at byte 507). Where reads end depends on the kernel, so only long scripts get this allowance.
+    /// </summary>
+    private static string NoCarriageReturnInMessageLines(string answer)
+        => System.Text.RegularExpressions.Regex.Replace(answer, "(?m)^H?MSG [^\n]*\r\n",
+            line => line.Value[..^2].Replace("\r", "", StringComparison.Ordinal) + "\r\n");
 
     /// <summary>
     /// Repeats of "Invalid Publish Subject" in a row count as one. nats-server 2.9.10 sends it again for the same PUB
@@ -158,12 +190,12 @@ public sealed class SiloFuzzTests : IAsyncLifetime
 
     private async Task AssertAliveAsync(string context, byte[] input)
     {
-        var (pong, _, _) = await ExchangeAsync(_silo.Port, "CONNECT {\"verbose\":false}\r\nPING\r\n"u8.ToArray(), "PONG\r\n", AliveTimeout);
+        var (pong, _, _, _) = await ExchangeAsync(_silo.Port, "CONNECT {\"verbose\":false}\r\nPING\r\n"u8.ToArray(), "PONG\r\n", AliveTimeout);
         if (!pong)
             Assert.Fail($"the silo did not answer PING {context} {Describe(input)}, saved as {Save(input)}");
         var publish = Encoding.ASCII.GetBytes("CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB r 1\r\n" +
                                               $"PUB {KnownSubject} r 2\r\nok\r\n");
-        var (acked, answer, _) = await ExchangeAsync(_silo.Port, publish, $"{{\"stream\":\"{KnownStream}\", \"seq\":", AliveTimeout);
+        var (acked, answer, _, _) = await ExchangeAsync(_silo.Port, publish, $"{{\"stream\":\"{KnownStream}\", \"seq\":", AliveTimeout);
         if (!acked)
             Assert.Fail($"the known stream did not ack a publish {context} {Describe(input)}, saved as {Save(input)}: {answer}");
     }
@@ -172,7 +204,9 @@ public sealed class SiloFuzzTests : IAsyncLifetime
     /// Sends bytes on a new connection and reads until <paramref name="until"/> appears (true), the server closes,
     /// or <paramref name="timeout"/> passes (with no <paramref name="until"/>: until that much quiet).
     /// </summary>
-    private static async Task<(bool Seen, string Answer, bool Reset)> ExchangeAsync(int port, byte[] bytes, string? until, TimeSpan timeout)
+    private record struct Exchange(bool Seen, string Answer, bool Reset, bool TimedOut);
+
+    private static async Task<Exchange> ExchangeAsync(int port, byte[] bytes, string? until, TimeSpan timeout)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port);
@@ -199,20 +233,20 @@ public sealed class SiloFuzzTests : IAsyncLifetime
                     infoSkipped = true;
                 }
                 if (until is not null && received.ToString().Contains(until, StringComparison.Ordinal))
-                    return (true, received.ToString(), false);
+                    return new Exchange(true, received.ToString(), false, false);
             }
         }
         catch (OperationCanceledException)
         {
-            return (false, received.ToString(), false);
+            return new Exchange(false, received.ToString(), false, until is not null);
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
             // Reset, broken pipe or aborted: an abortive close, after which the kernel may have dropped what the
             // server had sent and this side had not read yet.
-            return (false, received.ToString(), true);
+            return new Exchange(false, received.ToString(), true, false);
         }
-        return (false, received.ToString(), false);
+        return new Exchange(false, received.ToString(), false, false);
     }
 
     /// <summary>Keeps a failing input whole (messages cut it short), to add to the corpus once fixed.</summary>
