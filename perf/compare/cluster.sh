@@ -64,7 +64,8 @@ start_cluster() {
   read -r -a all <<< "$picked"
   ports=("${all[@]:0:CLUSTER_NODES}"); https=("${all[@]:CLUSTER_NODES:CLUSTER_NODES}"); cports=("${all[@]:$((2 * CLUSTER_NODES)):CLUSTER_NODES}")
   [ "$name" = silo ] && { start_postgres || { echo "PostgreSQL did not start" > "$SERVER_LOG"; return 1; }; }
-  local cluster="perf$RANDOM$RANDOM"
+  local cluster="perf$RANDOM$RANDOM" t0
+  t0=$(date +%s%N)
   for i in $(seq 1 "$CLUSTER_NODES"); do
     local log="$WORK/server-$name-$RUN_ID-n$i.log" dir="$STORE/n$i"
     mkdir -p "$dir"
@@ -90,7 +91,7 @@ start_cluster() {
   PORT=${ports[0]}
   CLUSTER_URLS=$(IFS=,; echo "${urls[*]}")
   for i in $(seq 1 "$CLUSTER_NODES"); do
-    wait_ready "${ports[$((i - 1))]}" "${CLUSTER_PIDS[$((i - 1))]}" || return 1
+    wait_ready "${ports[$((i - 1))]}" "${CLUSTER_PIDS[$((i - 1))]}" "$t0" || return 1
   done
   for _ in $(seq 1 600); do
     local all=1

@@ -169,7 +169,8 @@ peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # ---- scenarios -------------------------------------------------------------------------------------------------
-# id | description | perf/Load arguments ({SECS}, {LSECS} and {RATE<percent of nats-server's jsasync1 median>} are filled in)
+# id | description | perf/Load arguments ({SECS}, {LSECS} and {RATE<percent>[@<scenario>]}, that percent of nats-server's
+# median in the named scenario, jsasync1 when none is named, are filled in; the named scenario must come earlier)
 SCENARIOS=(
   "jsasync1|JetStream async publish, 1 stream, 1 publisher, 128 B, window 256|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --duration {SECS}"
   "jsasync4|JetStream async publish, 4 streams, 4 publishers, 128 B, window 256 each|js-pub-async --streams 4 --pubs 4 --size 128 --window 256 --duration {SECS}"
@@ -191,6 +192,9 @@ CLUSTER_SCENARIOS=(
   "cluster-core|Cluster: core publish on node 1 to 1 subscriber on node 2, 16 B|pubsub --pubs 1 --subs 1 --size 16 --duration {SECS}"
   "cluster-reqrep|Cluster: request/reply, 1 requester on node 1, echo responder on node 2, 16 B (replies/s; p50 and p99 below)|reqrep --pubs 1 --size 16 --duration {SECS}"
   "cluster-jspub|Cluster: JetStream async publish via a node that is not the stream's leader (R1 stream, 1 publisher, 128 B, window 256)|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --duration {SECS}"
+  "cluster-r3async|Cluster: JetStream async publish to an R3 stream via a node that is not its leader, 1 publisher, 128 B, window 256|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --replicas 3 --duration {SECS}"
+  "cluster-r3latency|Cluster: JetStream publish-ack latency to an R3 stream at a fixed rate (50% of nats-server's cluster-r3async median) via a node that is not its leader, 128 B|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --replicas 3 --rate {RATE50@cluster-r3async} --duration {LSECS}"
+  "cluster-r3sync|Cluster: JetStream sync publish (each ack awaited) to an R3 stream via a node that is not its leader, 1 publisher, 128 B|js-pub-sync --streams 1 --pubs 1 --size 128 --replicas 3 --duration {SECS}"
   "cluster-partitioned|Cluster: JetStream async publish to one stream of 3 partitions (silo: spread over the 3 silos; nats-server: one R1 stream), 3 publishers, one per node, 128 B, window 256 each|js-pub-partitioned --partitions 3 --pubs 3 --size 128 --window 256 --duration {SECS}"
 )
 [[ ",$ONLY," == *",cluster,"* ]] && ONLY="$ONLY,$(printf '%s\n' "${CLUSTER_SCENARIOS[@]}" | cut -d'|' -f1 | paste -sd,)"
@@ -277,22 +281,22 @@ STARTED=$(date +%s)
 for entry in "${SCENARIOS[@]}"; do
   IFS='|' read -r sid desc args <<< "$entry"
   if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$sid,"* ]]; then continue; fi
-  if [[ "$args" =~ \{RATE([0-9]+)\} ]]; then
-    percent=${BASH_REMATCH[1]}
-    RATE=$(awk -F'\t' '$1 == "jsasync1" && $2 == "nats-server" && ($4 == "ok" || $4 == "errors") { print $5 }' "$RUNS" | median_of)
+  if [[ "$args" =~ \{RATE([0-9]+)(@([a-z0-9-]+))?\} ]]; then
+    percent=${BASH_REMATCH[1]}; placeholder=${BASH_REMATCH[0]}; base=${BASH_REMATCH[3]:-jsasync1}
+    RATE=$(awk -F'\t' -v b="$base" '$1 == b && $2 == "nats-server" && ($4 == "ok" || $4 == "errors") { print $5 }' "$RUNS" | median_of)
     if [ -z "$RATE" ]; then
-      log "$sid: skipped, no nats-server jsasync1 result to take the rate from (run it in the same invocation)"
+      log "$sid: skipped, no nats-server $base result to take the rate from (run it in the same invocation)"
       printf '%s\tnats-server\t0\tskipped\t\t\t\t\t\t\t\t%s\t\n%s\tsilo\t0\tskipped\t\t\t\t\t\t\t\t%s\t\n' "$sid" \
-        "no jsasync1 result on nats-server to derive the rate from" "$sid" "no jsasync1 result on nats-server to derive the rate from" >> "$RUNS"
+        "no $base result on nats-server to derive the rate from" "$sid" "no $base result on nats-server to derive the rate from" >> "$RUNS"
       continue
     fi
     RATE=$(awk -v r="$RATE" -v p="$percent" 'BEGIN { printf "%d", r * p / 100 }')
   else
-    RATE=""; percent=""
+    RATE=""; placeholder=""
   fi
   args=${args//\{SECS\}/$SECS}
   args=${args//\{LSECS\}/${LATENCY_SECS:-$SECS}}
-  args=${args//\{RATE$percent\}/$RATE}
+  [ -n "$placeholder" ] && args=${args//"$placeholder"/$RATE}
   log "$sid: $desc"
   log "  Platform.Load $args"
   for rep in $(seq 1 "$REPS"); do

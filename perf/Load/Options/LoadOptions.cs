@@ -14,6 +14,8 @@ internal sealed record LoadOptions
 
     /// <summary>Partitions of the partitioned-stream scenario's stream (the silo's "partitions" extension).</summary>
     public int Partitions { get; init; } = 3;
+    /// <summary>num_replicas of the JetStream scenarios' streams (--replicas): 3 for the replicated-stream runs.</summary>
+    public int Replicas { get; init; } = 1;
     public int Size { get; init; } = 128;
 
     /// <summary>Total messages across all publishers; null when only a duration was given.</summary>

@@ -34,6 +34,7 @@ internal static class OptionsParser
           --subs N         subscribers / consumers, one connection each (default 1)
           --streams N      JetStream streams LOAD0..LOADn-1 over load.<i>.> (default 1)
           --batch N        pull batch size for consumers (default 500)
+          --replicas N     num_replicas of the JetStream scenarios' streams (default 1; 3 needs a cluster)
           --window N       in-flight acks per async publisher (default 256)
           --rate MSGS/S    fixed total rate; latency is measured from each message's intended send time
           --json FILE      write the result as JSON
@@ -70,6 +71,7 @@ internal static class OptionsParser
                 "--url" or "-s" => o with { Url = Value() },
                 "--cluster-urls" => ClusterUrls(o, flag, Value()),
                 "--partitions" => o with { Partitions = Int(flag, Value(), 1) },
+                "--replicas" => o with { Replicas = Int(flag, Value(), 1) },
                 "--size" => o with { Size = Int(flag, Value(), 0) },
                 "--msgs" => o with { Msgs = Long(flag, Value(), 1) },
                 "--duration" => o with { Duration = Positive(flag, Value()) },

@@ -33,7 +33,7 @@ internal sealed class JsPubAsyncScenario(bool partitioned = false) : IScenario
         }
         else
         {
-            await StreamSetup.CreateAsync(js, o.Streams, ctx.Limits.Hard);
+            await StreamSetup.CreateAsync(js, o.Streams, o.Replicas, ctx.Limits.Hard);
         }
         try
         {

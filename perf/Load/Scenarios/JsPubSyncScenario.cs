@@ -5,7 +5,8 @@ namespace Platform.Load.Scenarios;
 
 /// <summary>
 /// JetStream publish awaiting each ack before the next publish, through NATS.Net's own JetStream publish:
-/// the per-message round trip through the server's storage path, what a careful application sees.
+/// the per-message round trip through the server's storage path, what a careful application sees. With
+/// --cluster-urls the publishers connect to a node that is not the leader (home) of the first stream, as js-pub-async's.
 /// </summary>
 internal sealed class JsPubSyncScenario : IScenario
 {
@@ -15,7 +16,7 @@ internal sealed class JsPubSyncScenario : IScenario
 
     private static async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
     {
-        var o = ctx.Options;
+        var o = await ClusterNodes.AwayFromLeaderAsync(ctx.Options, js, StreamSetup.StreamName(0), ctx.Limits.Hard);
         await using var pubs = await ClientSet.OpenAsync(o, "jspub", o.Pubs, ctx.Limits.Hard);
         return await ClosedLoop.RunAsync(ctx, "publish", p =>
         {

@@ -18,14 +18,14 @@ internal static class StreamSetup
     public static string SubjectFor(int publisher, int streams) => $"load.{publisher % streams}.{publisher}";
 
     /// <summary>Creates the streams afresh: leftovers from an earlier --keep run are deleted so every run starts empty.</summary>
-    public static async Task CreateAsync(INatsJSContext js, int count, CancellationToken ct)
+    public static async Task CreateAsync(INatsJSContext js, int count, int replicas, CancellationToken ct)
     {
         for (var i = 0; i < count; i++)
         {
             await DeleteIfPresentAsync(js, StreamName(i), ct);
             try
             {
-                await js.CreateStreamAsync(new StreamConfig(StreamName(i), [$"load.{i}.>"]) { Storage = StreamConfigStorage.File }, ct);
+                await js.CreateStreamAsync(new StreamConfig(StreamName(i), [$"load.{i}.>"]) { Storage = StreamConfigStorage.File, NumReplicas = replicas }, ct);
             }
             catch (NatsJSApiException ex)
             {
@@ -42,7 +42,7 @@ internal static class StreamSetup
         var hard = ctx.Limits.Hard;
         await using var control = await ClientSet.OpenAsync(o, "control", 1, hard);
         var js = new NatsJSContext(control[0]);
-        await CreateAsync(js, o.Streams, hard);
+        await CreateAsync(js, o.Streams, o.Replicas, hard);
         try
         {
             return await body(js);
