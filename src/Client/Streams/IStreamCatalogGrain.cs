@@ -49,9 +49,11 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// A node was declared dead: each replicated stream whose primary it was gets an in-sync replica as its primary,
-    /// at the next epoch, once every reachable in-sync replica has taken that epoch on. Nothing when the node is back.
+    /// at the next epoch, once every reachable in-sync replica has taken that epoch on. False when a stream is left
+    /// without one (no whole in-sync copy answered): the caller asks again when another node comes up. True when the
+    /// node is back.
     /// </summary>
-    [Alias("NodeDown")] Task NodeDown(string node);
+    [Alias("NodeDown")] Task<bool> NodeDown(string node);
 
     /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
     [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);

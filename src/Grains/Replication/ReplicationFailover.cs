@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
@@ -9,15 +10,22 @@ namespace Platform.Grains.Replication;
 /// Tells the catalog when a node this silo saw active is declared dead by Orleans' membership (and no silo of that
 /// name is active again), so replicated streams whose primary it was get a new one (<see cref="IStreamCatalogGrain.NodeDown"/>).
 /// Every silo does it; the catalog acts once. Only deaths seen happen count: the dead entries a whole-cluster restart
-/// leaves in the membership table are not a reason to move a primary before its node is back.
+/// leaves in the membership table are not a reason to move a primary before its node is back. A death the catalog could
+/// not handle whole (a stream had no whole in-sync replica up) is reported again whenever another node comes up, since
+/// that node may hold the copy that was missing, and every <see cref="UnhandledRetryInterval"/> in case a replica did
+/// not answer in time.
 /// </summary>
 internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipService membership, IGrainFactory grains, ILogger<ReplicationFailover> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
+    /// <summary>Each failed promotion moves the stream's epoch on (the replicas that answered took it), so not every tick.</summary>
+    private static readonly TimeSpan UnhandledRetryInterval = TimeSpan.FromSeconds(30);
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<SiloAddress> _seenActive = [];
     private readonly HashSet<string> _down = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unhandled = new(StringComparer.Ordinal);
+    private long _retryUnhandledAt;
     private readonly Lock _lock = new();
 
     public void Participate(ISiloLifecycle lifecycle)
@@ -60,8 +68,10 @@ internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipS
             {
                 if (member.Status == SiloStatus.Active)
                 {
-                    _seenActive.Add(address);
+                    if (_seenActive.Add(address))
+                        RetryUnhandled();
                     _down.Remove(member.Name);
+                    _unhandled.Remove(member.Name);
                 }
                 // Each death once: the dead entry stays in later snapshots.
                 else if (member.Status == SiloStatus.Dead && _seenActive.Remove(address) && !active.Contains(member.Name))
@@ -71,6 +81,12 @@ internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipS
                 }
             }
         }
+    }
+
+    private void RetryUnhandled()
+    {
+        _down.UnionWith(_unhandled);
+        _unhandled.Clear();
     }
 
     /// <summary>Reports each dead node until the catalog has handled it (the catalog may itself be moving off it).</summary>
@@ -83,14 +99,22 @@ internal sealed class ReplicationFailover(NodeIdentity node, IClusterMembershipS
             {
                 string[] down;
                 lock (_lock)
+                {
+                    if (Stopwatch.GetTimestamp() >= _retryUnhandledAt)
+                        RetryUnhandled();
                     down = [.. _down];
+                }
                 foreach (var name in down)
                 {
                     try
                     {
-                        await grains.GetGrain<IStreamCatalogGrain>(0).NodeDown(name);
+                        bool handled = await grains.GetGrain<IStreamCatalogGrain>(0).NodeDown(name);
                         lock (_lock)
+                        {
                             _down.Remove(name);
+                            if (!handled && _unhandled.Add(name))
+                                _retryUnhandledAt = Stopwatch.GetTimestamp() + (long)(UnhandledRetryInterval.TotalSeconds * Stopwatch.Frequency);
+                        }
                     }
                     catch (Exception ex) when (!_stop.IsCancellationRequested)
                     {

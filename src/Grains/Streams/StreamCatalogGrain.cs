@@ -182,25 +182,29 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return renewed;
     }
 
-    public async Task NodeDown(string node)
+    public async Task<bool> NodeDown(string node)
     {
         if (membership.Find(node) is not null)
-            return;
+            return true;
+        bool all = true;
         foreach (var entry in _streams.Values.ToArray())
             if (entry.Replicas is not null && entry.HomeOf(0) == node)
-                await PromoteAsync(entry);
+                all &= await PromoteAsync(entry);
+        return all;
     }
 
     /// <summary>
     /// Gives a replicated stream whose primary is gone the in-sync replica with the longest log as primary. Every
     /// reachable in-sync replica takes the new epoch on first, so the old primary, should it still run, cannot get a
-    /// batch accepted by it, and an in-sync replica holds every acknowledged message. Without any, the stream stays
-    /// offline.
+    /// batch accepted by it, and an in-sync replica holds every acknowledged message. Without a whole one the stream
+    /// stays offline (false), its primary unchanged at the epoch the answering replicas took: they refuse any lower
+    /// one, so the old primary, back, must come back at that epoch, and a later promotion fences past it.
     /// </summary>
-    private async Task PromoteAsync(CatalogEntry entry)
+    private async Task<bool> PromoteAsync(CatalogEntry entry)
     {
         var set = entry.Replicas!;
         var fenced = new List<string>();
+        bool anyTookEpoch = false;
         string? chosen = null;
         ulong longest = 0;
         using (Hint(entry))
@@ -215,6 +219,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
                         .WaitAsync(TimeSpan.FromSeconds(5));
                     if (!ack.Accepted)
                         continue;
+                    anyTookEpoch = true;
                     // A damaged, cut or new copy takes the epoch but may lack acknowledged messages: never promoted.
                     if (!ack.Whole)
                     {
@@ -234,8 +239,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         }
         if (chosen is null)
         {
-            logger.LogWarning("Stream {Stream} stays offline: its primary {Node} is down and no in-sync replica answered", entry.Config.Name, entry.HomeOf(0));
-            return;
+            logger.LogWarning("Stream {Stream} stays offline: its primary {Node} is down and no whole in-sync replica answered", entry.Config.Name, entry.HomeOf(0));
+            if (anyTookEpoch)
+            {
+                var kept = entry with { Replicas = set with { Epoch = set.Epoch + 1 } };
+                _streams[entry.Config.Name] = kept;
+                await PublishAsync(kept, null);
+            }
+            return false;
         }
         var promoted = ReplicaSetChanges.Promote(entry, chosen, fenced);
         _streams[entry.Config.Name] = promoted;
@@ -244,6 +255,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         _ = WakeAsync(entry.Config.Name);
         logger.LogWarning("Stream {Stream}: primary {Old} is down, {New} (last sequence {Last}) is primary at epoch {Epoch}",
             entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
+        return true;
     }
 
     private async Task WakeAsync(string stream)

@@ -183,6 +183,62 @@ public sealed partial class StreamHomeTests
         Assert.Single(Directory.GetDirectories(streamDirectory, "p0.diverged-*"));
     }
 
+    /// <summary>
+    /// The primary's node dies while the only in-sync replica up answers as a damaged copy (the other replica's node is
+    /// down, and no publish since moved it out of the in-sync set): that copy is never promoted, the stream stays
+    /// offline and takes no write, at the epoch the damaged copy took. It comes back when a node does: the other
+    /// replica (the catalog is asked again, and promotes it, not the damaged copy) or the old primary (serving at that
+    /// epoch, which the damaged copy accepts before the primary rebuilds it). Every acknowledged message is kept.
+    /// </summary>
+    [Theory]
+    [InlineData("replica")]
+    [InlineData("primary")]
+    public async Task A_damaged_copy_is_never_promoted_and_the_stream_comes_back_with_the_next_node(string returning)
+    {
+        var (config, primary) = await CreateReplicatedAsync("N" + returning[0], primaryOnFirstSilo: false);
+        var grain = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 0; i < 5; i++)
+            Assert.Null((await new FrameBatch().Add(SubjectIn(config), $"m{i}").AppendTo(grain))[0].Error);
+        var first = Cluster.Silos[0];
+        var other = Cluster.Silos.Single(s => s != first && s != primary);
+        var before = (await Catalog.Get(config.Name))!.Replicas!;
+        _damagedReplicas.Damage(first.Name);
+
+        await Cluster.StopSiloAsync(other);
+        await Cluster.StopSiloAsync(primary);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.Replicas!.Epoch == before.Epoch + 1,
+            "the damaged copy takes the next epoch when the catalog tries to promote");
+        var offline = (await Catalog.Get(config.Name))!;
+        Assert.Equal(primary.Name, offline.HomeOf(0));
+        Assert.Equal(before.InSync, offline.Replicas!.InSync);
+        Assert.Equal(0UL, await AckedSequenceAsync("offline"));
+
+        var back = returning == "replica" ? other : primary;
+        await Cluster.RestartSiloAsync(back);
+        await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.HomeOf(0) == back.Name, $"{back.Name} serves the stream");
+        Assert.NotEqual(first.Name, (await Catalog.Get(config.Name))!.HomeOf(0));
+        _damagedReplicas.Clear();
+        ulong sequence = 0;
+        await WaitUntilAsync(async () => (sequence = await AckedSequenceAsync("back")) != 0, "a write is acknowledged again");
+        Assert.Equal(6UL, sequence);
+        for (ulong seq = 1; seq <= 5; seq++)
+            Assert.Equal($"m{seq - 1}", System.Text.Encoding.UTF8.GetString((await grain.GetMessage(new MessageQuery(seq, null, null))).Value!.Payload));
+
+        // The sequence a publish with its payload as msg id was acknowledged at; 0 for an error or an offline stream.
+        async Task<ulong> AckedSequenceAsync(string payload)
+        {
+            try
+            {
+                var ack = (await new FrameBatch().Add(SubjectIn(config), payload, ("Nats-Msg-Id", payload)).AppendTo(grain))[0];
+                return ack.Error is null ? ack.Sequence : 0;
+            }
+            catch (Exception ex) when (ex is StreamOfflineException or TimeoutException or OrleansException)
+            {
+                return 0;
+            }
+        }
+    }
+
     /// <summary>Creates R3 streams until one has its primary on the first silo (which cannot be stopped), or elsewhere.</summary>
     private async Task<(PlatformStreamConfig Config, InProcessSiloHandle Primary)> CreateReplicatedAsync(string prefix, bool primaryOnFirstSilo, long maxMsgs = 0,
         long subjectDeleteMarkerTtl = 0, bool counter = false)

@@ -21,6 +21,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     private InProcessTestCluster? _cluster;
     private readonly SharedGrainStorage.Records _catalogRecords = new();
     private readonly ReplicaAppendGate _replicaAppends = new();
+    private readonly DamagedReplicaAnswers _damagedReplicas = new();
     /// <summary>Each silo's data id, as its store would record it; a test that wipes a store gives it a new one.</summary>
     private readonly Dictionary<string, string> _dataIds = [];
 
@@ -40,6 +41,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
             silo.Services.AddSingleton(new NodeIdentity(options.SiloName, dataId, store, "homes"));
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.AddIncomingGrainCallFilter(_replicaAppends.FilterFor(options.SiloName));
+            silo.AddIncomingGrainCallFilter(_damagedReplicas.FilterFor(options.SiloName));
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             silo.AddMemoryGrainStorage("PubSubStore");
