@@ -32,7 +32,7 @@ public sealed class LogBudgetTests : IDisposable
         {
             Assert.Equal(3, log.OpenFiles);
             Assert.Equal(3, OpenDescriptors.Under(file.Directory));
-            // Past a memtable (100k records) the log writes disk parts: each is a header and a data file, kept open.
+            // Past a memtable (75k-125k records) the log writes disk parts: each is a header and a data file, kept open.
             Append(log, "big", 250_000);
         }
         await using (var log = ZoneTreeMessageLog.Open(file))

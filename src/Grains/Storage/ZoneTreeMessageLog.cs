@@ -32,12 +32,14 @@ namespace Platform.Grains.Storage;
 /// </remarks>
 internal sealed class ZoneTreeMessageLog : IMessageLog
 {
-    // 100k records is ~30 MB of memtable for messages up to ~300 B and bounds a replay after a crash to ~0.15 s.
+    // 100k records is ~30 MB of memtable for messages up to ~300 B and bounds a replay after a crash to ~0.15 s
+    // (each log takes 75k-125k of them: MemtableRecords).
     // A merge rewrites the newest disk part whenever it holds no more than the minimum, so a minimum below one
     // memtable lets the part a merge just wrote be carried over untouched by the next one; with a minimum of 100k
     // every merge read back and rewrote the 100k records the previous one wrote (a trace showed merges deserialising
     // records from disk). Parts of 0.5–1x a memtable still let retention drop whole parts instead of rewriting them.
     private const int MutableSegmentRecords = 100_000;
+
     private const int DiskPartMinimumRecords = 50_000;
     private const int DiskPartMaximumRecords = 100_000;
 
@@ -105,6 +107,21 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     private PatternCache? _patternCache;
 
+    /// <summary>
+    /// This log's memtable size: <see cref="MutableSegmentRecords"/> give or take a quarter, fixed by its directory.
+    /// Copies of one stream (a primary and its replicas, or streams published to at one rate) that freeze their
+    /// memtables at the same sequence start their merges at the same moment, and the acks wait for the slowest: at
+    /// R3 on two cores the fixed-rate publish-ack p99 was 77 ms against nats-server's 15 ms, every worst second one of
+    /// those freezes (every 100k messages); spread over 75k-125k it was 25 ms (perf/RESULTS-r3.md, 3 runs each).
+    /// </summary>
+    private static int MemtableRecords(string directory)
+    {
+        uint hash = 2166136261;
+        foreach (char c in directory)
+            hash = (hash ^ c) * 16777619;
+        return MutableSegmentRecords * 3 / 4 + (int)(hash % (MutableSegmentRecords / 2));
+    }
+
     private ZoneTreeMessageLog(MessageLogOptions options)
     {
         _options = options;
@@ -119,7 +136,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             .SetComparer(new UInt64ComparerAscending())
             .SetKeySerializer(new UInt64Serializer())
             .SetValueSerializer(new BytesSerializer())
-            .SetMutableSegmentMaxItemCount(MutableSegmentRecords)
+            .SetMutableSegmentMaxItemCount(MemtableRecords(options.Directory))
             .ConfigureWriteAheadLogOptions(o =>
             {
                 o.WriteAheadLogMode = options.InMemory ? WriteAheadLogMode.None : WriteAheadLogMode.Shared;
