@@ -227,7 +227,7 @@ public sealed class ClusterMembershipTests(PostgresFixture fixture, ITestOutputH
             var restarted = await StartNodeAsync("failover", "c", c.DataDirectory);
             silos.Add(restarted);
             Assert.NotEqual(dataIdBefore, NodeStoreTests.DataId(restarted.DataDirectory));
-            Assert.Contains("(new store)", await restarted.OutputContainingAsync("(new store)"));
+            await restarted.AssertOutputContainsAsync("(new store)");
             await WaitForAdvertisedAsync([a, b, restarted], UrlsOf(a, b, restarted), TimeSpan.FromSeconds(30));
         }
         finally

@@ -50,6 +50,9 @@ public sealed class SiloProcess : IAsyncDisposable
         return Output;
     }
 
+    /// <summary>Fails the test unless the output comes to contain <paramref name="text"/> within 10 s.</summary>
+    public async Task AssertOutputContainsAsync(string text) => Assert.Contains(text, await OutputContainingAsync(text));
+
     /// <summary>Waits for the process to exit by itself; false on timeout.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {

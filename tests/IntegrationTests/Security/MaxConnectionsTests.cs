@@ -31,6 +31,6 @@ public sealed class MaxConnectionsTests
             await Task.Delay(100);
         }
         Assert.Equal("PONG\r\n", answer);
-        Assert.Contains("maximum connections exceeded", silo.Output);
+        await silo.AssertOutputContainsAsync("maximum connections exceeded");
     }
 }

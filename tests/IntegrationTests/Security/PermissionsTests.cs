@@ -60,7 +60,7 @@ public sealed class PermissionsTests
         await using var reference = await NatsServerProcess.StartAsync("-c", config);
         await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
         await AssertSameAnswersAsync(reference.Port, silo.Port, Scripts);
-        Assert.Contains("Publish Violation - User \"a\", Subject \"x.secret\"", silo.Output);
+        await silo.AssertOutputContainsAsync("Publish Violation - User \"a\", Subject \"x.secret\"");
     }
 
     [SkippableFact]

@@ -53,7 +53,7 @@ public sealed class SubjectBytesPermissionsTests
         await using var reference = await NatsServerProcess.StartAsync("-c", config);
         await using var silo = await SiloProcess.StartAsync(jetStream: false, extraArgs: ["-c", config]);
         await PermissionsTests.AssertSameAnswersAsync(reference.Port, silo.Port, Scripts);
-        Assert.Contains("Publish Violation - User \"a\", Subject \"секрет.x\"", silo.Output);
+        await silo.AssertOutputContainsAsync("Publish Violation - User \"a\", Subject \"секрет.x\"");
     }
 
     [Fact]

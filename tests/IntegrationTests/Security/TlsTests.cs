@@ -44,7 +44,7 @@ public sealed class TlsTests
         var second = await sub.Msgs.ReadAsync(cts.Token);
         Assert.Equal(("tls.small", "hello"), (first.Subject, first.Data));
         Assert.Equal(("tls.large", payload), (second.Subject, second.Data));
-        Assert.Contains("TLS required for client connections", silo.Output);
+        await silo.AssertOutputContainsAsync("TLS required for client connections");
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class TlsTests
             await using var bad = new NatsConnection(new NatsOpts { Url = silo.Url, TlsOpts = tls, MaxReconnectRetry = 0 });
             await Assert.ThrowsAnyAsync<NatsException>(async () => await bad.ConnectAsync());
         }
-        Assert.Contains("TLS handshake error", silo.Output);
+        await silo.AssertOutputContainsAsync("TLS handshake error");
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class TlsTests
             await using var rogue = new NatsConnection(new NatsOpts { Url = $"nats://127.0.0.1:{port}", TlsOpts = certs.RogueClientTls(), MaxReconnectRetry = 0 });
             await Assert.ThrowsAnyAsync<NatsException>(async () => await rogue.ConnectAsync());
         }
-        Assert.Contains("TLS handshake timeout", silo.Output);
+        await silo.AssertOutputContainsAsync("TLS handshake timeout");
     }
 
     [Fact]
