@@ -57,6 +57,12 @@ internal static class ReplicaSetChanges
     }
 
     /// <summary>
+    /// The set unchanged at the next epoch: what a promotion that found no whole copy leaves, since the copies it
+    /// fenced took that epoch and refuse the primary at any lower one.
+    /// </summary>
+    public static ReplicaSet KeepAfterFailedPromotion(ReplicaSet set) => set with { Epoch = set.Epoch + 1 };
+
+    /// <summary>
     /// The entry with <paramref name="chosen"/>, an in-sync replica, as primary at the next epoch; the old primary
     /// becomes a replica out of sync (it may hold a tail nobody acknowledged), and of the others only those that took
     /// the new epoch on (<paramref name="fenced"/>) stay in sync.

@@ -242,7 +242,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             logger.LogWarning("Stream {Stream} stays offline: its primary {Node} is down and no whole in-sync replica answered", entry.Config.Name, entry.HomeOf(0));
             if (anyTookEpoch)
             {
-                var kept = entry with { Replicas = set with { Epoch = set.Epoch + 1 } };
+                var kept = entry with { Replicas = ReplicaSetChanges.KeepAfterFailedPromotion(set) };
                 _streams[entry.Config.Name] = kept;
                 await PublishAsync(kept, null);
             }
