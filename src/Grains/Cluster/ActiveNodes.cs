@@ -14,17 +14,22 @@ internal static class ActiveNodes
     {
         var silos = new SortedDictionary<string, SiloAddress>(StringComparer.Ordinal);
         foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active && (!manifest.Silos.TryGetValue(address, out var grains) || grains.Grains.ContainsKey(platformGrain)))
+            if (member.Status == SiloStatus.Active && (!manifest.Silos.TryGetValue(address, out var grains) || grains.Grains.ContainsKey(platformGrain))
+                && (!silos.TryGetValue(member.Name, out var other) || other.Generation < address.Generation))
                 silos[member.Name] = address;
         return silos;
     }
 
-    /// <summary>The active silo named <paramref name="node"/>, or null when it is not in the cluster now.</summary>
+    /// <summary>
+    /// The active silo named <paramref name="node"/>, or null when it is not in the cluster now. A node restarted
+    /// before its killed instance was declared dead is active twice for a while: the newest instance is the node.
+    /// </summary>
     public static SiloAddress? Find(this IClusterMembershipService membership, string node)
     {
+        SiloAddress? found = null;
         foreach (var (address, member) in membership.CurrentSnapshot.Members)
-            if (member.Status == SiloStatus.Active && member.Name == node)
-                return address;
-        return null;
+            if (member.Status == SiloStatus.Active && member.Name == node && (found is null || found.Generation < address.Generation))
+                found = address;
+        return found;
     }
 }
