@@ -267,9 +267,14 @@ public sealed partial class ClusterStreamTests
         // A cut write-ahead log either fails the engine's block checks (damaged) or, cut at a record's end, opens
         // shorter than the replica's held mark.
         var found = damage == "wipe" ? "not the one it was made on" : "is damaged";
-        // The restarted silo joins only once the cluster has declared its killed instance dead, which can take a while.
-        var output = await silos[b].OutputContainingAsync(found, TimeSpan.FromSeconds(90));
-        Assert.True(output.Contains(found) || damage == "cut" && output.Contains("its log was cut"), $"{replica} did not report the damage");
+        // The restarted silo joins only once the cluster has declared its killed instance dead: Orleans has a joining
+        // silo ping every member the table still lists as active, its own old instance included, and retries for up
+        // to 5 minutes. Under a full test run that outlasted 90 s in the wipe case ("Failed to get ping responses
+        // from 1 of 3 active silos", the one not answering being b's killed instance).
+        var output = await silos[b].OutputContainingAsync(found, TimeSpan.FromSeconds(240));
+        Assert.True(output.Contains(found) || damage == "cut" && output.Contains("its log was cut"),
+            $"{replica} did not report the damage. The end of its output:\n{output[^Math.Min(output.Length, 6000)..]}\n" +
+            $"The end of the primary's:\n{silos[a].Output[^Math.Min(silos[a].Output.Length, 6000)..]}");
         await ProcessCluster.WaitUntilAsync(async () => await AllCurrentAsync(js[a], "RD"), TimeSpan.FromSeconds(60),
             () => Task.FromResult($"{replica} was not rebuilt"));
         if (damage != "wipe" && output.Contains(found))
