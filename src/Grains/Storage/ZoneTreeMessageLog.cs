@@ -39,7 +39,6 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     // every merge read back and rewrote the 100k records the previous one wrote (a trace showed merges deserialising
     // records from disk). Parts of 0.5–1x a memtable still let retention drop whole parts instead of rewriting them.
     private const int MutableSegmentRecords = 100_000;
-
     private const int DiskPartMinimumRecords = 50_000;
     private const int DiskPartMaximumRecords = 100_000;
 
@@ -108,19 +107,15 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     private PatternCache? _patternCache;
 
     /// <summary>
-    /// This log's memtable size: <see cref="MutableSegmentRecords"/> give or take a quarter, fixed by its directory.
+    /// This log's memtable size: <see cref="MutableSegmentRecords"/> give or take a quarter, fixed by its directory
+    /// (through the stable hash subjects are partitioned by: a string's own hash differs from process to process).
     /// Copies of one stream (a primary and its replicas, or streams published to at one rate) that freeze their
     /// memtables at the same sequence start their merges at the same moment, and the acks wait for the slowest: at
     /// R3 on two cores the fixed-rate publish-ack p99 was 77 ms against nats-server's 15 ms, every worst second one of
     /// those freezes (every 100k messages); spread over 75k-125k it was 25 ms (perf/RESULTS-r3.md, 3 runs each).
     /// </summary>
     private static int MemtableRecords(string directory)
-    {
-        uint hash = 2166136261;
-        foreach (char c in directory)
-            hash = (hash ^ c) * 16777619;
-        return MutableSegmentRecords * 3 / 4 + (int)(hash % (MutableSegmentRecords / 2));
-    }
+        => MutableSegmentRecords * 3 / 4 + Streams.StreamKeys.PartitionOf(directory, MutableSegmentRecords / 2);
 
     private ZoneTreeMessageLog(MessageLogOptions options)
     {
