@@ -59,6 +59,7 @@ done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 SILO_DLL="$ROOT/src/Silo/bin/Release/net10.0/Platform.Silo.dll"
 LOAD_DLL="$ROOT/perf/Load/bin/Release/net10.0/Platform.Load.dll"
+GOFETCH="$ROOT/perf/gofetch/gofetch"
 NATS_SERVER=/usr/sbin/nats-server
 WORK=$(mktemp -d /tmp/perf-compare.XXXXXX)
 RUNS="$WORK/runs.tsv"
@@ -95,6 +96,9 @@ if [ "$BUILD" = 1 ]; then
   log "building perf/Load (Release)"
   (cd "$ROOT" && dotnet build perf/Load -c Release -nologo -v q) > "$WORK/build-load.log" 2>&1 \
     || { tail -30 "$WORK/build-load.log" >&2; exit 1; }
+  log "building perf/gofetch (nats.go)"
+  "$ROOT/perf/gofetch/build.sh" "$GOFETCH" > "$WORK/build-gofetch.log" 2>&1 \
+    || { tail -30 "$WORK/build-gofetch.log" >&2; exit 1; }
 fi
 
 # ---- servers ---------------------------------------------------------------------------------------------------
@@ -184,6 +188,9 @@ SCENARIOS=(
   "jsfetch1|Fetch(1) then ack, in a loop (a Go worker's pull loop), 20,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 20000 --batch 1"
   "jsfetch10|Fetch(10) then ack each, in a loop, 50,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 50000 --batch 10"
   "jsfetch500|Fetch(500) then ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|js-fetch --streams 1 --subs 1 --size 128 --msgs 100000 --batch 500"
+  "gofetch1|nats.go 1.22.1: Fetch(1) then Ack, in a loop, 20,000-message backlog, 1 stream, 1 consumer, 128 B|go-fetch --batch 1 --msgs 20000 --size 128"
+  "gofetch10|nats.go 1.22.1: Fetch(10) then Ack each, in a loop, 50,000-message backlog, 1 stream, 1 consumer, 128 B|go-fetch --batch 10 --msgs 50000 --size 128"
+  "gofetch500|nats.go 1.22.1: Fetch(500) then Ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|go-fetch --batch 500 --msgs 100000 --size 128"
   "jspushack|Push consumer with explicit acks, each acked on arrival, max_ack_pending 1000, 100,000-message backlog, 1 stream, 128 B|js-push-ack --streams 1 --subs 1 --size 128 --msgs 100000"
   "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
@@ -235,8 +242,11 @@ run_one() { # scenario-id server rep args
   sleep "$SETTLE"
   idle_rss=$(rss_kb "$SERVER_PID")
   cpu0=$(cpu_seconds "$SERVER_PID")
+  # go-fetch scenarios run perf/gofetch (nats.go) instead of perf/Load; it takes the same common options.
+  local client=(dotnet "$LOAD_DLL") quiet=--quiet
+  if [[ "$args" == go-fetch\ * ]]; then client=("$GOFETCH"); args=${args#go-fetch }; quiet=""; fi
   # shellcheck disable=SC2086 # args is a word list on purpose
-  timeout --kill-after=10 400 dotnet "$LOAD_DLL" $args --url "nats://127.0.0.1:$PORT" --quiet --label "$server" --json "$json" $nodes \
+  timeout --kill-after=10 400 "${client[@]}" $args --url "nats://127.0.0.1:$PORT" $quiet --label "$server" --json "$json" $nodes \
     --server-pid "$SERVER_PID" $([ "$warmup" != 0 ] && [ "$cold" = 0 ] && echo "--warmup $warmup") > "$out" 2>&1
   rc=$?
   if kill -0 "$SERVER_PID" 2>/dev/null; then
