@@ -109,6 +109,15 @@ internal sealed partial class StreamGrain
     }
 
     /// <summary>
+    /// Stream info of a replicated stream counts only committed messages, as nats-server's leader answers from what its
+    /// log applied: a count that took in the primary's uncommitted tail could go back after a failover that truncates
+    /// it. The info read before the wait is answered once its last sequence is committed (one replication round, or
+    /// the stream is offline); the log may hold more by then, which the next info counts.
+    /// </summary>
+    private Task WaitInfoCommittedAsync(Storage.LogState state)
+        => _replication is { } replication && state.LastSequence > replication.Committed ? WaitCommittedAsync(state.LastSequence) : Task.CompletedTask;
+
+    /// <summary>
     /// For the reads that pick where a consumer starts (last per subject, a start time): completes once
     /// <paramref name="sequence"/> is committed, so the answer read from the log holds after any failover. Those reads
     /// interleave with appends and cannot replicate themselves; the append in progress or the replica timer does.

@@ -479,12 +479,20 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         // Counts and sequences are known with the log closed, from the state it saved; only the details need it open,
         // or a log that was open when the silo stopped without closing it (it saved nothing).
         if (!deletedDetails && string.IsNullOrEmpty(subjectsFilter) && _log!.TryGetState(out var state))
+        {
+            await WaitInfoCommittedAsync(state);
             return StreamResult<PlatformStreamInfo>.Ok(Info(state));
-        using var lease = await UseLogAsync();
-        var log = lease.Log;
-        return StreamResult<PlatformStreamInfo>.Ok(Info(log.State,
-            deletedDetails ? [.. log.DeletedSequences] : null,
-            string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter))));
+        }
+        PlatformStreamInfo info;
+        using (var lease = await UseLogAsync())
+        {
+            var log = lease.Log;
+            info = Info(log.State,
+                deletedDetails ? [.. log.DeletedSequences] : null,
+                string.IsNullOrEmpty(subjectsFilter) ? null : new Dictionary<string, ulong>(log.SubjectCounts(subjectsFilter)));
+        }
+        await WaitInfoCommittedAsync(info.State);
+        return StreamResult<PlatformStreamInfo>.Ok(info);
     }
 
     private PlatformStreamInfo Info(LogState state, ulong[]? deleted = null, Dictionary<string, ulong>? subjects = null)

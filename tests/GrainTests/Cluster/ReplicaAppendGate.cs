@@ -12,6 +12,17 @@ internal sealed class ReplicaAppendGate
     private readonly Lock _lock = new();
     private readonly HashSet<string> _held = new(StringComparer.Ordinal);
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a batch reaches a held replica: the primary has stored it, since it ships only what it stored.</summary>
+    public Task Arrived
+    {
+        get
+        {
+            lock (_lock)
+                return _arrived.Task;
+        }
+    }
 
     public void Hold(string silo)
     {
@@ -27,6 +38,7 @@ internal sealed class ReplicaAppendGate
             _held.Clear();
             released = _released;
             _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         released.TrySetResult();
     }
@@ -37,7 +49,12 @@ internal sealed class ReplicaAppendGate
     private Task PassAsync(string silo)
     {
         lock (_lock)
-            return _held.Contains(silo) ? _released.Task : Task.CompletedTask;
+        {
+            if (!_held.Contains(silo))
+                return Task.CompletedTask;
+            _arrived.TrySetResult();
+            return _released.Task;
+        }
     }
 
     private sealed class Filter(ReplicaAppendGate gate, string silo) : IIncomingGrainCallFilter

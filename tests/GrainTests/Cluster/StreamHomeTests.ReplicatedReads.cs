@@ -28,7 +28,7 @@ public sealed partial class StreamHomeTests
         try
         {
             append = new FrameBatch().Add(subject, "m2").AppendTo(stream);
-            await WaitUntilAsync(async () => (await stream.GetInfo(false, null)).Value!.State.LastSequence == 2, "the primary stores the message");
+            await _replicaAppends.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
 
             var read = (await stream.Read(2, 10, 0, [])).Value;
             Assert.Equal((0, 2UL, 1UL), (read.Count, read.NextSequence, read.LastSequence));
@@ -37,10 +37,14 @@ public sealed partial class StreamHomeTests
             Assert.Equal(0UL, await stream.CountPending(2, []));
             var fetch = consumer.Fetch(10, 0, TimeSpan.FromSeconds(20), AckOp.None);
             var lastPerSubject = stream.LastPerSubject([subject]);
+            var info = stream.GetInfo(false, null);
+            var subjectsInfo = stream.GetInfo(false, subject);
             await Task.Delay(500);
             Assert.False(append.IsCompleted, "the append was acknowledged without its slow replica");
             Assert.False(fetch.IsCompleted, "a fetch returned while the new message was on the primary only");
             Assert.False(lastPerSubject.IsCompleted, "last per subject answered with a message on the primary only");
+            Assert.False(info.IsCompleted, "stream info counted a message on the primary only");
+            Assert.False(subjectsInfo.IsCompleted, "stream info with subjects counted a message on the primary only");
 
             _replicaAppends.Release();
             Assert.Equal(2UL, (await append)[0].Sequence);
@@ -49,6 +53,8 @@ public sealed partial class StreamHomeTests
             Assert.Same(fetch, woken);
             Assert.Equal([2UL], Delivered(await fetch).Select(d => d.Seq));
             Assert.Equal(new ulong[] { 2 }, await lastPerSubject);
+            Assert.Equal((2UL, 2UL), ((await info).Value!.State.Messages, (await info).Value!.State.LastSequence));
+            Assert.Equal(2UL, (await subjectsInfo).Value!.Subjects![subject]);
             Assert.Equal(1, (await stream.Read(2, 10, 0, [])).Value.Count);
         }
         finally
