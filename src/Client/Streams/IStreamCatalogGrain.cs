@@ -55,6 +55,13 @@ public interface IStreamCatalogGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("NodeDown")] Task<bool> NodeDown(string node);
 
+    /// <summary>
+    /// For a replicated stream's primary on <paramref name="node"/> at <paramref name="epoch"/> that found its own log
+    /// damaged: promotes a whole in-sync replica as <see cref="NodeDown"/> would. False when the epoch or primary is
+    /// not current, or no whole in-sync copy answered (the stream then stays offline, as with its primary down).
+    /// </summary>
+    [Alias("StepDown")] Task<bool> StepDown(string stream, long epoch, string node);
+
     /// <summary>One stream and its homes, or null. Interleaves: placement asks for it while a create waits on it.</summary>
     [Alias("Get"), AlwaysInterleave] Task<CatalogEntry?> Get(string name);
 

@@ -193,10 +193,18 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return all;
     }
 
+    public async Task<bool> StepDown(string stream, long epoch, string node)
+    {
+        if (!_streams.TryGetValue(stream, out var entry) || entry.Replicas is not { } set || set.Epoch != epoch || entry.HomeOf(0) != node)
+            return false;
+        logger.LogWarning("Stream {Stream}: its primary {Node} found its log damaged and steps down", stream, node);
+        return await PromoteAsync(entry);
+    }
+
     /// <summary>
-    /// Gives a replicated stream whose primary is gone the in-sync replica with the longest log as primary. Every
-    /// reachable in-sync replica takes the new epoch on first, so the old primary, should it still run, cannot get a
-    /// batch accepted by it, and an in-sync replica holds every acknowledged message. Without a whole one the stream
+    /// Gives a replicated stream whose primary is gone (or found its log damaged) the in-sync replica with the longest
+    /// log as primary. Every reachable in-sync replica takes the new epoch on first, so the old primary, should it
+    /// still run, cannot get a batch accepted by it, and an in-sync replica holds every acknowledged message. Without a whole one the stream
     /// stays offline (false), its primary unchanged at the epoch the answering replicas took: they refuse any lower
     /// one, so the old primary, back, must come back at that epoch, and a later promotion fences past it.
     /// </summary>
@@ -239,7 +247,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         }
         if (chosen is null)
         {
-            logger.LogWarning("Stream {Stream} stays offline: its primary {Node} is down and no whole in-sync replica answered", entry.Config.Name, entry.HomeOf(0));
+            logger.LogWarning("Stream {Stream} stays offline: no whole in-sync replica answered to replace its primary {Node}", entry.Config.Name, entry.HomeOf(0));
             if (anyTookEpoch)
             {
                 var kept = entry with { Replicas = ReplicaSetChanges.KeepAfterFailedPromotion(set) };
@@ -253,7 +261,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         await PublishAsync(promoted, null);
         // The new primary starts now rather than at the next call for it: its push consumers deliver again at once.
         _ = WakeAsync(entry.Config.Name);
-        logger.LogWarning("Stream {Stream}: primary {Old} is down, {New} (last sequence {Last}) is primary at epoch {Epoch}",
+        logger.LogWarning("Stream {Stream}: primary {Old} is replaced by {New} (last sequence {Last}) at epoch {Epoch}",
             entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
         return true;
     }

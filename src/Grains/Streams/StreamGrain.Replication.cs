@@ -60,6 +60,40 @@ internal sealed partial class StreamGrain
         AdvanceReaders(before);
     }
 
+    /// <summary>
+    /// Reads the whole log back against its checksums before this primary serves, as a replica does when it opens: the
+    /// replicas hold their own copies, so a bit flipped on this disk would reach no replica but every reader. A damaged
+    /// primary asks the catalog to promote a whole in-sync replica and fails its activation, so calls go to the new
+    /// primary; this node's copy is then rebuilt from it as a replica, which finds the damage again and puts the log
+    /// aside. Without a whole replica the stream stays offline.
+    /// </summary>
+    /// <remarks>The read costs about what the replicas' own check costs at their activation, once per activation.</remarks>
+    private async Task StepDownIfDamagedAsync(CatalogEntry entry)
+    {
+        string? damage;
+        try
+        {
+            using var lease = await UseLogAsync();
+            damage = lease.Log.FindDamage() is { } sequence ? $"message {sequence} fails its checksum" : null;
+        }
+        catch (Exception ex) when (ex.GetType() != typeof(IOException) && !StreamOfflineException.Is(ex))
+        {
+            // A plain IOException is another log holding the directory (a replica not yet released): not damage.
+            damage = $"the log does not open: {ex.Message}";
+        }
+        if (damage is null)
+            return;
+        logger.LogError("Stream {Stream}: this primary's log on {Node} is damaged ({Damage}); it steps down", Name, node.Name, damage);
+        _replicaTimer?.Dispose();
+        store.OpenLogs.Unregister(Key, _log!);
+        await _log!.DisposeAsync();
+        _log = null;
+        bool replaced = await GrainFactory.GetGrain<IStreamCatalogGrain>(0).StepDown(Name, entry.Replicas!.Epoch, node.Name);
+        throw new StreamOfflineException(Name, replaced
+            ? $"its primary's log on {node.Name} is damaged; a replica takes over"
+            : $"its primary's log on {node.Name} is damaged and no whole replica answered");
+    }
+
     /// <summary>The removals a round about to start carries (each is sent once: a replica that misses a round is told them all when it is next checked).</summary>
     private ulong[]? TakeRemoved(Storage.LogState state)
     {

@@ -79,6 +79,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             if (IsRoot && replicated is not null)
                 WakePushConsumers();
         }
+        if (replicated is not null && _log is not null)
+            await StepDownIfDamagedAsync(replicated);
     }
 
     /// <summary>
