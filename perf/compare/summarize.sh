@@ -56,7 +56,9 @@ echo "alternating, and ran ${warmup:-0} s of the same load unmeasured first (the
 echo "whose throughput climbs over their first seconds of load while the JIT tiers code up and the runtime settles); the"
 echo "measured run then starts with freshly created streams. Scenarios whose id ends in \`cold\` skip the warm-up: they"
 echo "measure a server that has served nothing yet, cold client included."
-echo "Payloads are distinct random bytes. The load generator is \`perf/Load\` ($client) on the same machine, so client and server share the"
+gofetch=""
+grep -q $'^gofetch' "$RUNS" && gofetch=", and \`perf/gofetch\` (nats.go 1.22.1) for the gofetch rows,"
+echo "Payloads are distinct random bytes. The load generator is \`perf/Load\` ($client)$gofetch on the same machine, so client and server share the"
 echo "cores: absolute numbers are low next to published nats-server figures, and the ratio is what to read."
 echo
 echo "| machine | |"
@@ -262,12 +264,13 @@ awk -F'\t' 'function mb(x) { return x == "" ? "–" : sprintf("%.0f", x / 1024) 
   NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "" ? "–" : sprintf("%.0f", $5)), ($6 == "" ? "–" : sprintf("%.0f", $6)), mb($7), mb($17), mb($18), ($8 == "" ? "–" : $8), ($14 == "" ? "–" : $14), ($15 == "" ? "–" : $15) }' "$RUNS"
 
 # The recovery measurement has its own script (perf/recovery/run.sh), and the cluster scenarios their own opt-in run
-# (run.sh --only cluster --out perf/RESULTS-cluster.md): the last figures of each ride along with the default table.
+# (run.sh --only cluster --out perf/RESULTS-cluster.md): the last figures of each ride along with the default table
+# (a RESULTS.md), not with a result file of another name.
 cluster_rows=$(awk -F'\t' 'NR > 1 && $1 ~ /^cluster-/ { n++ } END { print n + 0 }' "$RUNS")
 other_rows=$(awk -F'\t' 'NR > 1 && $1 !~ /^cluster-/ { n++ } END { print n + 0 }' "$RUNS")
 cluster="$(dirname "$0")/../RESULTS-cluster.md"
 recovery="$(dirname "$0")/../recovery/RESULTS.md"
-if [ "$other_rows" -gt 0 ]; then
+if [ "$other_rows" -gt 0 ] && [ "$(basename "${OUT_FILE:-RESULTS.md}")" = RESULTS.md ]; then
   if [ "$cluster_rows" = 0 ] && [[ -f "$cluster" ]]; then echo; cat "$cluster"; fi
   if [[ -f "$recovery" ]]; then echo; cat "$recovery"; fi
 fi
