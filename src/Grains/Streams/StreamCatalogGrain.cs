@@ -678,8 +678,6 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         // The copies are appended outside the replicated publish path, and one grain reads each origin.
         if (config.Partitions > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
             return ApiError.InvalidConfig("partitioned streams can not mirror or source yet");
-        if (config.NumReplicas > 1 && (config.Mirror is not null || config.Sources is { Length: > 0 }))
-            return ApiError.InvalidConfig("replicated streams can not mirror or source yet");
         if (config.Partitions > 1 && config.Retention != RetentionPolicy.Limits)
             return ApiError.InvalidConfig("partitioned streams support limits retention only");
         return StreamSubjectRules.Check(config) ?? StreamConfigRules.Check(config);

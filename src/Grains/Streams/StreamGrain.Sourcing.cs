@@ -8,6 +8,9 @@ namespace Platform.Grains.Streams;
 /// The stream's mirror or sources (<see cref="StreamSourcing"/>): a timer copies what is new in the origins, in
 /// turns of the grain like any other write, so the publish path is untouched. A mirror's messages keep their origin
 /// sequences and times; gaps (messages the origin no longer holds, or the filter left out) become deleted sequences.
+/// A replicated stream ships what a turn copied to its replicas before the turn ends, from its log as the replica
+/// timer would: the copies carry their sequences, gaps and first sequence, and a promoted replica finds where to go
+/// on in its own log (a mirror's last sequence, the sources' headers), as after a restart.
 /// </summary>
 internal sealed partial class StreamGrain
 {
@@ -68,6 +71,8 @@ internal sealed partial class StreamGrain
             // The origin's silo may be away or the log full: the next turn tries again from the same place.
             logger.LogWarning("Stream {Stream} could not copy from its {Kind}: {Reason}", Name, sourcing.IsMirror ? "mirror" : "sources", ex.Message);
         }
+        if (_replication is not null)
+            await CommitTailAsync();
     }
 
     /// <summary>Appends a source's messages as a publish batch is appended (limits, dedup, retention, republish, signals).</summary>

@@ -334,6 +334,81 @@ public sealed partial class ClusterStreamTests
             Assert.Equal(acked, await ReadPayloadsAsync(context, "PD", acked.Count));
     }
 
+    /// <summary>
+    /// A mirror and a sourcing stream of three copies each copy an R3 origin. The node of each one's primary in turn is
+    /// killed while the origin takes more, and comes back: a replica is promoted, goes on copying from where its own
+    /// log ends, and both streams end with every origin message once, in order, through every silo, the mirror under
+    /// the origin's sequences.
+    /// </summary>
+    [SkippableFact]
+    public async Task Replicated_mirror_and_source_streams_go_on_copying_after_a_failover()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        const string cluster = "r3sourcing";
+        await using var nodes = await Nodes.StartAsync(Postgres, cluster);
+        var silos = nodes.Silos;
+        var js = nodes.Js;
+        await js[0].CreateStreamAsync(new StreamConfig("SO", ["so.>"]) { NumReplicas = 3 });
+        await js[0].CreateStreamAsync(new StreamConfig { Name = "SM", NumReplicas = 3, Mirror = new StreamSource { Name = "SO" } });
+        await js[0].CreateStreamAsync(new StreamConfig { Name = "SS", NumReplicas = 3, Sources = [new StreamSource { Name = "SO" }] });
+        var published = new List<string>();
+        async Task PublishAndWaitAsync(NatsJSContext context)
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                published.Add($"m{published.Count}");
+                await PublishRetryingAsync(context, $"so.{i % 3}", published[^1]);
+            }
+            await ProcessCluster.WaitUntilAsync(async () => await CountAsync(context, "SM") == published.Count && await CountAsync(context, "SS") == published.Count,
+                TimeSpan.FromSeconds(60), async () => $"the copies hold {await CountAsync(context, "SM")} and {await CountAsync(context, "SS")} of {published.Count}");
+        }
+
+        await PublishAndWaitAsync(js[0]);
+        ClientSet? clients = null;
+        try
+        {
+            foreach (var stream in new[] { "SM", "SS" })
+            {
+                var leader = await LeaderAsync(js[0], stream);
+                Assert.NotNull(leader);
+                int victim = leader[0] - 'a', survivor = (victim + 1) % 3;
+                silos[victim].Kill();
+                await PublishAndWaitAsync(js[survivor]);
+                Assert.NotEqual(leader, await LeaderAsync(js[survivor], stream));
+                silos[victim] = await ProcessCluster.StartNodeAsync(Postgres, cluster, leader, silos[victim].DataDirectory);
+                if (clients is not null)
+                    await clients.DisposeAsync();
+                clients = new ClientSet(silos);
+                js = clients.Js;
+                await ProcessCluster.WaitUntilAsync(async () => await AllCurrentAsync(js[survivor], "SM") && await AllCurrentAsync(js[survivor], "SS"),
+                    TimeSpan.FromSeconds(60), () => Task.FromResult($"the copies on {leader} were not caught up"));
+            }
+            Assert.Equal((ulong)published.Count, (await js[0].GetStreamAsync("SM")).Info.State.LastSeq);
+            foreach (var context in js)
+            {
+                Assert.Equal(published, await ReadPayloadsAsync(context, "SM", published.Count));
+                Assert.Equal(published, await ReadPayloadsAsync(context, "SS", published.Count));
+            }
+        }
+        finally
+        {
+            if (clients is not null)
+                await clients.DisposeAsync();
+        }
+
+        static async Task<long> CountAsync(NatsJSContext js, string stream)
+        {
+            try
+            {
+                return (await js.GetStreamAsync(stream)).Info.State.Messages;
+            }
+            catch (Exception ex) when (ex is NatsJSException or NatsException or TimeoutException)
+            {
+                return 0;
+            }
+        }
+    }
+
     /// <summary>Flips the last bit of <paramref name="marker"/> wherever it is in the copy's files ending in <paramref name="extension"/>.</summary>
     private static async Task FlipABitOfAsync(string copy, string marker, string extension)
     {
