@@ -249,14 +249,19 @@ public sealed partial class ClusterStreamTests
                 Directory.Delete(silos[b].DataDirectory, recursive: true);
                 break;
         }
+        // The node comes back once the cluster has declared its killed instance dead. Started while the table still
+        // listed that instance as active, the new one twice never heard from the primary in full CI runs (240 s):
+        // once it validated its join against its own dead instance ("Failed to get ping responses from 1 of 3 active
+        // silos"), once it joined but kept retrying a grain directory handoff to that instance
+        // ("GrainDirectoryHandoffManager ProcessSiloAddEvent(<its old address>) failed, will be retried"), and its
+        // replica was never called. That race of a restart faster than failure detection is Orleans' membership, not
+        // what this test is about, and is left open (see the README).
+        await ProcessCluster.WaitUntilAsync(async () => !(await ProcessCluster.ActiveAsync(Postgres, cluster)).Contains(replica),
+            TimeSpan.FromSeconds(60), () => Task.FromResult($"{replica}'s stopped instance was not declared dead"));
         silos[b] = await ProcessCluster.StartNodeAsync(Postgres, cluster, replica, silos[b].DataDirectory);
         // A cut write-ahead log either fails the engine's block checks (damaged) or, cut at a record's end, opens
         // shorter than the replica's held mark.
         var found = damage == "wipe" ? "not the one it was made on" : "is damaged";
-        // The restarted silo joins only once the cluster has declared its killed instance dead: Orleans has a joining
-        // silo ping every member the table still lists as active, its own old instance included, and retries for up
-        // to 5 minutes. Under a full test run that outlasted 90 s in the wipe case ("Failed to get ping responses
-        // from 1 of 3 active silos", the one not answering being b's killed instance).
         var output = await silos[b].OutputContainingAsync(found, TimeSpan.FromSeconds(240));
         Assert.True(output.Contains(found) || damage == "cut" && output.Contains("its log was cut"),
             $"{replica} did not report the damage. The end of its output:\n{output[^Math.Min(output.Length, 6000)..]}\n" +
