@@ -20,6 +20,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private const int CatchUpRecords = 256;
+    private static readonly TimeSpan CatchUpWarningInterval = TimeSpan.FromSeconds(30);
 
     private sealed class Follower(IReplicaGrain grain)
     {
@@ -27,6 +28,8 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         /// <summary>The end of the replica's log, once this primary has checked that it is a prefix of its own.</summary>
         public ulong? Last;
         public long SeenAt;
+        /// <summary>When a failure to catch it up was last logged as a warning.</summary>
+        public long WarnedAt;
     }
 
     private readonly Dictionary<string, Follower> _followers = Followers(stream, set, grains);
@@ -168,7 +171,12 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             catch (Exception ex)
             {
                 _followers[node].Last = null;
-                logger.LogDebug("Replica {Node} of stream {Stream} could not catch up: {Reason}", node, stream, ex.Message);
+                // Once a second while it lasts: said at warning level every 30 s, since a node that is up but cannot be
+                // caught up keeps the stream a copy short.
+                var level = Stopwatch.GetElapsedTime(_followers[node].WarnedAt) > CatchUpWarningInterval ? LogLevel.Warning : LogLevel.Debug;
+                if (level == LogLevel.Warning)
+                    _followers[node].WarnedAt = Stopwatch.GetTimestamp();
+                logger.Log(level, "Replica {Node} of stream {Stream} could not catch up: {Reason}", node, stream, ex.Message);
             }
             return;
         }
@@ -209,12 +217,21 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 _followers[node] = new Follower(grains.GetGrain<IReplicaGrain>(ReplicaKey.Of(stream, node)));
     }
 
+    /// <summary>Stops this primary for good; said once, as it ends the stream's replication from this node.</summary>
+    private void Fence(string reason)
+    {
+        if (Fenced)
+            return;
+        Fenced = true;
+        logger.LogWarning("Stream {Stream}: this primary at epoch {Epoch} is replaced ({Reason}) and acknowledges nothing more", stream, _set.Epoch, reason);
+    }
+
     /// <summary>Whether the catalog has moved past this primary's epoch (then it is <see cref="Fenced"/>).</summary>
     private async Task<bool> CheckFencedAsync()
     {
         var entry = await grains.GetGrain<IStreamCatalogGrain>(0).Get(stream);
         if (entry?.Replicas is not { } current || current.Epoch != _set.Epoch)
-            Fenced = true;
+            Fence(entry?.Replicas is { } known ? $"the catalog is at epoch {known.Epoch}" : "the catalog has no replica set for it");
         return Fenced;
     }
 
@@ -260,7 +277,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         follower.SeenAt = Stopwatch.GetTimestamp();
         if (ack.Epoch > _set.Epoch)
         {
-            Fenced = true;
+            Fence($"a replica is at epoch {ack.Epoch}");
             return false;
         }
         // A replica whose log does not end where the batch starts is checked again before the next one.
