@@ -204,9 +204,10 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     /// <summary>
     /// Gives a replicated stream whose primary is gone (or found its log damaged) the in-sync replica with the longest
     /// log as primary. Every reachable in-sync replica takes the new epoch on first, so the old primary, should it
-    /// still run, cannot get a batch accepted by it, and an in-sync replica holds every acknowledged message. Without a whole one the stream
-    /// stays offline (false), its primary unchanged at the epoch the answering replicas took: they refuse any lower
-    /// one, so the old primary, back, must come back at that epoch, and a later promotion fences past it.
+    /// still run, cannot get a batch accepted by it, and an in-sync replica holds every acknowledged message. Without
+    /// a whole one the stream stays offline (false), its primary unchanged at the epoch the answering replicas took:
+    /// they refuse any lower one, so the old primary, back, must come back at that epoch, and a later promotion fences
+    /// past it.
     /// </summary>
     private async Task<bool> PromoteAsync(CatalogEntry entry)
     {
