@@ -108,20 +108,10 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     private async Task OpenCheckedAsync()
     {
         Open();
-        try
-        {
-            using var lease = await UseLogAsync();
-            if (lease.Log.FindDamage() is { } sequence)
-                _damage = $"message {sequence} fails its checksum";
-            else if (lease.Log.State.LastSequence < _held)
-                logger.LogWarning("Replica of stream {Stream} on {Node} ends at {Last}, below the {Held} it held: its log was cut, and it is not promoted until it has caught up",
-                    Stream, node.Name, lease.Log.State.LastSequence, _held);
-        }
-        catch (Exception ex) when (ex.GetType() != typeof(IOException))
-        {
-            // A plain IOException is another log holding the directory, which passes; anything else is the files.
-            _damage = $"the log does not open: {ex.Message}";
-        }
+        _damage ??= await _log!.FindDamageAsync();
+        if (_damage is null && _log!.State.LastSequence < _held)
+            logger.LogWarning("Replica of stream {Stream} on {Node} ends at {Last}, below the {Held} it held: its log was cut, and it is not promoted until it has caught up",
+                Stream, node.Name, _log.State.LastSequence, _held);
         if (_damage is null)
             return;
         logger.LogError("Replica of stream {Stream} on {Node} is damaged ({Damage}): it is not promoted until its primary has rebuilt it",

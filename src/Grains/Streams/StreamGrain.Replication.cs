@@ -70,17 +70,7 @@ internal sealed partial class StreamGrain
     /// <remarks>The read costs about what the replicas' own check costs at their activation, once per activation.</remarks>
     private async Task StepDownIfDamagedAsync(CatalogEntry entry)
     {
-        string? damage;
-        try
-        {
-            using var lease = await UseLogAsync();
-            damage = lease.Log.FindDamage() is { } sequence ? $"message {sequence} fails its checksum" : null;
-        }
-        catch (Exception ex) when (ex.GetType() != typeof(IOException) && !StreamOfflineException.Is(ex))
-        {
-            // A plain IOException is another log holding the directory (a replica not yet released): not damage.
-            damage = $"the log does not open: {ex.Message}";
-        }
+        var damage = await _log!.FindDamageAsync();
         if (damage is null)
             return;
         logger.LogError("Stream {Stream}: this primary's log on {Node} is damaged ({Damage}); it steps down", Name, node.Name, damage);

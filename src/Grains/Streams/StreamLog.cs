@@ -118,6 +118,24 @@ internal sealed class StreamLog : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// Why the log cannot be trusted: a message that fails its checksum, or files the engine cannot open; null when
+    /// every message reads back as written. A primary checks its log with this when it activates, a replica when it opens.
+    /// </summary>
+    /// <exception cref="IOException">Another log still holds the directory, or the budget has no room: not damage.</exception>
+    public async Task<string?> FindDamageAsync()
+    {
+        try
+        {
+            using var lease = await UseAsync();
+            return lease.Log.FindDamage() is { } sequence ? $"message {sequence} fails its checksum" : null;
+        }
+        catch (Exception ex) when (ex.GetType() != typeof(IOException) && ex is not LogBudgetExhaustedException)
+        {
+            return $"the log does not open: {ex.Message}";
+        }
+    }
+
     private async ValueTask<Lease> OpenAsync()
     {
         await _gate.WaitAsync().ConfigureAwait(false);
