@@ -22,6 +22,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
     private readonly SharedGrainStorage.Records _catalogRecords = new();
     private readonly ReplicaAppendGate _replicaAppends = new();
     private readonly DamagedReplicaAnswers _damagedReplicas = new();
+    private readonly DirectoryLoss _directoryLoss = new();
     /// <summary>Each silo's data id, as its store would record it; a test that wipes a store gives it a new one.</summary>
     private readonly Dictionary<string, string> _dataIds = [];
 
@@ -42,6 +43,7 @@ public sealed partial class StreamHomeTests : IAsyncLifetime
             silo.AddPlatformStreaming(o => o.StoreDirectory = store);
             silo.AddIncomingGrainCallFilter(_replicaAppends.FilterFor(options.SiloName));
             silo.AddIncomingGrainCallFilter(_damagedReplicas.FilterFor(options.SiloName));
+            silo.AddIncomingGrainCallFilter(_directoryLoss.Filter);
             silo.Services.AddKeyedSingleton<IGrainStorage>(StreamCatalogGrain.StorageName, (sp, _) =>
                 new SharedGrainStorage(_catalogRecords, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             silo.AddMemoryGrainStorage("PubSubStore");
