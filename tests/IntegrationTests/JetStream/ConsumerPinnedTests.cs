@@ -189,15 +189,17 @@ public sealed class ConsumerPinnedTests(ServersFixture servers) : SiloClientTest
         Assert.True(elapsed >= TimeSpan.FromSeconds(1.4), $"the pin moved after {elapsed}, before priority_timeout");
         Assert.True(elapsed < TimeSpan.FromSeconds(4), $"the pin moved only after {elapsed}");
 
+        // The old client coming back with its stale id is refused. At once: the new pin, pulled for no more, runs out
+        // in its own priority_timeout, and with no pin held the same request gets 423 Nats-Wrong-Pin-Id instead (a
+        // clean-clone CI run was that slow once, with the advisory read first).
+        await using var stale = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 2, pinId: oldPin);
+        Assert.Equal(Status("423 Nats-Pin-Id mismatch"), await stale.NextAsync());
+
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         var advisory = JsonNode.Parse((await unpinned.Msgs.ReadAsync(timeout.Token)).Data!)!;
         Assert.Equal("io.nats.jetstream.advisory.v1.consumer_group_unpinned", (string?)advisory["type"]);
         Assert.Equal("jobs", (string?)advisory["group"]);
         Assert.Equal("timeout", (string?)advisory["reason"]);
-
-        // The old client coming back with its stale id is refused.
-        await using var stale = await Pull.StartAsync(Nats, _stream, "pin", batch: 1, expiresSeconds: 2, pinId: oldPin);
-        Assert.Equal(Status("423 Nats-Pin-Id mismatch"), await stale.NextAsync());
     }
 
     [Fact]
