@@ -261,22 +261,10 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         _streams[entry.Config.Name] = promoted;
         await PublishAsync(promoted, null);
         // The new primary starts now rather than at the next call for it: its push consumers deliver again at once.
-        _ = WakeAsync(entry.Config.Name);
+        _ = StreamWake.WakeAsync(GrainFactory, entry.Config.Name, "its new primary", logger);
         logger.LogWarning("Stream {Stream}: primary {Old} is replaced by {New} (last sequence {Last}) at epoch {Epoch}",
             entry.Config.Name, entry.HomeOf(0), chosen, longest, promoted.Replicas!.Epoch);
         return true;
-    }
-
-    private async Task WakeAsync(string stream)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IStreamGrain>(stream).ConsumerNames();
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning("Stream {Stream}: its new primary did not start: {Reason}", stream, ex.Message);
-        }
     }
 
     public async Task<StreamResult<PlatformStreamInfo>> Update(PlatformStreamConfig config)

@@ -136,8 +136,14 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         logger.LogDebug("Stream {Stream} deactivates on {Node}: {Reason}", Key, node.Name, reason);
+        // Orleans deactivates an activation whose directory entry was on a silo that died; this grain's uncalled work
+        // (a replica left behind on that silo waited for good in the wipe case) needs it back. Off the grain's
+        // scheduler: the call must outlive this activation, and waits until it has gone.
         if (reason.ReasonCode == DeactivationReasonCode.DirectoryFailure)
-            ComeBack(GrainFactory, Key, logger);
+        {
+            var (grains, key) = (GrainFactory, Key);
+            _ = Task.Run(() => StreamWake.WakeAsync(grains, key, "its grain, lost with its directory entry,", logger));
+        }
         _replicaTimer?.Dispose();
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
@@ -153,41 +159,6 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             await _log.DisposeAsync();
         }
     }
-
-    /// <summary>
-    /// Activates the stream's grain again after Orleans deactivated it because the silo holding its directory entry
-    /// died. The grain works without being called (a primary catches up its replicas, a mirror or source copies,
-    /// messages expire by age), and the next call may never come to a quiet stream: a replica on the silo that died
-    /// stayed behind for good when it came back (seen in the damaged replica test, wipe case).
-    /// </summary>
-    private static void ComeBack(IGrainFactory grains, string key, ILogger logger)
-    {
-        // Off the grain's scheduler: the call must outlive this activation, and waits until it has gone.
-        _ = Task.Run(async () =>
-        {
-            for (int attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    await grains.GetGrain<IStreamGrain>(key).ConsumerNames();
-                    return;
-                }
-                catch (Exception ex) when (attempt < ComeBackAttempts)
-                {
-                    logger.LogDebug("Stream {Stream} did not come back yet: {Reason}", key, ex.Message);
-                    await Task.Delay(ComeBackRetryDelay);
-                }
-                catch (Exception ex)
-                {
-                    logger.LogWarning("Stream {Stream} did not come back after its directory entry was lost; the next call for it starts it: {Reason}", key, ex.Message);
-                    return;
-                }
-            }
-        });
-    }
-
-    private const int ComeBackAttempts = 10;
-    private static readonly TimeSpan ComeBackRetryDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>Takes on the stream's configuration and its log, which opens when it is first used.</summary>
     private void Attach(PlatformStreamConfig config, DateTime created)
