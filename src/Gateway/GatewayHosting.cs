@@ -118,13 +118,14 @@ public static class GatewayHosting
         services.AddSingleton(store);
     }
 
-    /// <summary>The streaming domain's settings from the gateway's: store_dir, sync_interval, max_memory_store, max_file_store.</summary>
+    /// <summary>The streaming domain's settings from the gateway's: store_dir, sync_interval, max_memory_store, max_file_store, max_log_files, memory_budget.</summary>
     internal static void FromNats(this StreamingOptions streaming, NatsOptions options)
     {
         streaming.StoreDirectory = options.StoreDirectory;
         streaming.Sync = ParseSync(options.SyncInterval);
         streaming.Limits = new StoreLimits(options.MaxMemoryStore, options.MaxFileStore);
         streaming.MaxLogFiles = options.MaxLogFiles;
+        streaming.MemoryBudget = options.MemoryBudget;
     }
 
     internal static SyncSetting ParseSync(string text)

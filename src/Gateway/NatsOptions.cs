@@ -47,6 +47,12 @@ public sealed class NatsOptions
     /// process's descriptor limit (RLIMIT_NOFILE): half of what is left after 256 for the silo itself.
     /// </summary>
     public int MaxLogFiles { get; set; }
+    /// <summary>
+    /// memory_budget, the silo's own key: bytes the silo's managed heap may use (its hard limit, so the process's RSS
+    /// stays within this plus what the runtime and its code take), a quarter of it for the stream logs' memtables;
+    /// 0: no limit, memtables within a quarter of the memory the process may use.
+    /// </summary>
+    public long MemoryBudget { get; set; }
     /// <summary>Lame duck mode: the time over which clients are closed before the server shuts down.</summary>
     public TimeSpan LameDuckDuration { get; set; } = TimeSpan.FromMinutes(2);
     /// <summary>Lame duck mode: the wait after the lame-duck INFO before the first client is closed.</summary>

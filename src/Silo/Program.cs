@@ -14,6 +14,7 @@ using Platform.Gateway.Server;
 using Platform.Grains.Node;
 using Platform.Grains.Storage;
 using Platform.Grains.Streaming;
+using Platform.Grains.Streams;
 using Platform.Silo.Cluster;
 using Platform.Silo.Configuration;
 
@@ -51,6 +52,7 @@ internal static class Program
             }
             LoadTls(settings);
             ValidateCluster(settings);
+            MemoryBudget.Apply(settings.Nats.MemoryBudget);
             // Before anything touches the store: a second process on it must stop here, not share the logs.
             using var store = NodeStore.Open(settings.Nats.StoreDirectory, settings.Nats.ServerName ?? "",
                 settings.Cluster.Enabled ? settings.Cluster.Name : null);
@@ -128,7 +130,8 @@ internal static class Program
             await EnsureMembershipSchemaAsync(settings.Cluster);
         }
         builder.Services.AddSingleton(node);
-        builder.Services.AddHostedService<IdleMemoryTrim>();
+        builder.Services.AddHostedService(sp => new IdleMemoryTrim(sp.GetRequiredService<ILogger<IdleMemoryTrim>>(),
+            settings.Nats.JetStream ? sp.GetRequiredService<StreamStore>().Memtables : null));
         builder.UseOrleans(silo =>
         {
             silo.UseClustering(settings, node, builder.Configuration, siloPort, orleansGatewayPort, clientUrl);
@@ -164,6 +167,9 @@ internal static class Program
         if (settings.Nats.JetStream)
             log.LogInformation("JetStream enabled, store directory {StoreDirectory}", Path.GetFullPath(settings.Nats.StoreDirectory));
         var portsFile = WritePortsFile(settings, endpoints);
+        if (settings.Nats.MemoryBudget > 0)
+            log.LogInformation("Memory budget {Budget} MB: the GC's heap limit is {Limit} MB, stream memtables share {Memtables} MB",
+                settings.Nats.MemoryBudget >> 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 20, settings.Nats.MemoryBudget / 4 >> 20);
         log.LogInformation("Server is ready in {Elapsed} ms", started.ElapsedMilliseconds);
 
         int lameDuck = 0;

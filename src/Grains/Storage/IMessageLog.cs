@@ -130,6 +130,8 @@ internal sealed record MessageLogOptions
     /// as many as the checkpoint holds, if more); recovery after a crash reads about this many messages. Tests lower it.
     /// </summary>
     public long CheckpointEveryChanges { get; init; } = 100_000;
+    /// <summary>The memory this log's memtables share with the other open logs; null: bounded by their record count only.</summary>
+    public MemtableBudget? Memtables { get; init; }
 }
 
 /// <summary>

@@ -106,6 +106,10 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     private PatternCache? _patternCache;
 
+    // What the records written into the current memtable hold, against this log's part of MemtableBudget.
+    private object? _countedMemtable;
+    private long _memtableBytes;
+
     /// <summary>
     /// This log's memtable size: <see cref="MutableSegmentRecords"/> give or take a quarter, fixed by its directory
     /// (through the stable hash subjects are partitioned by: a string's own hash differs from process to process).
@@ -182,6 +186,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
                 StartCheckpoint();
         }
 
+        options.Memtables?.Join();
         if (!options.InMemory)
         {
             if (options.SyncPolicy == LogSyncPolicy.Always)
@@ -214,6 +219,9 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     }
 
     public int OpenFiles => CountOpenFiles(_treeDirectory, _options.InMemory);
+
+    /// <summary>Records in the memtable being written, not yet frozen; for tests of the memtable budget.</summary>
+    internal long MemtableRecordCount => _tree.Maintenance.MutableSegment.Length;
 
     /// <summary>
     /// The descriptors a log in <paramref name="options"/>' directory holds once open, from the files on disk; a closed
@@ -638,6 +646,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
                 return;
             _disposed = true;
         }
+        _options.Memtables?.Leave();
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_syncLoop is not null)
             await _syncLoop.ConfigureAwait(false);
@@ -933,6 +942,29 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
             // Whether the engine kept the record is unknown now; refusing further writes beats acking on top of that.
             Fail(ex);
             throw;
+        }
+        if (_options.Memtables is { } budget)
+            CountMemtable(value.Length, budget);
+    }
+
+    /// <summary>
+    /// Freezes the memtable once its records reach this log's part of the budget: a part for it and one for each
+    /// frozen memtable that may wait for a merge (<see cref="MaxReadOnlySegments"/>), so the log's unmerged records
+    /// stay within its part. ZoneTree freezes memtables by record count on its own; a new memtable starts the count over.
+    /// </summary>
+    private void CountMemtable(int recordBytes, MemtableBudget budget)
+    {
+        var memtable = _tree.Maintenance.MutableSegment;
+        if (!ReferenceEquals(memtable, _countedMemtable))
+        {
+            _countedMemtable = memtable;
+            _memtableBytes = 0;
+        }
+        _memtableBytes += recordBytes + MemtableBudget.EntryOverheadBytes;
+        if (_memtableBytes >= budget.PerLogBytes / (MaxReadOnlySegments + 1))
+        {
+            _memtableBytes = 0;
+            _maintainer.EvictToDisk();
         }
     }
 

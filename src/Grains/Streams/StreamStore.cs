@@ -14,7 +14,8 @@ namespace Platform.Grains.Streams;
 public sealed class StreamStore
 {
     /// <param name="maxLogFiles">Files the open stream logs may hold together; 0: from the process's descriptor limit.</param>
-    public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null, int maxLogFiles = 0)
+    /// <param name="memoryBudget">The silo's memory_budget in bytes, a quarter of it for the logs' memtables; 0: none (<see cref="MemtableBudget.For"/>).</param>
+    public StreamStore(string storeDirectory, SyncSetting? sync = null, StoreLimits? limits = null, int maxLogFiles = 0, long memoryBudget = 0)
     {
         StoreDirectory = Path.GetFullPath(storeDirectory);
         Root = Path.GetFullPath(Path.Combine(storeDirectory, "jetstream", "streams"));
@@ -22,7 +23,11 @@ public sealed class StreamStore
         Sync = sync ?? SyncSetting.Default;
         Limits = limits ?? StoreLimits.Unlimited;
         LogBudget = new LogBudget(maxLogFiles, FileDescriptors.SoftLimit());
+        Memtables = MemtableBudget.For(memoryBudget);
     }
+
+    /// <summary>Bounds what the open logs keep in memtables together.</summary>
+    internal MemtableBudget Memtables { get; }
 
     /// <summary>Bounds the descriptors the stream logs hold: idle logs close to make room for the ones in use.</summary>
     internal LogBudget LogBudget { get; }
@@ -55,6 +60,7 @@ public sealed class StreamStore
         InMemory = config.Storage == StorageType.Memory,
         SyncPolicy = Sync.Always ? LogSyncPolicy.Always : LogSyncPolicy.Interval,
         SyncInterval = Sync.Interval,
+        Memtables = Memtables,
     };
 
     /// <summary>The logs a crash left open, opening while the silo starts.</summary>

@@ -21,6 +21,10 @@ public sealed class StreamingOptions
     /// <summary>File descriptors the stream logs may hold open together (jetstream max_log_files); 0 derives it from
     /// the process's descriptor limit.</summary>
     public int MaxLogFiles { get; set; }
+
+    /// <summary>The silo's memory_budget in bytes: a quarter of it bounds the logs' memtables; 0 takes a quarter of the
+    /// memory the process may use instead.</summary>
+    public long MemoryBudget { get; set; }
 }
 
 /// <summary>
@@ -44,6 +48,7 @@ public static class StreamingHosting
             .Validate(o => !string.IsNullOrWhiteSpace(o.StoreDirectory), "StreamingOptions.StoreDirectory is required")
             .Validate(o => o.Sync.Always || o.Sync.Interval > TimeSpan.Zero, "StreamingOptions.Sync needs a positive interval or Always")
             .Validate(o => o.MaxLogFiles >= 0, "StreamingOptions.MaxLogFiles cannot be negative")
+            .Validate(o => o.MemoryBudget >= 0, "StreamingOptions.MemoryBudget cannot be negative")
             .ValidateOnStart();
         services.TryAddSingleton(sp => CreateStore(sp.GetRequiredService<IOptions<StreamingOptions>>().Value));
         services.TryAddSingleton<StreamSignals>();
@@ -68,5 +73,5 @@ public static class StreamingHosting
     }
 
     internal static StreamStore CreateStore(StreamingOptions options)
-        => new(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles);
+        => new(options.StoreDirectory, options.Sync, options.Limits, options.MaxLogFiles, options.MemoryBudget);
 }

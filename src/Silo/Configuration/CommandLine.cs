@@ -20,6 +20,8 @@ internal static class CommandLine
             --orleans_gateway_port <port>    Orleans client gateway port (default: 30000, -1 for any free port)
             --orleans_streams <ns>[,<ns>...] With -js: Orleans stream namespaces served by the "platform" stream
                                              provider (each is the platform stream of that name)
+            --memory_budget <size>           Hard limit of the silo's managed heap, e.g. 256MB (at least 128MB;
+                                             default: none); the stream logs' memtables get a quarter of it
 
         Cluster Options:
             --cluster_name <name>            Cluster name; with --cluster_store the silo joins that Orleans cluster
@@ -96,6 +98,7 @@ internal static class CommandLine
                 case "silo_port": settings.SiloPort = Int(flag, Value()); break;
                 case "orleans_gateway_port": settings.OrleansGatewayPort = Int(flag, Value()); break;
                 case "orleans_streams": settings.OrleansStreamNamespaces = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
+                case "memory_budget": nats.MemoryBudget = MemoryBudgetSize(flag, Value()); break;
                 case "cluster_name": settings.Cluster.Name = Value(); break;
                 case "cluster_store": settings.Cluster.Membership = Value(); break;
                 case "route_port": settings.Cluster.RoutePort = Int(flag, Value()); break;
@@ -150,6 +153,14 @@ internal static class CommandLine
     private static int Int(string flag, string value)
         => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
             ? n : throw new ConfigException($"invalid value \"{value}\" for flag {flag}: parse error");
+
+    private static long MemoryBudgetSize(string flag, string value)
+    {
+        long bytes = 0;
+        bool parsed = value == "0" || ConfigFile.TryParseSize(value, out bytes);
+        return parsed && MemoryBudget.IsValid(bytes) ? bytes
+            : throw new ConfigException($"invalid value \"{value}\" for flag {flag}: expected {MemoryBudget.Expected}");
+    }
 
     private static bool Bool(string flag, string value)
         => bool.TryParse(value, out var b) ? b : throw new ConfigException($"invalid boolean value \"{value}\" for flag {flag}");

@@ -41,6 +41,11 @@ internal static class ConfigApplier
                 case "lame_duck_duration": nats.LameDuckDuration = PositiveDuration(item, key); break;
                 case "lame_duck_grace_period": nats.LameDuckGracePeriod = Duration(item, key); break;
                 case "ports_file_dir": settings.PortsFileDirectory = String(item, key); break;
+                // The silo's own key (nats-server has none): see NatsOptions.MemoryBudget.
+                case "memory_budget":
+                    long budget = Number(item, key);
+                    nats.MemoryBudget = MemoryBudget.IsValid(budget) ? budget : throw Invalid(item, key, MemoryBudget.Expected);
+                    break;
                 case "debug": settings.Debug = Bool(item, key); break;
                 case "trace": settings.Trace = Bool(item, key); break;
                 case "log_file": settings.LogFile = String(item, key); break;

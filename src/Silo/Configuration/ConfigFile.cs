@@ -19,6 +19,27 @@ internal static class ConfigFile
         return map;
     }
 
+    /// <summary>A size as nats-server reads one: 1MB, 64M, 2GiB (the --memory_budget flag reads it too).</summary>
+    internal static bool TryParseSize(string raw, out long value)
+    {
+        value = 0;
+        int i = 0;
+        while (i < raw.Length && char.IsDigit(raw[i])) i++;
+        if (i == 0 || !long.TryParse(raw.AsSpan(0, i), CultureInfo.InvariantCulture, out var n))
+            return false;
+        long unit = raw[i..].ToUpperInvariant() switch
+        {
+            // As nats-server reads them: a bare letter is decimal, "B" or "iB" after it binary (1MB is 1048576).
+            "K" => 1000, "KB" or "KI" or "KIB" => 1024,
+            "M" => 1000 * 1000, "MB" or "MI" or "MIB" => 1024 * 1024,
+            "G" => 1000L * 1000 * 1000, "GB" or "GI" or "GIB" => 1024L * 1024 * 1024,
+            "T" => 1000L * 1000 * 1000 * 1000, "TB" or "TI" or "TIB" => 1024L * 1024 * 1024 * 1024,
+            _ => 0,
+        };
+        value = n * unit;
+        return unit != 0;
+    }
+
     private sealed class Reader(string text, string fileName)
     {
         private int _pos;
@@ -116,29 +137,9 @@ internal static class ConfigFile
             }
             if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
                 return number;
-            if (TryParseSize(raw, out var size))
+            if (ConfigFile.TryParseSize(raw, out var size))
                 return size;
             return raw;
-        }
-
-        private static bool TryParseSize(string raw, out long value)
-        {
-            value = 0;
-            int i = 0;
-            while (i < raw.Length && char.IsDigit(raw[i])) i++;
-            if (i == 0 || !long.TryParse(raw.AsSpan(0, i), CultureInfo.InvariantCulture, out var n))
-                return false;
-            long unit = raw[i..].ToUpperInvariant() switch
-            {
-                // As nats-server reads them: a bare letter is decimal, "B" or "iB" after it binary (1MB is 1048576).
-                "K" => 1000, "KB" or "KI" or "KIB" => 1024,
-                "M" => 1000 * 1000, "MB" or "MI" or "MIB" => 1024 * 1024,
-                "G" => 1000L * 1000 * 1000, "GB" or "GI" or "GIB" => 1024L * 1024 * 1024,
-                "T" => 1000L * 1000 * 1000 * 1000, "TB" or "TI" or "TIB" => 1024L * 1024 * 1024 * 1024,
-                _ => 0,
-            };
-            value = n * unit;
-            return unit != 0;
         }
 
         private string ReadQuoted()

@@ -31,6 +31,7 @@ public sealed class SiloConfigurationTests
             ping_max: 3
             write_deadline: "2s"
             authorization { token: "s3cret", timeout: 1 }
+            memory_budget: 256MB
             jetstream { store_dir: "/var/lib/silo", sync_interval: always, max_memory_store: 1M, max_file_store: 1GB, max_log_files: 600 }
             """);
         var nats = settings.Nats;
@@ -53,6 +54,7 @@ public sealed class SiloConfigurationTests
         Assert.Equal(1_000_000, nats.MaxMemoryStore);
         Assert.Equal(1024L * 1024 * 1024, nats.MaxFileStore);
         Assert.Equal(600, nats.MaxLogFiles);
+        Assert.Equal(256L << 20, nats.MemoryBudget);
     }
 
     [Theory]
@@ -62,6 +64,8 @@ public sealed class SiloConfigurationTests
     [InlineData("jetstream {\n  max_file_store: \"2GB\"\n}", "silo.conf:2", "max_file_store")]
     [InlineData("jetstream {\n  max_log_files: -1\n}", "silo.conf:2", "max_log_files")]
     [InlineData("ping_interval: \"soon\"", "silo.conf:1", "ping_interval")]
+    [InlineData("port: 4222\nmemory_budget: 64MB", "silo.conf:2", "memory_budget")]
+    [InlineData("memory_budget: \"lots\"", "silo.conf:1", "memory_budget")]
     [InlineData("authorization {\n  tokn: x\n}", "silo.conf:2", "authorization.tokn")]
     [InlineData("listen: \"nowhere\"", "silo.conf:1", "listen")]
     [InlineData("server_name: \"unterminated\n", "silo.conf:1", "unterminated")]
@@ -83,6 +87,14 @@ public sealed class SiloConfigurationTests
         Assert.Equal(CommandLine.Outcome.Help, CommandLine.Apply(["--help"], new SiloSettings()));
         Assert.Throws<ConfigException>(() => CommandLine.Apply(["--no-such-flag"], new SiloSettings()));
         Assert.Throws<ConfigException>(() => CommandLine.Apply(["-p", "abc"], new SiloSettings()));
+
+        var budget = new SiloSettings();
+        CommandLine.Apply(["--memory_budget", "256MB"], budget);
+        Assert.Equal(256L << 20, budget.Nats.MemoryBudget);
+        CommandLine.Apply(["--memory_budget=0"], budget);
+        Assert.Equal(0, budget.Nats.MemoryBudget);
+        Assert.Contains("at least 128MB", Assert.Throws<ConfigException>(() => CommandLine.Apply(["--memory_budget", "100MB"], new SiloSettings())).Message);
+        Assert.Throws<ConfigException>(() => CommandLine.Apply(["--memory_budget", "much"], new SiloSettings()));
     }
 
     [Fact]
