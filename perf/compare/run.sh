@@ -135,17 +135,37 @@ start_server() {
   mkdir -p "$STORE"
   START_MS=""
   local t0; t0=$(date +%s%N)
-  case "$name" in
+  launch_server "$name"
+  wait_ready "$PORT" "$SERVER_PID" "$t0"
+}
+
+# launch_server NAME: starts it on PORT and STORE as they are, its output appended to SERVER_LOG; sets SERVER_PID.
+launch_server() {
+  case "$1" in
     nats-server)
-      "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$STORE" > "$SERVER_LOG" 2>&1 &
+      "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$STORE" >> "$SERVER_LOG" 2>&1 &
       ;;
     silo)
       (cd "$STORE" && exec env ${SILO_ENV:-} dotnet "$SILO_DLL" -a 127.0.0.1 -p "$PORT" -m 0 -js -sd "$STORE" --silo_port -1 --orleans_gateway_port -1) \
-        > "$SERVER_LOG" 2>&1 &
+        >> "$SERVER_LOG" 2>&1 &
       ;;
   esac
   SERVER_PID=$!
-  wait_ready "$PORT" "$SERVER_PID" "$t0"
+}
+
+# restart_probe NAME: stops the server cleanly (SIGTERM), launches it again on its store and port, and times launch to
+# accepting a connection and to the ack of one JetStream publish on LOAD0 (perf/recovery/first_ack.py); sets
+# RESTART_ACCEPT_MS and RESTART_ACK_MS, empty if it failed.
+restart_probe() {
+  RESTART_ACCEPT_MS=""; RESTART_ACK_MS=""
+  kill "$SERVER_PID" 2>/dev/null
+  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$SERVER_PID" 2>/dev/null
+  local t0 result; t0=$(date +%s.%N)
+  launch_server "$1"
+  result=$(timeout 130 python3 "$ROOT/perf/recovery/first_ack.py" 127.0.0.1 "$PORT" load.0.probe "$t0" 2>&1) || return 0
+  RESTART_ACCEPT_MS=$(awk '{ printf "%.0f", $2 * 1000 }' <<< "$result")
+  RESTART_ACK_MS=$(awk '{ printf "%.0f", $4 * 1000 }' <<< "$result")
 }
 
 stop_server() {
@@ -192,7 +212,8 @@ SCENARIOS=(
   "gofetch10|nats.go 1.22.1: Fetch(10) then Ack each, in a loop, 50,000-message backlog, 1 stream, 1 consumer, 128 B|go-fetch --batch 10 --msgs 50000 --size 128"
   "gofetch500|nats.go 1.22.1: Fetch(500) then Ack each, in a loop, 100,000-message backlog, 1 stream, 1 consumer, 128 B|go-fetch --batch 500 --msgs 100000 --size 128"
   "jspushack|Push consumer with explicit acks, each acked on arrival, max_ack_pending 1000, 100,000-message backlog, 1 stream, 128 B|js-push-ack --streams 1 --subs 1 --size 128 --msgs 100000"
-  "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
+  "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run, then deleted|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
+  "restart1m|Store 1,000,000 messages in 1 stream as store1m, stop the server cleanly and start it again on that store: launch to the first publish ack|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
 # Three nodes of each (cluster.sh), clients on different nodes: opt-in with --only (they start 3 servers per run).
 CLUSTER_SCENARIOS=(
@@ -209,18 +230,19 @@ CLUSTER_SCENARIOS=(
 # Memory readings (VmRSS, not the peak): idle is taken SETTLE seconds after the server is ready, before any load;
 # the end reading SETTLE seconds after the load generator exits, with the store1m streams still holding their messages;
 # for scenarios that keep their messages (--keep) a quiet reading QUIET seconds after that, once a server that gives
-# memory back when load stops has had time to.
+# memory back when load stops has had time to; store1m then deletes its stream and reads again QUIET seconds later.
 SETTLE=2
 QUIET=20
 
 RATE=""
-printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\tquiet_rss_kb\tstart_ms\n' > "$RUNS"
+printf 'scenario\tserver\trep\tstatus\tmsgs_per_s\tp99_us\trss_kb\tcpu_s\tcompleted\terrors\ttarget_rate\tmessage\tlog\tloadavg\twarnings\tfirst_warning\tidle_rss_kb\tend_rss_kb\tp50_us\tp999_us\tmax_us\tquiet_rss_kb\tstart_ms\tdeleted_rss_kb\trestart_accept_ms\trestart_ack_ms\n' > "$RUNS"
 
 run_one() { # scenario-id server rep args
   local sid=$1 server=$2 rep=$3 args=$4
   RUN_ID="$sid-$rep"
   local json="$WORK/$sid-$server-$rep.json" out="$WORK/$sid-$server-$rep.out"
-  local status msgs p99 p50 p999 maxlat rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss quiet_rss="" cold=0
+  local status msgs p99 p50 p999 maxlat rss cpu completed errors message cpu0 rc load warn first c idle_rss end_rss quiet_rss="" deleted_rss="" cold=0
+  RESTART_ACCEPT_MS=""; RESTART_ACK_MS=""
   local start=start_server stop=stop_server nodes="" warmup=$WARMUP
   [[ "$sid" == *cold ]] && cold=1
   if [[ "$sid" == cluster-* ]]; then start=start_cluster; stop=stop_cluster; warmup=$CLUSTER_WARMUP; fi
@@ -258,6 +280,12 @@ run_one() { # scenario-id server rep args
       quiet_rss=$(rss_kb "$SERVER_PID")
     fi
     cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$SERVER_PID")" 'BEGIN { printf "%.2f", b - a }')
+    if [ "$sid" = store1m ]; then
+      "$ROOT/perf/footprint/delete-streams.sh" "$PORT"
+      sleep "$QUIET"
+      deleted_rss=$(rss_kb "$SERVER_PID")
+    fi
+    [ "$sid" = restart1m ] && restart_probe "$server"
   else
     rss=""; cpu=""; end_rss=""
     echo "server process $SERVER_PID was gone at the end of the run" >> "$out"
@@ -277,8 +305,9 @@ run_one() { # scenario-id server rep args
     message="load generator exited $rc without a result: $(tail -3 "$out" | tr '\t\n' '  ')"
   fi
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && message="load generator killed by the 400 s timeout; $message"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
-    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" "$quiet_rss" "$START_MS" >> "$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sid" "$server" "$rep" "$status" "$msgs" "$p99" "$rss" \
+    "$cpu" "$completed" "$errors" "$RATE" "$message" "$SERVER_LOG" "$load" "$warn" "$first" "$idle_rss" "$end_rss" "$p50" "$p999" "$maxlat" "$quiet_rss" "$START_MS" \
+    "$deleted_rss" "$RESTART_ACCEPT_MS" "$RESTART_ACK_MS" >> "$RUNS"
   log "  $server rep $rep: $status $(printf '%.0f' "${msgs:-0}") msgs/s p50 ${p50:-n/a} µs p99 ${p99:-n/a} µs, rss ${rss:-?} kB (idle ${idle_rss:-?}, end ${end_rss:-?}), cpu ${cpu:-?} s, load $load, $warn log warnings"
 }
 

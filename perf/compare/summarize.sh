@@ -183,6 +183,8 @@ held_n=$(values store1m nats-server 18 | mbcell); held_s=$(values store1m silo 1
 [ "$held_n$held_s" != "––" ] && memory_rows+=("| holding 1,000,000 stored 128 B messages: 2 s after store1m's publishing ends | $held_n | $held_s |")
 quiet_n=$(values store1m nats-server 22 | mbcell); quiet_s=$(values store1m silo 22 | mbcell)
 [ "$quiet_n$quiet_s" != "––" ] && memory_rows+=("| still holding them, 20 s later (quiet: the silo gives back what the load took) | $quiet_n | $quiet_s |")
+deleted_n=$(values store1m nats-server 24 | mbcell); deleted_s=$(values store1m silo 24 | mbcell)
+[ "$deleted_n$deleted_s" != "––" ] && memory_rows+=("| 20 s after deleting that stream | $deleted_n | $deleted_s |")
 load4_n=$(values jsasync4 nats-server 7 | mbcell); load4_s=$(values jsasync4 silo 7 | mbcell)
 [ "$load4_n$load4_s" != "––" ] && memory_rows+=("| peak under 4-stream publish load (jsasync4) | $load4_n | $load4_s |")
 after_n=$(values jspubsub nats-server 18 | mbcell); after_s=$(values jspubsub silo 18 | mbcell)
@@ -209,6 +211,8 @@ mscell() {
   printf '%.0f (%.0f–%.0f)' "$med" "$lo" "$hi"
 }
 start_n=$(column_all nats-server 23 | mscell); start_s=$(column_all silo 23 | mscell)
+accept_n=$(values restart1m nats-server 25 | mscell); accept_s=$(values restart1m silo 25 | mscell)
+ack_n=$(values restart1m nats-server 26 | mscell); ack_s=$(values restart1m silo 26 | mscell)
 if [ "$start_n$start_s" != "––" ]; then
   echo
   echo "## Start-up"
@@ -219,6 +223,10 @@ if [ "$start_n$start_s" != "––" ]; then
   echo "| reading | nats-server | silo |"
   echo "|---|---|---|"
   echo "| launch to INFO, ms | $start_n | $start_s |"
+  if [ "$accept_n$accept_s$ack_n$ack_s" != "––––" ]; then
+    echo "| restart1m: launch on a store holding 1,000,000 messages (after a clean stop) to accepting a connection, ms | $accept_n | $accept_s |"
+    echo "| restart1m: launch to the ack of one JetStream publish on that stream, ms | $ack_n | $ack_s |"
+  fi
 fi
 if [ ${#memory_rows[@]} -gt 0 ]; then
   echo

@@ -34,10 +34,7 @@ for rep in $(seq 1 "$reps"); do
     rate=$(dotnet "$ROOT/perf/Load/bin/Release/net10.0/Platform.Load.dll" $load --url "nats://127.0.0.1:$port" \
       2>/dev/null | awk '/throughput/ { gsub(",", "", $2); print $2; exit }')
     sleep 2; after=$(rss "$pid" VmRSS); sleep 18; quiet=$(rss "$pid" VmRSS)
-    # perf/Load's streams are LOAD0, LOAD1, ...; a load without --keep deleted them already.
-    { printf 'CONNECT {"verbose":false}\r\n'
-      for n in $(seq 0 15); do printf 'PUB $JS.API.STREAM.DELETE.LOAD%d _INBOX.footprint 0\r\n\r\n' "$n"; done
-      printf 'PING\r\n'; sleep 1; } | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3" || true
+    "$ROOT/perf/footprint/delete-streams.sh" "$port"
     sleep 20; deleted=$(rss "$pid" VmRSS); peak=$(rss "$pid" VmHWM)
     failures=$(grep -c OutOfMemory "$log" || true)
     kill "$pid"; wait "$pid" 2>/dev/null || true; rm -rf "$store" "$log"
