@@ -153,12 +153,12 @@ launch_server() {
   SERVER_PID=$!
 }
 
-# restart_probe NAME: stops the server cleanly (SIGTERM), launches it again on its store and port, and times launch to
-# accepting a connection and to the ack of one JetStream publish on LOAD0 (perf/recovery/first_ack.py); sets
-# RESTART_ACCEPT_MS and RESTART_ACK_MS, empty if it failed.
+# restart_probe NAME SIGNAL: stops the server with SIGNAL (TERM: a clean stop, KILL: a crash), launches it again on its
+# store and port, and times launch to accepting a connection and to the ack of one JetStream publish on LOAD0
+# (perf/recovery/first_ack.py); sets RESTART_ACCEPT_MS and RESTART_ACK_MS, empty if it failed.
 restart_probe() {
   RESTART_ACCEPT_MS=""; RESTART_ACK_MS=""
-  kill "$SERVER_PID" 2>/dev/null
+  kill "-$2" "$SERVER_PID" 2>/dev/null
   for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
   wait "$SERVER_PID" 2>/dev/null
   local t0 result; t0=$(date +%s.%N)
@@ -214,6 +214,7 @@ SCENARIOS=(
   "jspushack|Push consumer with explicit acks, each acked on arrival, max_ack_pending 1000, 100,000-message backlog, 1 stream, 128 B|js-push-ack --streams 1 --subs 1 --size 128 --msgs 100000"
   "store1m|Store 1,000,000 messages in 1 stream, 128 B, window 256, kept for the RSS reading after the run, then deleted|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
   "restart1m|Store 1,000,000 messages in 1 stream as store1m, stop the server cleanly and start it again on that store: launch to the first publish ack|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
+  "crash1m|As restart1m, with kill -9 instead of a clean stop (22 s after the load, once the memory readings are taken)|js-pub-async --streams 1 --pubs 1 --size 128 --window 256 --msgs 1000000 --keep"
 )
 # Three nodes of each (cluster.sh), clients on different nodes: opt-in with --only (they start 3 servers per run).
 CLUSTER_SCENARIOS=(
@@ -285,7 +286,8 @@ run_one() { # scenario-id server rep args
       sleep "$QUIET"
       deleted_rss=$(rss_kb "$SERVER_PID")
     fi
-    [ "$sid" = restart1m ] && restart_probe "$server"
+    [ "$sid" = restart1m ] && restart_probe "$server" TERM
+    [ "$sid" = crash1m ] && restart_probe "$server" KILL
   else
     rss=""; cpu=""; end_rss=""
     echo "server process $SERVER_PID was gone at the end of the run" >> "$out"

@@ -213,6 +213,8 @@ mscell() {
 start_n=$(column_all nats-server 23 | mscell); start_s=$(column_all silo 23 | mscell)
 accept_n=$(values restart1m nats-server 25 | mscell); accept_s=$(values restart1m silo 25 | mscell)
 ack_n=$(values restart1m nats-server 26 | mscell); ack_s=$(values restart1m silo 26 | mscell)
+crash_accept_n=$(values crash1m nats-server 25 | mscell); crash_accept_s=$(values crash1m silo 25 | mscell)
+crash_ack_n=$(values crash1m nats-server 26 | mscell); crash_ack_s=$(values crash1m silo 26 | mscell)
 if [ "$start_n$start_s" != "––" ]; then
   echo
   echo "## Start-up"
@@ -226,6 +228,10 @@ if [ "$start_n$start_s" != "––" ]; then
   if [ "$accept_n$accept_s$ack_n$ack_s" != "––––" ]; then
     echo "| restart1m: launch on a store holding 1,000,000 messages (after a clean stop) to accepting a connection, ms | $accept_n | $accept_s |"
     echo "| restart1m: launch to the ack of one JetStream publish on that stream, ms | $ack_n | $ack_s |"
+  fi
+  if [ "$crash_accept_n$crash_accept_s$crash_ack_n$crash_ack_s" != "––––" ]; then
+    echo "| crash1m: the same after kill -9 (22 s after storing them), to accepting a connection, ms | $crash_accept_n | $crash_accept_s |"
+    echo "| crash1m: launch to the ack of one JetStream publish on that stream, ms | $crash_ack_n | $crash_ack_s |"
   fi
 fi
 if [ ${#memory_rows[@]} -gt 0 ]; then
