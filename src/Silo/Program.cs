@@ -168,8 +168,9 @@ internal static class Program
             log.LogInformation("JetStream enabled, store directory {StoreDirectory}", Path.GetFullPath(settings.Nats.StoreDirectory));
         var portsFile = WritePortsFile(settings, endpoints);
         if (settings.Nats.MemoryBudget > 0)
-            log.LogInformation("Memory budget {Budget} MB: the GC's heap limit is {Limit} MB, stream memtables share {Memtables} MB",
-                settings.Nats.MemoryBudget >> 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 20, settings.Nats.MemoryBudget / 4 >> 20);
+            log.LogInformation("Memory budget {Budget} MB: the GC's heap limit is {Limit} MB{Memtables}", settings.Nats.MemoryBudget >> 20,
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 20,
+                settings.Nats.JetStream ? $", stream memtables share {app.Services.GetRequiredService<StreamStore>().Memtables.TotalBytes >> 20} MB" : "");
         log.LogInformation("Server is ready in {Elapsed} ms", started.ElapsedMilliseconds);
 
         int lameDuck = 0;

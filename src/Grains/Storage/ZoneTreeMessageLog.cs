@@ -109,6 +109,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     // What the records written into the current memtable hold, against this log's part of MemtableBudget.
     private object? _countedMemtable;
     private long _memtableBytes;
+    private long _memtableLimit;
 
     /// <summary>
     /// This log's memtable size: <see cref="MutableSegmentRecords"/> give or take a quarter, fixed by its directory
@@ -950,7 +951,8 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
     /// <summary>
     /// Freezes the memtable once its records reach this log's part of the budget: a part for it and one for each
     /// frozen memtable that may wait for a merge (<see cref="MaxReadOnlySegments"/>), so the log's unmerged records
-    /// stay within its part. ZoneTree freezes memtables by record count on its own; a new memtable starts the count over.
+    /// stay within its part. ZoneTree freezes memtables by record count on its own; each new memtable starts the count
+    /// over and takes its limit from the logs open at that moment.
     /// </summary>
     private void CountMemtable(int recordBytes, MemtableBudget budget)
     {
@@ -959,13 +961,11 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         {
             _countedMemtable = memtable;
             _memtableBytes = 0;
+            _memtableLimit = budget.PerLogBytes / (MaxReadOnlySegments + 1);
         }
         _memtableBytes += recordBytes + MemtableBudget.EntryOverheadBytes;
-        if (_memtableBytes >= budget.PerLogBytes / (MaxReadOnlySegments + 1))
-        {
-            _memtableBytes = 0;
+        if (_memtableBytes >= _memtableLimit)
             _maintainer.EvictToDisk();
-        }
     }
 
     // ---- recovery and checkpoints ----
