@@ -9,22 +9,62 @@ namespace Platform.Grains.Replication;
 internal static class ReplicaSetChanges
 {
     /// <summary>
-    /// The replica nodes of a new stream of <paramref name="replicas"/> copies whose primary is <paramref name="home"/>:
+    /// <paramref name="count"/> nodes for new copies of a stream whose primary and copies are on <paramref name="taken"/>:
     /// the other active nodes with the fewest partitions and replicas (ties by name); null when too few are active.
     /// </summary>
-    public static string[]? PickNodes(string home, int replicas, IReadOnlyDictionary<string, int> load)
+    public static string[]? PickNodes(string[] taken, int count, IReadOnlyDictionary<string, int> load)
     {
         var candidates = new List<(string Node, int Load)>();
         foreach (var (name, n) in load)
-            if (name != home)
+            if (Array.IndexOf(taken, name) < 0)
                 candidates.Add((name, n));
-        if (candidates.Count < replicas - 1)
+        if (candidates.Count < count)
             return null;
         candidates.Sort((a, b) => a.Load != b.Load ? a.Load.CompareTo(b.Load) : string.CompareOrdinal(a.Node, b.Node));
-        var nodes = new string[replicas - 1];
+        var nodes = new string[count];
         for (int i = 0; i < nodes.Length; i++)
             nodes[i] = candidates[i].Node;
         return nodes;
+    }
+
+    /// <summary>
+    /// The set of a stream that gets copies on <paramref name="nodes"/> (made on <paramref name="dataIds"/>) at
+    /// <paramref name="epoch"/>, in sync: each is made from the closed primary's files, so it holds every acknowledged
+    /// message. <paramref name="set"/> is null for a stream of one copy until now.
+    /// </summary>
+    public static ReplicaSet Grow(ReplicaSet? set, string[] nodes, string[] dataIds, long epoch)
+        => new(epoch, [.. set?.Nodes ?? [], .. nodes], [.. set?.DataIds ?? [], .. dataIds], [.. set?.InSync ?? [], .. nodes]);
+
+    /// <summary>
+    /// The set of a stream that keeps <paramref name="replicas"/> copies (the primary's included), at the next epoch,
+    /// and the nodes whose copies go: those out of sync first, then the last named. Null for a stream left with its
+    /// primary alone, which holds every acknowledged message.
+    /// </summary>
+    public static (ReplicaSet? Set, string[] Removed) Shrink(ReplicaSet set, int replicas)
+    {
+        var order = new List<string>();
+        foreach (var node in set.Nodes)
+            if (!set.IsInSync(node))
+                order.Add(node);
+        for (int i = set.Nodes.Length - 1; i >= 0; i--)
+            if (set.IsInSync(set.Nodes[i]))
+                order.Add(set.Nodes[i]);
+        var removed = order.GetRange(0, set.Nodes.Length - (replicas - 1)).ToArray();
+        if (replicas <= 1)
+            return (null, removed);
+        var nodes = new List<string>();
+        var dataIds = new List<string>();
+        var inSync = new List<string>();
+        for (int i = 0; i < set.Nodes.Length; i++)
+        {
+            if (Array.IndexOf(removed, set.Nodes[i]) >= 0)
+                continue;
+            nodes.Add(set.Nodes[i]);
+            dataIds.Add(set.DataIds[i]);
+            if (set.IsInSync(set.Nodes[i]))
+                inSync.Add(set.Nodes[i]);
+        }
+        return (set with { Epoch = set.Epoch + 1, Nodes = [.. nodes], DataIds = [.. dataIds], InSync = [.. inSync] }, removed);
     }
 
     /// <summary>

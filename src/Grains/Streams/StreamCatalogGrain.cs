@@ -132,23 +132,23 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         catch (Exception ex)
         {
             logger.LogWarning("Stream {Stream} not created: a replica could not be made: {Reason}", entry.Config.Name, ex.Message);
-            await DeleteReplicasAsync(entry);
+            await DeleteReplicasAsync(entry.Config.Name, entry.Replicas!.Nodes);
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreCreateFailed);
         }
     }
 
-    /// <summary>Removes the copies of a replicated stream on its replica nodes that are active; one that is not keeps its copy.</summary>
-    private async Task DeleteReplicasAsync(CatalogEntry entry)
+    /// <summary>Removes the copies of a stream on <paramref name="nodes"/> that are active; one that is not keeps its copy.</summary>
+    private async Task DeleteReplicasAsync(string stream, string[] nodes)
     {
-        foreach (var replica in entry.Replicas!.Nodes)
+        foreach (var replica in nodes)
         {
             try
             {
-                await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(entry.Config.Name, replica)).Delete();
+                await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(stream, replica)).Delete();
             }
             catch (Exception ex)
             {
-                logger.LogWarning("The replica of stream {Stream} on {Node} was not removed: {Reason}", entry.Config.Name, replica, ex.Message);
+                logger.LogWarning("The replica of stream {Stream} on {Node} was not removed: {Reason}", stream, replica, ex.Message);
             }
         }
     }
@@ -279,8 +279,6 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<PlatformStreamInfo>.Fail(invalid);
         if (SourceCycles.Check(config, Find) is { } cycle)
             return StreamResult<PlatformStreamInfo>.Fail(cycle);
-        if (config.NumReplicas != existing.Config.NumReplicas)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream replicas can not be changed"));
         if (config.Mirror is null ? existing.Config.Mirror is not null : !config.Mirror.SameAs(existing.Config.Mirror))
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.MirrorNotUpdatable);
         // Messages already stored with a TTL rely on it.
@@ -291,6 +289,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));
         if (Overlapping(config) is not null)
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.SubjectsOverlap);
+        if (config.NumReplicas != existing.Config.NumReplicas)
+            return await ResizeAsync(existing, config);
         var entry = existing with { Config = config };
         using var hint = Hint(entry);
         var result = await GrainFactory.GetGrain<IStreamGrain>(config.Name).Update(config);
@@ -301,6 +301,133 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         _streams[config.Name] = entry;
         await PublishAsync(entry, null);
         return result;
+    }
+
+    private static readonly ApiError MemoryNotResized = ApiError.InvalidConfig("replicas of a memory stream can not be changed");
+
+    /// <summary>
+    /// Gives a stream more or fewer copies, as nats-server's stream update does. The rest of the update is applied
+    /// first, at the old count. Then the stream and its consumers close as for a move (their files whole, nothing
+    /// served), and each new copy is made from those files: log and consumers, so it holds every acknowledged message
+    /// and every consumer's state and joins the set in sync. The catalog switches to the new set at a new epoch, and
+    /// the stream opens again with it; copies removed go only after the primary that sent to them has gone. The
+    /// primary stays where it is. The stream is offline while the files are copied, as in a move.
+    /// </summary>
+    /// <remarks>
+    /// The catalog does not wait for a replicated primary's new activation: that one may ask the catalog to change its
+    /// in-sync set, which would wait for this turn to end. A stream left with one copy asks nothing.
+    /// </remarks>
+    private async Task<StreamResult<PlatformStreamInfo>> ResizeAsync(CatalogEntry existing, PlatformStreamConfig config)
+    {
+        if (config.Storage == StorageType.Memory)
+            return StreamResult<PlatformStreamInfo>.Fail(MemoryNotResized);
+        var name = config.Name;
+        var grain = GrainFactory.GetGrain<IStreamGrain>(name);
+        StreamResult<PlatformStreamInfo> updated;
+        using (Hint(existing))
+            updated = await grain.Update(config with { NumReplicas = existing.Config.NumReplicas });
+        if (updated.Error is not null)
+            return updated;
+        var set = existing.Replicas;
+        int copies = (set?.Nodes.Length ?? 0) + 1;
+        ReplicaSet? next;
+        string[] added = [], removed = [];
+        var silos = PlatformNodes();
+        if (config.NumReplicas > copies)
+        {
+            if (ReplicaSetChanges.PickNodes([existing.HomeOf(0), .. set?.Nodes ?? []], config.NumReplicas - copies, CopyCounts(silos.Keys)) is not { } picked)
+                return StreamResult<PlatformStreamInfo>.Fail(ApiError.InsufficientResources);
+            added = picked;
+            var dataIds = new string[added.Length];
+            for (int i = 0; i < added.Length; i++)
+                dataIds[i] = await DataIdOfAsync(added[i], silos[added[i]]);
+            // A stream of one copy has no epoch: it takes one above any its earlier copies took (each of their epochs
+            // was a catalog change), so a copy kept by a node that was down when they were removed refuses nothing.
+            next = ReplicaSetChanges.Grow(set, added, dataIds, set is null ? _version + 1 : set.Epoch + 1);
+        }
+        else
+        {
+            (next, removed) = ReplicaSetChanges.Shrink(set!, config.NumReplicas);
+        }
+        var resized = existing with { Config = config, Replicas = next };
+        var consumers = await ConsumersOfAsync(grain, 0);
+        using (Hint(existing))
+        {
+            if ((await grain.BeginMove()).Error is { } refused)
+                return StreamResult<PlatformStreamInfo>.Fail(refused);
+        }
+        bool switched = false;
+        try
+        {
+            await FreezeAsync(consumers);
+            foreach (var replica in added)
+                await GrainFactory.GetGrain<IPartitionTransferGrain>(silos[replica].ToParsableString()).CopyFrom(silos[existing.HomeOf(0)].ToParsableString(), name, 0);
+            using (Hint(resized))
+                foreach (var replica in added)
+                    await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(name, replica)).Create(next!.Epoch);
+            _streams[name] = resized;
+            await PublishAsync(resized, null);
+            switched = true;
+            logger.LogInformation("Stream {Stream} goes from {From} to {To} copies (added {Added}, removed {Removed})",
+                name, copies, config.NumReplicas, string.Join(", ", added), string.Join(", ", removed));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Changing the replicas of stream {Stream} failed: {Reason}", name, ex.Message);
+            _streams[name] = existing;
+            if (added.Length > 0)
+                using (Hint(resized))
+                    await DeleteReplicasAsync(name, added);
+        }
+        using (Hint(_streams[name]))
+            await EndMoveAsync(grain, consumers, switched);
+        if (!switched)
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreFailed("changing the stream's replicas failed, the stream keeps its copies"));
+        // Removed only now: the primary that sent to them has gone, and the new one does not know them.
+        if (removed.Length > 0)
+            using (Hint(existing))
+                await DeleteReplicasAsync(name, removed);
+        if (next is not null)
+        {
+            _ = StartAfterResizeAsync(grain, resized);
+            return StreamResult<PlatformStreamInfo>.Ok(updated.Value! with { Config = config, Replicas = PeersAfterResize(next, updated.Value) });
+        }
+        using (Hint(resized))
+        {
+            var result = await UntilServedAsync(() => grain.Update(config));
+            foreach (var consumer in consumers)
+                await UntilServedAsync(consumer.GetConfig);
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Opens a replicated stream again right after its resize, off the catalog's turn, so its push consumers deliver
+    /// again before any client calls.
+    /// </summary>
+    private async Task StartAfterResizeAsync(IStreamGrain grain, CatalogEntry entry)
+    {
+        try
+        {
+            using (Hint(entry))
+                await UntilServedAsync(() => grain.GetInfo(false, null));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Stream {Stream} did not open after its resize; the next call opens it: {Reason}", entry.Config.Name, ex.Message);
+        }
+    }
+
+    /// <summary>The copies of a resized stream as its info reports them: those it kept as they were, the new ones current.</summary>
+    private static ReplicaPeer[] PeersAfterResize(ReplicaSet set, PlatformStreamInfo before)
+    {
+        var peers = new ReplicaPeer[set.Nodes.Length];
+        for (int i = 0; i < peers.Length; i++)
+        {
+            var node = set.Nodes[i];
+            peers[i] = Array.Find(before.Replicas ?? [], p => p.Name == node) ?? new ReplicaPeer(node, true, TimeSpan.Zero, 0);
+        }
+        return peers;
     }
 
     public async Task<bool> Delete(string name)
@@ -320,7 +447,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();
         await GrainFactory.GetGrain<IStreamGrain>(name).Delete();
         if (entry.Replicas is not null)
-            await DeleteReplicasAsync(entry);
+            await DeleteReplicasAsync(entry.Config.Name, entry.Replicas!.Nodes);
         return true;
     }
 
@@ -423,10 +550,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var entry = _streams[stream];
         var from = entry.Homes[partition];
         var grain = GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition));
-        var consumers = new List<IConsumerGrain>();
-        if (partition == 0)
-            foreach (var name in await grain.ConsumerNames())
-                consumers.Add(GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, name)));
+        var consumers = await ConsumersOfAsync(grain, partition);
         var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[to].ToParsableString());
         logger.LogInformation("Moving stream {Stream} partition {Partition} from {From} to {To}", stream, partition, from, to);
         using (Hint(entry))
@@ -437,9 +561,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         bool switched = false;
         try
         {
-            foreach (var consumer in consumers)
-                if (!await consumer.BeginMove())
-                    throw new IOException("a consumer's state could not be saved");
+            await FreezeAsync(consumers);
             long bytes = await target.CopyFrom(silos[from].ToParsableString(), stream, partition);
             var homes = (string[])entry.Homes.Clone();
             var dataIds = (string[])entry.DataIds.Clone();
@@ -459,9 +581,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         }
         using (Hint(_streams[stream]))
         {
-            foreach (var consumer in consumers)
-                await consumer.EndMove(switched);
-            await grain.EndMove(switched);
+            await EndMoveAsync(grain, consumers, switched);
             if (!switched)
             {
                 await target.Remove(stream, partition);
@@ -476,18 +596,45 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return null;
     }
 
+    /// <summary>The consumers of a stream partition (partition 0 keeps them all), which close and open again with it.</summary>
+    private async Task<IConsumerGrain[]> ConsumersOfAsync(IStreamGrain grain, int partition)
+    {
+        if (partition != 0)
+            return [];
+        var names = await grain.ConsumerNames();
+        var consumers = new IConsumerGrain[names.Length];
+        for (int i = 0; i < names.Length; i++)
+            consumers[i] = GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(grain.GetPrimaryKeyString(), names[i]));
+        return consumers;
+    }
+
+    /// <summary>Saves each consumer's state and stops it taking acks, so its files are its whole state.</summary>
+    private static async Task FreezeAsync(IConsumerGrain[] consumers)
+    {
+        foreach (var consumer in consumers)
+            if (!await consumer.BeginMove())
+                throw new IOException("a consumer's state could not be saved");
+    }
+
+    /// <summary>Ends a move or a resize: with <paramref name="switched"/> the activations go and the next call opens them as the catalog now says.</summary>
+    private static async Task EndMoveAsync(IStreamGrain grain, IConsumerGrain[] consumers, bool switched)
+    {
+        foreach (var consumer in consumers)
+            await consumer.EndMove(switched);
+        await grain.EndMove(switched);
+    }
+
     /// <summary>
     /// Calls a moved grain until its new activation answers: the old one refuses (offline) until it has gone, which
     /// it does as soon as it is idle.
     /// </summary>
-    private static async Task UntilServedAsync<T>(Func<Task<T>> call)
+    private static async Task<T> UntilServedAsync<T>(Func<Task<T>> call)
     {
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                await call();
-                return;
+                return await call();
             }
             catch (Exception ex) when (StreamOfflineException.Is(ex) && attempt < 100)
             {
@@ -556,17 +703,23 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         if (config.NumReplicas <= 1)
             return new CatalogEntry(config, homes, dataIds);
         // Primaries spread by primaries alone; replicas go where the fewest copies of any kind are.
-        var copies = HomeCounts(silos.Keys);
-        foreach (var other in _streams.Values)
-            foreach (var replica in other.Replicas?.Nodes ?? [])
-                if (copies.TryGetValue(replica, out int n))
-                    copies[replica] = n + 1;
-        if (ReplicaSetChanges.PickNodes(homes[0], config.NumReplicas, copies) is not { } replicas)
+        if (ReplicaSetChanges.PickNodes([homes[0]], config.NumReplicas - 1, CopyCounts(silos.Keys)) is not { } replicas)
             return null;
         var replicaIds = new string[replicas.Length];
         for (int i = 0; i < replicas.Length; i++)
             replicaIds[i] = await DataIdOfAsync(replicas[i], silos[replicas[i]]);
         return new CatalogEntry(config, homes, dataIds, new ReplicaSet(1, replicas, replicaIds, replicas));
+    }
+
+    /// <summary>How many partitions and replicas each of <paramref name="nodes"/> holds.</summary>
+    private Dictionary<string, int> CopyCounts(IEnumerable<string> nodes)
+    {
+        var copies = HomeCounts(nodes);
+        foreach (var other in _streams.Values)
+            foreach (var replica in other.Replicas?.Nodes ?? [])
+                if (copies.TryGetValue(replica, out int n))
+                    copies[replica] = n + 1;
+        return copies;
     }
 
     private string[] PickHomes(int partitions, IEnumerable<string> nodes)

@@ -50,31 +50,7 @@ public sealed partial class ClusterStreamTests
 
         silos[primary].Kill();
 
-        // Consumed through the survivor until every message is acknowledged; an ack whose confirmation did not come
-        // (the consumer was moving) does not count, and its message may come again.
-        var redelivered = new List<ulong>();
-        await ProcessCluster.WaitUntilAsync(async () =>
-            {
-                try
-                {
-                    var next = await js[survivor].GetConsumerAsync("RCON", "worker");
-                    await foreach (var msg in next.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 20, Expires = TimeSpan.FromSeconds(2) }))
-                    {
-                        var seq = msg.Metadata!.Value.Sequence.Stream;
-                        Assert.Equal($"m{seq}", msg.Data);
-                        if (acked.Contains(seq))
-                            redelivered.Add(seq);
-                        await msg.AckAsync(new AckOpts { DoubleAck = true });
-                        acked.Add(seq);
-                    }
-                }
-                catch (Exception ex) when (ex is NatsJSException or NatsException or TimeoutException or OperationCanceledException)
-                {
-                }
-                return acked.Count == 100;
-            }, TimeSpan.FromSeconds(120),
-            () => Task.FromResult($"acked {acked.Count} of 100; delivered again after a confirmed ack: {string.Join(",", redelivered)}"));
-        Assert.Empty(redelivered);
+        Assert.Empty(await AckAllAsync(js[survivor], "RCON", "worker", acked, 100));
         var info = (await js[survivor].GetConsumerAsync("RCON", "worker")).Info;
         Assert.Equal((100UL, 0), (info.AckFloor.StreamSeq, info.NumAckPending));
         Assert.NotEqual(NodeOf(silos, silos[primary]), (await js[survivor].GetStreamAsync("RCON")).Info.Cluster!.Leader);
@@ -224,6 +200,38 @@ public sealed partial class ClusterStreamTests
         Assert.All(delivered, d => Assert.Equal(stored[(int)d.Seq - 1], d.Payload));
         var firsts = delivered.Where(d => d.Seq > 100).DistinctBy(d => d.Seq).Select(d => d.Seq);
         Assert.Equal(Enumerable.Range(101, stored.Count - 100).Select(i => (ulong)i), firsts);
+    }
+
+    /// <summary>
+    /// Consumes through <paramref name="js"/> until all <paramref name="total"/> messages (payload "m" + sequence) are
+    /// acknowledged, within 120 s; the sequences delivered again after their ack was confirmed. An ack whose
+    /// confirmation did not come (the consumer was moving) does not count, and its message may come again.
+    /// </summary>
+    private static async Task<List<ulong>> AckAllAsync(NatsJSContext js, string stream, string name, HashSet<ulong> acked, int total)
+    {
+        var redelivered = new List<ulong>();
+        await ProcessCluster.WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    var consumer = await js.GetConsumerAsync(stream, name);
+                    await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 20, Expires = TimeSpan.FromSeconds(2) }))
+                    {
+                        var seq = msg.Metadata!.Value.Sequence.Stream;
+                        Assert.Equal($"m{seq}", msg.Data);
+                        if (acked.Contains(seq))
+                            redelivered.Add(seq);
+                        await msg.AckAsync(new AckOpts { DoubleAck = true });
+                        acked.Add(seq);
+                    }
+                }
+                catch (Exception ex) when (ex is NatsJSException or NatsException or TimeoutException or OperationCanceledException)
+                {
+                }
+                return acked.Count == total;
+            }, TimeSpan.FromSeconds(120),
+            () => Task.FromResult($"acked {acked.Count} of {total}; delivered again after a confirmed ack: {string.Join(",", redelivered)}"));
+        return redelivered;
     }
 
     /// <summary>Fetches up to <paramref name="max"/> messages of RR's consumer "reader", acknowledging each.</summary>

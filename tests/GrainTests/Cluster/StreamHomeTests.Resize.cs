@@ -1,0 +1,63 @@
+using Platform.Grains.Streams;
+using Platform.GrainTests.Infrastructure;
+
+namespace Platform.GrainTests.Cluster;
+
+/// <summary>
+/// A stream's num_replicas changed by an update: copies removed go from their nodes, and copies added are made from the
+/// primary's files, in sync at an epoch above any the stream had.
+/// </summary>
+public sealed partial class StreamHomeTests
+{
+    [Fact]
+    public async Task A_replicated_stream_shrinks_to_one_copy_and_grows_again_at_a_newer_epoch()
+    {
+        var (config, primary) = await CreateReplicatedAsync("RZ", primaryOnFirstSilo: true);
+        var grain = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 0; i < 10; i++)
+            Assert.Null((await new FrameBatch().Add(SubjectIn(config), $"r3-{i}").AppendTo(grain))[0].Error);
+        var before = (await Catalog.Get(config.Name))!.Replicas!;
+
+        var shrunk = await Catalog.Update(config with { NumReplicas = 1 });
+        Assert.Null(shrunk.Error);
+        Assert.Equal(1, shrunk.Value!.Config.NumReplicas);
+        Assert.Null((await Catalog.Get(config.Name))!.Replicas);
+        Assert.Empty(shrunk.Value.Replicas ?? []);
+        foreach (var silo in Cluster.Silos)
+            Assert.Equal(silo == primary, Directory.Exists(StoreOf(silo).StreamDirectory(config.Name)));
+        Assert.Equal(11UL, (await new FrameBatch().Add(SubjectIn(config), "r1").AppendTo(grain))[0].Sequence);
+
+        var grown = await Catalog.Update(config with { NumReplicas = 3 });
+        Assert.Null(grown.Error);
+        var after = (await Catalog.Get(config.Name))!;
+        Assert.Equal(primary.Name, after.HomeOf(0));
+        Assert.True(after.Replicas!.Epoch > before.Epoch, $"epoch {after.Replicas.Epoch} after {before.Epoch}");
+        Assert.Equal(2, after.Replicas.Nodes.Length);
+        // Made from the primary's files while it was closed, the new copies hold everything it held: in sync at once.
+        Assert.Equal(after.Replicas.Nodes, after.Replicas.InSync);
+        Assert.All(grown.Value!.Replicas!, r => Assert.True(r.Current, $"{r.Name} not current"));
+        var ack = (await new FrameBatch().Add(SubjectIn(config), "r3-again").AppendTo(grain))[0];
+        Assert.Null(ack.Error);
+        Assert.Equal(12UL, ack.Sequence);
+        await WaitUntilAsync(async () => (await grain.GetInfo(false, null)).Value!.Replicas!.All(r => r.Current && r.Lag == 0),
+            "both new copies current");
+        Assert.Equal(12UL, (await grain.GetInfo(false, null)).Value!.State.Messages);
+        foreach (var silo in Cluster.Silos)
+            Assert.True(Directory.Exists(StoreOf(silo).PartitionDirectory(config.Name, 0)), $"no copy on {silo.Name}");
+
+        // More copies than active nodes: refused as at create, the stream unchanged.
+        Assert.Equal(ApiError.InsufficientResources, (await Catalog.Update(config with { NumReplicas = 4 })).Error);
+        Assert.Equal(3, (await Catalog.Get(config.Name))!.Config.NumReplicas);
+    }
+
+    [Fact]
+    public async Task A_memory_stream_keeps_its_replica_count()
+    {
+        var config = new PlatformStreamConfig { Name = "RZMEM", Subjects = ["rzmem.>"], Storage = StorageType.Memory }.WithDefaults();
+        Assert.Null((await Catalog.Create(config)).Error);
+        var refused = await Catalog.Update(config with { NumReplicas = 3 });
+        Assert.Equal((10052, "replicas of a memory stream can not be changed"), (refused.Error?.ErrCode, refused.Error?.Description));
+        Assert.Null((await Catalog.Get(config.Name))!.Replicas);
+        Assert.True(await Catalog.Delete(config.Name));
+    }
+}

@@ -1,0 +1,65 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Platform.IntegrationTests.Infrastructure;
+
+namespace Platform.IntegrationTests.Cluster;
+
+public sealed partial class ClusterStreamTests
+{
+    /// <summary>
+    /// num_replicas changed on a stream that exists, as `nats stream edit --replicas` does: an R1 stream with a durable
+    /// consumer grows to R3 (its new copies made from the primary's files, consumer state included) and takes publishes
+    /// at once; its primary's silo is then killed with SIGKILL, and a replica takes over with every message and without
+    /// delivering again what the consumer acknowledged. Shrunk back to R1,
+    /// the stream keeps serving, and the copy on the live node that is not its leader is removed.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_stream_grown_from_R1_to_R3_survives_its_primary_killed_and_shrinks_back_to_R1()
+    {
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        await using var nodes = await Nodes.StartAsync(Postgres, "resize");
+        var (silos, js) = (nodes.Silos, nodes.Js);
+        var created = await js[0].CreateStreamAsync(new StreamConfig("RS", ["rs.>"]));
+        Assert.Empty(created.Info.Cluster!.Replicas ?? []);
+        var leader = created.Info.Cluster.Leader!;
+        int primary = leader[0] - 'a', survivor = (primary + 1) % 3, third = (primary + 2) % 3;
+        for (int i = 1; i <= 60; i++)
+            Assert.Null((await js[i % 3].PublishAsync("rs.m", $"m{i}")).Error);
+        await js[survivor].CreateOrUpdateConsumerAsync("RS", new ConsumerConfig("worker") { AckPolicy = ConsumerConfigAckPolicy.Explicit });
+        var acked = new HashSet<ulong>();
+        var consumer = await js[survivor].GetConsumerAsync("RS", "worker");
+        await foreach (var msg in consumer.FetchAsync<string>(new NatsJSFetchOpts { MaxMsgs = 30, Expires = TimeSpan.FromSeconds(5) }))
+        {
+            await msg.AckAsync(new AckOpts { DoubleAck = true });
+            acked.Add(msg.Metadata!.Value.Sequence.Stream);
+        }
+        Assert.Equal(30, acked.Count);
+
+        var grown = await js[third].UpdateStreamAsync(created.Info.Config with { NumReplicas = 3 });
+        Assert.Equal(3, grown.Info.Config.NumReplicas);
+        Assert.Equal(leader, grown.Info.Cluster!.Leader);
+        Assert.Equal(2, grown.Info.Cluster.Replicas!.Count);
+        for (int i = 61; i <= 100; i++)
+            Assert.Null((await js[i % 3].PublishAsync("rs.m", $"m{i}")).Error);
+        await ProcessCluster.WaitUntilAsync(async () => (await js[survivor].GetStreamAsync("RS")).Info.Cluster!.Replicas!.All(r => r.Current),
+            TimeSpan.FromSeconds(30), async () => $"replicas {string.Join(", ", (await js[survivor].GetStreamAsync("RS")).Info.Cluster!.Replicas!.Select(r => $"{r.Name} current {r.Current} lag {r.Lag}"))}");
+        foreach (var silo in silos)
+            Assert.True(Directory.Exists(StreamDirectory(silo, "RS")), $"no copy on {NodeOf(silos, silo)}");
+
+        silos[primary].Kill();
+        await ProcessCluster.WaitUntilAsync(async () => await LeaderAsync(js[survivor], "RS") is { } now && now != leader,
+            TimeSpan.FromSeconds(60), async () => $"leader still {await LeaderAsync(js[survivor], "RS")}");
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => $"m{i}"), await ReadPayloadsAsync(js[survivor], "RS", 100));
+        Assert.Empty(await AckAllAsync(js[survivor], "RS", "worker", acked, 100));
+
+        var shrunk = await js[survivor].UpdateStreamAsync(grown.Info.Config with { NumReplicas = 1 });
+        Assert.Equal(1, shrunk.Info.Config.NumReplicas);
+        Assert.Empty(shrunk.Info.Cluster!.Replicas ?? []);
+        var last = shrunk.Info.Cluster.Leader!;
+        var other = silos[survivor] == silos[last[0] - 'a'] ? third : survivor;
+        Assert.False(Directory.Exists(StreamDirectory(silos[other], "RS")), $"the copy on {NodeOf(silos, silos[other])} was not removed");
+        Assert.Equal(101UL, (await js[other].PublishAsync("rs.m", "m101")).Seq);
+        Assert.Equal(Enumerable.Range(1, 101).Select(i => $"m{i}"), await ReadPayloadsAsync(js[other], "RS", 101));
+    }
+}
