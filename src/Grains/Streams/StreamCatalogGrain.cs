@@ -341,9 +341,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             var dataIds = new string[added.Length];
             for (int i = 0; i < added.Length; i++)
                 dataIds[i] = await DataIdOfAsync(added[i], silos[added[i]]);
-            // A stream of one copy has no epoch: it takes one above any its earlier copies took (each of their epochs
-            // was a catalog change), so a copy kept by a node that was down when they were removed refuses nothing.
-            next = ReplicaSetChanges.Grow(set, added, dataIds, set is null ? _version + 1 : set.Epoch + 1);
+            next = ReplicaSetChanges.Grow(set, added, dataIds, set is null ? FirstEpoch : set.Epoch + 1);
         }
         else
         {
@@ -687,6 +685,13 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     }
 
     /// <summary>
+    /// The epoch a new replica set starts at: above any the catalog gave before, since each was given with a change of
+    /// the catalog's version. A copy of an earlier stream of the name (or of this one before it went to one copy) kept
+    /// by a node that was down when it was removed has taken one of those, and refuses any lower.
+    /// </summary>
+    private long FirstEpoch => _version + 1;
+
+    /// <summary>
     /// Homes for a new stream's partitions: each goes to the active node with the fewest partitions so far (ties by
     /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it. A
     /// replicated stream's copies go to as many other active nodes, at epoch 1; null when there are too few.
@@ -708,7 +713,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var replicaIds = new string[replicas.Length];
         for (int i = 0; i < replicas.Length; i++)
             replicaIds[i] = await DataIdOfAsync(replicas[i], silos[replicas[i]]);
-        return new CatalogEntry(config, homes, dataIds, new ReplicaSet(1, replicas, replicaIds, replicas));
+        return new CatalogEntry(config, homes, dataIds, new ReplicaSet(FirstEpoch, replicas, replicaIds, replicas));
     }
 
     /// <summary>How many partitions and replicas each of <paramref name="nodes"/> holds.</summary>
