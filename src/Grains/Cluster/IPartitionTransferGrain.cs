@@ -25,4 +25,11 @@ internal interface IPartitionTransferGrain : IGrainWithStringKey
 
     /// <summary>Removes the partition's files here (a move's old copy once the catalog switched, or a failed copy).</summary>
     [Alias("Remove")] Task Remove(string stream, int partition);
+
+    /// <summary>
+    /// Moves what this silo's store holds under a stream's name out of the streams (to <c>streams.orphaned</c>, never
+    /// deleted) before a new stream of that name is made here: a copy kept by a node that was down when the stream was
+    /// deleted would otherwise be opened as the new stream's data. Returns where it went, or null when there was none.
+    /// </summary>
+    [Alias("PutAside")] Task<string?> PutAside(string stream);
 }

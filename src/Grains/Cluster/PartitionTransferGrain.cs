@@ -72,6 +72,32 @@ internal sealed class PartitionTransferGrain(StreamStore store, ILogger<Partitio
         return Task.CompletedTask;
     }
 
+    public async Task<string?> PutAside(string stream)
+    {
+        var directory = store.StreamDirectory(stream);
+        if (!Directory.Exists(directory))
+            return null;
+        // A log a crash left open may have been opened at start: it is closed before its files move. Only replicated
+        // streams leave copies behind, and they have one partition.
+        if (store.Preopener.Take(store.PartitionDirectory(stream, 0)) is { } preopened)
+        {
+            try
+            {
+                await (await preopened).DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("The log left under stream {Stream}'s name did not open: {Reason}", stream, ex.Message);
+            }
+        }
+        var orphans = store.Root + ".orphaned";
+        Directory.CreateDirectory(orphans);
+        var aside = Path.Combine(orphans, $"{Path.GetFileName(directory)}-{DateTime.UtcNow:yyyyMMddHHmmssfff}");
+        Directory.Move(directory, aside);
+        logger.LogWarning("A new stream {Stream} is made here: the files this store held under its name were put aside as {Aside}", stream, aside);
+        return aside;
+    }
+
     /// <summary>The directories that belong to one partition: its log, and for partition 0 the stream's consumers.</summary>
     private IEnumerable<string> Owned(string stream, int partition)
     {

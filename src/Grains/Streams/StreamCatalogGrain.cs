@@ -75,6 +75,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         using var hint = Hint(entry);
         if (!exists)
         {
+            await PutAsideLeftoversAsync(entry);
             // The homes are stored before any data is made there: a catalog that fails here leaves nothing behind,
             // and one that fails later leaves a stream it knows of, never data on a node it does not name.
             _streams[config.Name] = entry;
@@ -98,6 +99,21 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         _streams[config.Name] = entry;
         await PublishAsync(entry, null);
         return result;
+    }
+
+    /// <summary>
+    /// Moves aside what the new stream's nodes hold under its name: a node that was down when a replicated stream of
+    /// that name was deleted kept its copy, which the new stream's grains would open as their own (its messages and
+    /// consumers back).
+    /// </summary>
+    private async Task PutAsideLeftoversAsync(CatalogEntry entry)
+    {
+        if (!node.IsCluster)
+            return;
+        var silos = PlatformNodes();
+        foreach (var name in new HashSet<string>([.. entry.Homes, .. entry.Replicas?.Nodes ?? []], StringComparer.Ordinal))
+            if (silos.TryGetValue(name, out var silo))
+                await GrainFactory.GetGrain<IPartitionTransferGrain>(silo.ToParsableString()).PutAside(entry.Config.Name);
     }
 
     private async Task<StreamResult<PlatformStreamInfo>> CreatePartitionsAsync(PlatformStreamConfig config)
@@ -336,7 +352,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         if (config.NumReplicas > copies)
         {
             if (ReplicaSetChanges.PickNodes([existing.HomeOf(0), .. set?.Nodes ?? []], config.NumReplicas - copies, CopyCounts(silos.Keys)) is not { } picked)
-                return StreamResult<PlatformStreamInfo>.Fail(ApiError.InsufficientResources);
+                return StreamResult<PlatformStreamInfo>.Fail(NoPeers);
             added = picked;
             var dataIds = new string[added.Length];
             for (int i = 0; i < added.Length; i++)

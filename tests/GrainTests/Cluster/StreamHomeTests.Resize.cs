@@ -45,8 +45,9 @@ public sealed partial class StreamHomeTests
         foreach (var silo in Cluster.Silos)
             Assert.True(Directory.Exists(StoreOf(silo).PartitionDirectory(config.Name, 0)), $"no copy on {silo.Name}");
 
-        // More copies than active nodes: refused as at create, the stream unchanged.
-        Assert.Equal(ApiError.InsufficientResources, (await Catalog.Update(config with { NumReplicas = 4 })).Error);
+        // More copies than active nodes: refused with nats-server's answer to that update, the stream unchanged.
+        var tooMany = (await Catalog.Update(config with { NumReplicas = 4 })).Error;
+        Assert.Equal((400, 10005, "no suitable peers for placement"), (tooMany?.Code, tooMany?.ErrCode, tooMany?.Description));
         Assert.Equal(3, (await Catalog.Get(config.Name))!.Config.NumReplicas);
     }
 
