@@ -62,4 +62,80 @@ public sealed partial class ClusterStreamTests
         Assert.Equal(101UL, (await js[other].PublishAsync("rs.m", "m101")).Seq);
         Assert.Equal(Enumerable.Range(1, 101).Select(i => $"m{i}"), await ReadPayloadsAsync(js[other], "RS", 101));
     }
+
+    /// <summary>
+    /// The same replica changes sent to a 3-node nats-server 2.9.10 JetStream cluster and to 3 silo processes, through
+    /// the raw API: both must answer alike (the count in the config, the copies stream info reports once they are
+    /// current, the refusal of more copies than nodes, and the messages kept throughout).
+    /// </summary>
+    [SkippableFact]
+    public async Task Replica_changes_are_answered_as_a_nats_server_cluster_answers_them()
+    {
+        Skip.If(NatsServerProcess.ExecutablePath is null, NatsServerProcess.SkipReason);
+        Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
+        string expected;
+        await using (var reference = await NatsServerCluster.StartAsync(3, jetStream: true))
+        {
+            await using var client = new NatsConnection(new NatsOpts { Url = reference.Urls[0] });
+            expected = await ResizeScriptAsync(client);
+        }
+        await using var nodes = await Nodes.StartAsync(Postgres, "resizediff");
+        var actual = await ResizeScriptAsync(nodes.Clients[0]);
+        output.WriteLine(actual);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>Creates RD at R1 with 5 messages, grows it to 3, asks for 4, shrinks it to 1; what each answer says, a line each.</summary>
+    private static async Task<string> ResizeScriptAsync(NatsConnection client)
+    {
+        var lines = new List<string>();
+        // A new JetStream cluster answers once it has elected its meta leader.
+        await ProcessCluster.WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    return Field(await ApiAsync(client, "STREAM.CREATE.RD", Config(1)), "config", "num_replicas") == "1";
+                }
+                catch (NatsNoReplyException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), () => Task.FromResult("RD not created"));
+        for (int i = 0; i < 5; i++)
+            await client.RequestAsync<string, string>("rd.m", $"m{i}");
+        var grown = await ApiAsync(client, "STREAM.UPDATE.RD", Config(3));
+        lines.Add($"grow: replicas {Field(grown, "config", "num_replicas")}, messages {Field(grown, "state", "messages")}, error {Field(grown, "error", "err_code")}");
+        await ProcessCluster.WaitUntilAsync(async () => Current(await ApiAsync(client, "STREAM.INFO.RD", "")) == 2,
+            TimeSpan.FromSeconds(30), () => Task.FromResult("the copies are not current"));
+        var info = await ApiAsync(client, "STREAM.INFO.RD", "");
+        lines.Add($"grown: copies current {Current(info)}, leader {Field(info, "cluster", "leader") is not null}, messages {Field(info, "state", "messages")}");
+        var tooMany = await ApiAsync(client, "STREAM.UPDATE.RD", Config(4));
+        lines.Add($"four: {Field(tooMany, "error", "code")} {Field(tooMany, "error", "err_code")} {Field(tooMany, "error", "description")}");
+        var shrunk = await ApiAsync(client, "STREAM.UPDATE.RD", Config(1));
+        lines.Add($"shrink: replicas {Field(shrunk, "config", "num_replicas")}, messages {Field(shrunk, "state", "messages")}, copies {Current(shrunk)}");
+        return string.Join("\n", lines);
+
+        static string Config(int replicas) => $$"""{"name":"RD","subjects":["rd.>"],"num_replicas":{{replicas}}}""";
+    }
+
+    private static async Task<System.Text.Json.JsonElement> ApiAsync(NatsConnection client, string api, string body)
+    {
+        var reply = await client.RequestAsync<string, string>($"$JS.API.{api}", body);
+        return System.Text.Json.JsonDocument.Parse(reply.Data!).RootElement.Clone();
+    }
+
+    private static string? Field(System.Text.Json.JsonElement reply, string parent, string name)
+        => reply.TryGetProperty(parent, out var p) && p.TryGetProperty(name, out var v) ? v.ToString() : null;
+
+    /// <summary>How many copies other than the leader stream info reports current.</summary>
+    private static int Current(System.Text.Json.JsonElement reply)
+    {
+        if (!reply.TryGetProperty("cluster", out var cluster) || !cluster.TryGetProperty("replicas", out var replicas))
+            return 0;
+        int current = 0;
+        foreach (var replica in replicas.EnumerateArray())
+            if (replica.GetProperty("current").GetBoolean())
+                current++;
+        return current;
+    }
 }

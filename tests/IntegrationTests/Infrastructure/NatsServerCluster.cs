@@ -23,7 +23,11 @@ public sealed class NatsServerCluster : ICoreCluster
     /// <summary>Each node's monitoring port (/routez).</summary>
     public IReadOnlyList<int> HttpPorts { get; }
 
-    public static async Task<NatsServerCluster> StartAsync(int count = 3)
+    /// <summary>
+    /// Starts <paramref name="count"/> routed nodes; with <paramref name="jetStream"/> each also runs JetStream under
+    /// its own server name (n0, n1, ...), as a JetStream cluster needs, and the caller waits for its meta leader.
+    /// </summary>
+    public static async Task<NatsServerCluster> StartAsync(int count = 3, bool jetStream = false)
     {
         var clusterPorts = Enumerable.Range(0, count).Select(_ => SiloProcess.FreePort()).ToArray();
         var nodes = new NatsServerProcess[count];
@@ -32,8 +36,8 @@ public sealed class NatsServerCluster : ICoreCluster
             for (int i = 0; i < count; i++)
             {
                 var routes = string.Join(",", clusterPorts.Where((_, j) => j != i).Select(p => $"nats://127.0.0.1:{p}"));
-                nodes[i] = await NatsServerProcess.StartAsync(jetStream: false, monitoring: true,
-                    "--cluster_name", "ref", "--cluster", $"nats://127.0.0.1:{clusterPorts[i]}", "--routes", routes);
+                string[] args = ["--cluster_name", "ref", "--cluster", $"nats://127.0.0.1:{clusterPorts[i]}", "--routes", routes];
+                nodes[i] = await NatsServerProcess.StartAsync(jetStream, monitoring: true, jetStream ? [.. args, "-n", $"n{i}"] : args);
             }
             var cluster = new NatsServerCluster(nodes);
             await cluster.WaitForRoutesAsync(count - 1);
