@@ -65,8 +65,8 @@ public sealed partial class ClusterStreamTests
 
     /// <summary>
     /// The same replica changes sent to a 3-node nats-server 2.9.10 JetStream cluster and to 3 silo processes, through
-    /// the raw API: both must answer alike (the count in the config, the copies stream info reports once they are
-    /// current, the refusal of more copies than nodes, and the messages kept throughout).
+    /// the raw API: both must answer alike (the count in the config, the copies stream info lists, the refusal of more
+    /// copies than nodes, and the messages kept throughout). That the copies become current is the test above's.
     /// </summary>
     [SkippableFact]
     public async Task Replica_changes_are_answered_as_a_nats_server_cluster_answers_them()
@@ -90,29 +90,22 @@ public sealed partial class ClusterStreamTests
     {
         var lines = new List<string>();
         // A new JetStream cluster answers once it has elected its meta leader.
-        await ProcessCluster.WaitUntilAsync(async () =>
-            {
-                try
-                {
-                    return Field(await ApiAsync(client, "STREAM.CREATE.RD", Config(1)), "config", "num_replicas") == "1";
-                }
-                catch (NatsNoReplyException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromSeconds(30), () => Task.FromResult("RD not created"));
+        await ProcessCluster.WaitUntilAsync(async () => Field(await TryApiAsync(client, "STREAM.CREATE.RD", Config(1)), "config", "num_replicas") == "1",
+            TimeSpan.FromSeconds(60), () => Task.FromResult("RD not created"));
         for (int i = 0; i < 5; i++)
             await client.RequestAsync<string, string>("rd.m", $"m{i}");
         var grown = await ApiAsync(client, "STREAM.UPDATE.RD", Config(3));
         lines.Add($"grow: replicas {Field(grown, "config", "num_replicas")}, messages {Field(grown, "state", "messages")}, error {Field(grown, "error", "err_code")}");
-        await ProcessCluster.WaitUntilAsync(async () => Current(await ApiAsync(client, "STREAM.INFO.RD", "")) == 2,
-            TimeSpan.FromSeconds(30), () => Task.FromResult("the copies are not current"));
-        var info = await ApiAsync(client, "STREAM.INFO.RD", "");
-        lines.Add($"grown: copies current {Current(info)}, leader {Field(info, "cluster", "leader") is not null}, messages {Field(info, "state", "messages")}");
+        // nats-server lists the new replicas once its stream group has a leader; whether they are current yet depends
+        // on timing (a CI run saw nats-server's not current for 30 s), so only the list is compared.
+        System.Text.Json.JsonElement info = default;
+        await ProcessCluster.WaitUntilAsync(async () => Copies(info = await TryApiAsync(client, "STREAM.INFO.RD", "")) == 2 && Field(info, "cluster", "leader") is not null,
+            TimeSpan.FromSeconds(90), () => Task.FromResult($"the copies are not listed: {info}"));
+        lines.Add($"grown: copies {Copies(info)}, messages {Field(info, "state", "messages")}");
         var tooMany = await ApiAsync(client, "STREAM.UPDATE.RD", Config(4));
         lines.Add($"four: {Field(tooMany, "error", "code")} {Field(tooMany, "error", "err_code")} {Field(tooMany, "error", "description")}");
         var shrunk = await ApiAsync(client, "STREAM.UPDATE.RD", Config(1));
-        lines.Add($"shrink: replicas {Field(shrunk, "config", "num_replicas")}, messages {Field(shrunk, "state", "messages")}, copies {Current(shrunk)}");
+        lines.Add($"shrink: replicas {Field(shrunk, "config", "num_replicas")}, messages {Field(shrunk, "state", "messages")}, copies {Copies(shrunk)}");
         return string.Join("\n", lines);
 
         static string Config(int replicas) => $$"""{"name":"RD","subjects":["rd.>"],"num_replicas":{{replicas}}}""";
@@ -124,18 +117,23 @@ public sealed partial class ClusterStreamTests
         return System.Text.Json.JsonDocument.Parse(reply.Data!).RootElement.Clone();
     }
 
+    /// <summary>The reply, or an empty element when none came (a JetStream cluster still electing its leaders).</summary>
+    private static async Task<System.Text.Json.JsonElement> TryApiAsync(NatsConnection client, string api, string body)
+    {
+        try
+        {
+            return await ApiAsync(client, api, body);
+        }
+        catch (NatsNoReplyException)
+        {
+            return System.Text.Json.JsonDocument.Parse("{}").RootElement.Clone();
+        }
+    }
+
     private static string? Field(System.Text.Json.JsonElement reply, string parent, string name)
         => reply.TryGetProperty(parent, out var p) && p.TryGetProperty(name, out var v) ? v.ToString() : null;
 
-    /// <summary>How many copies other than the leader stream info reports current.</summary>
-    private static int Current(System.Text.Json.JsonElement reply)
-    {
-        if (!reply.TryGetProperty("cluster", out var cluster) || !cluster.TryGetProperty("replicas", out var replicas))
-            return 0;
-        int current = 0;
-        foreach (var replica in replicas.EnumerateArray())
-            if (replica.GetProperty("current").GetBoolean())
-                current++;
-        return current;
-    }
+    /// <summary>How many copies other than the leader stream info lists.</summary>
+    private static int Copies(System.Text.Json.JsonElement reply)
+        => reply.TryGetProperty("cluster", out var cluster) && cluster.TryGetProperty("replicas", out var replicas) ? replicas.GetArrayLength() : 0;
 }
