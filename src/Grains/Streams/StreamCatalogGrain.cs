@@ -375,7 +375,13 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         {
             await FreezeAsync(consumers);
             foreach (var replica in added)
-                await GrainFactory.GetGrain<IPartitionTransferGrain>(silos[replica].ToParsableString()).CopyFrom(silos[existing.HomeOf(0)].ToParsableString(), name, 0);
+            {
+                var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[replica].ToParsableString());
+                // A copy the node kept from an earlier set (it was down when that copy was removed) is put aside, not
+                // overwritten by the copy.
+                await target.PutAside(name);
+                await target.CopyFrom(silos[existing.HomeOf(0)].ToParsableString(), name, 0);
+            }
             using (Hint(resized))
                 foreach (var replica in added)
                     await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(name, replica)).Create(next!.Epoch);

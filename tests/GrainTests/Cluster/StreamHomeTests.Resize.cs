@@ -52,6 +52,29 @@ public sealed partial class StreamHomeTests
     }
 
     [Fact]
+    public async Task A_copy_kept_by_a_node_that_was_down_at_a_shrink_is_put_aside_when_the_node_is_picked_again()
+    {
+        var (config, _) = await CreateReplicatedAsync("RK", primaryOnFirstSilo: true);
+        var grain = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        for (int i = 0; i < 3; i++)
+            Assert.Null((await new FrameBatch().Add(SubjectIn(config), $"m{i}").AppendTo(grain))[0].Error);
+        var replica = (await Catalog.Get(config.Name))!.Replicas!.Nodes[0];
+        var kept = Cluster.Silos.Single(s => s.Name == replica);
+        await Cluster.StopSiloAsync(kept);
+        Assert.Null((await Catalog.Update(config with { NumReplicas = 1 })).Error);
+        await Cluster.RestartSiloAsync(kept);
+        var store = StoreOf(Cluster.Silos.Single(s => s.Name == kept.Name));
+        Assert.True(Directory.Exists(store.PartitionDirectory(config.Name, 0)), "the down node's copy was not kept");
+
+        Assert.Null((await Catalog.Update(config with { NumReplicas = 3 })).Error);
+        Assert.Contains(kept.Name, (await Catalog.Get(config.Name))!.Replicas!.Nodes);
+        Assert.Single(Directory.GetDirectories(store.Root + ".orphaned", config.Name + "-*"));
+        Assert.Equal(4UL, (await new FrameBatch().Add(SubjectIn(config), "after").AppendTo(grain))[0].Sequence);
+        await WaitUntilAsync(async () => (await grain.GetInfo(false, null)).Value!.Replicas!.All(r => r.Current && r.Lag == 0),
+            "both copies current");
+    }
+
+    [Fact]
     public async Task A_memory_stream_keeps_its_replica_count()
     {
         var config = new PlatformStreamConfig { Name = "RZMEM", Subjects = ["rzmem.>"], Storage = StorageType.Memory }.WithDefaults();
