@@ -354,17 +354,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             if (ReplicaSetChanges.PickNodes([existing.HomeOf(0), .. set?.Nodes ?? []], config.NumReplicas - copies, CopyCounts(silos.Keys)) is not { } picked)
                 return StreamResult<PlatformStreamInfo>.Fail(NoPeers);
             added = picked;
-            var dataIds = new string[added.Length];
-            for (int i = 0; i < added.Length; i++)
-                dataIds[i] = await DataIdOfAsync(added[i], silos[added[i]]);
-            next = ReplicaSetChanges.Grow(set, added, dataIds, set is null ? FirstEpoch : set.Epoch + 1);
+            next = ReplicaSetChanges.Grow(set, added, await DataIdsOfAsync(added, silos), set is null ? FirstEpoch : set.Epoch + 1);
         }
         else
         {
             (next, removed) = ReplicaSetChanges.Shrink(set!, config.NumReplicas);
         }
         var resized = existing with { Config = config, Replicas = next };
-        var consumers = await ConsumersOfAsync(grain, 0);
+        var consumers = await ConsumersOfAsync(name, grain, 0);
         using (Hint(existing))
         {
             if ((await grain.BeginMove()).Error is { } refused)
@@ -466,8 +463,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         for (int p = 1; p < StreamKeys.Count(config); p++)
             await GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(name, p)).Delete();
         await GrainFactory.GetGrain<IStreamGrain>(name).Delete();
-        if (entry.Replicas is not null)
-            await DeleteReplicasAsync(entry.Config.Name, entry.Replicas!.Nodes);
+        if (entry.Replicas is { } set)
+            await DeleteReplicasAsync(name, set.Nodes);
         return true;
     }
 
@@ -570,7 +567,7 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         var entry = _streams[stream];
         var from = entry.Homes[partition];
         var grain = GrainFactory.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition));
-        var consumers = await ConsumersOfAsync(grain, partition);
+        var consumers = await ConsumersOfAsync(stream, grain, partition);
         var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[to].ToParsableString());
         logger.LogInformation("Moving stream {Stream} partition {Partition} from {From} to {To}", stream, partition, from, to);
         using (Hint(entry))
@@ -617,14 +614,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     }
 
     /// <summary>The consumers of a stream partition (partition 0 keeps them all), which close and open again with it.</summary>
-    private async Task<IConsumerGrain[]> ConsumersOfAsync(IStreamGrain grain, int partition)
+    private async Task<IConsumerGrain[]> ConsumersOfAsync(string stream, IStreamGrain grain, int partition)
     {
         if (partition != 0)
             return [];
         var names = await grain.ConsumerNames();
         var consumers = new IConsumerGrain[names.Length];
         for (int i = 0; i < names.Length; i++)
-            consumers[i] = GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(grain.GetPrimaryKeyString(), names[i]));
+            consumers[i] = GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(stream, names[i]));
         return consumers;
     }
 
@@ -689,6 +686,14 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
         return least;
     }
 
+    private async Task<string[]> DataIdsOfAsync(string[] names, SortedDictionary<string, SiloAddress> silos)
+    {
+        var dataIds = new string[names.Length];
+        for (int i = 0; i < names.Length; i++)
+            dataIds[i] = await DataIdOfAsync(names[i], silos[names[i]]);
+        return dataIds;
+    }
+
     private async Task<string> DataIdOfAsync(string name, SiloAddress silo)
         => name == node.Name ? node.DataId : await GrainFactory.GetGrain<ICatalogViewGrain>(silo.ToParsableString()).DataId();
 
@@ -716,7 +721,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     /// <summary>
     /// Homes for a new stream's partitions: each goes to the active node with the fewest partitions so far (ties by
     /// name), so the partitions of one stream spread over the cluster; each home's data id is recorded with it. A
-    /// replicated stream's copies go to as many other active nodes, at epoch 1; null when there are too few.
+    /// replicated stream's copies go to as many other active nodes, at <see cref="FirstEpoch"/>; null when there are
+    /// too few.
     /// </summary>
     private async Task<CatalogEntry?> NewEntryAsync(PlatformStreamConfig config)
     {
@@ -724,18 +730,13 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return LocalEntry(config);
         var silos = PlatformNodes();
         var homes = PickHomes(StreamKeys.Count(config), silos.Keys);
-        var dataIds = new string[homes.Length];
-        for (int p = 0; p < homes.Length; p++)
-            dataIds[p] = await DataIdOfAsync(homes[p], silos[homes[p]]);
+        var dataIds = await DataIdsOfAsync(homes, silos);
         if (config.NumReplicas <= 1)
             return new CatalogEntry(config, homes, dataIds);
         // Primaries spread by primaries alone; replicas go where the fewest copies of any kind are.
         if (ReplicaSetChanges.PickNodes([homes[0]], config.NumReplicas - 1, CopyCounts(silos.Keys)) is not { } replicas)
             return null;
-        var replicaIds = new string[replicas.Length];
-        for (int i = 0; i < replicas.Length; i++)
-            replicaIds[i] = await DataIdOfAsync(replicas[i], silos[replicas[i]]);
-        return new CatalogEntry(config, homes, dataIds, new ReplicaSet(FirstEpoch, replicas, replicaIds, replicas));
+        return new CatalogEntry(config, homes, dataIds, new ReplicaSet(FirstEpoch, replicas, await DataIdsOfAsync(replicas, silos), replicas));
     }
 
     /// <summary>How many partitions and replicas each of <paramref name="nodes"/> holds.</summary>
