@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.Providers;
 using Platform.Grains.Client;
+using Platform.Grains.Cluster;
 using Platform.Grains.Streaming;
 
 [assembly: RegisterProvider("Platform", "Streaming", "Client", typeof(PlatformStreamClientProviderBuilder))]
@@ -19,6 +20,7 @@ public static class PlatformStreamsClientHosting
     public static IServiceCollection AddPlatformStreamsClient(this IServiceCollection services)
     {
         services.AddSingleton(sp => new PlatformStreams(sp.GetRequiredService<IGrainFactory>()));
+        MisplacedCallRetry.AddTo(services);
         return services;
     }
 
@@ -34,6 +36,7 @@ public static class PlatformStreamsClientHosting
     {
         var configurator = new ClusterClientPlatformStreamConfigurator(name, client);
         AddValidation(client.Services, name);
+        MisplacedCallRetry.AddTo(client.Services);
         configure(configurator);
         return client;
     }

@@ -49,7 +49,7 @@ internal sealed class CatalogView(CatalogChanges changes, IGrainFactory grains)
         if (!node.IsCluster || await FindAsync(stream, RequestContext.Get(EntryHint)) is not { } entry)
             return;
         if (entry.HomeOf(partition) != node.Name)
-            throw new StreamOfflineException(stream, $"its home is {entry.HomeOf(partition)}, not {node.Name}");
+            throw new StreamOfflineException(stream, $"its home is {entry.HomeOf(partition)}, not {node.Name}", misplaced: true);
         if (entry.DataIdOf(partition) != node.DataId)
             throw new StreamOfflineException(stream, $"its data is missing on {node.Name} (the store there holds other data)");
     }

@@ -57,6 +57,7 @@ public static class StreamingHosting
         services.TryAddSingleton<CatalogChanges>();
         services.TryAddSingleton<CatalogView>();
         services.TryAddSingleton<LocalReplicas>();
+        MisplacedCallRetry.AddTo(services);
         // The silo executable registers the identity its store holds; a host that does not is one silo alone.
         services.TryAddSingleton(sp => new NodeIdentity(sp.GetRequiredService<ILocalSiloDetails>().Name, "",
             sp.GetRequiredService<IOptions<StreamingOptions>>().Value.StoreDirectory, clusterName: null));
