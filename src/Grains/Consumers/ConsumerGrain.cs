@@ -649,7 +649,12 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                 else
                 {
                     if (read.NextSequence > _cursor)
+                    {
                         _cursor = read.NextSequence;
+                        // Delivered as far as the read went, past what the filter skipped: nats-server's delivered
+                        // stream sequence is its read position, and the ack floor follows it once nothing is owed.
+                        _deliveredStreamSeq = Math.Max(_deliveredStreamSeq, _cursor - 1);
+                    }
                     if (read.NextSequence == _cursor)
                         pendingAfterCursor = read.Pending;
                 }
@@ -661,7 +666,7 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                 return _exhausted is null ? Empty(FetchStatus.Ok) : new DeliveryBatch([], 0, 0, 0, FetchStatus.Ok, 0, 0, TakeExhausted()).AsImmutable();
             _dirty = true;
             if (!acks)
-                UpdateAckFloor();
+                FloorAtDelivered(delivered[^1].Sseq);
             JournalDeliveries(config, delivered);
             ulong numPending = (ulong)_initial.Count + (pendingAfterCursor ?? await Stream.CountPending(_cursor, config.Filters));
             _pendingEstimate = numPending;
@@ -837,6 +842,9 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
             case AckKind.Ack or AckKind.Next:
                 if (config.AckPolicy == AckPolicy.All)
                 {
+                    // The floor is the message acknowledged, as nats-server keeps it for ack-all (UpdateAckFloor).
+                    if (op.StreamSeq > _ackFloorStreamSeq && _pending.TryGetValue(op.StreamSeq, out var acked))
+                        (_ackFloorConsumerSeq, _ackFloorStreamSeq) = (acked.ConsumerSeq, op.StreamSeq);
                     while (_pending.Count > 0 && _pending.First().Key <= op.StreamSeq)
                     {
                         done?.Add(_pending.First().Key);
@@ -863,8 +871,24 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
         }
     }
 
+    /// <summary>
+    /// Without acks a message is settled as it is delivered: the floor is the last one delivered, not how far the read
+    /// went past what the filter skipped (nats-server's floor of an ack-none consumer).
+    /// </summary>
+    private void FloorAtDelivered(ulong streamSeq)
+    {
+        _ackFloorConsumerSeq = _deliveredConsumerSeq;
+        _ackFloorStreamSeq = Math.Max(_ackFloorStreamSeq, streamSeq);
+    }
+
+    /// <summary>
+    /// The explicit-ack floor: below the oldest message still owed, or as far as the consumer has read once nothing
+    /// is. An ack-all consumer's floor moves only with its acks (<see cref="Apply"/>).
+    /// </summary>
     private void UpdateAckFloor()
     {
+        if (_config!.AckPolicy == AckPolicy.All)
+            return;
         if (_pending.Count == 0)
         {
             _ackFloorConsumerSeq = _deliveredConsumerSeq;
@@ -1018,6 +1042,8 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                             _initial.Dequeue();
                         if (acks)
                             _pending[d.StreamSeq] = new Pending(d.ConsumerSeq, d.Deliveries, TickDeadline(d.DeadlineUnixMs, tickNow, wallNow));
+                        else
+                            FloorAtDelivered(d.StreamSeq);
                     }
                     break;
                 case JournalAcked acked when acks:
@@ -1026,7 +1052,8 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                     break;
             }
         }
-        UpdateAckFloor();
+        if (acks)
+            UpdateAckFloor();
     }
 
     /// <summary>

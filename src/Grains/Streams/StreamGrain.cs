@@ -1052,9 +1052,11 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             log.Read(next, maxCount, maxBytes, filters.Length == 0 ? null : filters[0], records);
             if (DropAbove(records, end))
                 next = end + 1;
-            else if (records.Count > 0)
+            else if (records.Count > 0 && (records.Count == maxCount || maxBytes > 0))
                 next = records[^1].Sequence + 1;
             else if (maxBytes <= 0)
+                // Fewer than asked: the read went to the end, and a consumer's position with it (as nats-server's
+                // filtered consumer passes the messages its filter skips).
                 next = Math.Max(next, end + 1);
         }
         else
