@@ -295,11 +295,8 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             return StreamResult<PlatformStreamInfo>.Fail(invalid);
         if (SourceCycles.Check(config, Find) is { } cycle)
             return StreamResult<PlatformStreamInfo>.Fail(cycle);
-        if (config.Mirror is null ? existing.Config.Mirror is not null : !config.Mirror.SameAs(existing.Config.Mirror))
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.MirrorNotUpdatable);
-        // Messages already stored with a TTL rely on it.
-        if (existing.Config.AllowMsgTtl && !config.AllowMsgTtl)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("message TTL status can not be disabled"));
+        if (StreamConfigRules.CheckUpdate(existing.Config, config) is { } fixedField)
+            return StreamResult<PlatformStreamInfo>.Fail(fixedField);
         // An update reserves its new max_bytes in place of the old; dropping max_bytes, or lowering it, always fits.
         if (config.MaxBytes > 0 && existing.Config.Storage == config.Storage && Exceeds(config.Storage, config.MaxBytes, except: config.Name))
             return StreamResult<PlatformStreamInfo>.Fail(NoRoom(config.Storage));

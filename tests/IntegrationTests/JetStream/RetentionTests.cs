@@ -43,4 +43,28 @@ public sealed class RetentionTests(ServersFixture servers) : SiloClientTests(ser
         Assert.Equal(2, await JetStreamSteps.FetchAndAckAsync(b, 2));
         Assert.Equal(1, await JetStreamSteps.MessagesEventuallyAsync(Js, stream, 1));
     }
+
+    /// <summary>
+    /// nats-server 2.10's rule: limits and interest swap on an update, a work queue's retention is fixed (2.9.10
+    /// refuses both, with "can not change retention policy").
+    /// </summary>
+    [Fact]
+    public async Task Retention_changes_between_limits_and_interest_but_never_to_or_from_a_work_queue()
+    {
+        var stream = _name + "CH";
+        var config = new StreamConfig(stream, [$"{stream}.>"]);
+        await Js.CreateStreamAsync(config);
+        var interest = await Js.UpdateStreamAsync(config with { Retention = StreamConfigRetention.Interest });
+        Assert.Equal(StreamConfigRetention.Interest, interest.Info.Config.Retention);
+        var refused = await Assert.ThrowsAsync<NatsJSApiException>(() =>
+            Js.UpdateStreamAsync(config with { Retention = StreamConfigRetention.Workqueue }).AsTask());
+        Assert.Equal((10052, "stream configuration update can not change retention policy to/from workqueue"), (refused.Error.ErrCode, refused.Error.Description));
+
+        var queue = new StreamConfig(stream + "Q", [$"{stream}q.>"]) { Retention = StreamConfigRetention.Workqueue };
+        await Js.CreateStreamAsync(queue);
+        refused = await Assert.ThrowsAsync<NatsJSApiException>(() =>
+            Js.UpdateStreamAsync(queue with { Retention = StreamConfigRetention.Limits }).AsTask());
+        Assert.Equal(10052, refused.Error.ErrCode);
+        Assert.Equal(StreamConfigRetention.Workqueue, (await Js.GetStreamAsync(stream + "Q")).Info.Config.Retention);
+    }
 }
