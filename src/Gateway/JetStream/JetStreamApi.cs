@@ -166,6 +166,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     {
         var configs = await Catalog.List();
         ulong memory = 0, storage = 0;
+        long consumers = 0;
         foreach (var config in configs)
         {
             // A stream whose home is away stores nothing this account can reach now.
@@ -173,13 +174,14 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             if (info?.Value is null) continue;
             if (config.Storage == StorageType.Memory) memory += info.Value.State.Bytes;
             else storage += info.Value.State.Bytes;
+            consumers += info.Value.ConsumerCount;
         }
         responder.Reply(request, "account_info_response", w =>
         {
             w.WriteNumber("memory", memory);
             w.WriteNumber("storage", storage);
             w.WriteNumber("streams", configs.Length);
-            w.WriteNumber("consumers", 0);
+            w.WriteNumber("consumers", consumers);
             w.WriteStartObject("limits");
             foreach (var limit in new[] { "max_memory", "max_storage", "max_streams", "max_consumers", "max_ack_pending", "memory_max_stream_bytes", "storage_max_stream_bytes" })
                 w.WriteNumber(limit, -1);

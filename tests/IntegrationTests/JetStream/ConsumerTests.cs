@@ -25,6 +25,21 @@ public sealed class ConsumerTests(ServersFixture servers) : SiloClientTests(serv
         return name;
     }
 
+    /// <summary>Account info counts the consumers of every stream, as nats-server does (it said 0 before).</summary>
+    [Fact]
+    public async Task Account_info_counts_consumers()
+    {
+        var stream = await StreamWith("ACC", 0);
+        long before = (await Js.GetAccountInfoAsync()).Consumers;
+        await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("one"));
+        await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("two"));
+        Assert.Equal(before + 2, (await Js.GetAccountInfoAsync()).Consumers);
+        await Js.DeleteConsumerAsync(stream, "one");
+        Assert.Equal(before + 1, (await Js.GetAccountInfoAsync()).Consumers);
+        await Js.DeleteStreamAsync(stream);
+        Assert.Equal(before, (await Js.GetAccountInfoAsync()).Consumers);
+    }
+
     [Fact]
     public async Task Pull_fetch_with_explicit_acks()
     {
