@@ -703,7 +703,11 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
 
     private static long WallClockMillis() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    /// <summary>Messages past max_deliver stop being redelivered and stop counting against max_ack_pending.</summary>
+    /// <summary>
+    /// Messages past max_deliver stop being redelivered and stop counting against max_ack_pending. They were never
+    /// acknowledged, so the ack floor stays below them (as on nats-server): an interest stream keeps them for whoever
+    /// handles the max-deliveries advisory by reading the message.
+    /// </summary>
     private void DropExhausted(PlatformConsumerConfig config, long now)
     {
         if (config.MaxDeliver <= 0)
@@ -720,7 +724,6 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
             (_exhausted ??= []).Add(sseq);
             logger.LogDebug("Consumer {Stream}/{Consumer}: message {Seq} reached max_deliver", _stream, _name, sseq);
         }
-        UpdateAckFloor();
     }
 
     private static long AckWaitMillis(PlatformConsumerConfig config, int deliveries)
