@@ -19,7 +19,8 @@ public sealed record PlatformConsumerInfo(
     [property: Id(8)] long NumRedelivered,
     [property: Id(9)] ulong NumPending,
     [property: Id(161)] string? PinnedClientId = null,
-    [property: Id(162)] DateTime? PinnedAt = null);
+    [property: Id(162)] DateTime? PinnedAt = null,
+    [property: Id(170)] Replication.ReplicaPeer[]? Replicas = null);
 
 /// <summary>
 /// Messages handed to the gateway to deliver, framed in one buffer. Each frame is

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Platform.Grains.Cluster;
 using Platform.Grains.Consumers;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
@@ -30,7 +31,7 @@ internal sealed class ConsumerHandle(IConsumerGrain grain, DeliveryWriter writer
 /// gateway serves, and the receivers of acks and flow-control replies.
 /// </summary>
 internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Advisories advisories, IGrainFactory grains, PushConsumers pushConsumers,
-    PinEvents pinEvents, CatalogView catalog, ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
+    PinEvents pinEvents, CatalogView catalog, NodeIdentity node, ILogger<ConsumerApi> logger) : IInternalSubscriber, PushConsumers.IHost
 {
     private readonly ConcurrentDictionary<string, ConsumerHandle> _consumers = new(StringComparer.Ordinal);
     private ConcurrentDictionary<string, ConsumerHandle>.AlternateLookup<ReadOnlySpan<char>> Lookup => _consumers.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -621,6 +622,9 @@ internal sealed class ConsumerApi(NatsServer server, ApiResponder responder, Adv
         int waiting = _consumers.TryGetValue(info.Stream + "." + info.Name, out var handle) ? Volatile.Read(ref handle.Waiting) : 0;
         w.WriteNumber("num_waiting", waiting);
         w.WriteNumber("num_pending", info.NumPending);
+        // In a cluster, as nats-server: a consumer is served where its stream's home is, its state on the stream's replicas.
+        if (node.IsCluster && catalog.TryGet(info.Stream, out var entry))
+            ClusterInfoJson.Write(w, node.ClusterName, entry.HomeOf(0), info.Replicas);
         if (info.Config.IsPush && server.Router.HasInterest(Encoding.UTF8.GetBytes(info.Config.DeliverSubject!)))
             w.WriteBoolean("push_bound", true);
         var pauseRemaining = info.Config.PauseRemaining(DateTime.UtcNow);

@@ -514,14 +514,7 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         WriteStreamState(w, info);
         // In a cluster, as nats-server: the cluster's name and the server that holds the stream (partition 0's home).
         if (node.IsCluster && catalog.TryGet(info.Config.Name, out var entry))
-        {
-            w.WriteStartObject("cluster");
-            w.WriteString("name", node.ClusterName);
-            w.WriteString("leader", entry.HomeOf(0));
-            if (info.Replicas is { } replicas)
-                WriteReplicas(w, replicas);
-            w.WriteEndObject();
-        }
+            ClusterInfoJson.Write(w, node.ClusterName, entry.HomeOf(0), info.Replicas);
         if (info.Mirror is { } mirror)
         {
             w.WritePropertyName("mirror");
@@ -562,22 +555,6 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
     }
 
     /// <summary>nats-server's peer info of a stream's replicas: active is nanoseconds since last heard from, lag omitted when 0.</summary>
-    private static void WriteReplicas(Utf8JsonWriter w, Grains.Replication.ReplicaPeer[] replicas)
-    {
-        w.WriteStartArray("replicas");
-        foreach (var peer in replicas)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", peer.Name);
-            w.WriteBoolean("current", peer.Current);
-            w.WriteNumber("active", peer.Active.Ticks * 100);
-            if (peer.Lag > 0)
-                w.WriteNumber("lag", peer.Lag);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
-
     internal static void WriteStreamConfig(Utf8JsonWriter w, PlatformStreamConfig config)
     {
         w.WritePropertyName("config");

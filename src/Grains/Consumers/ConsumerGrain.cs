@@ -257,7 +257,7 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
         return new PlatformConsumerInfo(_stream, _name, _created, config,
             new SequencePair(_deliveredConsumerSeq, _deliveredStreamSeq), _lastActive,
             new SequencePair(_ackFloorConsumerSeq, _ackFloorStreamSeq),
-            _pending.Count, redelivered, pending, _pinId, _pinId is null ? null : _pinnedAt);
+            _pending.Count, redelivered, pending, _pinId, _pinId is null ? null : _pinnedAt, _replication?.Peers());
     }
 
     public async Task<bool> Delete()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Platform.Grains.Cluster;
 using Platform.Grains.Node;
@@ -27,6 +28,8 @@ internal sealed class ConsumerReplication(string stream, string consumer, NodeId
         public readonly IReplicaGrain Grain = grain;
         public ulong Generation;
         public long Length;
+        /// <summary>When a shipment last reached it (<see cref="Stopwatch"/> ticks; 0: never).</summary>
+        public long SeenAt;
     }
 
     private readonly Dictionary<string, Follower> _followers = new(StringComparer.Ordinal);
@@ -108,6 +111,27 @@ internal sealed class ConsumerReplication(string stream, string consumer, NodeId
                 logger.LogWarning("Replica {Node} of stream {Stream} did not delete consumer {Consumer}: {Reason}", name, stream, consumer, ex.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// The replicas as consumer info lists them: current when an in-sync replica holds everything this consumer wrote,
+    /// active for the time since a shipment last reached it; null when this node does not serve the consumer.
+    /// </summary>
+    public ReplicaPeer[]? Peers()
+    {
+        if (Current() is not { } set)
+            return null;
+        var peers = new ReplicaPeer[set.Nodes.Length];
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < peers.Length; i++)
+        {
+            var name = set.Nodes[i];
+            _followers.TryGetValue(name, out var follower);
+            bool holds = follower is not null && follower.Generation == _generation && follower.Length == _length;
+            var active = follower is { SeenAt: > 0 } ? Stopwatch.GetElapsedTime(follower.SeenAt, now) : TimeSpan.Zero;
+            peers[i] = new ReplicaPeer(name, set.IsInSync(name) && holds, active, 0);
+        }
+        return peers;
     }
 
     private static bool Covers((ulong Generation, long Length) have, (ulong Generation, long Length) want)
@@ -221,6 +245,7 @@ internal sealed class ConsumerReplication(string stream, string consumer, NodeId
         if (!ack.Accepted)
             return false;
         (follower.Generation, follower.Length) = target;
+        follower.SeenAt = Stopwatch.GetTimestamp();
         return true;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Platform.IntegrationTests.Infrastructure;
@@ -30,8 +31,35 @@ public sealed partial class ClusterStreamTests
             Assert.NotEqual(oldHome, newHome);
             Assert.Equal(oldHome, pad.Info.Cluster!.Leader);
             await UseThroughEverySiloAsync(js, "new");
+            await AssertConsumerClusterAsync(js[2], newHome, replicas);
             await js[0].DeleteStreamAsync("AGAIN");
         }
+    }
+
+    /// <summary>
+    /// Consumer info names the cluster and the node that serves the consumer, and for a replicated stream each replica
+    /// that holds its state, with nats-server's fields (current once the acks reached it, and a peer id).
+    /// </summary>
+    private static async Task AssertConsumerClusterAsync(NatsJSContext js, string home, int replicas)
+    {
+        var cluster = (await js.GetConsumerAsync("AGAIN", "reader0")).Info.Cluster!;
+        Assert.Equal(("again", home), (cluster.Name, cluster.Leader));
+        if (replicas == 1)
+        {
+            Assert.Empty(cluster.Replicas ?? []);
+            return;
+        }
+        var streamReplicas = (await js.GetStreamAsync("AGAIN")).Info.Cluster!.Replicas!.Select(r => r.Name).Order();
+        Assert.Equal(streamReplicas, cluster.Replicas!.Select(r => r.Name).Order());
+        // NATS.Net's model has no peer id; the reply has it.
+        var raw = await js.Connection.RequestAsync<string, string>("$JS.API.CONSUMER.INFO.AGAIN.reader0", "");
+        using (var info = JsonDocument.Parse(raw.Data!))
+            Assert.All(info.RootElement.GetProperty("cluster").GetProperty("replicas").EnumerateArray(),
+                r => Assert.Equal(8, r.GetProperty("peer").GetString()!.Length));
+        await ProcessCluster.WaitUntilAsync(
+            async () => (await js.GetConsumerAsync("AGAIN", "reader0")).Info.Cluster!.Replicas!.All(r => r.Current),
+            TimeSpan.FromSeconds(15), async () => "consumer replicas not current: " + string.Join(", ",
+                (await js.GetConsumerAsync("AGAIN", "reader0")).Info.Cluster!.Replicas!.Select(r => $"{r.Name} {r.Current}")));
     }
 
     /// <summary>Publishes one message through each silo, then creates AGAIN's consumer and fetches them all through each.</summary>
