@@ -44,26 +44,34 @@ internal static class StreamConfigRules
     }
 
     /// <summary>
-    /// What an update may not change, with nats-server's errors: the one-way flags (a stream that denied deletes or
-    /// purges was promised to keep its messages), the mirror, the consumer limit, and retention to or from a work queue
-    /// (its consumers' acks remove messages, so no other retention can take them over); limits and interest may swap,
-    /// as on nats-server 2.10.
+    /// What an update may not change, with nats-server's errors and in its order (the first refusal is the answer):
+    /// the consumer limit, the storage, retention to or from a work queue (its consumers' acks remove messages, so no
+    /// other retention can take them over; limits and interest swap, as on nats-server 2.10), the one-way flags (a
+    /// sealed stream, or one that denied deletes or purges, was promised to keep its messages), the mirror, and what
+    /// stored messages rely on (TTLs, counters, partitions).
     /// </summary>
     public static ApiError? CheckUpdate(PlatformStreamConfig old, PlatformStreamConfig updated)
     {
+        if (updated.MaxConsumers != old.MaxConsumers)
+            return ApiError.InvalidConfig("stream configuration update can not change MaxConsumers");
+        if (updated.Storage != old.Storage)
+            return ApiError.InvalidConfig("stream configuration update can not change storage type");
         if (updated.Retention != old.Retention && (updated.Retention == RetentionPolicy.WorkQueue || old.Retention == RetentionPolicy.WorkQueue))
             return ApiError.InvalidConfig("stream configuration update can not change retention policy to/from workqueue");
+        if (old.Sealed && !updated.Sealed)
+            return ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream");
         if (old.DenyDelete && !updated.DenyDelete)
             return ApiError.InvalidConfig("stream configuration update can not cancel deny message deletes");
         if (old.DenyPurge && !updated.DenyPurge)
             return ApiError.InvalidConfig("stream configuration update can not cancel deny purge");
         if (updated.Mirror is null ? old.Mirror is not null : !updated.Mirror.SameAs(old.Mirror))
             return ApiError.MirrorNotUpdatable;
-        if (updated.MaxConsumers != old.MaxConsumers)
-            return ApiError.InvalidConfig("stream configuration update can not change MaxConsumers");
-        // Messages already stored with a TTL rely on it.
         if (old.AllowMsgTtl && !updated.AllowMsgTtl)
             return ApiError.InvalidConfig("message TTL status can not be disabled");
+        if (updated.AllowMsgCounter != old.AllowMsgCounter)
+            return ApiError.InvalidConfig("stream configuration update can not change message counter setting");
+        if (StreamKeys.Count(updated) != StreamKeys.Count(old))
+            return ApiError.InvalidConfig("stream partitions can not be changed");
         return null;
     }
 }

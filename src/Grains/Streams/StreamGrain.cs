@@ -358,14 +358,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (_config is null)
             return StreamResult<PlatformStreamInfo>.Fail(ApiError.StreamNotFound);
         ThrowIfMoving();
-        if (config.Storage != _config.Storage)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change storage type"));
-        if (config.AllowMsgCounter != _config.AllowMsgCounter)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not change message counter setting"));
-        if (_config.Sealed && !config.Sealed)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream configuration update can not unseal a sealed stream"));
-        if (StreamKeys.Count(config) != StreamKeys.Count(_config))
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.InvalidConfig("stream partitions can not be changed"));
+        // What an update may change was checked by the catalog (StreamConfigRules.CheckUpdate).
         _config = config;
         _subjects = new StreamSubjects(config, Partition);
         _republish = StreamRepublish.For(config);
