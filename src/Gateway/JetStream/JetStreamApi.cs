@@ -458,6 +458,12 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
             responder.SendStatus(request.Reply, "408 Malformed Request");
             return;
         }
+        else if (body.Sequence == 0 && string.IsNullOrEmpty(body.LastBySubject) && string.IsNullOrEmpty(body.NextBySubject))
+        {
+            // nats-server answers a request that asks for nothing as it answers no request at all.
+            responder.SendStatus(request.Reply, "408 Empty Request");
+            return;
+        }
         else
         {
             query = new MessageQuery(body.Sequence, body.LastBySubject, body.NextBySubject);

@@ -185,6 +185,8 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                 _cursor = await LastReadableAsync() + 1;
                 break;
         }
+        if (_initial.Count == 0)
+            _cursor = await WithinStreamAsync(_cursor);
         // As nats-server reports it: delivered starts just below where delivery will begin.
         _deliveredStreamSeq = (_initial.Count > 0 ? _initial.Peek() : _cursor) - 1;
         _lastActivityTicks = Environment.TickCount64;
@@ -211,6 +213,18 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
     /// stream, the last its replicas hold. A start past messages the primary has not replicated yet would skip what a
     /// promoted replica stores at their sequences; those messages were not acknowledged yet, and are delivered as new.
     /// </summary>
+    /// <summary>
+    /// A start position brought within the stream, as nats-server does: not below its first message, and not past the
+    /// one after its last (a start sequence beyond the end begins with the next message stored).
+    /// </summary>
+    private async Task<ulong> WithinStreamAsync(ulong cursor)
+    {
+        if ((await Stream.GetInfo(false, null)).Value is not { } info)
+            return cursor;
+        ulong first = Math.Max(1, info.State.FirstSequence);
+        return Math.Clamp(cursor, first, Math.Max(first, info.State.LastSequence + 1));
+    }
+
     private async Task<ulong> LastReadableAsync() => (await Stream.Read(ulong.MaxValue, 0, 0, [])).Value.LastSequence;
 
     public async Task<PlatformConsumerInfo?> Info()

@@ -12,16 +12,18 @@ internal static class ConsumerRules
 {
     private static readonly string[] ServerSubjects = ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$JSC.>", "$NRG.>", "$SYS.>"];
 
-    public static ApiError? Check(PlatformStreamConfig stream, PlatformConsumerConfig config)
+    public static ApiError? Check(PlatformStreamConfig stream, PlatformConsumerConfig config, bool clustered)
     {
+        if (!clustered && config.NumReplicas > 1)
+            return ApiError.ReplicasNotSupported;
         if (NameRules.CheckConsumer(config.Name) is { } badName)
             return badName;
         if (config.DurableName is { } durable && NameRules.CheckConsumer(durable) is { } badDurable)
             return badDurable;
         if (config.IsPush && CheckDeliverSubject(stream, config) is { } badDeliver)
             return badDeliver;
-        if (config.MaxWaiting < 0)
-            return new ApiError(400, 10087, "consumer max waiting needs to be positive");
+        if (!config.IsPush && CheckPull(config) is { } badPull)
+            return badPull;
         if (config.FlowControl && config.IsPush && config.IdleHeartbeat <= 0)
             return new ApiError(400, 10108, "consumer with flow control also needs heartbeats");
         // 2.10: backoff bounds max_deliver only when max_deliver is set (-1 is unlimited).
@@ -31,10 +33,8 @@ internal static class ConsumerRules
             return new ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified");
         if (CheckFilters(config) is { } badFilters)
             return badFilters;
-        if (config.DeliverPolicy == DeliverPolicy.ByStartSequence && config.OptStartSeq == 0)
-            return new ApiError(400, 10095, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set");
-        if (config.DeliverPolicy == DeliverPolicy.ByStartTime && config.OptStartTime is null)
-            return new ApiError(400, 10096, "consumer delivery policy is deliver by start time, but optional start time is not set");
+        if (CheckStart(config) is { } badStart)
+            return badStart;
         if (config.IdleHeartbeat > 0 && config.IdleHeartbeat < 100_000_000 && config.IsPush)
             return new ApiError(400, 10104, "consumer idle heartbeat needs to be >= 100ms");
         foreach (var filter in config.Filters)
@@ -44,6 +44,53 @@ internal static class ConsumerRules
         }
         return CheckPriority(config);
     }
+
+    /// <summary>What only a push consumer may ask for, and the pull request limits, in nats-server's order.</summary>
+    private static ApiError? CheckPull(PlatformConsumerConfig config)
+    {
+        if (config.RateLimitBps > 0)
+            return new ApiError(400, 10086, "consumer in pull mode can not have rate limit set");
+        if (config.MaxWaiting < 0)
+            return new ApiError(400, 10087, "consumer max waiting needs to be positive");
+        if (config.IdleHeartbeat > 0)
+            return new ApiError(400, 10088, "consumer idle heartbeat requires a push based consumer");
+        if (config.FlowControl)
+            return new ApiError(400, 10089, "consumer flow control requires a push based consumer");
+        if (config.MaxBatch < 0)
+            return new ApiError(400, 10114, "consumer max request batch needs to be > 0");
+        if (config.MaxExpires is > 0 and < 1_000_000)
+            return new ApiError(400, 10115, "consumer max request expires needs to be >= 1ms");
+        return null;
+    }
+
+    /// <summary>
+    /// The start position: a start sequence or time only with the policy that uses it, and that policy only with it
+    /// (nats-server's 10094 for each).
+    /// </summary>
+    private static ApiError? CheckStart(PlatformConsumerConfig config)
+    {
+        string policy = config.DeliverPolicy switch
+        {
+            DeliverPolicy.All => "deliver all",
+            DeliverPolicy.Last => "deliver last",
+            DeliverPolicy.LastPerSubject => "deliver last per subject",
+            DeliverPolicy.New => "deliver new",
+            DeliverPolicy.ByStartSequence => "deliver by start sequence",
+            _ => "deliver by start time",
+        };
+        bool bySequence = config.DeliverPolicy == DeliverPolicy.ByStartSequence, byTime = config.DeliverPolicy == DeliverPolicy.ByStartTime;
+        if (bySequence && config.OptStartSeq == 0)
+            return StartPolicy(policy, "optional start sequence is not set");
+        if (byTime && config.OptStartTime is null)
+            return StartPolicy(policy, "optional start time is not set");
+        if (!bySequence && config.OptStartSeq > 0)
+            return StartPolicy(policy, "optional start sequence is also set");
+        if (!byTime && config.OptStartTime is not null)
+            return StartPolicy(policy, "optional start time is also set");
+        return null;
+    }
+
+    private static ApiError StartPolicy(string policy, string problem) => new(400, 10094, $"consumer delivery policy is {policy}, but {problem}");
 
     /// <summary>2.11's priority groups, with nats-server's errors in its order.</summary>
     private static ApiError? CheckPriority(PlatformConsumerConfig config)

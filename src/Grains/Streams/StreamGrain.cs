@@ -963,6 +963,10 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (_log is null)
             return StreamResult<StoredMessage>.Fail(ApiError.StreamNotFound);
+        // As nats-server: a sequence asks for one message and last_by_subj for another, so both (or both subject
+        // forms) are a bad request rather than one of them winning.
+        if (query.LastBySubject is { Length: > 0 } && (query.Sequence > 0 || query.NextBySubject is { Length: > 0 }))
+            return StreamResult<StoredMessage>.Fail(ApiError.BadRequest);
         // Not interleaved with appends, so it may replicate what the last failed round left (nothing, mostly).
         if (_replication is not null)
             await CommitTailAsync();
@@ -1247,7 +1251,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (_config is null)
             return StreamResult<PlatformConsumerInfo>.Fail(ApiError.StreamNotFound);
         ThrowIfMoving();
-        if (ConsumerRules.Check(_config, config) is { } invalid)
+        if (ConsumerRules.Check(_config, config, node.IsCluster) is { } invalid)
             return StreamResult<PlatformConsumerInfo>.Fail(invalid);
         var name = config.Name!;
         if (config.Partition < 0 || config.Partition >= StreamKeys.Count(_config))

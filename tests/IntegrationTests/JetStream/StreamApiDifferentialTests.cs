@@ -49,6 +49,8 @@ public sealed class StreamApiDifferentialTests(ServersFixture servers)
         ("$JS.API.STREAM.MSG.GET.{S}", "{}", null),
         ("$JS.API.STREAM.MSG.GET.{S}", "{\"last_by_subj\":\"{s}.b\"}", null),
         ("$JS.API.STREAM.MSG.GET.{S}", "{\"seq\":1,\"next_by_subj\":\"{s}.c\"}", null),
+        ("$JS.API.STREAM.MSG.GET.{S}", "{\"seq\":1,\"last_by_subj\":\"{s}.b\"}", null),
+        ("$JS.API.STREAM.MSG.GET.{S}", "{\"last_by_subj\":\"{s}.b\",\"next_by_subj\":\"{s}.c\"}", null),
         ("$JS.API.STREAM.MSG.DELETE.{S}", "{\"seq\":1}", null),
         ("$JS.API.STREAM.MSG.DELETE.{S}", "{\"seq\":1}", null),
         ("$JS.API.STREAM.INFO.{S}", "{\"deleted_details\":true}", null),
