@@ -249,8 +249,9 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         var result = await GetInfoAsync(name, body?.DeletedDetails ?? false, body?.SubjectsFilter);
         responder.Reply(request, type, w =>
         {
-            // nats-server pages the subjects map: total counts subjects, in pages of 100000.
-            bool paged = !string.IsNullOrEmpty(body?.SubjectsFilter) && result.Value is not null;
+            // nats-server pages the subjects map: total counts subjects, in pages of 100000; a filter that matches no
+            // subject gets no page at all (limit 0).
+            bool paged = !string.IsNullOrEmpty(body?.SubjectsFilter) && result.Value?.Subjects is { Count: > 0 };
             w.WriteNumber("total", paged ? result.Value!.Subjects?.Count ?? 0 : 0);
             w.WriteNumber("offset", 0);
             w.WriteNumber("limit", paged ? 100_000 : 0);

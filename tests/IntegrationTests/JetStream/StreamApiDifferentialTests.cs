@@ -37,6 +37,7 @@ public sealed class StreamApiDifferentialTests(ServersFixture servers)
         ("{s}.c", "with header", [("K", "V")]),
         ("$JS.API.STREAM.INFO.{S}", "", null),
         ("$JS.API.STREAM.INFO.{S}", "{\"subjects_filter\":\"{s}.>\"}", null),
+        ("$JS.API.STREAM.INFO.{S}", "{\"subjects_filter\":\"{s}.nothing.here\"}", null),
         ("$JS.API.STREAM.NAMES", "{\"subject\":\"{s}.>\"}", null),
         ("$JS.API.STREAM.LIST", "{\"subject\":\"{s}.>\"}", null),
         ("$JS.API.STREAM.NAMES", "{\"subject\":\"{s}.>\",\"offset\":1}", null),
