@@ -7,7 +7,8 @@ namespace Platform.Gateway.JetStream;
 
 /// <summary>
 /// The "cluster" object of stream and consumer info in a cluster, as nats-server writes it: the cluster's name, the
-/// node that serves (the stream's home) and, for a replicated stream, each replica with its peer id.
+/// node that serves (the stream's home) and, for a replicated stream, each replica with its peer id (active is
+/// nanoseconds since it was last heard from, lag left out when 0).
 /// </summary>
 internal static class ClusterInfoJson
 {

@@ -561,7 +561,6 @@ internal sealed partial class JetStreamApi(NatsServer server, StreamCapture capt
         w.WriteEndObject();
     }
 
-    /// <summary>nats-server's peer info of a stream's replicas: active is nanoseconds since last heard from, lag omitted when 0.</summary>
     internal static void WriteStreamConfig(Utf8JsonWriter w, PlatformStreamConfig config)
     {
         w.WritePropertyName("config");

@@ -209,11 +209,6 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
     }
 
     /// <summary>
-    /// The stream's last sequence this consumer may read, where deliver policies new and last start: of a replicated
-    /// stream, the last its replicas hold. A start past messages the primary has not replicated yet would skip what a
-    /// promoted replica stores at their sequences; those messages were not acknowledged yet, and are delivered as new.
-    /// </summary>
-    /// <summary>
     /// A start position brought within the stream, as nats-server does: not below its first message, and not past the
     /// one after its last (a start sequence beyond the end begins with the next message stored).
     /// </summary>
@@ -225,6 +220,11 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
         return Math.Clamp(cursor, first, Math.Max(first, info.State.LastSequence + 1));
     }
 
+    /// <summary>
+    /// The stream's last sequence this consumer may read, where deliver policies new and last start: of a replicated
+    /// stream, the last its replicas hold. A start past messages the primary has not replicated yet would skip what a
+    /// promoted replica stores at their sequences; those messages were not acknowledged yet, and are delivered as new.
+    /// </summary>
     private async Task<ulong> LastReadableAsync() => (await Stream.Read(ulong.MaxValue, 0, 0, [])).Value.LastSequence;
 
     public async Task<PlatformConsumerInfo?> Info()
