@@ -225,9 +225,17 @@ internal sealed class PublishRound
             return Count++;
         }
 
-        /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
+        /// <summary>
+        /// The buffer is lent to the grain for the call only: the log copies each message into its own record. A
+        /// replicated stream's batches go by AppendReplicated, which lets the next batch in while this one's replicas
+        /// answer; a stale config that says otherwise costs speed, never an ack (both wait for the replicas).
+        /// </summary>
         public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync()
-            => Target.Partitions[Partition].Append(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count);
+        {
+            var frames = new Orleans.Concurrency.Immutable<byte[]>(_frames);
+            var grain = Target.Partitions[Partition];
+            return Target.Config.NumReplicas > 1 ? grain.AppendReplicated(frames, _length, Count) : grain.Append(frames, _length, Count);
+        }
 
         public void Reset()
         {

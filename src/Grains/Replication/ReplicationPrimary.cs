@@ -15,8 +15,16 @@ namespace Platform.Grains.Replication;
 /// Acknowledged means on the primary and on every in-sync replica, and they are at least a quorum. A replica refuses
 /// an older epoch, and an in-sync set can only change through the catalog at the current epoch: a primary that was
 /// replaced learns it from either before it can acknowledge anything (<see cref="Fenced"/>).
+/// <para>
+/// Rounds are pipelined while all goes well (<see cref="TryPipeline"/>): a batch is sent to every in-sync replica as
+/// soon as it is stored, in order, and its round is settled after the one before it, so a stream has several batches
+/// on the way to its replicas instead of one round trip at a time. Anything out of the ordinary (a replica to check
+/// or catch up, a failure, a change of the in-sync set) goes the one-round-at-a-time way, after the rounds on the way
+/// have settled (<see cref="DrainAsync"/>).
+/// </para>
 /// </remarks>
-internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, IClusterMembershipService membership, ILogger logger)
+internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, IClusterMembershipService membership, ILogger logger,
+    Action<ulong> committed, Action broken)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private const int CatchUpRecords = 256;
@@ -27,13 +35,28 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         public readonly IReplicaGrain Grain = grain;
         /// <summary>The end of the replica's log, once this primary has checked that it is a prefix of its own.</summary>
         public ulong? Last;
+        /// <summary>Where the replica's log ends once the batches on the way to it are in: the next batch starts there.</summary>
+        public ulong Sent;
         public long SeenAt;
         /// <summary>When a failure to catch it up was last logged as a warning.</summary>
         public long WarnedAt;
     }
 
+    /// <summary>
+    /// At most this many pipelined rounds on the way: past it a batch waits for them, which holds the publishers back
+    /// (the gateway keeps up to 8 batches in flight per connection).
+    /// </summary>
+    private const int MaxRoundsInFlight = 32;
+
     private readonly Dictionary<string, Follower> _followers = Followers(stream, set, grains);
     private ReplicaSet _set = set;
+    /// <summary>The last pipelined round's settling; it never fails.</summary>
+    private Task _rounds = Task.CompletedTask;
+    private int _inFlight;
+    /// <summary>A pipelined round failed: no more are started until a round one at a time has put things right.</summary>
+    private bool _broken;
+    /// <summary>Callers waiting for a sequence to be committed (a few: about one per pipelined round).</summary>
+    private readonly List<(ulong Sequence, TaskCompletionSource<ApiError?> Done)> _waiters = [];
 
     /// <summary>Everything up to here is on every in-sync replica and a quorum.</summary>
     public ulong Committed { get; private set; }
@@ -42,6 +65,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     public bool Fenced { get; private set; }
 
     public ReplicaSet Set => _set;
+
+    /// <summary>Pipelined rounds are on the way and none has failed: they commit what was stored before them.</summary>
+    public bool Pipelining => _inFlight > 0 && !_broken;
 
     private static Dictionary<string, Follower> Followers(string stream, ReplicaSet set, IGrainFactory grains)
     {
@@ -56,24 +82,177 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     /// <paramref name="batch"/> (what was just stored after <see cref="ReplicaBatch.PreviousLast"/>) or from the log;
     /// null when everything up to <paramref name="target"/> may be acknowledged, else the error for the acks.
     /// </summary>
-    public Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
+    public async Task<ApiError?> ReplicateAsync(StreamLog log, ReplicaBatch? batch, ulong target)
     {
+        await DrainAsync();
         if (Fenced)
-            return Task.FromResult<ApiError?>(NotPrimary);
+            return Settle(NotPrimary);
         if (target <= Committed)
-            return Task.FromResult<ApiError?>(null);
-        return RoundAsync(log, batch, target);
+            return null;
+        return Settle(await RoundAsync(log, batch, target));
     }
 
     /// <summary>
     /// Sends removals the primary made outside an append (<paramref name="removals"/>, a batch of no messages) to every
     /// in-sync replica, with what they lack of the log; null when they all took them, else the error for the request.
     /// </summary>
-    public Task<ApiError?> ReplicateRemovalsAsync(StreamLog log, ReplicaBatch removals)
-        => Fenced ? Task.FromResult<ApiError?>(NotPrimary) : RoundAsync(log, removals, removals.Last);
+    public async Task<ApiError?> ReplicateRemovalsAsync(StreamLog log, ReplicaBatch removals)
+    {
+        await DrainAsync();
+        return Settle(Fenced ? NotPrimary : await RoundAsync(log, removals, removals.Last));
+    }
+
+    /// <summary>
+    /// Sends a batch just stored to every in-sync replica without waiting for their answers, when nothing stands in the
+    /// way: every in-sync replica checked and ending, with the batches already sent to it, where this one starts. The
+    /// round settles after the ones before it; <see cref="CommittedAsync"/> tells when its messages may be acknowledged.
+    /// False when the batch must go the one-round-at-a-time way (<see cref="ReplicateAsync"/>).
+    /// </summary>
+    public bool TryPipeline(ReplicaBatch batch)
+    {
+        if (Fenced || _broken || _inFlight >= MaxRoundsInFlight || _set.InSync.Length + 1 < _set.Quorum)
+            return false;
+        foreach (var node in _set.InSync)
+            if (_followers[node] is not { Last: not null } follower || follower.Sent != batch.PreviousLast)
+                return false;
+        var calls = new (Follower Follower, Task<ReplicaAck> Call)[_set.InSync.Length];
+        for (int i = 0; i < calls.Length; i++)
+        {
+            var follower = _followers[_set.InSync[i]];
+            calls[i] = (follower, follower.Grain.Append(batch).WaitAsync(CallTimeout));
+            follower.Sent = batch.Last;
+        }
+        _inFlight++;
+        _rounds = SettleRoundAsync(_rounds, calls, batch.Last);
+        return true;
+    }
+
+    /// <summary>Completes once every round on the way has settled.</summary>
+    public Task DrainAsync() => _rounds;
+
+    /// <summary>
+    /// For a stream that closes here (deleted, moving): waits for the rounds on the way, then answers whoever still
+    /// waits for a sequence they did not commit with <paramref name="error"/> rather than leave them to their timeout.
+    /// </summary>
+    public async Task CloseAsync(ApiError error)
+    {
+        await DrainAsync();
+        Settle(error);
+    }
+
+    /// <summary>
+    /// Completes with null once <paramref name="sequence"/> is committed, or with the error of the round that could not
+    /// commit it; a wait past <paramref name="timeout"/> ends with an error too (the replicas did not answer).
+    /// </summary>
+    public async Task<ApiError?> CommittedAsync(ulong sequence, TimeSpan timeout)
+    {
+        if (sequence <= Committed)
+            return null;
+        if (Fenced)
+            return NotPrimary;
+        var done = new TaskCompletionSource<ApiError?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters.Add((sequence, done));
+        try
+        {
+            return await done.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            return sequence <= Committed ? null : Unanswered;
+        }
+    }
+
+    /// <summary>
+    /// Settles a pipelined round once the one before it has: commits its batch if every replica it went to took it,
+    /// else leaves the waiters to the round one at a time that the stream grain runs next (<c>broken</c>).
+    /// </summary>
+    private async Task SettleRoundAsync(Task previous, (Follower Follower, Task<ReplicaAck> Call)[] calls, ulong target)
+    {
+        await previous;
+        try
+        {
+            await SettleAsync(calls, target);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Stream {Stream}: settling a replication round failed", stream);
+            _broken = true;
+            broken();
+        }
+        finally
+        {
+            _inFlight--;
+        }
+    }
+
+    private async Task SettleAsync((Follower Follower, Task<ReplicaAck> Call)[] calls, ulong target)
+    {
+        bool failed = false;
+        foreach (var (follower, call) in calls)
+        {
+            ReplicaAck? ack = null;
+            try
+            {
+                ack = await call;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("A replica of stream {Stream} failed: {Reason}", stream, ex.Message);
+            }
+            if (ack is { } answer)
+            {
+                follower.SeenAt = Stopwatch.GetTimestamp();
+                if (answer.Epoch > _set.Epoch)
+                    Fence($"a replica is at epoch {answer.Epoch}");
+            }
+            // One that missed a batch refuses the ones after it; it is checked again before it gets another.
+            if (ack is { Accepted: true } taken && follower.Last is not null)
+                follower.Last = taken.LastSequence;
+            else
+            {
+                follower.Last = null;
+                failed = true;
+            }
+        }
+        if (Fenced)
+        {
+            Settle(NotPrimary);
+            broken();
+            return;
+        }
+        if (failed || _broken)
+        {
+            _broken = true;
+            broken();
+            return;
+        }
+        Committed = Math.Max(Committed, target);
+        Settle(null);
+        committed(Committed);
+    }
+
+    /// <summary>
+    /// Answers the waiters: those up to the committed sequence with null, the rest with <paramref name="error"/> when
+    /// there is one (the round that failed was to carry them). Returns <paramref name="error"/>.
+    /// </summary>
+    private ApiError? Settle(ApiError? error)
+    {
+        for (int i = _waiters.Count - 1; i >= 0; i--)
+        {
+            var (sequence, done) = _waiters[i];
+            if (sequence > Committed && error is null)
+                continue;
+            done.TrySetResult(sequence <= Committed ? null : error);
+            _waiters[i] = _waiters[^1];
+            _waiters.RemoveAt(_waiters.Count - 1);
+        }
+        return error;
+    }
 
     private async Task<ApiError?> RoundAsync(StreamLog log, ReplicaBatch? batch, ulong target)
     {
+        // This round settles whatever a failed pipelined one left: the next batch may be pipelined again.
+        _broken = false;
         // Promoted with fewer in-sync replicas than a quorum: nothing is acknowledged until enough have caught up. The
         // in-sync ones did not get this round's removals: they are checked (and told them) at the next contact.
         if (_set.InSync.Length + 1 < _set.Quorum)
@@ -128,6 +307,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     /// </summary>
     public async Task CatchUpOneAsync(StreamLog log)
     {
+        if (Fenced || !NeedsCatchUp())
+            return;
+        await DrainAsync();
         if (Fenced)
             return;
         foreach (var node in _set.InSync)
@@ -166,7 +348,10 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
                 Adopt(larger);
                 // The others in sync may lack the tail of a round that failed: then the next round commits it.
                 if (AllInSyncHold(target))
+                {
                     Committed = Math.Max(Committed, target);
+                    Settle(null);
+                }
             }
             catch (Exception ex)
             {
@@ -180,6 +365,15 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             }
             return;
         }
+    }
+
+    /// <summary>Whether a replica that is up is out of sync or not checked yet (checked without waiting for the rounds on the way).</summary>
+    private bool NeedsCatchUp()
+    {
+        foreach (var node in _set.Nodes)
+            if (membership.Find(node) is not null && (!_set.IsInSync(node) || _followers[node].Last is null))
+                return true;
+        return false;
     }
 
     private bool AllInSyncHold(ulong sequence)
@@ -208,6 +402,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 
     private static readonly ApiError NotPrimary = ApiError.StoreFailed("stream replica set changed: this node is no longer its leader");
     private static readonly ApiError NoQuorum = ApiError.StoreFailed("stream replicas unavailable: no quorum");
+    private static readonly ApiError Unanswered = ApiError.StoreFailed("stream replicas did not answer in time");
 
     private void Adopt(ReplicaSet next)
     {
@@ -282,6 +477,8 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
         }
         // A replica whose log does not end where the batch starts is checked again before the next one.
         follower.Last = ack.Accepted ? ack.LastSequence : null;
+        // Called with no pipelined round on the way: the next one starts where the replica's log ends.
+        follower.Sent = follower.Last ?? 0;
         return ack.Accepted;
     }
 

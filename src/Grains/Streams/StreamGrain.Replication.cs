@@ -12,6 +12,14 @@ namespace Platform.Grains.Streams;
 internal sealed partial class StreamGrain
 {
     private static readonly TimeSpan CommitWaitTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a pipelined batch's acks wait for its round: a replica call gives up after 5 s, and a failed round is
+    /// put right by a round one at a time (a catalog change of the in-sync set) before its waiters hear.
+    /// </summary>
+    private static readonly TimeSpan ReplicaWaitTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The turn that puts right what a failed pipelined round left, due at once; null when none is due.</summary>
+    private IGrainTimer? _repairTimer;
 
     /// <summary>Messages the log removed one by one since the last replication round (<see cref="Storage.IMessageLog.RemovedInto"/>).</summary>
     private readonly List<ulong> _removed = [];
@@ -36,9 +44,13 @@ internal sealed partial class StreamGrain
     private async Task CommitTailAsync()
     {
         var replication = _replication!;
-        if (_log is null || replication.Fenced)
-            return;
         ulong before = replication.Committed;
+        if (_log is null || replication.Fenced || replication.Pipelining)
+        {
+            // Rounds on the way commit the tail themselves, or fail and call for a repair.
+            AdvanceReaders(before);
+            return;
+        }
         ulong last;
         if (_log.TryGetState(out var known))
             last = known.LastSequence;
@@ -58,6 +70,23 @@ internal sealed partial class StreamGrain
             }
         }
         AdvanceReaders(before);
+    }
+
+    /// <summary>
+    /// A pipelined round failed (or found this primary replaced): a turn of its own, not interleaved with appends,
+    /// replicates the tail one round at a time, which checks and catches up the replicas or shrinks the in-sync set,
+    /// and so answers the waiting acks. Called from the round's settling, on this grain's scheduler.
+    /// </summary>
+    private void RepairReplicationSoon()
+    {
+        if (_repairTimer is not null)
+            return;
+        _repairTimer = this.RegisterGrainTimer(static (self, _) =>
+        {
+            self._repairTimer?.Dispose();
+            self._repairTimer = null;
+            return self._moving ? Task.CompletedTask : self.CommitTailAsync();
+        }, this, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan, KeepAlive = false });
     }
 
     /// <summary>

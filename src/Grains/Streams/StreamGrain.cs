@@ -20,7 +20,7 @@ namespace Platform.Grains.Streams;
 [StreamHomePlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed partial class StreamGrain(StreamStore store, StreamSignals signals, NodeIdentity node, CatalogView catalog, ILogger<StreamGrain> logger)
-    : Grain, IStreamGrain
+    : Grain, IStreamGrain, IStreamPrimary
 {
     private readonly SortedDictionary<string, PlatformConsumerConfig> _consumers = new(StringComparer.Ordinal);
     /// <summary>Interest retention: how many consumers still have to ack each message.</summary>
@@ -115,7 +115,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     {
         if (ServiceProvider.GetRequiredService<LocalReplicas>().Contains(Name))
             await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(Name, node.Name)).Release();
-        _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger);
+        _replication = new ReplicationPrimary(Name, entry.Replicas!, GrainFactory, ServiceProvider.GetRequiredService<IClusterMembershipService>(), logger,
+            committed => signals.Advance(Key, committed), RepairReplicationSoon);
         // The first round right after activation: readers see nothing until it commits what this primary holds.
         _replicaTimer = this.RegisterGrainTimer(static (self, _) => self.CatchUpReplicasAsync(), this,
             new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = ReplicaCatchUpPeriod, KeepAlive = false });
@@ -145,6 +146,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             _ = Task.Run(() => StreamWake.WakeAsync(grains, key, "its grain, lost with its directory entry,", logger));
         }
         _replicaTimer?.Dispose();
+        _repairTimer?.Dispose();
         _ageTimer?.Dispose();
         _interestTimer?.Dispose();
         _sourcingTimer?.Dispose();
@@ -382,6 +384,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return false;
         ThrowIfMoving();
         StopTimers();
+        if (_replication is not null)
+            await _replication.CloseAsync(ApiError.StreamNotFound);
         foreach (var consumer in _consumers.Keys.ToArray())
             await GrainFactory.GetGrain<IConsumerGrain>(ConsumerKey.Of(Name, consumer)).Delete();
         _consumers.Clear();
@@ -404,6 +408,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return StreamResult<bool>.Fail(ApiError.InvalidConfig("memory streams can not be moved"));
         _moving = true;
         StopTimers();
+        if (_replication is not null)
+            await _replication.CloseAsync(ApiError.StreamOffline);
         // Closing waits for the readers that hold the log and writes its state: the files are then the whole log.
         if (_log is not null)
         {
@@ -440,6 +446,8 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         _sourcingTimer = null;
         _replicaTimer?.Dispose();
         _replicaTimer = null;
+        _repairTimer?.Dispose();
+        _repairTimer = null;
         _ageTimer?.Dispose();
         _ageTimer = null;
         _interestTimer?.Dispose();
@@ -503,19 +511,35 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         => new(_config!, _created, state, deleted, subjects, _consumers.Count, _replication?.Peers(state.LastSequence),
             _sourcing?.MirrorInfo(), _sourcing?.SourceInfos());
 
+    /// <remarks>
+    /// Replicates one round at a time within the turn: a pipelined round that failed is put right by a turn of its own
+    /// (<see cref="RepairReplicationSoon"/>), which a turn waiting for it would keep out.
+    /// </remarks>
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
+        => (await StoreAsync(frames, length, count, pipelined: false)).Acks.AsImmutable();
+
+    public async Task<Immutable<PublishAck[]>> AppendReplicated(Immutable<byte[]> frames, int length, int count)
+    {
+        // A call of its own (not interleaved), so storing keeps the stream's turn; this method interleaves only to wait.
+        var stored = await this.AsReference<IStreamPrimary>().Store(frames, length, count);
+        return (stored.Pending == 0 ? stored.Acks : await AwaitReplicasAsync(stored)).AsImmutable();
+    }
+
+    public Task<StoredBatch> Store(Immutable<byte[]> frames, int length, int count) => StoreAsync(frames, length, count, pipelined: true);
+
+    private async Task<StoredBatch> StoreAsync(Immutable<byte[]> frames, int length, int count, bool pipelined)
     {
         var acks = new PublishAck[count];
         if (_moving)
         {
             // Not stored here, where the copy is already taken: the publisher tries again once the new home serves.
             Array.Fill(acks, new PublishAck(0, false, ApiError.StreamOffline));
-            return acks.AsImmutable();
+            return new StoredBatch(acks, 0);
         }
         if (_config is null || _log is null)
         {
             Array.Fill(acks, new PublishAck(0, false, ApiError.StreamNotFound));
-            return acks.AsImmutable();
+            return new StoredBatch(acks, 0);
         }
         StreamLog.Lease lease;
         try
@@ -526,7 +550,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         {
             logger.LogError("Append to stream {Stream} failed: {Reason}", _config.Name, ex.Message);
             Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
-            return acks.AsImmutable();
+            return new StoredBatch(acks, 0);
         }
         ulong previous = 0;
         long[]? timestamps = null;
@@ -544,7 +568,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
                 {
                     logger.LogError(ex, "Append to stream {Stream} failed", _config.Name);
                     Array.Fill(acks, new PublishAck(0, false, ApiError.StoreFailed(ex.Message)));
-                    return acks.AsImmutable();
+                    return new StoredBatch(acks, 0);
                 }
             }
             if (_replication is not null)
@@ -554,16 +578,15 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             }
             (stored, storedLength) = await AppendAsync(lease.Log, frames.Value, length, acks, timestamps);
         }
-        if (_replication is not null)
-            await ReplicateAsync(stored, storedLength, acks, previous, timestamps!);
-        return acks.AsImmutable();
+        return _replication is null ? new StoredBatch(acks, 0) : await ReplicateAsync(stored, storedLength, acks, previous, timestamps!, pipelined);
     }
 
     /// <summary>
-    /// Sends what the batch stored to the replicas (outside the log's lease: it calls other grains) and takes back
-    /// every ack, a duplicate's too, whose message is not on a quorum and every in-sync replica.
+    /// Sends what the batch stored to the replicas (outside the log's lease: it calls other grains): pipelined when it
+    /// can be, then the acks wait for <see cref="AwaitReplicasAsync"/>; else one round now, which takes back every ack,
+    /// a duplicate's too, whose message is not on a quorum and every in-sync replica.
     /// </summary>
-    private async Task ReplicateAsync(byte[] frames, int length, PublishAck[] acks, ulong previous, long[] timestamps)
+    private async Task<StoredBatch> ReplicateAsync(byte[] frames, int length, PublishAck[] acks, ulong previous, long[] timestamps, bool pipelined)
     {
         var sequences = new ulong[acks.Length];
         ulong highest = 0;
@@ -574,31 +597,51 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             if (acks[i].Error is null && !acks[i].Duplicate)
                 sequences[i] = acks[i].Sequence;
         }
+        var replication = _replication!;
         if (highest == 0)
-            return;
+            return new StoredBatch(acks, 0);
         var state = _log!.State;
-        var batch = new ReplicaBatch(_replication!.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps,
+        var batch = new ReplicaBatch(replication.Set.Epoch, previous, state.FirstSequence, state.LastSequence, frames, length, acks.Length, sequences, timestamps,
             TakeRemoved(state));
+        if (pipelined && state.LastSequence > previous && replication.TryPipeline(batch))
+            return new StoredBatch(acks, highest);
+        ulong before = replication.Committed;
         ApiError? error;
         try
         {
-            error = await _replication.ReplicateAsync(_log, batch, state.LastSequence);
+            error = await replication.ReplicateAsync(_log, batch, state.LastSequence);
         }
         catch (Exception ex)
         {
             error = ApiError.StoreFailed($"stream replication failed: {ex.Message}");
         }
         if (error is not null)
+            TakeBackUncommitted(acks, error);
+        AdvanceReaders(before);
+        return new StoredBatch(acks, 0);
+    }
+
+    /// <summary>The acks of a pipelined batch, once its round has settled.</summary>
+    private async Task<PublishAck[]> AwaitReplicasAsync(StoredBatch stored)
+    {
+        var replication = _replication!;
+        if (await replication.CommittedAsync(stored.Pending, ReplicaWaitTimeout) is { } error)
         {
-            logger.LogWarning("Stream {Stream}: messages after {Committed} not acknowledged: {Reason}", Key, _replication.Committed, error.Description);
-            for (int i = 0; i < acks.Length; i++)
-                if (acks[i].Error is null && acks[i].Sequence > _replication.Committed)
-                    acks[i] = new PublishAck(0, false, error);
-            if (_replication.Fenced)
+            TakeBackUncommitted(stored.Acks, error);
+            if (replication.Fenced)
                 DeactivateOnIdle();
-            return;
         }
-        signals.Advance(Key, state.LastSequence);
+        return stored.Acks;
+    }
+
+    /// <summary>Fails every ack whose message is not committed (a duplicate's too, whose original is not).</summary>
+    private void TakeBackUncommitted(PublishAck[] acks, ApiError error)
+    {
+        ulong committed = _replication!.Committed;
+        logger.LogWarning("Stream {Stream}: messages after {Committed} not acknowledged: {Reason}", Key, committed, error.Description);
+        for (int i = 0; i < acks.Length; i++)
+            if (acks[i].Error is null && acks[i].Sequence > committed)
+                acks[i] = new PublishAck(0, false, error);
     }
 
     /// <summary>Appends a batch; gives back its frames as stored (<see cref="StoredFrames"/>), the ones given unless the stream counts.</summary>

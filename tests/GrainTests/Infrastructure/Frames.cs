@@ -34,13 +34,17 @@ internal sealed class FrameBatch
     /// Sends the batch in a buffer longer than the frames, as the gateway's pooled buffers are, so the grain must
     /// honour the length it is given.
     /// </summary>
-    public async Task<PublishAck[]> AppendTo(IStreamGrain stream)
+    public async Task<PublishAck[]> AppendTo(IStreamGrain stream) => (await stream.Append(Buffer(), _buffer.WrittenCount, Count)).Value;
+
+    /// <summary>The same by <see cref="IStreamGrain.AppendReplicated"/>, as the gateway sends to a replicated stream.</summary>
+    public async Task<PublishAck[]> AppendReplicatedTo(IStreamGrain stream) => (await stream.AppendReplicated(Buffer(), _buffer.WrittenCount, Count)).Value;
+
+    private Immutable<byte[]> Buffer()
     {
         var buffer = new byte[_buffer.WrittenCount + 64];
         _buffer.WrittenSpan.CopyTo(buffer);
         buffer.AsSpan(_buffer.WrittenCount).Fill(0xFF);
-        var acks = await stream.Append(buffer.AsImmutable(), _buffer.WrittenCount, Count);
-        return acks.Value;
+        return buffer.AsImmutable();
     }
 
     /// <summary>A NATS/1.0 header block as HPUB carries it, blank line included.</summary>
