@@ -55,6 +55,8 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     private int _inFlight;
     /// <summary>A pipelined round failed: no more are started until a round one at a time has put things right.</summary>
     private bool _broken;
+    /// <summary>The last round that failed: what it was to commit, and why not.</summary>
+    private (ulong UpTo, ApiError Error)? _failed;
     /// <summary>Callers waiting for a sequence to be committed (a few: about one per pipelined round).</summary>
     private readonly List<(ulong Sequence, TaskCompletionSource<ApiError?> Done)> _waiters = [];
 
@@ -89,7 +91,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             return Settle(NotPrimary);
         if (target <= Committed)
             return null;
-        return Settle(await RoundAsync(log, batch, target));
+        return Settle(await RoundAsync(log, batch, target), target);
     }
 
     /// <summary>
@@ -99,7 +101,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     public async Task<ApiError?> ReplicateRemovalsAsync(StreamLog log, ReplicaBatch removals)
     {
         await DrainAsync();
-        return Settle(Fenced ? NotPrimary : await RoundAsync(log, removals, removals.Last));
+        return Settle(Fenced ? NotPrimary : await RoundAsync(log, removals, removals.Last), removals.Last);
     }
 
     /// <summary>
@@ -137,7 +139,7 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
     public async Task CloseAsync(ApiError error)
     {
         await DrainAsync();
-        Settle(error);
+        Settle(error, ulong.MaxValue);
     }
 
     /// <summary>
@@ -150,6 +152,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             return null;
         if (Fenced)
             return NotPrimary;
+        // Its round failed before this wait began (the waiter comes once the storing turn has answered).
+        if (_failed is { } failed && sequence <= failed.UpTo)
+            return failed.Error;
         var done = new TaskCompletionSource<ApiError?>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters.Add((sequence, done));
         try
@@ -233,10 +238,12 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 
     /// <summary>
     /// Answers the waiters: those up to the committed sequence with null, the rest with <paramref name="error"/> when
-    /// there is one (the round that failed was to carry them). Returns <paramref name="error"/>.
+    /// there is one (the round that failed, up to <paramref name="upTo"/>, was to carry them). Returns <paramref name="error"/>.
     /// </summary>
-    private ApiError? Settle(ApiError? error)
+    private ApiError? Settle(ApiError? error, ulong upTo = 0)
     {
+        if (error is not null && upTo > Committed)
+            _failed = (upTo, error);
         for (int i = _waiters.Count - 1; i >= 0; i--)
         {
             var (sequence, done) = _waiters[i];
