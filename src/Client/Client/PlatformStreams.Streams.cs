@@ -33,7 +33,7 @@ public sealed partial class PlatformStreams
     {
         var request = new PurgeRequest(filter, upToSequence, keep);
         ulong purged = Value(await grains.GetGrain<IStreamGrain>(stream).Purge(request));
-        int partitions = await PartitionCounts.GetAsync(grains, stream);
+        int partitions = (await StreamLayouts.GetAsync(grains, stream)).Partitions;
         for (int p = 1; p < partitions; p++)
             purged += Value(await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, p)).Purge(request));
         return purged;
@@ -49,7 +49,7 @@ public sealed partial class PlatformStreams
     /// <exception cref="PlatformStreamException">No such message (10037) or stream (10059).</exception>
     public async Task<StreamMessage> GetLastMessageAsync(string stream, string subject)
     {
-        int partitions = await PartitionCounts.GetAsync(grains, stream);
+        int partitions = (await StreamLayouts.GetAsync(grains, stream)).Partitions;
         int partition = partitions > 1 && !SubjectMatch.HasWildcards(subject) ? StreamKeys.PartitionOf(subject, partitions) : 0;
         return ToMessage(stream, Value(await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition))
             .GetMessage(new MessageQuery(0, subject, null))));

@@ -50,19 +50,19 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
             return [];
         for (int i = 0; i < messages.Count; i++)
             CheckSubject(messages[i].Subject);
-        int partitions = await PartitionCounts.GetAsync(grains, stream);
-        var acks = await PublishToPartitionsAsync(stream, messages, partitions);
+        var layout = await StreamLayouts.GetAsync(grains, stream);
+        var acks = await PublishToPartitionsAsync(stream, messages, layout);
         // The stream was deleted and made again with other partitions since the count was learnt: what the grains
         // refused as another partition's is sent once more, where it belongs now.
         if (Array.Exists(acks, a => a.Error == StreamSubjects.WrongPartition))
         {
-            PartitionCounts.Forget(grains, stream);
-            partitions = await PartitionCounts.GetAsync(grains, stream);
+            StreamLayouts.Forget(grains, stream);
+            layout = await StreamLayouts.GetAsync(grains, stream);
             var retry = new List<int>();
             for (int i = 0; i < acks.Length; i++)
                 if (acks[i].Error == StreamSubjects.WrongPartition)
                     retry.Add(i);
-            var again = await PublishToPartitionsAsync(stream, retry.Select(i => messages[i]).ToList(), partitions);
+            var again = await PublishToPartitionsAsync(stream, retry.Select(i => messages[i]).ToList(), layout);
             for (int j = 0; j < retry.Count; j++)
                 acks[retry[j]] = again[j];
         }
@@ -86,12 +86,13 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         : $"\"{subject}\" is not a valid subject to publish on: tokens must be non-empty, without whitespace, and not '*' or '>'";
 
     /// <summary>One grain call per partition the batch touches (the same fan-out as the gateway's), acks in publish order.</summary>
-    private async Task<PublishAck[]> PublishToPartitionsAsync(string stream, IReadOnlyList<OutgoingMessage> messages, int partitions)
+    private async Task<PublishAck[]> PublishToPartitionsAsync(string stream, IReadOnlyList<OutgoingMessage> messages, StreamLayout layout)
     {
+        int partitions = layout.Partitions;
         if (partitions <= 1)
         {
             var (frames, length) = Frame(messages);
-            return (await grains.GetGrain<IStreamGrain>(stream).Append(frames.AsImmutable(), length, messages.Count)).Value;
+            return await AppendAsync(grains.GetGrain<IStreamGrain>(stream), frames, length, messages.Count, layout);
         }
         var byPartition = new Dictionary<int, List<int>>();
         for (int i = 0; i < messages.Count; i++)
@@ -104,8 +105,8 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         var calls = byPartition.Select(async pair =>
         {
             var (frames, length) = Frame(pair.Value.Select(i => messages[i]).ToList());
-            var acks = await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key)).Append(frames.AsImmutable(), length, pair.Value.Count);
-            return (Indices: pair.Value, Acks: acks.Value);
+            var acks = await AppendAsync(grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key)), frames, length, pair.Value.Count, layout);
+            return (Indices: pair.Value, Acks: acks);
         }).ToArray();
         var all = new PublishAck[messages.Count];
         foreach (var (indices, acks) in await Task.WhenAll(calls))
@@ -184,6 +185,11 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         await CreateConsumerAsync(stream, config);
         return consumer;
     }
+
+    private static async Task<PublishAck[]> AppendAsync(IStreamGrain grain, byte[] frames, int length, int count, StreamLayout layout)
+        => (await (layout.Replicated
+            ? grain.AppendReplicated(frames.AsImmutable(), length, count)
+            : grain.Append(frames.AsImmutable(), length, count))).Value;
 
     /// <summary>Frames a batch as <see cref="PublishFrames"/> describes, in one exactly sized array.</summary>
     internal static (byte[] Frames, int Length) Frame(IReadOnlyList<OutgoingMessage> messages)

@@ -1,3 +1,5 @@
+using System.Text;
+using Platform.Grains.Client;
 using Platform.Grains.Replication;
 using Platform.Grains.Streams;
 using Platform.GrainTests.Infrastructure;
@@ -11,23 +13,43 @@ namespace Platform.GrainTests.Cluster;
 public sealed partial class StreamHomeTests
 {
     [Fact]
-    public async Task A_batch_goes_to_the_replicas_while_the_one_before_it_waits_for_a_slow_replica()
+    public Task A_batch_goes_to_the_replicas_while_the_one_before_it_waits_for_a_slow_replica()
+        => SecondBatchOvertakesAsync("PL", (stream, subject, payloads) =>
+        {
+            var batch = new FrameBatch();
+            foreach (var payload in payloads)
+                batch.Add(subject, payload);
+            return batch.AppendReplicatedTo(Cluster.Client.GetGrain<IStreamGrain>(stream));
+        });
+
+    /// <summary>The .NET client publishes to a replicated stream as the gateway does.</summary>
+    [Fact]
+    public Task The_dotnet_client_pipelines_its_batches_to_a_replicated_stream_too()
     {
-        var (config, _) = await CreateReplicatedAsync("PL", primaryOnFirstSilo: true);
-        var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
+        var streams = new PlatformStreams(Cluster.Client);
+        return SecondBatchOvertakesAsync("PC", (stream, subject, payloads) =>
+            streams.PublishAsync(stream, [.. payloads.Select(p => new OutgoingMessage(subject, Encoding.UTF8.GetBytes(p)))]));
+    }
+
+    /// <summary>
+    /// One replica is held: a first batch waits for it, and a second one, published meanwhile, still reaches the other
+    /// replica (one round at a time, it would wait behind the first); both are acked once the replica is released.
+    /// </summary>
+    private async Task SecondBatchOvertakesAsync(string prefix, Func<string, string, string[], Task<PublishAck[]>> publish)
+    {
+        var (config, _) = await CreateReplicatedAsync(prefix, primaryOnFirstSilo: true);
         var subject = SubjectIn(config);
-        Assert.Equal(1UL, (await new FrameBatch().Add(subject, "m1").AppendReplicatedTo(stream))[0].Sequence);
+        Assert.Equal(1UL, (await publish(config.Name, subject, ["m1"]))[0].Sequence);
         var set = (await Catalog.Get(config.Name))!.Replicas!;
         var (slow, other) = (set.InSync[0], set.InSync[1]);
 
         _replicaAppends.Hold(slow);
         try
         {
-            var first = new FrameBatch().Add(subject, "m2").Add(subject, "m3").AppendReplicatedTo(stream);
+            var first = publish(config.Name, subject, ["m2", "m3"]);
             await _replicaAppends.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-            var second = new FrameBatch().Add(subject, "m4").Add(subject, "m5").Add(subject, "m6").AppendReplicatedTo(stream);
+            var second = publish(config.Name, subject, ["m4", "m5", "m6"]);
 
-            // Stored and sent while the first batch's round is open: one round at a time, the other replica would stop at 3.
             var otherReplica = Cluster.Client.GetGrain<IReplicaGrain>(ReplicaKey.Of(config.Name, other));
             await WaitUntilAsync(async () => (await otherReplica.Fence(set.Epoch)).LastSequence == 6, "the second batch reaches the other replica");
             Assert.False(first.IsCompleted, "the first batch was acknowledged without its slow replica");
@@ -42,7 +64,7 @@ public sealed partial class StreamHomeTests
             _replicaAppends.Release();
         }
         Assert.Equal(set.Epoch, (await Catalog.Get(config.Name))!.Replicas!.Epoch);
-        var info = (await stream.GetInfo(false, null)).Value!;
+        var info = (await Cluster.Client.GetGrain<IStreamGrain>(config.Name).GetInfo(false, null)).Value!;
         Assert.Equal(6UL, info.State.LastSequence);
         Assert.All(info.Replicas!, r => Assert.True(r.Current && r.Lag == 0, $"{r.Name} current {r.Current} lag {r.Lag}"));
     }
