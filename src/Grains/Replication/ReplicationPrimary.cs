@@ -23,6 +23,9 @@ namespace Platform.Grains.Replication;
 /// have settled (<see cref="DrainAsync"/>).
 /// </para>
 /// </remarks>
+/// <param name="committed">Told the committed sequence whenever a pipelined round moves it (readers wait for it).</param>
+/// <param name="broken">Called when a pipelined round failed or found this primary replaced: the stream grain then runs
+/// a round one at a time (<see cref="ReplicateAsync"/>) in a turn of its own, which answers the waiting acks.</param>
 internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFactory grains, IClusterMembershipService membership, ILogger logger,
     Action<ulong> committed, Action broken)
 {
