@@ -56,7 +56,7 @@ public sealed partial class PlatformStreams
     }
 
     /// <summary>Deletes one message; with <paramref name="erase"/> its bytes are overwritten too (nats-server's default for MSG.DELETE).</summary>
-    /// <exception cref="PlatformStreamException">Refused: no such message (10057, "no message found"), no such stream (10059), deny_delete (10057).</exception>
+    /// <exception cref="PlatformStreamException">Refused: no such message (10043 within the stream, 10057 outside a file stream's, as nats-server), no such stream (10059), deny_delete (10057).</exception>
     public async Task DeleteMessageAsync(string stream, ulong sequence, bool erase = false, int partition = 0) =>
         Value(await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, partition)).DeleteMessage(sequence, noErase: !erase));
 

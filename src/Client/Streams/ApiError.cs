@@ -86,4 +86,5 @@ public sealed record ApiError([property: Id(0)] int Code, [property: Id(1)] int 
     public static ApiError StoreFailed(string reason) => new(503, 10077, reason);
     public static ApiError InvalidConfig(string reason) => new(500, 10052, reason);
     public static ApiError DeleteFailed(string reason) => new(500, 10057, reason);
+    public static ApiError SequenceNotFound(ulong sequence) => new(400, 10043, $"sequence {sequence} not found");
 }

@@ -1044,15 +1044,27 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         if (_config.DenyDelete)
             return StreamResult<bool>.Fail(ApiError.DeleteNotPermitted);
         bool deleted;
+        LogState state;
         using (var lease = await UseLogAsync())
+        {
             deleted = lease.Log.Delete(sequence);
+            state = lease.Log.State;
+        }
         ReportUsage();
         if (await ReplicateRemovalsAsync() is { } error)
             return StreamResult<bool>.Fail(error);
-        return deleted
-            ? StreamResult<bool>.Ok(true)
-            : StreamResult<bool>.Fail(ApiError.DeleteFailed("no message found"));
+        return deleted ? StreamResult<bool>.Ok(true) : StreamResult<bool>.Fail(NotDeleted(sequence, state));
     }
+
+    /// <summary>
+    /// nats-server's answer for a message that is not there, which depends on its store: the memory store says the
+    /// sequence is not found whatever it is; the file store says so only within the stream, "no message found" below
+    /// its first sequence and "stream store EOF" past its last (2.9.10, both stores, side by side).
+    /// </summary>
+    private ApiError NotDeleted(ulong sequence, LogState state)
+        => _config!.Storage == StorageType.Memory || sequence > 0 && sequence >= state.FirstSequence && sequence <= state.LastSequence
+            ? ApiError.SequenceNotFound(sequence)
+            : ApiError.DeleteFailed(sequence > state.LastSequence ? "stream store EOF" : "no message found");
 
     public async Task<StreamResult<ulong>> Purge(PurgeRequest request)
     {
