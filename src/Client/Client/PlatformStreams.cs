@@ -92,7 +92,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         if (partitions <= 1)
         {
             var (frames, length) = Frame(messages);
-            return await AppendAsync(grains.GetGrain<IStreamGrain>(stream), frames, length, messages.Count, layout);
+            return (await grains.GetGrain<IStreamGrain>(stream).AppendAsync(frames.AsImmutable(), length, messages.Count, layout.Replicated)).Value;
         }
         var byPartition = new Dictionary<int, List<int>>();
         for (int i = 0; i < messages.Count; i++)
@@ -105,8 +105,9 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         var calls = byPartition.Select(async pair =>
         {
             var (frames, length) = Frame(pair.Value.Select(i => messages[i]).ToList());
-            var acks = await AppendAsync(grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key)), frames, length, pair.Value.Count, layout);
-            return (Indices: pair.Value, Acks: acks);
+            var acks = await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key))
+                .AppendAsync(frames.AsImmutable(), length, pair.Value.Count, layout.Replicated);
+            return (Indices: pair.Value, Acks: acks.Value);
         }).ToArray();
         var all = new PublishAck[messages.Count];
         foreach (var (indices, acks) in await Task.WhenAll(calls))
@@ -185,11 +186,6 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         await CreateConsumerAsync(stream, config);
         return consumer;
     }
-
-    private static async Task<PublishAck[]> AppendAsync(IStreamGrain grain, byte[] frames, int length, int count, StreamLayout layout)
-        => (await (layout.Replicated
-            ? grain.AppendReplicated(frames.AsImmutable(), length, count)
-            : grain.Append(frames.AsImmutable(), length, count))).Value;
 
     /// <summary>Frames a batch as <see cref="PublishFrames"/> describes, in one exactly sized array.</summary>
     internal static (byte[] Frames, int Length) Frame(IReadOnlyList<OutgoingMessage> messages)

@@ -225,17 +225,9 @@ internal sealed class PublishRound
             return Count++;
         }
 
-        /// <summary>
-        /// The buffer is lent to the grain for the call only: the log copies each message into its own record. A
-        /// replicated stream's batches go by AppendReplicated, which lets the next batch in while this one's replicas
-        /// answer; a stale config that says otherwise costs speed, never an ack (both wait for the replicas).
-        /// </summary>
+        /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
         public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync()
-        {
-            var frames = new Orleans.Concurrency.Immutable<byte[]>(_frames);
-            var grain = Target.Partitions[Partition];
-            return Target.Config.NumReplicas > 1 ? grain.AppendReplicated(frames, _length, Count) : grain.Append(frames, _length, Count);
-        }
+            => Target.Partitions[Partition].AppendAsync(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count, Target.Config.NumReplicas > 1);
 
         public void Reset()
         {

@@ -207,15 +207,9 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
             {
                 logger.LogWarning("A replica of stream {Stream} failed: {Reason}", stream, ex.Message);
             }
-            if (ack is { } answer)
-            {
-                follower.SeenAt = Stopwatch.GetTimestamp();
-                if (answer.Epoch > _set.Epoch)
-                    Fence($"a replica is at epoch {answer.Epoch}");
-            }
             // One that missed a batch refuses the ones after it; it is checked again before it gets another.
-            if (ack is { Accepted: true } taken && follower.Last is not null)
-                follower.Last = taken.LastSequence;
+            if (ack is { } answer && Heard(follower, answer) && answer.Accepted && follower.Last is not null)
+                follower.Last = answer.LastSequence;
             else
             {
                 follower.Last = null;
@@ -479,17 +473,23 @@ internal sealed class ReplicationPrimary(string stream, ReplicaSet set, IGrainFa
 
     private bool Answered(Follower follower, ReplicaAck ack)
     {
-        follower.SeenAt = Stopwatch.GetTimestamp();
-        if (ack.Epoch > _set.Epoch)
-        {
-            Fence($"a replica is at epoch {ack.Epoch}");
+        if (!Heard(follower, ack))
             return false;
-        }
         // A replica whose log does not end where the batch starts is checked again before the next one.
         follower.Last = ack.Accepted ? ack.LastSequence : null;
         // Called with no pipelined round on the way: the next one starts where the replica's log ends.
         follower.Sent = follower.Last ?? 0;
         return ack.Accepted;
+    }
+
+    /// <summary>Notes that a replica answered; false when the answer shows this primary replaced (it is then <see cref="Fenced"/>).</summary>
+    private bool Heard(Follower follower, ReplicaAck ack)
+    {
+        follower.SeenAt = Stopwatch.GetTimestamp();
+        if (ack.Epoch <= _set.Epoch)
+            return true;
+        Fence($"a replica is at epoch {ack.Epoch}");
+        return false;
     }
 
     /// <summary>
