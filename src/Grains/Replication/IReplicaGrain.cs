@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Platform.Grains.Replication;
 
 /// <summary>
@@ -10,8 +12,13 @@ public interface IReplicaGrain : IGrainWithStringKey
     /// <summary>Makes the copy's log and metadata here, empty (stream create).</summary>
     [Alias("Create")] Task Create(long epoch);
 
-    /// <summary>Appends a batch of the primary's, durably as the node's sync setting asks, before it answers.</summary>
-    [Alias("Append")] Task<ReplicaAck> Append(ReplicaBatch batch);
+    /// <summary>
+    /// Appends a batch of the primary's, durably as the node's sync setting asks, before it answers. Interleaved: the
+    /// primary sends several batches without waiting, Orleans may deliver them out of order (it round-robins calls
+    /// over the two connections between a pair of silos), and a batch that comes before the one it follows waits for
+    /// it instead of being refused.
+    /// </summary>
+    [Alias("Append"), AlwaysInterleave] Task<ReplicaAck> Append(ReplicaBatch batch);
 
     /// <summary>
     /// Applies a durable consumer's state to this copy's consumer store (written as the node's sync setting asks before

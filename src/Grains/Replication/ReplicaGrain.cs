@@ -36,6 +36,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
     /// <summary>The stream was deleted: nothing is written here again.</summary>
     private bool _deleted;
     private IGrainTimer? _heldTimer;
+    private readonly EarlyBatches _early = new();
     /// <summary>
     /// The consumer copies this activation wrote: their generation and the journal bytes after its header. A copy it
     /// does not know (written before a restart) is started over from the primary's snapshot.
@@ -158,9 +159,12 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         Adopt(batch.Epoch);
         using var lease = await UseLogAsync();
         var log = lease.Log;
-        if (log.State.LastSequence != batch.PreviousLast || _damage is not null || _newCopy)
+        do
+            await log.WaitForCapacityAsync();
+        while (Taking(batch) && log.State.LastSequence < batch.PreviousLast && await _early.WaitAsync(batch.PreviousLast));
+        // Checked again after every wait, with no wait between this check and the appends: other calls interleave.
+        if (!Taking(batch) || log.State.LastSequence != batch.PreviousLast)
             return Answer(log, false);
-        await log.WaitForCapacityAsync();
         var frames = batch.Frames.AsSpan(0, batch.Length);
         int offset = 0;
         for (int i = 0; i < batch.Count; i++)
@@ -176,10 +180,15 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         if (batch.Last > log.State.LastSequence)
             SkipTo(log, batch.Last + 1, batch.PrimaryFirst, log.State.LastTimestampNanos);
         ApplyRemovals(log, batch);
+        // The answer is about this batch: the next one may be appended while this one commits.
+        var appended = log.State;
+        _early.Reached(appended.LastSequence);
         await log.CommitAsync();
-        _held = Math.Max(_held, log.State.LastSequence);
-        return Answer(log, true);
+        _held = Math.Max(_held, appended.LastSequence);
+        return Answer(log, true, appended);
     }
+
+    private bool Taking(ReplicaBatch batch) => batch.Epoch >= _epoch && _damage is null && !_newCopy;
 
     /// <summary>
     /// Brings the next sequence to <paramref name="sequence"/> as the primary's log has it: by dropping everything below
@@ -259,6 +268,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         if (epoch < _epoch)
             return await AnswerAsync(false);
         Adopt(epoch);
+        _early.GiveUp();
         if (_damage is null && !_newCopy)
         {
             await _log!.DisposeAsync();
@@ -285,6 +295,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
 
     public async Task Release()
     {
+        _early.GiveUp();
         if (_log is not null)
             await _log.DisposeAsync();
         _log = null;
@@ -293,6 +304,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
 
     public async Task Delete()
     {
+        _early.GiveUp();
         if (_log is not null)
             await _log.DropAsync();
         _log = null;
@@ -311,6 +323,7 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
             return;
         _epoch = epoch;
         SaveHeld(force: true);
+        _early.GiveUp();
     }
 
     private async Task<ReplicaAck> AnswerAsync(bool accepted)
@@ -319,9 +332,9 @@ internal sealed class ReplicaGrain(StreamStore store, NodeIdentity node, Catalog
         return Answer(lease.Log, accepted);
     }
 
-    private ReplicaAck Answer(IMessageLog log, bool accepted)
+    private ReplicaAck Answer(IMessageLog log, bool accepted, LogState? at = null)
     {
-        var state = log.State;
+        var state = at ?? log.State;
         return new ReplicaAck(accepted, _epoch, state.LastSequence, state.Messages == 0 ? 0 : LastTimestamp(log, state), _damage is not null, _held, _newCopy);
     }
 

@@ -229,6 +229,41 @@ public sealed partial class StreamHomeTests
         Assert.NotNull(acks[0].Error);
     }
 
+    /// <summary>
+    /// Orleans may deliver a primary's pipelined batches out of order (it sends calls between two silos over either of
+    /// their connections): a batch that comes before the one it follows waits for it instead of being refused.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_takes_a_batch_that_overtook_the_one_before_it()
+    {
+        var (config, _) = await CreateReplicatedAsync("O", primaryOnFirstSilo: true);
+        var set = (await Catalog.Get(config.Name))!.Replicas!;
+        var replica = Cluster.Client.GetGrain<IReplicaGrain>(ReplicaKey.Of(config.Name, set.Nodes[0]));
+        var subject = SubjectIn(config);
+
+        var second = replica.Append(new FrameBatch().Add(subject, "m2").Add(subject, "m3").ToReplicaBatch(set.Epoch, 1));
+        await Task.Delay(100);
+        Assert.False(second.IsCompleted, "the batch that came first was answered before the one it follows arrived");
+        var first = await replica.Append(new FrameBatch().Add(subject, "m1").ToReplicaBatch(set.Epoch, 0));
+
+        Assert.True(first.Accepted);
+        Assert.True((await second).Accepted, "the batch that overtook the one before it was refused");
+        Assert.Equal(3UL, (await replica.Fence(set.Epoch)).LastSequence);
+    }
+
+    /// <summary>A batch whose predecessor never comes (lost, or sent by a primary that is gone) is refused, not kept waiting.</summary>
+    [Fact]
+    public async Task A_replica_refuses_a_batch_whose_predecessor_never_comes()
+    {
+        var (config, _) = await CreateReplicatedAsync("N", primaryOnFirstSilo: true);
+        var set = (await Catalog.Get(config.Name))!.Replicas!;
+        var replica = Cluster.Client.GetGrain<IReplicaGrain>(ReplicaKey.Of(config.Name, set.Nodes[0]));
+
+        var orphan = await replica.Append(new FrameBatch().Add(SubjectIn(config), "m2").ToReplicaBatch(set.Epoch, 1)).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(orphan.Accepted);
+        Assert.Equal(0UL, orphan.LastSequence);
+    }
+
     [Fact]
     public async Task A_fenced_primary_acks_nothing_and_its_unacknowledged_tail_is_put_aside_when_it_returns()
     {

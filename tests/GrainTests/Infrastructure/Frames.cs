@@ -39,6 +39,20 @@ internal sealed class FrameBatch
     /// <summary>The same by <see cref="IStreamGrain.AppendReplicated"/>, as the gateway sends to a replicated stream.</summary>
     public async Task<PublishAck[]> AppendReplicatedTo(IStreamGrain stream) => (await stream.AppendReplicated(Buffer(), _buffer.WrittenCount, Count)).Value;
 
+    /// <summary>The batch as a primary sends it to a replica: stored at the sequences after <paramref name="previousLast"/>.</summary>
+    public Platform.Grains.Replication.ReplicaBatch ToReplicaBatch(long epoch, ulong previousLast)
+    {
+        var sequences = new ulong[Count];
+        var timestamps = new long[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            sequences[i] = previousLast + 1 + (ulong)i;
+            timestamps[i] = DateTime.UtcNow.Ticks * 100;
+        }
+        var frames = Buffer().Value;
+        return new(epoch, previousLast, 1, previousLast + (ulong)Count, frames, _buffer.WrittenCount, Count, sequences, timestamps);
+    }
+
     private Immutable<byte[]> Buffer()
     {
         var buffer = new byte[_buffer.WrittenCount + 64];
