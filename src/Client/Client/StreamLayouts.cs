@@ -34,5 +34,5 @@ internal static class StreamLayouts
     }
 }
 
-/// <param name="Replicated">Appends go by <see cref="IStreamGrain.AppendReplicated"/>, as the gateway sends them.</param>
+/// <param name="Replicated">Appends go by <see cref="IStreamGrain.AppendPipelined"/>, as the gateway sends them.</param>
 internal readonly record struct StreamLayout(int Partitions, bool Replicated);

@@ -18,11 +18,13 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("Append")] Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count);
 
     /// <summary>
-    /// <see cref="Append"/> for a replicated stream, with the same acks: only storing the batch takes the stream's
-    /// turn, and the wait for its replicas does not, so the batches of several calls are on their way to the replicas
-    /// at once rather than one round trip after another. On a stream of one copy it costs one more local call.
+    /// <see cref="Append"/> for a caller that keeps several batches on the way, with the same acks: the batches of one
+    /// publisher are stored in the order of <paramref name="order"/> whatever order they arrive in (a batch that comes
+    /// early waits briefly for those before it). Only storing a batch takes the stream's turn: on a replicated stream
+    /// the wait for the replicas does not, so several batches are on their way to the replicas at once. It costs one
+    /// more local call than <see cref="Append"/>.
     /// </summary>
-    [Alias("AppendReplicated"), AlwaysInterleave] Task<Immutable<PublishAck[]>> AppendReplicated(Immutable<byte[]> frames, int length, int count);
+    [Alias("AppendPipelined"), AlwaysInterleave] Task<Immutable<PublishAck[]>> AppendPipelined(Immutable<byte[]> frames, int length, int count, BatchOrder order);
 
     [Alias("GetMessage")] Task<StreamResult<StoredMessage>> GetMessage(MessageQuery query);
     [Alias("DeleteMessage")] Task<StreamResult<bool>> DeleteMessage(ulong sequence, bool noErase);

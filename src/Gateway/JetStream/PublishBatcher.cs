@@ -24,6 +24,11 @@ internal sealed class PublishBatcher
     private PublishRound _current = new();
     private bool _draining;
 
+    /// <summary>Past this many streams published to, the counters start over under a new publisher id.</summary>
+    private const int MaxCounters = 1024;
+    private readonly Dictionary<(StreamTarget, int), PublishCounter> _counters = [];
+    private long _publisher = NewPublisherId();
+
     public bool IsEmpty => _current.IsEmpty;
 
     public void Add(StreamTarget target, int partition, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int headerLength, in ReadOnlySequence<byte> message)
@@ -34,7 +39,7 @@ internal sealed class PublishBatcher
     {
         await _slots.WaitAsync();
         var round = _current;
-        round.Send();
+        round.Send(this);
         bool startDrain;
         lock (_gate)
         {
@@ -45,6 +50,31 @@ internal sealed class PublishBatcher
         }
         if (startDrain)
             _ = DrainAsync(server);
+    }
+
+    /// <summary>Numbers the next batch to a stream partition (<see cref="BatchOrder"/>); called from the read loop only.</summary>
+    internal (BatchOrder Order, PublishCounter Counter) Next(StreamTarget target, int partition)
+    {
+        if (!_counters.TryGetValue((target, partition), out var counter))
+        {
+            if (_counters.Count == MaxCounters)
+            {
+                _counters.Clear();
+                _publisher = NewPublisherId();
+            }
+            _counters[(target, partition)] = counter = new PublishCounter();
+        }
+        long number = ++counter.Sent;
+        return (new BatchOrder(_publisher, number, Volatile.Read(ref counter.Answered) + 1), counter);
+    }
+
+    private static long NewPublisherId()
+    {
+        long id;
+        while ((id = Random.Shared.NextInt64()) == 0)
+        {
+        }
+        return id;
     }
 
     private async Task DrainAsync(NatsServer server)
@@ -109,13 +139,13 @@ internal sealed class PublishRound
         _order.Add((batch, index, replyStart, reply.Length));
     }
 
-    /// <summary>Starts one grain call per stream in this round.</summary>
-    public void Send()
+    /// <summary>Starts one grain call per stream in this round, each numbered among <paramref name="batcher"/>'s batches to its stream.</summary>
+    public void Send(PublishBatcher batcher)
     {
         _sentAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _calls = new Task<Orleans.Concurrency.Immutable<PublishAck[]>>[_active.Count];
         for (int i = 0; i < _active.Count; i++)
-            _calls[i] = _active[i].SendAsync();
+            _calls[i] = _active[i].SendAsync(batcher);
     }
 
     /// <summary>Waits for the round's calls and writes its acks in the order the client published.</summary>
@@ -153,7 +183,11 @@ internal sealed class PublishRound
         }
         OutboundBuffer.SignalAll(_touched);
         foreach (var batch in _active)
+        {
+            // Rounds complete in the order they were sent, so this only moves forward.
+            batch.Answered();
             batch.Reset();
+        }
         _active.Clear();
         _order.Clear();
         _repliesLength = 0;
@@ -225,9 +259,21 @@ internal sealed class PublishRound
             return Count++;
         }
 
+        private BatchOrder _order;
+        private PublishCounter? _counter;
+
         /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
-        public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync()
-            => Target.Partitions[Partition].AppendAsync(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count, Target.Config.NumReplicas > 1);
+        public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync(PublishBatcher batcher)
+        {
+            (_order, _counter) = batcher.Next(Target, Partition);
+            return Target.Partitions[Partition].AppendAsync(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count, Target.Pipelined(Partition), _order);
+        }
+
+        public void Answered()
+        {
+            if (_counter is { } counter)
+                Volatile.Write(ref counter.Answered, _order.Number);
+        }
 
         public void Reset()
         {
@@ -235,6 +281,7 @@ internal sealed class PublishRound
             Count = 0;
             Acks = null;
             Failure = null;
+            _counter = null;
         }
     }
 }

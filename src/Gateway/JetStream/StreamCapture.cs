@@ -1,4 +1,6 @@
 using System.Buffers;
+using Platform.Grains.Cluster;
+using Platform.Grains.Node;
 using Platform.Grains.Streams;
 using Platform.Gateway.Routing;
 using Platform.Gateway.Server;
@@ -15,11 +17,13 @@ internal sealed class StreamCapture : IPublishInterceptor
     private readonly Dictionary<string, StreamTarget> _streams = new(StringComparer.Ordinal);
     private readonly IGrainFactory _grains;
     private readonly ConsumerApi _consumers;
+    private readonly StreamHomes _homes;
 
-    public StreamCapture(IGrainFactory grains, ConsumerApi consumers, CatalogChanges changes)
+    public StreamCapture(IGrainFactory grains, ConsumerApi consumers, CatalogChanges changes, CatalogView catalog, NodeIdentity node)
     {
         _grains = grains;
         _consumers = consumers;
+        _homes = new StreamHomes(catalog, node);
         changes.Set += Set;
         changes.Removed += Remove;
     }
@@ -29,7 +33,7 @@ internal sealed class StreamCapture : IPublishInterceptor
         lock (_streams)
         {
             Remove(config.Name);
-            var target = new StreamTarget(config, _grains);
+            var target = new StreamTarget(config, _grains, _homes);
             foreach (var subject in config.Subjects)
             {
                 var sub = new Subscription(subject, null, [], null, target);

@@ -11,7 +11,7 @@ namespace Platform.Gateway.JetStream;
 /// A stream as the capture router sees it: subscribed to the stream's subjects, it adds each matching publish to
 /// the publisher's batch for this stream.
 /// </summary>
-internal sealed class StreamTarget(PlatformStreamConfig config, IGrainFactory grains) : IInternalSubscriber
+internal sealed class StreamTarget(PlatformStreamConfig config, IGrainFactory grains, StreamHomes homes) : IInternalSubscriber
 {
     public PlatformStreamConfig Config { get; } = config;
     public string Name { get; } = config.Name;
@@ -19,6 +19,13 @@ internal sealed class StreamTarget(PlatformStreamConfig config, IGrainFactory gr
     /// <summary>One grain per partition; an unpartitioned stream has just partition 0.</summary>
     public IStreamGrain[] Partitions { get; } = Enumerable.Range(0, StreamKeys.Count(config))
         .Select(p => grains.GetGrain<IStreamGrain>(StreamKeys.Partition(config.Name, p))).ToArray();
+
+    /// <summary>
+    /// Whether a batch for <paramref name="partition"/> goes by <see cref="IStreamGrain.AppendPipelined"/>: always for a
+    /// replicated stream; for a stream of one copy when its home is another silo, since calls between silos may
+    /// overtake each other and only that method puts them back in order. A home here takes the plain, cheaper append.
+    /// </summary>
+    public bool Pipelined(int partition) => Config.NumReplicas > 1 || !homes.IsHere(Name, partition);
 
     public byte[] AckPrefix { get; } = Encoding.UTF8.GetBytes($"{{\"stream\":{ApiJson.Quote(config.Name)}, \"seq\":");
 

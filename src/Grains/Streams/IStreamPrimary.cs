@@ -3,8 +3,8 @@ using Orleans.Concurrency;
 namespace Platform.Grains.Streams;
 
 /// <summary>
-/// The turn of a replicated stream's append that must not interleave with anything else the stream does: storing the
-/// batch and sending it on to the replicas. <see cref="IStreamGrain.AppendReplicated"/> calls it and then waits for
+/// The turn of a pipelined append that must not interleave with anything else the stream does: storing the
+/// batch and sending it on to the replicas. <see cref="IStreamGrain.AppendPipelined"/> calls it and then waits for
 /// the replicas outside the turn, so the next batch is stored while this one is on its way.
 /// </summary>
 [Alias("platform.IStreamPrimary")]

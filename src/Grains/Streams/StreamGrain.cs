@@ -49,6 +49,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     private bool _moving;
     /// <summary>A replicated stream's primary side; null for a stream of one copy, whose path it never touches.</summary>
     private ReplicationPrimary? _replication;
+    private readonly PublisherTurns _publisherTurns = new();
     private IGrainTimer? _replicaTimer;
 
     /// <summary>The grain key: the stream name for partition 0, "name.p" for partition p.</summary>
@@ -518,10 +519,14 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
     public async Task<Immutable<PublishAck[]>> Append(Immutable<byte[]> frames, int length, int count)
         => (await StoreAsync(frames, length, count, pipelined: false)).Acks.AsImmutable();
 
-    public async Task<Immutable<PublishAck[]>> AppendReplicated(Immutable<byte[]> frames, int length, int count)
+    public async Task<Immutable<PublishAck[]>> AppendPipelined(Immutable<byte[]> frames, int length, int count, BatchOrder order)
     {
+        await _publisherTurns.WaitAsync(order);
         // A call of its own (not interleaved), so storing keeps the stream's turn; this method interleaves only to wait.
-        var stored = await this.AsReference<IStreamPrimary>().Store(frames, length, count);
+        // The calls queue in the order they are made here.
+        var storing = this.AsReference<IStreamPrimary>().Store(frames, length, count);
+        _publisherTurns.Taken(order);
+        var stored = await storing;
         return (stored.Pending == 0 ? stored.Acks : await AwaitReplicasAsync(stored)).AsImmutable();
     }
 

@@ -7,7 +7,7 @@ using Platform.GrainTests.Infrastructure;
 namespace Platform.GrainTests.Cluster;
 
 /// <summary>
-/// AppendReplicated, the gateway's way into a replicated stream: a batch is stored and sent to the replicas while the
+/// AppendPipelined, the gateway's way into a replicated stream: a batch is stored and sent to the replicas while the
 /// batches before it still wait for theirs, and its acks still wait for every in-sync replica and a quorum.
 /// </summary>
 public sealed partial class StreamHomeTests
@@ -19,7 +19,7 @@ public sealed partial class StreamHomeTests
             var batch = new FrameBatch();
             foreach (var payload in payloads)
                 batch.Add(subject, payload);
-            return batch.AppendReplicatedTo(Cluster.Client.GetGrain<IStreamGrain>(stream));
+            return batch.AppendPipelinedTo(Cluster.Client.GetGrain<IStreamGrain>(stream));
         });
 
     /// <summary>The .NET client publishes to a replicated stream as the gateway does.</summary>
@@ -75,16 +75,16 @@ public sealed partial class StreamHomeTests
         var (config, _) = await CreateReplicatedAsync("PF", primaryOnFirstSilo: true);
         var stream = Cluster.Client.GetGrain<IStreamGrain>(config.Name);
         var subject = SubjectIn(config);
-        Assert.Null((await new FrameBatch().Add(subject, "m1").AppendReplicatedTo(stream))[0].Error);
+        Assert.Null((await new FrameBatch().Add(subject, "m1").AppendPipelinedTo(stream))[0].Error);
         var set = (await Catalog.Get(config.Name))!.Replicas!;
         var (stuck, other) = (set.InSync[0], set.InSync[1]);
 
         _replicaAppends.Hold(stuck);
         try
         {
-            var first = new FrameBatch().Add(subject, "m2").AppendReplicatedTo(stream);
+            var first = new FrameBatch().Add(subject, "m2").AppendPipelinedTo(stream);
             await _replicaAppends.Arrived.WaitAsync(TimeSpan.FromSeconds(30));
-            var second = new FrameBatch().Add(subject, "m3").Add(subject, "m4").AppendReplicatedTo(stream);
+            var second = new FrameBatch().Add(subject, "m3").Add(subject, "m4").AppendPipelinedTo(stream);
 
             // The stuck replica's calls time out; the round that puts it right drops it from the in-sync set, and then
             // both batches are on every in-sync replica and a quorum.
@@ -93,7 +93,7 @@ public sealed partial class StreamHomeTests
             var smaller = (await Catalog.Get(config.Name))!.Replicas!;
             Assert.Equal(set.Epoch + 1, smaller.Epoch);
             Assert.Equal([other], smaller.InSync);
-            Assert.Null((await new FrameBatch().Add(subject, "m5").AppendReplicatedTo(stream))[0].Error);
+            Assert.Null((await new FrameBatch().Add(subject, "m5").AppendPipelinedTo(stream))[0].Error);
         }
         finally
         {
@@ -101,7 +101,7 @@ public sealed partial class StreamHomeTests
         }
 
         await WaitUntilAsync(async () => (await Catalog.Get(config.Name))!.Replicas!.InSync.Length == 2, "the stuck replica is back in sync");
-        Assert.Equal([(6UL, (ApiError?)null)], (await new FrameBatch().Add(subject, "m6").AppendReplicatedTo(stream)).Select(a => (a.Sequence, a.Error)));
+        Assert.Equal([(6UL, (ApiError?)null)], (await new FrameBatch().Add(subject, "m6").AppendPipelinedTo(stream)).Select(a => (a.Sequence, a.Error)));
         var read = (await stream.Read(1, 10, 0, [])).Value;
         var sequences = new List<ulong>();
         for (int i = 0, offset = 0; i < read.Count; i++)

@@ -36,8 +36,9 @@ internal sealed class FrameBatch
     /// </summary>
     public async Task<PublishAck[]> AppendTo(IStreamGrain stream) => (await stream.Append(Buffer(), _buffer.WrittenCount, Count)).Value;
 
-    /// <summary>The same by <see cref="IStreamGrain.AppendReplicated"/>, as the gateway sends to a replicated stream.</summary>
-    public async Task<PublishAck[]> AppendReplicatedTo(IStreamGrain stream) => (await stream.AppendReplicated(Buffer(), _buffer.WrittenCount, Count)).Value;
+    /// <summary>The same by <see cref="IStreamGrain.AppendPipelined"/>, as the gateway sends to a replicated stream or another silo.</summary>
+    public async Task<PublishAck[]> AppendPipelinedTo(IStreamGrain stream, BatchOrder order = default)
+        => (await stream.AppendPipelined(Buffer(), _buffer.WrittenCount, Count, order)).Value;
 
     /// <summary>The batch as a primary sends it to a replica: stored at the sequences after <paramref name="previousLast"/>.</summary>
     public Platform.Grains.Replication.ReplicaBatch ToReplicaBatch(long epoch, ulong previousLast)
