@@ -321,14 +321,18 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
     /// <summary>
     /// Gives a stream more or fewer copies, as nats-server's stream update does. The rest of the update is applied
     /// first, at the old count. Then the stream and its consumers close as for a move (their files whole, nothing
-    /// served), and each new copy is made from those files: log and consumers, so it holds every acknowledged message
-    /// and every consumer's state and joins the set in sync. The catalog switches to the new set at a new epoch, and
-    /// the stream opens again with it; copies removed go only after the primary that sent to them has gone. The
+    /// served), and the replica set changes one copy at a time, each change a new epoch in the catalog: a new copy is
+    /// made from the closed primary's files (log and consumers), so it holds every acknowledged message and every
+    /// consumer's state and joins the set in sync; a copy removed leaves it (out-of-sync copies first). The stream
+    /// opens again with the last set written; copies removed go only after the primary that sent to them has gone. The
     /// primary stays where it is. The stream is offline while the files are copied, as in a move.
     /// </summary>
     /// <remarks>
-    /// The catalog does not wait for a replicated primary's new activation: that one may ask the catalog to change its
-    /// in-sync set, which would wait for this turn to end. A stream left with one copy asks nothing.
+    /// <para>One copy at a time, as membership changes in PacificA or Raft: every set the catalog ever held differs
+    /// from the one before by one copy, and should a step fail, the sets already written stand (the stream keeps the
+    /// copies made so far) instead of being rolled back to an older epoch that fenced copies would refuse.</para>
+    /// <para>The catalog does not wait for a replicated primary's new activation: that one may ask the catalog to change
+    /// its in-sync set, which would wait for this turn to end. A stream left with one copy asks nothing.</para>
     /// </remarks>
     private async Task<StreamResult<PlatformStreamInfo>> ResizeAsync(CatalogEntry existing, PlatformStreamConfig config)
     {
@@ -341,77 +345,87 @@ internal sealed class StreamCatalogGrain(StreamStore store, NodeIdentity node, I
             updated = await grain.Update(config with { NumReplicas = existing.Config.NumReplicas });
         if (updated.Error is not null)
             return updated;
-        var set = existing.Replicas;
-        int copies = (set?.Nodes.Length ?? 0) + 1;
-        ReplicaSet? next;
-        string[] added = [], removed = [];
+        int copies = (existing.Replicas?.Nodes.Length ?? 0) + 1;
+        string[] added = [], addedDataIds = [], removed = [];
         var silos = PlatformNodes();
         if (config.NumReplicas > copies)
         {
-            if (ReplicaSetChanges.PickNodes([existing.HomeOf(0), .. set?.Nodes ?? []], config.NumReplicas - copies, CopyCounts(silos.Keys)) is not { } picked)
+            if (ReplicaSetChanges.PickNodes([existing.HomeOf(0), .. existing.Replicas?.Nodes ?? []], config.NumReplicas - copies, CopyCounts(silos.Keys)) is not { } picked)
                 return StreamResult<PlatformStreamInfo>.Fail(NoPeers);
             added = picked;
-            next = ReplicaSetChanges.Grow(set, added, await DataIdsOfAsync(added, silos), set is null ? FirstEpoch : set.Epoch + 1);
+            addedDataIds = await DataIdsOfAsync(added, silos);
         }
-        else
-        {
-            (next, removed) = ReplicaSetChanges.Shrink(set!, config.NumReplicas);
-        }
-        var resized = existing with { Config = config, Replicas = next };
         var consumers = await ConsumersOfAsync(name, grain, 0);
         using (Hint(existing))
         {
             if ((await grain.BeginMove()).Error is { } refused)
                 return StreamResult<PlatformStreamInfo>.Fail(refused);
         }
-        bool switched = false;
+        var current = existing;
+        // The step whose new copy is being made: if it fails, that copy goes (under this entry, which names it).
+        CatalogEntry? growing = null;
         try
         {
             await FreezeAsync(consumers);
-            foreach (var replica in added)
+            for (int i = 0; i < added.Length; i++)
             {
-                var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[replica].ToParsableString());
+                var set = current.Replicas;
+                var grown = ReplicaSetChanges.Grow(set, [added[i]], [addedDataIds[i]], set is null ? FirstEpoch : set.Epoch + 1);
+                growing = current with { Config = config with { NumReplicas = grown.Nodes.Length + 1 }, Replicas = grown };
+                var target = GrainFactory.GetGrain<IPartitionTransferGrain>(silos[added[i]].ToParsableString());
                 // A copy the node kept from an earlier set (it was down when that copy was removed) is put aside, not
                 // overwritten by the copy.
                 await target.PutAside(name);
                 await target.CopyFrom(silos[existing.HomeOf(0)].ToParsableString(), name, 0);
+                using (Hint(growing))
+                    await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(name, added[i])).Create(grown.Epoch);
+                await SwitchAsync(growing);
+                growing = null;
             }
-            using (Hint(resized))
-                foreach (var replica in added)
-                    await GrainFactory.GetGrain<IReplicaGrain>(ReplicaKey.Of(name, replica)).Create(next!.Epoch);
-            _streams[name] = resized;
-            await PublishAsync(resized, null);
-            switched = true;
+            while (current.Replicas is { } set && set.Nodes.Length + 1 > config.NumReplicas)
+            {
+                var (smaller, gone) = ReplicaSetChanges.Shrink(set, set.Nodes.Length);
+                await SwitchAsync(current with { Config = config with { NumReplicas = set.Nodes.Length }, Replicas = smaller });
+                removed = [.. removed, .. gone];
+            }
             logger.LogInformation("Stream {Stream} goes from {From} to {To} copies (added {Added}, removed {Removed})",
                 name, copies, config.NumReplicas, string.Join(", ", added), string.Join(", ", removed));
         }
         catch (Exception ex)
         {
-            logger.LogWarning("Changing the replicas of stream {Stream} failed: {Reason}", name, ex.Message);
-            _streams[name] = existing;
-            if (added.Length > 0)
-                using (Hint(resized))
-                    await DeleteReplicasAsync(name, added);
+            logger.LogWarning("Changing the replicas of stream {Stream} stopped at {Copies} copies: {Reason}", name, (current.Replicas?.Nodes.Length ?? 0) + 1, ex.Message);
+            _streams[name] = current;
+            if (growing is not null)
+                using (Hint(growing))
+                    await DeleteReplicasAsync(name, [growing.Replicas!.Nodes[^1]]);
         }
-        using (Hint(_streams[name]))
-            await EndMoveAsync(grain, consumers, switched);
-        if (!switched)
-            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreFailed("changing the stream's replicas failed, the stream keeps its copies"));
+        using (Hint(current))
+            await EndMoveAsync(grain, consumers, switched: !ReferenceEquals(current, existing));
         // Removed only now: the primary that sent to them has gone, and the new one does not know them.
         if (removed.Length > 0)
             using (Hint(existing))
                 await DeleteReplicasAsync(name, removed);
-        if (next is not null)
+        if (current.Config.NumReplicas != config.NumReplicas)
+            return StreamResult<PlatformStreamInfo>.Fail(ApiError.StoreFailed(
+                $"changing the stream's replicas failed, the stream has {current.Config.NumReplicas} copies"));
+        if (current.Replicas is { } next)
         {
-            _ = StartAfterResizeAsync(grain, resized);
+            _ = StartAfterResizeAsync(grain, current);
             return StreamResult<PlatformStreamInfo>.Ok(updated.Value! with { Config = config, Replicas = PeersAfterResize(next, updated.Value) });
         }
-        using (Hint(resized))
+        using (Hint(current))
         {
             var result = await UntilServedAsync(() => grain.Update(config));
             foreach (var consumer in consumers)
                 await UntilServedAsync(consumer.GetConfig);
             return result;
+        }
+
+        async Task SwitchAsync(CatalogEntry step)
+        {
+            _streams[name] = step;
+            await PublishAsync(step, null);
+            current = step;
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Grains.Streams;
 using Platform.GrainTests.Infrastructure;
 
@@ -5,7 +6,7 @@ namespace Platform.GrainTests.Cluster;
 
 /// <summary>
 /// A stream's num_replicas changed by an update: copies removed go from their nodes, and copies added are made from the
-/// primary's files, in sync at an epoch above any the stream had.
+/// primary's files, in sync at an epoch above any the stream had; the set changes one copy at a time.
 /// </summary>
 public sealed partial class StreamHomeTests
 {
@@ -17,6 +18,16 @@ public sealed partial class StreamHomeTests
         for (int i = 0; i < 10; i++)
             Assert.Null((await new FrameBatch().Add(SubjectIn(config), $"r3-{i}").AppendTo(grain))[0].Error);
         var before = (await Catalog.Get(config.Name))!.Replicas!;
+        // Every set the catalog writes differs from the one before by one copy: 3 to 1 goes by 2, and back again.
+        var counts = new List<int>();
+        var changes = Cluster.GetSiloServiceProvider(Cluster.Silos[0].SiloAddress).GetRequiredService<CatalogChanges>();
+        void Seen(PlatformStreamConfig changed)
+        {
+            if (changed.Name == config.Name)
+                lock (counts)
+                    counts.Add(changed.NumReplicas);
+        }
+        changes.Set += Seen;
 
         var shrunk = await Catalog.Update(config with { NumReplicas = 1 });
         Assert.Null(shrunk.Error);
@@ -29,6 +40,9 @@ public sealed partial class StreamHomeTests
 
         var grown = await Catalog.Update(config with { NumReplicas = 3 });
         Assert.Null(grown.Error);
+        changes.Set -= Seen;
+        lock (counts)
+            Assert.Equal([2, 1, 2, 3], counts);
         var after = (await Catalog.Get(config.Name))!;
         Assert.Equal(primary.Name, after.HomeOf(0));
         Assert.True(after.Replicas!.Epoch > before.Epoch, $"epoch {after.Replicas.Epoch} after {before.Epoch}");
