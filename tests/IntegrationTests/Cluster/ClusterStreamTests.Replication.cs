@@ -127,7 +127,8 @@ public sealed partial class ClusterStreamTests
     /// <summary>
     /// Issue #17's acceptance test 1, reduced: a publisher on each silo publishes with Nats-Msg-Id (retrying each
     /// message until acknowledged) while one silo at a time is killed with SIGKILL and restarted with its store: the
-    /// primary first, then (with REPLICATION_CHAOS_ROUNDS=n, default 1) the next silos in turn. Every acknowledged
+    /// primary first, then (with REPLICATION_CHAOS_ROUNDS=n, default 1) the next silos in turn, and on in turn until
+    /// REPLICATION_CHAOS_MESSAGES (default 0) are acknowledged: the issue's whole test is 50000. Every acknowledged
     /// message reads back exactly once, in each publisher's order, through every silo.
     /// </summary>
     [SkippableFact]
@@ -135,6 +136,7 @@ public sealed partial class ClusterStreamTests
     {
         Skip.If(PostgresProcess.SkipReason is not null, PostgresProcess.SkipReason);
         int rounds = int.TryParse(Environment.GetEnvironmentVariable("REPLICATION_CHAOS_ROUNDS"), out var n) ? n : 1;
+        int messages = int.TryParse(Environment.GetEnvironmentVariable("REPLICATION_CHAOS_MESSAGES"), out var m) ? m : 0;
         const string cluster = "r3chaos";
         await using var nodes = await Nodes.StartAsync(Postgres, cluster);
         var (silos, js) = (nodes.Silos, nodes.Js);
@@ -149,7 +151,8 @@ public sealed partial class ClusterStreamTests
             acked[p] = [];
             publishers[p] = PublishWithIdsAsync(js[p], $"p{p}", acked[p], stop.Token);
         }
-        for (int round = 0; round < rounds; round++, victim = (victim + 1) % 3)
+        int round = 0;
+        for (; round < rounds || acked.Sum(Count) < messages; round++, victim = (victim + 1) % 3)
         {
             await Task.Delay(1000);
             var name = ((char)('a' + victim)).ToString();
@@ -167,6 +170,7 @@ public sealed partial class ClusterStreamTests
         await Task.WhenAll(publishers);
 
         var total = acked.Sum(Count);
+        output.WriteLine($"{total} messages acknowledged ({string.Join("/", acked.Select(Count))} per publisher) over {round} kills and restarts");
         foreach (var context in js)
         {
             var read = await ReadPayloadsAsync(context, "RC", total);
