@@ -265,8 +265,14 @@ internal sealed class PublishRound
         /// <summary>The buffer is lent to the grain for the call only: the log copies each message into its own record.</summary>
         public Task<Orleans.Concurrency.Immutable<PublishAck[]>> SendAsync(PublishBatcher batcher)
         {
+            var grain = Target.Partitions[Partition];
+            var frames = new Orleans.Concurrency.Immutable<byte[]>(_frames);
+            // Only pipelined batches are numbered: the stream would wait for a number that went by the plain append
+            // (a stream of one copy whose home moved here or away between two batches).
+            if (!Target.Pipelined(Partition))
+                return grain.AppendAsync(frames, _length, Count, pipelined: false, BatchOrder.None);
             (_order, _counter) = batcher.Next(Target, Partition);
-            return Target.Partitions[Partition].AppendAsync(new Orleans.Concurrency.Immutable<byte[]>(_frames), _length, Count, Target.Pipelined(Partition), _order);
+            return grain.AppendAsync(frames, _length, Count, pipelined: true, _order);
         }
 
         public void Answered()
