@@ -10,7 +10,7 @@ namespace Platform.Grains.Streams;
 /// <param name="Floor">The oldest of this publisher's batches to the grain still unanswered when this one was sent
 /// (this one's own number when none is): the grain never waits for one below it.</param>
 [GenerateSerializer, Immutable, Alias("platform.BatchOrder")]
-public readonly record struct BatchOrder([property: Id(0)] long Publisher, [property: Id(1)] long Number, [property: Id(2)] long Floor)
+public readonly record struct BatchOrder([property: Id(0)] long Publisher, [property: Id(1)] ulong Number, [property: Id(2)] ulong Floor)
 {
     public static BatchOrder None => default;
 

@@ -22,9 +22,9 @@ internal sealed class PublisherTurns
     private sealed class Publisher
     {
         /// <summary>The number of the batch whose turn it is.</summary>
-        public long Next;
+        public ulong Next;
         public long LastSeen;
-        public readonly List<(long Number, TaskCompletionSource Turn)> Waiting = [];
+        public readonly PositionWaiters Waiting = new(Wait);
     }
 
     private readonly Dictionary<long, Publisher> _publishers = [];
@@ -45,28 +45,14 @@ internal sealed class PublisherTurns
         if (order.IsNone || !_publishers.TryGetValue(order.Publisher, out var publisher))
             return;
         publisher.Next = Math.Max(publisher.Next, order.Number + 1);
-        foreach (var (number, turn) in publisher.Waiting)
-            if (number <= publisher.Next)
-                turn.TrySetResult();
+        publisher.Waiting.Reached(publisher.Next);
     }
 
-    private static async Task WaitForTurnAsync(Publisher publisher, long number)
+    private static async Task WaitForTurnAsync(Publisher publisher, ulong number)
     {
-        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        publisher.Waiting.Add((number, turn));
-        try
-        {
-            await turn.Task.WaitAsync(Wait);
-        }
-        catch (TimeoutException)
-        {
-            // The ones before it are lost or late: they will be stored after it.
+        // The ones before it are lost or late when the wait runs out: they will be stored after it.
+        if (!await publisher.Waiting.WaitAsync(number))
             publisher.Next = Math.Max(publisher.Next, number);
-        }
-        finally
-        {
-            publisher.Waiting.Remove((number, turn));
-        }
     }
 
     private Publisher Of(BatchOrder order)
@@ -85,7 +71,7 @@ internal sealed class PublisherTurns
     private void Sweep(long now)
     {
         foreach (var (id, publisher) in _publishers)
-            if (publisher.Waiting.Count == 0 && now - publisher.LastSeen > Idle.TotalMilliseconds)
+            if (publisher.Waiting.IsEmpty && now - publisher.LastSeen > Idle.TotalMilliseconds)
                 _publishers.Remove(id);
     }
 }
