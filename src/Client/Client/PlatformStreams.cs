@@ -92,7 +92,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         if (partitions <= 1)
         {
             var (frames, length) = Frame(messages);
-            return (await grains.GetGrain<IStreamGrain>(stream).AppendAsync(frames.AsImmutable(), length, messages.Count, layout.Replicated, BatchOrder.None)).Value;
+            return (await grains.GetGrain<IStreamGrain>(stream).AppendAsync(frames.AsImmutable(), length, messages.Count, layout.Replicated)).Value;
         }
         var byPartition = new Dictionary<int, List<int>>();
         for (int i = 0; i < messages.Count; i++)
@@ -106,7 +106,7 @@ public sealed partial class PlatformStreams(IGrainFactory grains)
         {
             var (frames, length) = Frame(pair.Value.Select(i => messages[i]).ToList());
             var acks = await grains.GetGrain<IStreamGrain>(StreamKeys.Partition(stream, pair.Key))
-                .AppendAsync(frames.AsImmutable(), length, pair.Value.Count, layout.Replicated, BatchOrder.None);
+                .AppendAsync(frames.AsImmutable(), length, pair.Value.Count, layout.Replicated);
             return (Indices: pair.Value, Acks: acks.Value);
         }).ToArray();
         var all = new PublishAck[messages.Count];

@@ -26,7 +26,9 @@ internal sealed class PublishBatcher
 
     /// <summary>Past this many streams published to, the counters start over under a new publisher id.</summary>
     private const int MaxCounters = 1024;
-    private readonly Dictionary<(StreamTarget, int), PublishCounter> _counters = [];
+    // By name, not by target: a stream update replaces its target, and numbers that started over under the same
+    // publisher would all look late to the stream, which then would not order them.
+    private readonly Dictionary<(string Stream, int Partition), PublishCounter> _counters = [];
     private long _publisher = NewPublisherId();
 
     public bool IsEmpty => _current.IsEmpty;
@@ -55,16 +57,16 @@ internal sealed class PublishBatcher
     /// <summary>Numbers the next batch to a stream partition (<see cref="BatchOrder"/>); called from the read loop only.</summary>
     internal (BatchOrder Order, PublishCounter Counter) Next(StreamTarget target, int partition)
     {
-        if (!_counters.TryGetValue((target, partition), out var counter))
+        if (!_counters.TryGetValue((target.Name, partition), out var counter))
         {
             if (_counters.Count == MaxCounters)
             {
                 _counters.Clear();
                 _publisher = NewPublisherId();
             }
-            _counters[(target, partition)] = counter = new PublishCounter();
+            _counters[(target.Name, partition)] = counter = new PublishCounter();
         }
-        long number = ++counter.Sent;
+        ulong number = ++counter.Sent;
         return (new BatchOrder(_publisher, number, Volatile.Read(ref counter.Answered) + 1), counter);
     }
 
@@ -270,9 +272,9 @@ internal sealed class PublishRound
             // Only pipelined batches are numbered: the stream would wait for a number that went by the plain append
             // (a stream of one copy whose home moved here or away between two batches).
             if (!Target.Pipelined(Partition))
-                return grain.AppendAsync(frames, _length, Count, pipelined: false, BatchOrder.None);
+                return grain.Append(frames, _length, Count);
             (_order, _counter) = batcher.Next(Target, Partition);
-            return grain.AppendAsync(frames, _length, Count, pipelined: true, _order);
+            return grain.AppendPipelined(frames, _length, Count, _order);
         }
 
         public void Answered()
