@@ -41,7 +41,8 @@ internal static class OptionsParser
           --csv FILE       append the result as a CSV row (header written when the file is new)
           --timeline FILE  js-pub-async: write publish-ack latency per second (p50, p99, p99.9, max) as CSV
           --label TEXT     copied into the JSON/CSV result
-          --warmup SECS    run the scenario unmeasured for this long first (default 0)
+          --warmup SECS    run the scenario unmeasured for this long first (default 0); a backlog
+                           scenario (js-consume, js-fetch, js-push*) repeats its --msgs backlog until then
           --server-pid PID report this local server process's CPU seconds and peak RSS
           --keep           keep the LOAD streams after the run
           --max-time SECS  ceiling for count-bounded phases (default 300)

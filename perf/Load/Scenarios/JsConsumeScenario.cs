@@ -13,6 +13,8 @@ internal sealed class JsConsumeScenario(bool fetch = false) : IScenario
 {
     public string Name => fetch ? "js-fetch" : "js-consume";
 
+    public bool ConsumesBacklog => true;
+
     public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
 
     private async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)

@@ -18,6 +18,8 @@ internal sealed class JsPushConsumeScenario(bool explicitAcks = false) : IScenar
 
     public string Name => explicitAcks ? "js-push-ack" : "js-push";
 
+    public bool ConsumesBacklog => true;
+
     public Task<RunResult> RunAsync(ScenarioContext ctx) => StreamSetup.WithStreamsAsync(ctx, js => RunAsync(ctx, js));
 
     private async Task<RunResult> RunAsync(ScenarioContext ctx, INatsJSContext js)
