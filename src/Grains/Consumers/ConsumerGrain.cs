@@ -623,7 +623,8 @@ internal sealed partial class ConsumerGrain(StreamStore store, StreamSignals sig
                 }
                 else
                 {
-                    read = (await Stream.Read(_cursor, room, 0, config.Filters)).Value;
+                    read = store.OpenLogs.TryReadForConsumer(StreamKey, _cursor, room, 0, config.Filters)
+                        ?? (await Stream.Read(_cursor, room, 0, config.Filters)).Value;
                 }
                 int offset = 0;
                 ulong stoppedAt = 0;

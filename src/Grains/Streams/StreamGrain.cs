@@ -178,7 +178,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
         StartSourcing();
         var options = store.LogOptions(config, Partition);
         _log = new StreamLog(options, store.LogBudget, store.Preopener.Take(options.Directory));
-        store.OpenLogs.Register(Key, _log);
+        store.OpenLogs.Register(Key, _log, Readable);
         // Time never runs backwards inside a stream, even if the clock did across a restart.
         if (_log.TryGetState(out var saved))
             _lastTimestamp = Math.Max(_lastTimestamp, saved.LastTimestampNanos);
