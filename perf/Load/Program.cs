@@ -65,7 +65,7 @@ internal static class Program
     {
         if (options.Warmup > 0)
         {
-            var warm = await WarmUpAsync(options);
+            var warm = await WarmUpAsync(scenario, options);
             if (!options.Quiet)
                 Console.Error.WriteLine($"warm-up: {warm.Status.ToString().ToLowerInvariant()}, {warm.MsgsPerSec:N0} msgs/s over {warm.ElapsedSeconds:F1} s");
             if (warm.Status is RunStatus.Unsupported or RunStatus.Failed)
@@ -85,16 +85,17 @@ internal static class Program
     /// it pre-filled what 8 s of unpaced publishing store (about 2.4 million messages before jsfetch1's 20,000) and
     /// consumed them for minutes, so the server was still taking that stream apart when the measured run began.
     /// </summary>
-    private static async Task<RunResult> WarmUpAsync(LoadOptions options)
+    private static async Task<RunResult> WarmUpAsync(IScenario scenario, LoadOptions options)
     {
         var warm = options with { TimelineFile = null, Quiet = true };
-        if (!ScenarioCatalog.Find(options.Scenario)!.ConsumesBacklog)
-            return await RunOnceAsync(ScenarioCatalog.Find(options.Scenario)!, warm with { Duration = options.Warmup, Msgs = null });
+        IScenario Fresh() => ScenarioCatalog.Find(options.Scenario)!;
+        if (!scenario.ConsumesBacklog)
+            return await RunOnceAsync(Fresh(), warm with { Duration = options.Warmup, Msgs = null });
 
         long deadline = Clock.Now + Clock.FromSeconds(options.Warmup);
         RunResult result;
         do
-            result = await RunOnceAsync(ScenarioCatalog.Find(options.Scenario)!, warm);
+            result = await RunOnceAsync(Fresh(), warm);
         while (result.Status == RunStatus.Ok && Clock.Now < deadline);
         return result;
     }

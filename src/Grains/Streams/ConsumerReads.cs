@@ -16,6 +16,9 @@ internal static class ConsumerReads
     /// </summary>
     public static StreamRead Read(IMessageLog log, ulong end, ulong fromSequence, int maxCount, long maxBytes, string[] filters)
     {
+        // A consumer that caught up asks this on every pull: answered without a read, which would open an iterator.
+        if (fromSequence > end)
+            return CaughtUp(end, fromSequence, log.State.FirstSequence);
         var records = new List<LogRecord>(Math.Min(maxCount, 1024));
         ulong next = Math.Max(fromSequence, log.State.FirstSequence);
         if (filters.Length <= 1)
@@ -64,6 +67,10 @@ internal static class ConsumerReads
         }
         return StreamRead.From(records, end, next, CountFrom(log, next, end, filters));
     }
+
+    /// <summary>The answer to a read from past <paramref name="end"/>: nothing, and the position stays where it is.</summary>
+    public static StreamRead CaughtUp(ulong end, ulong fromSequence, ulong firstSequence)
+        => StreamRead.From([], end, Math.Max(fromSequence, firstSequence));
 
     /// <summary>Drops the records read past <paramref name="end"/> (a replicated stream's uncommitted tail); whether there were any.</summary>
     private static bool DropAbove(List<LogRecord> records, ulong end)

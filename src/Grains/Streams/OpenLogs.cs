@@ -30,6 +30,9 @@ internal sealed class OpenLogs
     }
 
     /// <summary>Reads like <see cref="IMessageLog.Read"/>; false when the stream's log is not open on this silo.</summary>
+    /// <remarks>Not held to the readable end: the stream cursors that read here stop at their cache's watermark, the
+    /// last record the receiver handed over, and the receiver reads through <see cref="IStreamGrain.Read"/>, which
+    /// is held to it.</remarks>
     public bool TryRead(string stream, ulong fromSequence, int maxCount, string? subjectFilter, List<LogRecord> into)
     {
         if (!_logs.TryGetValue(stream, out var entry) || !entry.Log.TryUse(out var lease))

@@ -1098,7 +1098,7 @@ internal sealed partial class StreamGrain(StreamStore store, StreamSignals signa
             return StreamRead.Empty.AsImmutable();
         // Past the end (a consumer that caught up): answered without opening the log.
         if (_log.TryGetState(out var known) && fromSequence > Readable(known.LastSequence))
-            return StreamRead.From(new List<LogRecord>(), Readable(known.LastSequence), Math.Max(fromSequence, known.FirstSequence)).AsImmutable();
+            return ConsumerReads.CaughtUp(Readable(known.LastSequence), fromSequence, known.FirstSequence).AsImmutable();
         using var lease = await UseLogAsync();
         var log = lease.Log;
         return ConsumerReads.Read(log, Readable(log.State.LastSequence), fromSequence, maxCount, maxBytes, filters).AsImmutable();
