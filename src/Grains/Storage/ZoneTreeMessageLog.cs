@@ -62,6 +62,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     private readonly MessageLogOptions _options;
     private readonly string _treeDirectory;
+    private readonly DeferredDeletes _deletes;
     private readonly IZoneTree<ulong, byte[]> _tree;
     private readonly IMaintainer _maintainer;
     private readonly GroupCommit? _groupCommit;
@@ -131,31 +132,40 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         Directory.CreateDirectory(_treeDirectory);
 
         long opening = Stopwatch.GetTimestamp();
-        _tree = new ZoneTreeFactory<ulong, byte[]>()
-            .SetDataDirectory(_treeDirectory)
-            .SetComparer(new UInt64ComparerAscending())
-            .SetKeySerializer(new UInt64Serializer())
-            .SetValueSerializer(new BytesSerializer())
-            .SetMutableSegmentMaxItemCount(MemtableRecords(options.Directory))
-            .ConfigureWriteAheadLogOptions(o =>
-            {
-                o.WriteAheadLogMode = options.InMemory ? WriteAheadLogMode.None : WriteAheadLogMode.Shared;
-                // Profiles of sustained publishing showed compression (WAL tail blocks and merges) as the largest
-                // single cost, first zstd and then LZ4, which also allocated a fresh large output array per block.
-                // nats-server stores messages uncompressed by default too, and CPU is what a broker runs out of first.
-                o.CompressionMethod = CompressionMethod.None;
-                o.SharedModeOptions = new SharedModeOptions { MaximumChunkSize = SharedWalChunkBytes };
-            })
-            .ConfigureDiskSegmentOptions(o =>
-            {
-                o.CompressionMethod = CompressionMethod.None;
-                o.CompressionBlockSize = DiskBlockBytes;
-                o.MinimumRecordCount = DiskPartMinimumRecords;
-                o.MaximumRecordCount = DiskPartMaximumRecords;
-            })
-            .SetIsDeletedDelegate(IsDeleted)
-            .SetIsRangeDeletedDelegate(IsRangeDeleted)
-            .OpenOrCreate();
+        _deletes = new DeferredDeletes(_treeDirectory);
+        try
+        {
+            _tree = new ZoneTreeFactory<ulong, byte[]>(_deletes)
+                .SetDataDirectory(_treeDirectory)
+                .SetComparer(new UInt64ComparerAscending())
+                .SetKeySerializer(new UInt64Serializer())
+                .SetValueSerializer(new BytesSerializer())
+                .SetMutableSegmentMaxItemCount(MemtableRecords(options.Directory))
+                .ConfigureWriteAheadLogOptions(o =>
+                {
+                    o.WriteAheadLogMode = options.InMemory ? WriteAheadLogMode.None : WriteAheadLogMode.Shared;
+                    // Profiles of sustained publishing showed compression (WAL tail blocks and merges) as the largest
+                    // single cost, first zstd and then LZ4, which also allocated a fresh large output array per block.
+                    // nats-server stores messages uncompressed by default too, and CPU is what a broker runs out of first.
+                    o.CompressionMethod = CompressionMethod.None;
+                    o.SharedModeOptions = new SharedModeOptions { MaximumChunkSize = SharedWalChunkBytes };
+                })
+                .ConfigureDiskSegmentOptions(o =>
+                {
+                    o.CompressionMethod = CompressionMethod.None;
+                    o.CompressionBlockSize = DiskBlockBytes;
+                    o.MinimumRecordCount = DiskPartMinimumRecords;
+                    o.MaximumRecordCount = DiskPartMaximumRecords;
+                })
+                .SetIsDeletedDelegate(IsDeleted)
+                .SetIsRangeDeletedDelegate(IsRangeDeleted)
+                .OpenOrCreate();
+        }
+        catch
+        {
+            _deletes.Dispose();
+            throw;
+        }
         var engineOpen = Stopwatch.GetElapsedTime(opening);
         _checkpointThreshold = options.CheckpointEveryChanges;
         if (!options.InMemory)
@@ -178,6 +188,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         catch
         {
             _tree.Dispose();
+            _deletes.Dispose();
             throw;
         }
         // Whatever the open had to read is read again after the next crash until a checkpoint includes it.
@@ -223,6 +234,9 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
 
     /// <summary>Records in the memtable being written, not yet frozen; for tests of the memtable budget.</summary>
     internal long MemtableRecordCount => _tree.Maintenance.MutableSegment.Length;
+
+    /// <summary>Files the engine deleted, set aside to be unlinked outside its locks (<see cref="DeferredDeletes"/>); for tests.</summary>
+    internal long FilesSetAside => _deletes.SetAside;
 
     /// <summary>
     /// The descriptors a log in <paramref name="options"/>' directory holds once open, from the files on disk; a closed
@@ -681,6 +695,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         {
             _maintainer.Dispose();
             _tree.Dispose();
+            _deletes.Dispose();
             _stop.Dispose();
             if (_options.InMemory)
                 DeleteDirectory(_treeDirectory);
