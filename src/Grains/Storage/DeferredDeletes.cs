@@ -13,7 +13,7 @@ namespace Platform.Grains.Storage;
 /// waited that long once per merge (perf/latency/RESULTS.md). A rename within the directory takes microseconds.
 /// Renamed files are unlinked soon after, so disk space still comes back; a crash leaves them for the next open.
 /// </remarks>
-internal sealed class DeferredDeletes : IFileStreamProvider, IDisposable
+internal sealed class DeferredDeletes : IFileStreamProvider, IDisposable, IAsyncDisposable
 {
     internal const string DirectoryName = "deleting";
 
@@ -73,11 +73,14 @@ internal sealed class DeferredDeletes : IFileStreamProvider, IDisposable
     }
 
     /// <summary>Unlinks what is still set aside; call once the engine is closed.</summary>
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         _unlinks.Writer.TryComplete();
-        _unlinking.GetAwaiter().GetResult();
+        await _unlinking.ConfigureAwait(false);
     }
+
+    /// <summary>As <see cref="DisposeAsync"/>, for the log's constructor when its open fails: it cannot await.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public IFileStream CreateFileStream(string path, FileMode mode, FileAccess access, FileShare share, int bufferSize = 4096, FileOptions options = FileOptions.None)
         => _files.CreateFileStream(path, mode, access, share, bufferSize, options);

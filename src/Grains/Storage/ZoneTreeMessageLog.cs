@@ -695,7 +695,7 @@ internal sealed class ZoneTreeMessageLog : IMessageLog
         {
             _maintainer.Dispose();
             _tree.Dispose();
-            _deletes.Dispose();
+            await _deletes.DisposeAsync().ConfigureAwait(false);
             _stop.Dispose();
             if (_options.InMemory)
                 DeleteDirectory(_treeDirectory);
